@@ -1,0 +1,98 @@
+#include "base/file_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/cleanup/cleanup.h"
+#include "base/unique_fd.h"
+
+namespace berth {
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError(absl::StrCat("open ", path));
+  std::string data;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(absl::StrCat("read ", path));
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  return data;
+}
+
+namespace {
+
+Status WriteAll(int fd, absl::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(absl::StrCat("write ", path));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status WriteFileAtomically(const std::string& path, absl::string_view data, mode_t mode) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+  std::string tmp = absl::StrCat(path, ".tmp-XXXXXX");
+  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd) return ErrnoError(absl::StrCat("create temporary file for ", path));
+  bool renamed = false;
+  absl::Cleanup remove_tmp = [&] {
+    if (!renamed) ::unlink(tmp.c_str());
+  };
+  if (::fchmod(fd.get(), mode) != 0) return ErrnoError(absl::StrCat("chmod ", tmp));
+  RETURN_IF_ERROR(WriteAll(fd.get(), data, tmp));
+  if (::fsync(fd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", tmp));
+  fd.Reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError(absl::StrCat("rename to ", path));
+  renamed = true;
+  UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dirfd) ::fsync(dirfd.get());
+  return absl::OkStatus();
+}
+
+Status MakeDirs(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::path p(path);
+  std::filesystem::path current;
+  for (const auto& part : p) {
+    current /= part;
+    if (::mkdir(current.c_str(), mode) != 0 && errno != EEXIST) {
+      return ErrnoError(absl::StrCat("mkdir ", current.string()));
+    }
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", path));
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " exists and is not a directory"));
+  }
+  return absl::OkStatus();
+}
+
+Status RemoveAll(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return absl::Status(absl::ErrnoToStatusCode(ec.value()),
+                        absl::StrCat("remove ", path, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace berth

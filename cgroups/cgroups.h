@@ -1,0 +1,31 @@
+// The host's cgroup layout, as berth sees it at start.
+//
+// Hosts come in three layouts: legacy (v1 hierarchies only), hybrid (v1 hierarchies
+// plus an empty v2 at /sys/fs/cgroup/unified) and unified (v2 only). berth places
+// containers with v1 controllers on the first two and with v2 on the last.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "base/status.h"
+
+namespace berth::cgroups {
+
+enum class Mode { kLegacy, kHybrid, kUnified };
+
+absl::string_view ModeName(Mode mode);
+
+struct Layout {
+  Mode mode = Mode::kLegacy;
+  std::string root = "/sys/fs/cgroup";
+  // Controllers that can take limits: v1 hierarchies mounted, or v2 controllers
+  // enabled in the root's cgroup.controllers. A limit for a controller not here (say
+  // hugetlb) is skipped, as containerd does.
+  std::set<std::string> controllers;
+};
+
+// Reads the layout from the mounts under root.
+StatusOr<Layout> DetectLayout(const std::string& root = "/sys/fs/cgroup");
+
+}  // namespace berth::cgroups

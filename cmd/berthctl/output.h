@@ -1,0 +1,32 @@
+// Printing CRI answers as JSON, YAML or a table (-o json|yaml|table).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+#include <vector>
+
+#include "google/protobuf/message.h"
+
+namespace berth::ctl {
+
+enum class OutputFormat { kTable, kJson, kYaml };
+
+// Parses -o's value; false when it is none of the three.
+bool ParseOutputFormat(const std::string& name, OutputFormat* format);
+
+// The message as JSON with CRI's lowerCamelCase field names, as crictl prints it.
+std::string ToJson(const google::protobuf::Message& message);
+// JSON text re-emitted as YAML.
+std::string JsonToYaml(const std::string& json);
+
+// Prints message in format; table is left to the caller (returns false for it).
+bool PrintStructured(const google::protobuf::Message& message, OutputFormat format);
+
+// Prints rows as aligned columns; the first row is the header.
+void PrintTable(const std::vector<std::vector<std::string>>& rows);
+
+// Reports a failed RPC on stderr ("berthctl: RPC: CODE: message") and returns exit 1.
+int ReportRpcError(const std::string& rpc, const grpc::Status& status);
+
+}  // namespace berth::ctl

@@ -1,0 +1,82 @@
+#include "cri/call.h"
+
+#include <chrono>
+#include <exception>
+
+#include "base/log.h"
+
+namespace berth::cri {
+namespace {
+
+// The ids a request names, for the log line: the fields kubelet's requests use to
+// point at a pod, a container or an image.
+void AppendRequestIds(const google::protobuf::Message& request, LogLine& line) {
+  const auto* descriptor = request.GetDescriptor();
+  const auto* reflection = request.GetReflection();
+  for (const char* field_name : {"pod_sandbox_id", "container_id"}) {
+    const auto* field = descriptor->FindFieldByName(field_name);
+    if (field != nullptr && field->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
+        !field->is_repeated()) {
+      std::string value = reflection->GetString(request, field);
+      if (!value.empty()) line << Kv(field_name, value);
+    }
+  }
+  const auto* image = descriptor->FindFieldByName("image");
+  if (image != nullptr && image->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE &&
+      !image->is_repeated() && reflection->HasField(request, image)) {
+    const auto& spec = reflection->GetMessage(request, image);
+    const auto* name = spec.GetDescriptor()->FindFieldByName("image");
+    if (name != nullptr && name->type() == google::protobuf::FieldDescriptor::TYPE_STRING) {
+      line << Kv("image", spec.GetReflection()->GetString(spec, name));
+    }
+  }
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+Status NotImplementedYet(absl::string_view rpc) {
+  return absl::UnimplementedError(absl::StrCat(rpc, " is not implemented by berth yet"));
+}
+
+grpc::Status Serve(absl::string_view rpc, grpc::ServerContext* /*context*/,
+                   const google::protobuf::Message& request, absl::FunctionRef<Status()> handler) {
+  auto start = std::chrono::steady_clock::now();
+  Status status;
+  try {
+    status = handler();
+  } catch (const std::exception& e) {
+    status = absl::InternalError(absl::StrCat(rpc, " failed unexpectedly: ", e.what()));
+  } catch (...) {
+    status = absl::InternalError(absl::StrCat(rpc, " failed unexpectedly"));
+  }
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - start).count();
+  // Lookups that miss and not-yet-implemented calls are routine for a CRI client;
+  // only server-side faults are errors.
+  LogLevel level = LogLevel::kDebug;
+  if (!status.ok()) {
+    switch (status.code()) {
+      case StatusCode::kInternal:
+      case StatusCode::kUnknown:
+      case StatusCode::kDataLoss: level = LogLevel::kError; break;
+      case StatusCode::kNotFound:
+      case StatusCode::kUnimplemented: level = LogLevel::kDebug; break;
+      default: level = LogLevel::kInfo; break;
+    }
+  }
+  if (LogEnabled(level)) {
+    LogLine line(level);
+    line << (status.ok() ? "rpc done" : "rpc failed") << Kv("rpc", rpc);
+    AppendRequestIds(request, line);
+    line << Kv("us", micros);
+    if (!status.ok()) line << status;
+  }
+  return ToGrpcStatus(status);
+}
+
+}  // namespace berth::cri

@@ -1,0 +1,33 @@
+#include "cri/handlers.h"
+
+namespace berth::cri {
+namespace {
+
+void AddCondition(const char* type, const pods::Condition& condition,
+                  runtime::v1::RuntimeStatus* status) {
+  auto* out = status->add_conditions();
+  out->set_type(type);
+  out->set_status(condition.ready);
+  out->set_reason(condition.reason);
+  out->set_message(condition.message);
+}
+
+}  // namespace
+
+Status HandleStatus(pods::Node& node, const runtime::v1::StatusRequest& request,
+                    runtime::v1::StatusResponse* response) {
+  auto* status = response->mutable_status();
+  AddCondition("RuntimeReady", node.RuntimeCondition(), status);
+  AddCondition("NetworkReady", node.NetworkCondition(), status);
+  // The built-in runtime is the default handler (empty name) and is also reachable
+  // by name; neither supports user namespaces or recursive read-only mounts yet.
+  for (const char* handler_name : {"", "berth"}) {
+    response->add_runtime_handlers()->set_name(handler_name);
+  }
+  if (request.verbose()) {
+    for (auto& [key, value] : node.StatusInfo()) (*response->mutable_info())[key] = value;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace berth::cri

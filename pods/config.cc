@@ -1,0 +1,165 @@
+#include "pods/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+
+#include "absl/strings/match.h"
+#include "base/file_util.h"
+
+namespace berth::pods {
+namespace {
+
+Status BadValue(absl::string_view key, const YAML::Node& node, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("config key \"", key, "\" (line ", node.Mark().line + 1, "): ", why));
+}
+
+Status CheckAbsolutePath(absl::string_view key, const std::string& path) {
+  if (path.empty() || path[0] != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config key \"", key, "\": \"", path, "\" is not an absolute path"));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::string> ScalarString(absl::string_view key, const YAML::Node& node) {
+  if (!node.IsScalar()) return BadValue(key, node, "want a string");
+  return node.Scalar();
+}
+
+StatusOr<std::vector<std::string>> StringList(absl::string_view key, const YAML::Node& node) {
+  if (!node.IsSequence()) return BadValue(key, node, "want a list of strings");
+  std::vector<std::string> out;
+  for (const auto& item : node) {
+    if (!item.IsScalar()) return BadValue(key, item, "want a list of strings");
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+// A section is a table of key handlers; keys not in it are errors.
+using KeyHandler = std::function<Status(absl::string_view key, const YAML::Node&)>;
+
+Status ParseSection(absl::string_view prefix, const YAML::Node& node,
+                    const std::map<std::string, KeyHandler, std::less<>>& handlers) {
+  if (!node.IsMap()) {
+    return BadValue(prefix.empty() ? "(top level)" : prefix, node, "want a mapping of keys");
+  }
+  for (const auto& entry : node) {
+    std::string name = entry.first.Scalar();
+    std::string key = prefix.empty() ? name : absl::StrCat(prefix, ".", name);
+    auto it = handlers.find(name);
+    if (it == handlers.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown config key \"", key, "\" (line ", entry.first.Mark().line + 1, ")"));
+    }
+    RETURN_IF_ERROR(it->second(key, entry.second));
+  }
+  return absl::OkStatus();
+}
+
+KeyHandler SetString(std::string* field) {
+  return [field](absl::string_view key, const YAML::Node& node) -> Status {
+    ASSIGN_OR_RETURN(*field, ScalarString(key, node));
+    return absl::OkStatus();
+  };
+}
+
+}  // namespace
+
+Status CniConfig::Validate() const {
+  RETURN_IF_ERROR(CheckAbsolutePath("cni.conf_dir", conf_dir));
+  if (bin_dirs.empty()) return absl::InvalidArgumentError("config key \"cni.bin_dirs\": empty list");
+  for (const auto& dir : bin_dirs) RETURN_IF_ERROR(CheckAbsolutePath("cni.bin_dirs", dir));
+  return absl::OkStatus();
+}
+
+Status Config::Validate() const {
+  RETURN_IF_ERROR(CheckAbsolutePath("socket", socket));
+  RETURN_IF_ERROR(CheckAbsolutePath("root", root));
+  RETURN_IF_ERROR(CheckAbsolutePath("state_dir", state_dir));
+  if (root == state_dir) {
+    return absl::InvalidArgumentError("config keys \"root\" and \"state_dir\" must differ");
+  }
+  if (cgroup_driver != "cgroupfs") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config key \"cgroup_driver\": \"", cgroup_driver,
+        "\" is not supported (berth manages cgroups itself: use \"cgroupfs\")"));
+  }
+  return cni.Validate();
+}
+
+std::string Config::ToYaml() const {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "socket" << YAML::Value << socket;
+  out << YAML::Key << "root" << YAML::Value << root;
+  out << YAML::Key << "state_dir" << YAML::Value << state_dir;
+  out << YAML::Key << "log_level" << YAML::Value << std::string(LogLevelName(log_level));
+  out << YAML::Key << "cgroup_driver" << YAML::Value << cgroup_driver;
+  out << YAML::Key << "cni" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "conf_dir" << YAML::Value << cni.conf_dir;
+  out << YAML::Key << "bin_dirs" << YAML::Value << YAML::Flow << cni.bin_dirs;
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
+  Config config;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": invalid YAML: ", e.what()));
+  }
+  // An empty file means all defaults.
+  if (root.IsNull()) return config;
+
+  const std::map<std::string, KeyHandler, std::less<>> cni_keys = {
+      {"conf_dir", SetString(&config.cni.conf_dir)},
+      {"bin_dirs",
+       [&](absl::string_view key, const YAML::Node& node) -> Status {
+         ASSIGN_OR_RETURN(config.cni.bin_dirs, StringList(key, node));
+         return absl::OkStatus();
+       }},
+  };
+  const std::map<std::string, KeyHandler, std::less<>> top_keys = {
+      {"socket", SetString(&config.socket)},
+      {"root", SetString(&config.root)},
+      {"state_dir", SetString(&config.state_dir)},
+      {"cgroup_driver", SetString(&config.cgroup_driver)},
+      {"log_level",
+       [&](absl::string_view key, const YAML::Node& node) -> Status {
+         ASSIGN_OR_RETURN(std::string name, ScalarString(key, node));
+         auto level = ParseLogLevel(name);
+         if (!level.ok()) return BadValue(key, node, level.status().message());
+         config.log_level = *level;
+         return absl::OkStatus();
+       }},
+      {"cni",
+       [&](absl::string_view key, const YAML::Node& node) {
+         return ParseSection(key, node, cni_keys);
+       }},
+  };
+  Status parsed;
+  try {
+    parsed = ParseSection("", root, top_keys);
+  } catch (const YAML::Exception& e) {
+    parsed = absl::InvalidArgumentError(absl::StrCat("invalid YAML: ", e.what()));
+  }
+  if (!parsed.ok()) return Annotate(parsed, source);
+  Status valid = config.Validate();
+  if (!valid.ok()) return Annotate(valid, source);
+  return config;
+}
+
+StatusOr<Config> LoadConfigFile(const std::string& path) {
+  auto data = ReadFile(path);
+  if (!data.ok()) return Annotate(data.status(), "read config file");
+  return ParseConfig(*data, path);
+}
+
+}  // namespace berth::pods

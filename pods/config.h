@@ -1,0 +1,48 @@
+// berthd's configuration: embedded defaults, overridden by a YAML file (--config),
+// overridden by command-line flags. Each section validates itself; an unknown key or
+// a bad value is an INVALID_ARGUMENT naming the key, so berthd refuses to start
+// rather than run with a setting the operator did not mean.
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "base/log.h"
+#include "base/status.h"
+
+namespace berth::pods {
+
+struct CniConfig {
+  // Directory searched for the network config (the lexicographically first file).
+  std::string conf_dir = "/etc/cni/net.d";
+  // Directories searched, in order, for plugin binaries.
+  std::vector<std::string> bin_dirs = {"/opt/cni/bin", "/usr/lib/cni"};
+
+  Status Validate() const;
+};
+
+struct Config {
+  // The CRI endpoint: a unix socket, created mode 0660.
+  std::string socket = "/run/berth/berth.sock";
+  // Persistent state: the database, images, container bundles.
+  std::string root = "/var/lib/berth";
+  // Transient state that must not survive a reboot: pinned namespaces, shim sockets.
+  std::string state_dir = "/run/berth";
+  LogLevel log_level = LogLevel::kInfo;
+  // How pod and container cgroups are named and managed. Only "cgroupfs" for now:
+  // berth writes the cgroup tree directly (this is what kubelet's cgroupDriver must say).
+  std::string cgroup_driver = "cgroupfs";
+  CniConfig cni;
+
+  Status Validate() const;
+  // The effective configuration as YAML, in the same form the file takes.
+  std::string ToYaml() const;
+};
+
+// Parses a config document; source names it in errors (a file path, say).
+StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source);
+// Reads and parses a config file.
+StatusOr<Config> LoadConfigFile(const std::string& path);
+
+}  // namespace berth::pods

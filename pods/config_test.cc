@@ -1,0 +1,77 @@
+#include "pods/config.h"
+
+#include <gtest/gtest.h>
+
+namespace berth::pods {
+namespace {
+
+TEST(ConfigTest, EmptyDocumentGivesDefaults) {
+  auto config = ParseConfig("", "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->socket, "/run/berth/berth.sock");
+  EXPECT_EQ(config->root, "/var/lib/berth");
+  EXPECT_EQ(config->cni.conf_dir, "/etc/cni/net.d");
+  EXPECT_EQ(config->log_level, LogLevel::kInfo);
+}
+
+TEST(ConfigTest, ReadsEveryKey) {
+  auto config = ParseConfig(R"(
+socket: /tmp/x/berth.sock
+root: /tmp/x/root
+state_dir: /tmp/x/run
+log_level: debug
+cgroup_driver: cgroupfs
+cni:
+  conf_dir: /tmp/x/net.d
+  bin_dirs: [/tmp/x/bin, /usr/lib/cni]
+)",
+                            "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->socket, "/tmp/x/berth.sock");
+  EXPECT_EQ(config->state_dir, "/tmp/x/run");
+  EXPECT_EQ(config->log_level, LogLevel::kDebug);
+  EXPECT_EQ(config->cni.bin_dirs, (std::vector<std::string>{"/tmp/x/bin", "/usr/lib/cni"}));
+}
+
+TEST(ConfigTest, RoundTripsThroughToYaml) {
+  auto config = ParseConfig("root: /srv/berth\ncni:\n  conf_dir: /srv/net.d\n", "a.yaml");
+  ASSERT_TRUE(config.ok());
+  auto again = ParseConfig(config->ToYaml(), "b.yaml");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << config->ToYaml();
+  EXPECT_EQ(again->root, "/srv/berth");
+  EXPECT_EQ(again->cni.conf_dir, "/srv/net.d");
+}
+
+struct BadCase {
+  const char* yaml;
+  const char* expected_in_message;
+};
+
+class BadConfigTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadConfigTest, IsInvalidArgumentNamingTheProblem) {
+  auto config = ParseConfig(GetParam().yaml, "bad.yaml");
+  ASSERT_FALSE(config.ok()) << GetParam().yaml;
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(config.status().message().find(GetParam().expected_in_message), absl::string_view::npos)
+      << config.status();
+  EXPECT_NE(config.status().message().find("bad.yaml"), absl::string_view::npos) << config.status();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadConfigTest,
+    ::testing::Values(
+        BadCase{"sockett: /x\n", "unknown config key \"sockett\" (line 1)"},
+        BadCase{"cni:\n  confdir: /x\n", "unknown config key \"cni.confdir\" (line 2)"},
+        BadCase{"log_level: loud\n", "\"log_level\" (line 1): unknown log level \"loud\""},
+        BadCase{"root: relative/dir\n", "\"root\": \"relative/dir\" is not an absolute path"},
+        BadCase{"cni:\n  bin_dirs: /opt/cni/bin\n", "\"cni.bin_dirs\" (line 2): want a list"},
+        BadCase{"cni: [a, b]\n", "\"cni\" (line 1): want a mapping"},
+        BadCase{"socket: [a]\n", "\"socket\" (line 1): want a string"},
+        BadCase{"cgroup_driver: systemd\n", "\"cgroup_driver\": \"systemd\" is not supported"},
+        BadCase{"root: /a\nstate_dir: /a\n", "must differ"},
+        BadCase{"socket: [unclosed\n", "invalid YAML"},
+        BadCase{"- just\n- a list\n", "want a mapping"}));
+
+}  // namespace
+}  // namespace berth::pods

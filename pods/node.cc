@@ -1,0 +1,128 @@
+#include "pods/node.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "base/file_util.h"
+#include "network/cni_config.h"
+
+namespace berth::pods {
+namespace {
+
+constexpr char kPodCidrSetting[] = "pod_cidr";
+
+// Holds an exclusive lock on root/berthd.lock for the daemon's life, so two
+// berthds never share one state root.
+StatusOr<UniqueFd> LockStateRoot(const std::string& root) {
+  std::string path = root + "/berthd.lock";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return ErrnoError(absl::StrCat("open ", path));
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "state root ", root, " is in use by another berthd (", path, " is locked)"));
+    }
+    return ErrnoError(absl::StrCat("lock ", path));
+  }
+  return fd;
+}
+
+}  // namespace
+
+Status ValidatePodCidr(const std::string& cidr) {
+  std::vector<std::string> parts = absl::StrSplit(cidr, ',');
+  if (parts.size() > 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pod CIDR \"", cidr, "\": at most one IPv4 and one IPv6 prefix"));
+  }
+  for (const auto& part : parts) {
+    std::pair<std::string, std::string> addr_len = absl::StrSplit(part, absl::MaxSplits('/', 1));
+    unsigned char buf[16];
+    int family = addr_len.first.find(':') == std::string::npos ? AF_INET : AF_INET6;
+    int max_len = family == AF_INET ? 32 : 128;
+    int len = -1;
+    if (::inet_pton(family, addr_len.first.c_str(), buf) != 1 ||
+        !absl::SimpleAtoi(addr_len.second, &len) || len < 0 || len > max_len) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pod CIDR \"", part, "\" is not an IP prefix like 10.88.0.0/16"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Node::Node(Config config, UniqueFd root_lock, std::unique_ptr<StateDb> db,
+           cgroups::Layout layout, std::string pod_cidr)
+    : config_(std::move(config)),
+      root_lock_(std::move(root_lock)),
+      db_(std::move(db)),
+      cgroup_layout_(std::move(layout)),
+      pod_cidr_(std::move(pod_cidr)) {}
+
+StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
+  RETURN_IF_ERROR(MakeDirs(config.root, 0711));
+  RETURN_IF_ERROR(MakeDirs(config.state_dir, 0711));
+  ASSIGN_OR_RETURN(UniqueFd lock, LockStateRoot(config.root));
+  ASSIGN_OR_RETURN(auto db, StateDb::Open(config.root + "/berth.db"));
+  ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
+  ASSIGN_OR_RETURN(auto cidr, db->GetSetting(kPodCidrSetting));
+  return std::unique_ptr<Node>(
+      new Node(config, std::move(lock), std::move(db), std::move(layout), cidr.value_or("")));
+}
+
+Condition Node::RuntimeCondition() const {
+  // The runtime can work while its state directories are there and writable.
+  for (const std::string* dir : {&config_.root, &config_.state_dir}) {
+    if (::access(dir->c_str(), W_OK | X_OK) != 0) {
+      return {false, "StateDirUnavailable",
+              ErrnoError(absl::StrCat("state directory ", *dir)).message().data()};
+    }
+  }
+  return {true, "", ""};
+}
+
+Condition Node::NetworkCondition() const {
+  auto network = network::FindNetworkConfig(config_.cni.conf_dir, config_.cni.bin_dirs);
+  if (!network.ok()) {
+    return {false, "NetworkPluginNotReady",
+            absl::StrCat("Network plugin returns error: cni config uninitialized: ",
+                         network.status().message())};
+  }
+  return {true, "", ""};
+}
+
+std::map<std::string, std::string> Node::StatusInfo() const {
+  nlohmann::json node = {
+      {"cgroupMode", std::string(cgroups::ModeName(cgroup_layout_.mode))},
+      {"cgroupControllers", cgroup_layout_.controllers},
+      {"podCIDR", pod_cidr()},
+      {"schemaVersion", db_->schema_version()},
+  };
+  auto network = network::FindNetworkConfig(config_.cni.conf_dir, config_.cni.bin_dirs);
+  if (network.ok()) {
+    node["cniConfigFile"] = network->file;
+    node["cniNetwork"] = network->name;
+  }
+  return {{"config", config_.ToYaml()}, {"node", node.dump()}};
+}
+
+Status Node::SetPodCidr(const std::string& cidr) {
+  RETURN_IF_ERROR(ValidatePodCidr(cidr));
+  absl::MutexLock lock(&mu_);
+  if (cidr == pod_cidr_) return absl::OkStatus();
+  RETURN_IF_ERROR(db_->PutSetting(kPodCidrSetting, cidr));
+  pod_cidr_ = cidr;
+  return absl::OkStatus();
+}
+
+std::string Node::pod_cidr() const {
+  absl::MutexLock lock(&mu_);
+  return pod_cidr_;
+}
+
+}  // namespace berth::pods

@@ -1,0 +1,60 @@
+// The node as berth runs it: the one object cri/ calls into. It owns the state
+// database, the detected cgroup layout and node-wide settings; the pod, container
+// and image stores hang off it as their issues land.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "base/state_db.h"
+#include "base/status.h"
+#include "base/unique_fd.h"
+#include "cgroups/cgroups.h"
+#include "pods/config.h"
+
+namespace berth::pods {
+
+// One of the runtime's readiness conditions, as CRI's Status reports them.
+struct Condition {
+  bool ready = false;
+  std::string reason;   // CamelCase, empty when ready
+  std::string message;  // for people, empty when ready
+};
+
+class Node {
+ public:
+  // Takes the state root (one berthd per root), opens the database and reads the host.
+  static StatusOr<std::unique_ptr<Node>> Open(const Config& config);
+
+  const Config& config() const { return config_; }
+  const cgroups::Layout& cgroup_layout() const { return cgroup_layout_; }
+
+  // Evaluated on each call, so they follow the host (a CNI config added later, say).
+  Condition RuntimeCondition() const;
+  Condition NetworkCondition() const;
+  // Details for a verbose Status: effective config and node facts, as JSON strings.
+  std::map<std::string, std::string> StatusInfo() const;
+
+  // The pod CIDR(s) kubelet pushes through UpdateRuntimeConfig: "10.0.0.0/24" or a
+  // comma-separated dual-stack pair. Kept across restarts.
+  Status SetPodCidr(const std::string& cidr);
+  std::string pod_cidr() const;
+
+ private:
+  Node(Config config, UniqueFd root_lock, std::unique_ptr<StateDb> db, cgroups::Layout layout,
+       std::string pod_cidr);
+
+  const Config config_;
+  const UniqueFd root_lock_;
+  const std::unique_ptr<StateDb> db_;
+  const cgroups::Layout cgroup_layout_;
+  mutable absl::Mutex mu_;
+  std::string pod_cidr_ ABSL_GUARDED_BY(mu_);
+};
+
+// Checks a pod CIDR list: one or two comma-separated IPv4/IPv6 prefixes.
+Status ValidatePodCidr(const std::string& cidr);
+
+}  // namespace berth::pods
