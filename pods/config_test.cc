@@ -43,6 +43,7 @@ TEST(ConfigTest, RoundTripsThroughToYaml) {
 }
 
 struct BadCase {
+  const char* name;
   const char* yaml;
   const char* expected_in_message;
 };
@@ -61,17 +62,18 @@ TEST_P(BadConfigTest, IsInvalidArgumentNamingTheProblem) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, BadConfigTest,
     ::testing::Values(
-        BadCase{"sockett: /x\n", "unknown config key \"sockett\" (line 1)"},
-        BadCase{"cni:\n  confdir: /x\n", "unknown config key \"cni.confdir\" (line 2)"},
-        BadCase{"log_level: loud\n", "\"log_level\" (line 1): unknown log level \"loud\""},
-        BadCase{"root: relative/dir\n", "\"root\": \"relative/dir\" is not an absolute path"},
-        BadCase{"cni:\n  bin_dirs: /opt/cni/bin\n", "\"cni.bin_dirs\" (line 2): want a list"},
-        BadCase{"cni: [a, b]\n", "\"cni\" (line 1): want a mapping"},
-        BadCase{"socket: [a]\n", "\"socket\" (line 1): want a string"},
-        BadCase{"cgroup_driver: systemd\n", "\"cgroup_driver\": \"systemd\" is not supported"},
-        BadCase{"root: /a\nstate_dir: /a\n", "must differ"},
-        BadCase{"socket: [unclosed\n", "invalid YAML"},
-        BadCase{"- just\n- a list\n", "want a mapping"}));
+        BadCase{"UnknownTopKey", "sockett: /x\n", "unknown config key \"sockett\" (line 1)"},
+        BadCase{"UnknownNestedKey", "cni:\n  confdir: /x\n", "unknown config key \"cni.confdir\" (line 2)"},
+        BadCase{"BadLogLevel", "log_level: loud\n", "\"log_level\" (line 1): unknown log level \"loud\""},
+        BadCase{"RelativePath", "root: relative/dir\n", "\"root\": \"relative/dir\" is not an absolute path"},
+        BadCase{"ListExpected", "cni:\n  bin_dirs: /opt/cni/bin\n", "\"cni.bin_dirs\" (line 2): want a list"},
+        BadCase{"MappingExpected", "cni: [a, b]\n", "\"cni\" (line 1): want a mapping"},
+        BadCase{"StringExpected", "socket: [a]\n", "\"socket\" (line 1): want a string"},
+        BadCase{"SystemdDriver", "cgroup_driver: systemd\n", "\"cgroup_driver\": \"systemd\" is not supported"},
+        BadCase{"SameRootAndState", "root: /a\nstate_dir: /a\n", "must differ"},
+        BadCase{"BrokenYaml", "socket: [unclosed\n", "invalid YAML"},
+        BadCase{"TopLevelNotMapping", "- just\n- a list\n", "want a mapping"}),
+    [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace berth::pods

@@ -1,0 +1,79 @@
+#!/bin/bash
+# berth's developer entry point. On a fresh Debian 12 machine, as root:
+#   ./dev.sh run     install dependencies, build, run berthd in the foreground on its defaults
+#   ./dev.sh test    install dependencies, build, run every test (unit tests also under ASan+UBSan)
+#   ./dev.sh setup   only install dependencies (idempotent)
+#   ./dev.sh build   only build (build/, RelWithDebInfo)
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+
+# Every build, run and test dependency, from Debian's archive only.
+PACKAGES=(
+  # build
+  cmake ninja-build g++ pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libyaml-cpp-dev nlohmann-json3-dev libboost-dev libboost-program-options-dev
+  libsqlite3-dev libseccomp-dev libcap-dev libssl-dev libcurl4-openssl-dev
+  libarchive-dev libzstd-dev libisal-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev
+  # run: CNI plugins for pod networking, iptables for the portmap plugin
+  containernetworking-plugins iptables iproute2
+)
+
+log() { printf '[dev.sh] %s\n' "$*" >&2; }
+
+setup() {
+  [ "$(id -u)" = 0 ] || { log "run as root (apt-get, and berthd needs root)"; exit 1; }
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing: ${missing[*]}"
+  # Packages that ship a service (docker-registry, containerd) must not start it:
+  # a temporary policy-rc.d refuses service starts during the install.
+  local made_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  local rc=0
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
+  [ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
+  [ $rc -eq 0 ] || { log "apt-get failed ($rc)"; exit $rc; }
+}
+
+build() {
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  ninja -C build
+}
+
+# Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+build_sanitized_unit_tests() {
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON >/dev/null
+  ninja -C build-asan unit_tests
+}
+
+case "${1:-}" in
+setup) setup ;;
+build) setup; build ;;
+run)
+  setup; build
+  shift
+  log "starting berthd on its defaults (socket /run/berth/berth.sock); Ctrl-C stops it"
+  exec ./build/cmd/berthd "$@"
+  ;;
+test)
+  setup; build
+  build_sanitized_unit_tests
+  log "unit tests (ASan+UBSan)"
+  (cd build-asan && ctest -L unit --output-on-failure)
+  log "all tests"
+  (cd build && ctest --output-on-failure)
+  ;;
+*)
+  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+  ;;
+esac

@@ -1,0 +1,75 @@
+#include "test/integration/leak_check.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/file_util.h"
+
+namespace berth::testing {
+namespace {
+
+std::set<std::string> ListDir(const std::string& path) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    names.insert(entry.path().filename().string());
+  }
+  return names;
+}
+
+void ListCgroups(const std::filesystem::path& dir, int depth, std::set<std::string>& out) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+    out.insert(entry.path().string());
+    if (depth > 1) ListCgroups(entry.path(), depth - 1, out);
+  }
+}
+
+}  // namespace
+
+HostSnapshot HostSnapshot::Take(const std::string& marker) {
+  HostSnapshot snap;
+  for (const auto& pid : ListDir("/proc")) {
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto cmdline = ReadFile(absl::StrCat("/proc/", pid, "/cmdline"));
+    if (!cmdline.ok() || cmdline->empty()) continue;
+    std::replace(cmdline->begin(), cmdline->end(), '\0', ' ');
+    if (cmdline->find(marker) != std::string::npos) snap.processes.insert(absl::StrCat(pid, " ", *cmdline));
+  }
+  if (auto mountinfo = ReadFile("/proc/self/mountinfo"); mountinfo.ok()) {
+    for (absl::string_view line : absl::StrSplit(*mountinfo, '\n', absl::SkipEmpty())) {
+      std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+      if (fields.size() > 4) snap.mounts.insert(std::string(fields[4]));
+    }
+  }
+  snap.netns = ListDir("/run/netns");
+  snap.links = ListDir("/sys/class/net");
+  // Pod cgroups sit under kubelet's parent a few levels down; four covers them.
+  ListCgroups("/sys/fs/cgroup", 4, snap.cgroups);
+  return snap;
+}
+
+std::vector<std::string> FindLeaks(const HostSnapshot& before, const HostSnapshot& after) {
+  std::vector<std::string> leaks;
+  auto added = [&](const char* kind, const std::set<std::string>& b, const std::set<std::string>& a) {
+    for (const auto& item : a) {
+      if (!b.count(item)) leaks.push_back(absl::StrCat(kind, ": ", item));
+    }
+  };
+  added("process", before.processes, after.processes);
+  added("mount", before.mounts, after.mounts);
+  added("netns", before.netns, after.netns);
+  added("link", before.links, after.links);
+  added("cgroup", before.cgroups, after.cgroups);
+  return leaks;
+}
+
+}  // namespace berth::testing
