@@ -19,4 +19,7 @@ Status HandleUpdateRuntimeConfig(pods::Node& node,
                                  const runtime::v1::UpdateRuntimeConfigRequest& request,
                                  runtime::v1::UpdateRuntimeConfigResponse* response);
 
+Status HandleImageFsInfo(pods::Node& node, const runtime::v1::ImageFsInfoRequest& request,
+                         runtime::v1::ImageFsInfoResponse* response);
+
 }  // namespace berth::cri

@@ -31,8 +31,8 @@ grpc::Status ImageServiceImpl::RemoveImage(grpc::ServerContext* context, const r
 }
 
 grpc::Status ImageServiceImpl::ImageFsInfo(grpc::ServerContext* context, const runtime::v1::ImageFsInfoRequest* request,
-                      runtime::v1::ImageFsInfoResponse* /*response*/) {
-  return Serve("ImageFsInfo", context, *request, [] { return NotImplementedYet("ImageFsInfo"); });
+                      runtime::v1::ImageFsInfoResponse* response) {
+  return Serve("ImageFsInfo", context, *request, [&] { return HandleImageFsInfo(node_, *request, response); });
 }
 
 }  // namespace berth::cri

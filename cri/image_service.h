@@ -24,7 +24,7 @@ class ImageServiceImpl final : public runtime::v1::ImageService::Service {
                         runtime::v1::ImageFsInfoResponse* response) override;
 
  private:
-  [[maybe_unused]] pods::Node& node_;
+  pods::Node& node_;
 };
 
 }  // namespace berth::cri

@@ -68,6 +68,8 @@ StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
   RETURN_IF_ERROR(MakeDirs(config.root, 0711));
   RETURN_IF_ERROR(MakeDirs(config.state_dir, 0711));
   ASSIGN_OR_RETURN(UniqueFd lock, LockStateRoot(config.root));
+  RETURN_IF_ERROR(MakeDirs(config.root + "/images", 0711));
+  RETURN_IF_ERROR(MakeDirs(config.root + "/containers", 0711));
   ASSIGN_OR_RETURN(auto db, StateDb::Open(config.root + "/berth.db"));
   ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
   ASSIGN_OR_RETURN(auto cidr, db->GetSetting(kPodCidrSetting));
@@ -109,6 +111,16 @@ std::map<std::string, std::string> Node::StatusInfo() const {
     node["cniNetwork"] = network->name;
   }
   return {{"config", config_.ToYaml()}, {"node", node.dump()}};
+}
+
+StatusOr<Node::FilesystemUsage> Node::ImageFilesystemUsage() const {
+  ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(images_dir()));
+  return FilesystemUsage{images_dir(), usage};
+}
+
+StatusOr<Node::FilesystemUsage> Node::ContainerFilesystemUsage() const {
+  ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(containers_dir()));
+  return FilesystemUsage{containers_dir(), usage};
 }
 
 Status Node::SetPodCidr(const std::string& cidr) {

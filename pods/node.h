@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "base/disk_usage.h"
 #include "base/state_db.h"
 #include "base/status.h"
 #include "base/unique_fd.h"
@@ -36,6 +37,18 @@ class Node {
   Condition NetworkCondition() const;
   // Details for a verbose Status: effective config and node facts, as JSON strings.
   std::map<std::string, std::string> StatusInfo() const;
+
+  // Where images (blobs and unpacked layers) and containers' writable layers live.
+  std::string images_dir() const { return config_.root + "/images"; }
+  std::string containers_dir() const { return config_.root + "/containers"; }
+
+  struct FilesystemUsage {
+    std::string mountpoint;
+    DiskUsage usage;
+  };
+  // Space used by images and by containers, measured now.
+  StatusOr<FilesystemUsage> ImageFilesystemUsage() const;
+  StatusOr<FilesystemUsage> ContainerFilesystemUsage() const;
 
   // The pod CIDR(s) kubelet pushes through UpdateRuntimeConfig: "10.0.0.0/24" or a
   // comma-separated dual-stack pair. Kept across restarts.
