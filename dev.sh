@@ -16,8 +16,10 @@ PACKAGES=(
   libsqlite3-dev libseccomp-dev libcap-dev libssl-dev libcurl4-openssl-dev
   libarchive-dev libzstd-dev libisal-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
-  # run: CNI plugins for pod networking, iptables for the portmap plugin
-  containernetworking-plugins iptables iproute2
+  # run: CNI plugins for pod networking, iptables for the portmap plugin, runc/crun handlers
+  containernetworking-plugins iptables iproute2 runc crun
+  # test: a local registry (htpasswd from apache2-utils) and busybox for test images
+  docker-registry apache2-utils busybox-static
 )
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }
