@@ -8,7 +8,7 @@ namespace {
 
 // Migration N (1-based) takes the schema from version N-1 to N. Append only: a
 // shipped migration is never edited, since databases in the field already ran it.
-constexpr std::array<absl::string_view, 1> kMigrations = {
+constexpr std::array<absl::string_view, 2> kMigrations = {
     // 1: the first schema. Records are serialized protobuf messages of the CRI types
     // plus berth's own fields; the columns are what lookups and uniqueness need.
     R"sql(
@@ -39,6 +39,29 @@ constexpr std::array<absl::string_view, 1> kMigrations = {
     CREATE TABLE image_names (
       name        TEXT PRIMARY KEY,       -- repo:tag or repo@digest
       image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+    );
+    )sql",
+    // 2: image content and layer snapshots. An image holds references to the blobs
+    // and layers it is made of; a container holds the layers under its rootfs. What
+    // nothing references is garbage.
+    R"sql(
+    CREATE TABLE layers (
+      chain_id    TEXT PRIMARY KEY,
+      snapshot_id INTEGER NOT NULL UNIQUE,  -- directory name under images/snapshots
+      diff_id     TEXT NOT NULL,
+      size        INTEGER NOT NULL          -- bytes of files unpacked
+    );
+    CREATE TABLE image_refs (
+      image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+      kind        TEXT NOT NULL,            -- 'blob' or 'layer'
+      ref         TEXT NOT NULL,            -- a digest or a chain ID
+      PRIMARY KEY (image_id, kind, ref)
+    );
+    CREATE INDEX image_refs_by_ref ON image_refs(kind, ref);
+    CREATE TABLE container_layers (
+      container_id TEXT NOT NULL,
+      chain_id     TEXT NOT NULL,
+      PRIMARY KEY (container_id, chain_id)
     );
     )sql",
 };
@@ -98,20 +121,38 @@ StatusOr<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
   return std::unique_ptr<StateDb>(new StateDb(std::move(db), CurrentSchemaVersion()));
 }
 
+Status StateDb::Transaction(const std::function<Status(SqliteDatabase& db)>& fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(db_.get()));
+  RETURN_IF_ERROR(fn(*db_));
+  return txn.Commit();
+}
+
+Status StateDb::Read(const std::function<Status(SqliteDatabase& db)>& fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fn(*db_);
+}
+
 StatusOr<std::optional<std::string>> StateDb::GetSetting(const std::string& key) {
-  ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT value FROM settings WHERE key = ?"));
-  stmt.Bind(1, key);
-  ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return std::optional<std::string>();
-  return std::optional<std::string>(stmt.ColumnText(0));
+  std::optional<std::string> value;
+  RETURN_IF_ERROR(Read([&](SqliteDatabase& db) -> Status {
+    ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT value FROM settings WHERE key = ?"));
+    stmt.Bind(1, key);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) value = stmt.ColumnText(0);
+    return absl::OkStatus();
+  }));
+  return value;
 }
 
 Status StateDb::PutSetting(const std::string& key, const std::string& value) {
-  ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-      "INSERT INTO settings(key, value) VALUES(?, ?) "
-      "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
-  stmt.Bind(1, key).Bind(2, value);
-  return stmt.Run();
+  return Transaction([&](SqliteDatabase& db) -> Status {
+    ASSIGN_OR_RETURN(auto stmt, db.Prepare(
+        "INSERT INTO settings(key, value) VALUES(?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+    stmt.Bind(1, key).Bind(2, value);
+    return stmt.Run();
+  });
 }
 
 }  // namespace berth

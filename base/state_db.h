@@ -8,7 +8,9 @@
 // one list.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -25,7 +27,15 @@ class StateDb {
   // Opens or creates the database at path and migrates it.
   static StatusOr<std::unique_ptr<StateDb>> Open(const std::string& path);
 
-  SqliteDatabase& db() { return *db_; }
+  // Runs fn inside one transaction with the database to itself: committed when fn
+  // succeeds, rolled back when it fails. Every module writes through here, so
+  // transactions of concurrent RPCs never interleave on the one connection.
+  Status Transaction(const std::function<Status(SqliteDatabase& db)>& fn);
+  // Runs fn (reads) with the database to itself.
+  Status Read(const std::function<Status(SqliteDatabase& db)>& fn);
+
+  // For tests and migrations only: the connection without the lock.
+  SqliteDatabase& DbForTest() { return *db_; }
   int schema_version() const { return schema_version_; }
 
   // Node-wide settings kept across restarts (e.g. the pod CIDR kubelet pushes).
@@ -35,6 +45,7 @@ class StateDb {
  private:
   explicit StateDb(std::unique_ptr<SqliteDatabase> db, int version)
       : db_(std::move(db)), schema_version_(version) {}
+  std::mutex mu_;
   std::unique_ptr<SqliteDatabase> db_;
   int schema_version_;
 };

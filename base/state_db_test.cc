@@ -45,7 +45,7 @@ TEST_F(StateDbTest, RefusesDatabaseFromNewerBerth) {
   {
     auto db = StateDb::Open(path_);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->db().Exec("PRAGMA user_version = 999").ok());
+    ASSERT_TRUE((*db)->DbForTest().Exec("PRAGMA user_version = 999").ok());
   }
   auto db = StateDb::Open(path_);
   ASSERT_FALSE(db.ok());
@@ -65,14 +65,14 @@ TEST_F(StateDbTest, RefusesCorruptFileWithoutTouchingIt) {
   EXPECT_EQ(*after, garbage);
 }
 
-TEST_F(StateDbTest, TransactionRollsBackWhenNotCommitted) {
+TEST_F(StateDbTest, FailedTransactionLeavesNothing) {
   auto db = StateDb::Open(path_);
   ASSERT_TRUE(db.ok());
-  {
-    auto txn = SqliteTransaction::Begin(&(*db)->db());
-    ASSERT_TRUE(txn.ok());
-    ASSERT_TRUE((*db)->PutSetting("k", "v").ok());
-  }
+  Status status = (*db)->Transaction([](SqliteDatabase& sql) -> Status {
+    RETURN_IF_ERROR(sql.Exec("INSERT INTO settings(key, value) VALUES('k', 'v')"));
+    return absl::AbortedError("changed my mind");
+  });
+  EXPECT_EQ(status.code(), StatusCode::kAborted);
   auto value = (*db)->GetSetting("k");
   ASSERT_TRUE(value.ok());
   EXPECT_FALSE(value->has_value());

@@ -60,6 +60,35 @@ Status ParseSection(absl::string_view prefix, const YAML::Node& node,
   return absl::OkStatus();
 }
 
+KeyHandler SetStringList(std::vector<std::string>* field) {
+  return [field](absl::string_view key, const YAML::Node& node) -> Status {
+    ASSIGN_OR_RETURN(*field, StringList(key, node));
+    return absl::OkStatus();
+  };
+}
+
+KeyHandler SetBool(bool* field) {
+  return [field](absl::string_view key, const YAML::Node& node) -> Status {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+      return BadValue(key, node, "want true or false");
+    }
+    *field = value;
+    return absl::OkStatus();
+  };
+}
+
+KeyHandler SetInt(int* field) {
+  return [field](absl::string_view key, const YAML::Node& node) -> Status {
+    int value = 0;
+    if (!node.IsScalar() || !YAML::convert<int>::decode(node, value)) {
+      return BadValue(key, node, "want a whole number");
+    }
+    *field = value;
+    return absl::OkStatus();
+  };
+}
+
 KeyHandler SetString(std::string* field) {
   return [field](absl::string_view key, const YAML::Node& node) -> Status {
     ASSIGN_OR_RETURN(*field, ScalarString(key, node));
@@ -76,6 +105,14 @@ Status CniConfig::Validate() const {
   return absl::OkStatus();
 }
 
+Status ImagesConfig::Validate() const {
+  if (max_concurrent_downloads < 1 || max_concurrent_downloads > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config key \"images.max_concurrent_downloads\": ", max_concurrent_downloads, " is not in 1..64"));
+  }
+  return absl::OkStatus();
+}
+
 Status Config::Validate() const {
   RETURN_IF_ERROR(CheckAbsolutePath("socket", socket));
   RETURN_IF_ERROR(CheckAbsolutePath("root", root));
@@ -88,7 +125,9 @@ Status Config::Validate() const {
         "config key \"cgroup_driver\": \"", cgroup_driver,
         "\" is not supported (berth manages cgroups itself: use \"cgroupfs\")"));
   }
-  return cni.Validate();
+  RETURN_IF_ERROR(cni.Validate());
+  RETURN_IF_ERROR(registry.Validate());
+  return images.Validate();
 }
 
 std::string Config::ToYaml() const {
@@ -102,6 +141,21 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "cni" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "conf_dir" << YAML::Value << cni.conf_dir;
   out << YAML::Key << "bin_dirs" << YAML::Value << YAML::Flow << cni.bin_dirs;
+  out << YAML::EndMap;
+  out << YAML::Key << "registry" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "hosts" << YAML::Value << YAML::BeginMap;
+  for (const auto& [host, config] : registry.hosts) {
+    out << YAML::Key << host << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "mirrors" << YAML::Value << YAML::Flow << config.mirrors;
+    out << YAML::Key << "skip_upstream" << YAML::Value << config.skip_upstream;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  out << YAML::Key << "insecure" << YAML::Value << YAML::Flow << registry.insecure;
+  out << YAML::EndMap;
+  out << YAML::Key << "images" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "pinned" << YAML::Value << YAML::Flow << images.pinned;
+  out << YAML::Key << "max_concurrent_downloads" << YAML::Value << images.max_concurrent_downloads;
   out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
@@ -126,6 +180,28 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
          return absl::OkStatus();
        }},
   };
+  // registry.hosts has one section per host, named by the operator.
+  KeyHandler registry_hosts = [&](absl::string_view key, const YAML::Node& node) -> Status {
+    if (!node.IsMap()) return BadValue(key, node, "want a mapping of registry hosts");
+    for (const auto& entry : node) {
+      std::string host = entry.first.Scalar();
+      image::HostConfig& host_config = config.registry.hosts[host];
+      const std::map<std::string, KeyHandler, std::less<>> host_keys = {
+          {"mirrors", SetStringList(&host_config.mirrors)},
+          {"skip_upstream", SetBool(&host_config.skip_upstream)},
+      };
+      RETURN_IF_ERROR(ParseSection(absl::StrCat(key, ".", host), entry.second, host_keys));
+    }
+    return absl::OkStatus();
+  };
+  const std::map<std::string, KeyHandler, std::less<>> registry_keys = {
+      {"hosts", registry_hosts},
+      {"insecure", SetStringList(&config.registry.insecure)},
+  };
+  const std::map<std::string, KeyHandler, std::less<>> images_keys = {
+      {"pinned", SetStringList(&config.images.pinned)},
+      {"max_concurrent_downloads", SetInt(&config.images.max_concurrent_downloads)},
+  };
   const std::map<std::string, KeyHandler, std::less<>> top_keys = {
       {"socket", SetString(&config.socket)},
       {"root", SetString(&config.root)},
@@ -142,6 +218,14 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"cni",
        [&](absl::string_view key, const YAML::Node& node) {
          return ParseSection(key, node, cni_keys);
+       }},
+      {"registry",
+       [&](absl::string_view key, const YAML::Node& node) {
+         return ParseSection(key, node, registry_keys);
+       }},
+      {"images",
+       [&](absl::string_view key, const YAML::Node& node) {
+         return ParseSection(key, node, images_keys);
        }},
   };
   Status parsed;

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/status.h"
+#include "image/registry_hosts.h"
 
 namespace berth::pods {
 
@@ -18,6 +19,15 @@ struct CniConfig {
   std::string conf_dir = "/etc/cni/net.d";
   // Directories searched, in order, for plugin binaries.
   std::vector<std::string> bin_dirs = {"/opt/cni/bin", "/usr/lib/cni"};
+
+  Status Validate() const;
+};
+
+struct ImagesConfig {
+  // References kubelet must never garbage-collect (reported as pinned).
+  std::vector<std::string> pinned;
+  // Layers of one image fetched and unpacked at once.
+  int max_concurrent_downloads = 3;
 
   Status Validate() const;
 };
@@ -34,6 +44,10 @@ struct Config {
   // berth writes the cgroup tree directly (this is what kubelet's cgroupDriver must say).
   std::string cgroup_driver = "cgroupfs";
   CniConfig cni;
+  // Registry mirrors and plain-HTTP registries (registry.hosts.<host>.mirrors,
+  // registry.hosts.<host>.skip_upstream, registry.insecure).
+  image::RegistryConfig registry;
+  ImagesConfig images;
 
   Status Validate() const;
   // The effective configuration as YAML, in the same form the file takes.

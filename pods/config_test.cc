@@ -33,6 +33,33 @@ cni:
   EXPECT_EQ(config->cni.bin_dirs, (std::vector<std::string>{"/tmp/x/bin", "/usr/lib/cni"}));
 }
 
+TEST(ConfigTest, ReadsRegistryMirrorsAndImageSettings) {
+  auto config = ParseConfig(R"(
+registry:
+  hosts:
+    docker.io:
+      mirrors: ["http://127.0.0.1:5000"]
+      skip_upstream: true
+    "*":
+      mirrors: ["https://mirror.example"]
+  insecure: ["reg.local:5000"]
+images:
+  pinned: ["registry.k8s.io/pause:3.9"]
+  max_concurrent_downloads: 5
+)",
+                            "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->registry.hosts.at("docker.io").mirrors[0], "http://127.0.0.1:5000");
+  EXPECT_TRUE(config->registry.hosts.at("docker.io").skip_upstream);
+  EXPECT_FALSE(config->registry.hosts.at("*").skip_upstream);
+  EXPECT_EQ(config->registry.insecure[0], "reg.local:5000");
+  EXPECT_EQ(config->images.pinned[0], "registry.k8s.io/pause:3.9");
+  EXPECT_EQ(config->images.max_concurrent_downloads, 5);
+  auto again = ParseConfig(config->ToYaml(), "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.status() << config->ToYaml();
+  EXPECT_TRUE(again->registry.hosts.at("docker.io").skip_upstream);
+}
+
 TEST(ConfigTest, RoundTripsThroughToYaml) {
   auto config = ParseConfig("root: /srv/berth\ncni:\n  conf_dir: /srv/net.d\n", "a.yaml");
   ASSERT_TRUE(config.ok());
@@ -72,6 +99,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"SystemdDriver", "cgroup_driver: systemd\n", "\"cgroup_driver\": \"systemd\" is not supported"},
         BadCase{"SameRootAndState", "root: /a\nstate_dir: /a\n", "must differ"},
         BadCase{"BrokenYaml", "socket: [unclosed\n", "invalid YAML"},
+        BadCase{"MirrorWithoutScheme", "registry:\n  hosts:\n    docker.io:\n      mirrors: [127.0.0.1:5000]\n",
+                "must start with http:// or https://"},
+        BadCase{"UnknownHostKey", "registry:\n  hosts:\n    docker.io:\n      mirror: [x]\n",
+                "unknown config key \"registry.hosts.docker.io.mirror\" (line 4)"},
+        BadCase{"SkipUpstreamNotBool", "registry:\n  hosts:\n    a.io:\n      mirrors: [http://x]\n      skip_upstream: maybe\n",
+                "want true or false"},
+        BadCase{"SkipUpstreamWithoutMirrors", "registry:\n  hosts:\n    a.io:\n      skip_upstream: true\n",
+                "no mirrors to use instead"},
+        BadCase{"DownloadsOutOfRange", "images:\n  max_concurrent_downloads: 0\n", "is not in 1..64"},
         BadCase{"TopLevelNotMapping", "- just\n- a list\n", "want a mapping"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 

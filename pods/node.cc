@@ -57,11 +57,12 @@ Status ValidatePodCidr(const std::string& cidr) {
 }
 
 Node::Node(Config config, UniqueFd root_lock, std::unique_ptr<StateDb> db,
-           cgroups::Layout layout, std::string pod_cidr)
+           cgroups::Layout layout, std::string pod_cidr, std::unique_ptr<image::ImageStore> images)
     : config_(std::move(config)),
       root_lock_(std::move(root_lock)),
       db_(std::move(db)),
       cgroup_layout_(std::move(layout)),
+      images_(std::move(images)),
       pod_cidr_(std::move(pod_cidr)) {}
 
 StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
@@ -73,8 +74,15 @@ StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
   ASSIGN_OR_RETURN(auto db, StateDb::Open(config.root + "/berth.db"));
   ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
   ASSIGN_OR_RETURN(auto cidr, db->GetSetting(kPodCidrSetting));
-  return std::unique_ptr<Node>(
-      new Node(config, std::move(lock), std::move(db), std::move(layout), cidr.value_or("")));
+  image::ImageStoreOptions image_options;
+  image_options.dir = config.root + "/images";
+  image_options.containers_dir = config.root + "/containers";
+  image_options.registry = config.registry;
+  image_options.pinned = config.images.pinned;
+  image_options.max_concurrent_downloads = config.images.max_concurrent_downloads;
+  ASSIGN_OR_RETURN(auto images, image::ImageStore::Open(db.get(), std::move(image_options)));
+  return std::unique_ptr<Node>(new Node(config, std::move(lock), std::move(db), std::move(layout),
+                                        cidr.value_or(""), std::move(images)));
 }
 
 Condition Node::RuntimeCondition() const {
@@ -110,7 +118,12 @@ std::map<std::string, std::string> Node::StatusInfo() const {
     node["cniConfigFile"] = network->file;
     node["cniNetwork"] = network->name;
   }
-  return {{"config", config_.ToYaml()}, {"node", node.dump()}};
+  nlohmann::json pulls = nlohmann::json::array();
+  for (const auto& pull : images_->ActivePulls()) {
+    pulls.push_back({{"image", pull.reference}, {"totalBytes", pull.total_bytes}, {"doneBytes", pull.done_bytes},
+                     {"layers", pull.layers}, {"layersDone", pull.layers_done}});
+  }
+  return {{"config", config_.ToYaml()}, {"node", node.dump()}, {"pulls", pulls.dump()}};
 }
 
 StatusOr<Node::FilesystemUsage> Node::ImageFilesystemUsage() const {

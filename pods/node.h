@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "base/unique_fd.h"
 #include "cgroups/cgroups.h"
+#include "image/image_store.h"
 #include "pods/config.h"
 
 namespace berth::pods {
@@ -30,6 +31,8 @@ class Node {
   static StatusOr<std::unique_ptr<Node>> Open(const Config& config);
 
   const Config& config() const { return config_; }
+  // The node's images. cri/ reaches the image module through here.
+  image::ImageStore& images() { return *images_; }
   const cgroups::Layout& cgroup_layout() const { return cgroup_layout_; }
 
   // Evaluated on each call, so they follow the host (a CNI config added later, say).
@@ -57,12 +60,13 @@ class Node {
 
  private:
   Node(Config config, UniqueFd root_lock, std::unique_ptr<StateDb> db, cgroups::Layout layout,
-       std::string pod_cidr);
+       std::string pod_cidr, std::unique_ptr<image::ImageStore> images);
 
   const Config config_;
   const UniqueFd root_lock_;
   const std::unique_ptr<StateDb> db_;
   const cgroups::Layout cgroup_layout_;
+  const std::unique_ptr<image::ImageStore> images_;
   mutable absl::Mutex mu_;
   std::string pod_cidr_ ABSL_GUARDED_BY(mu_);
 };
