@@ -1,6 +1,7 @@
 // berthctl's commands: each takes its own arguments and the connection settings.
 #pragma once
 
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -21,7 +22,19 @@ struct Command {
   CommandFn run;
 };
 
+// Parses a command's flags (args[0] is the command's name). Returns -1 to go on,
+// 0 when --help was asked for (the caller prints its help), 2 on a usage error
+// (already reported).
+int ParseCommandFlags(const char* name, const std::vector<std::string>& args,
+                      const boost::program_options::options_description& options,
+                      const boost::program_options::positional_options_description& positional,
+                      boost::program_options::variables_map* flags);
+
 int RunVersion(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunInfo(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunPull(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunImages(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunInspectImage(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunRemoveImage(const GlobalOptions& global, const std::vector<std::string>& args);
 
 }  // namespace berth::ctl

@@ -12,6 +12,10 @@ namespace {
 constexpr Command kCommands[] = {
     {"version", "show the runtime's name and version", RunVersion},
     {"info", "show readiness, runtime handlers and configuration", RunInfo},
+    {"pull", "pull an image, with progress", RunPull},
+    {"images", "list images", RunImages},
+    {"inspecti", "show an image's status and config", RunInspectImage},
+    {"rmi", "remove images", RunRemoveImage},
 };
 
 void PrintUsage(const po::options_description& options) {
@@ -26,6 +30,18 @@ void PrintUsage(const po::options_description& options) {
 
 }  // namespace
 
+// Global flags come before the command; everything from the command on is the
+// command's, "--help" included.
+int FindCommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.empty() || arg[0] != '-') return i;
+    // These take their value as the next argument unless written with "=".
+    if (arg == "--endpoint" || arg == "-r" || arg == "--timeout" || arg == "-t") ++i;
+  }
+  return argc;
+}
+
 int main(int argc, char** argv) {
   po::options_description options("Global flags");
   options.add_options()
@@ -33,25 +49,15 @@ int main(int argc, char** argv) {
       ("endpoint,r", po::value<std::string>()->default_value("unix:///run/berth/berth.sock"),
        "CRI endpoint (env BERTH_ENDPOINT)")
       ("timeout,t", po::value<int>()->default_value(10), "seconds to wait for an answer");
-  po::options_description hidden;
-  hidden.add_options()("command", po::value<std::string>())(
-      "args", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("command", 1).add("args", -1);
-
+  int command_at = FindCommand(argc, argv);
   po::variables_map flags;
-  po::parsed_options parsed(&all);
   try {
-    parsed = po::command_line_parser(argc, argv).options(all).positional(positional)
-                 .allow_unregistered().run();
-    po::store(parsed, flags);
+    po::store(po::parse_command_line(command_at, argv, options), flags);
   } catch (const po::error& e) {
     std::cerr << "berthctl: " << e.what() << "\n";
     return 2;
   }
-  if (!flags.count("command")) {
+  if (command_at >= argc) {
     PrintUsage(options);
     return flags.count("help") ? 0 : 2;
   }
@@ -62,9 +68,8 @@ int main(int argc, char** argv) {
   }
   global.timeout = std::chrono::seconds(flags["timeout"].as<int>());
 
-  // Everything from the command name on belongs to the command, --help included.
-  std::vector<std::string> args = po::collect_unrecognized(parsed.options, po::include_positional);
-  std::string name = flags["command"].as<std::string>();
+  std::vector<std::string> args(argv + command_at, argv + argc);
+  const std::string& name = args[0];
   for (const auto& command : kCommands) {
     if (name == command.name) return command.run(global, args);
   }

@@ -15,16 +15,9 @@ int RunVersion(const GlobalOptions& global, const std::vector<std::string>& args
   options.add_options()("help,h", "show this help")(
       "output,o", po::value<std::string>()->default_value("table"), "json, yaml or table");
   po::variables_map flags;
-  try {
-    po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                  .options(options).run(), flags);
-  } catch (const po::error& e) {
-    std::cerr << "berthctl version: " << e.what() << "\n";
-    return 2;
-  }
-  if (flags.count("help")) {
-    std::cout << options << "\n";
-    return 0;
+  if (int rc = ParseCommandFlags("version", args, options, {}, &flags); rc >= 0) {
+    if (rc == 0) std::cout << options << "\n";
+    return rc;
   }
   OutputFormat format;
   if (!ParseOutputFormat(flags["output"].as<std::string>(), &format)) {

@@ -1,0 +1,175 @@
+// berthctl images, inspecti, rmi.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "cmd/berthctl/command.h"
+#include "cmd/berthctl/output.h"
+#include "cri/client.h"
+
+namespace po = boost::program_options;
+
+namespace berth::ctl {
+namespace {
+
+// "docker.io/library/busybox:1.36" -> {"docker.io/library/busybox", "1.36"}.
+std::pair<std::string, std::string> SplitTag(const std::string& repo_tag) {
+  size_t colon = repo_tag.rfind(':');
+  if (colon == std::string::npos || repo_tag.find('/', colon) != std::string::npos) return {repo_tag, ""};
+  return {repo_tag.substr(0, colon), repo_tag.substr(colon + 1)};
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1000 && unit < 4) {
+    value /= 1000;
+    ++unit;
+  }
+  return unit == 0 ? absl::StrFormat("%dB", bytes) : absl::StrFormat("%.3g%s", value, units[unit]);
+}
+
+}  // namespace
+
+int RunImages(const GlobalOptions& global, const std::vector<std::string>& args) {
+  po::options_description options("Usage: berthctl images [IMAGE] [-q] [-o json|yaml|table]\n\n"
+                                  "Lists the images on the node, or the one IMAGE names");
+  options.add_options()("help,h", "show this help")("quiet,q", "print image IDs only")(
+      "output,o", po::value<std::string>()->default_value("table"), "json, yaml or table");
+  po::options_description hidden;
+  hidden.add_options()("image", po::value<std::string>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("image", 1);
+  po::variables_map flags;
+  if (int rc = ParseCommandFlags("images", args, all, positional, &flags); rc >= 0) {
+    if (rc == 0) std::cout << options << "\n";
+    return rc;
+  }
+  OutputFormat format;
+  if (!ParseOutputFormat(flags["output"].as<std::string>(), &format)) {
+    std::cerr << "berthctl images: -o must be json, yaml or table\n";
+    return 2;
+  }
+  cri::CriClient client(global.endpoint);
+  runtime::v1::ListImagesRequest request;
+  if (flags.count("image")) request.mutable_filter()->mutable_image()->set_image(flags["image"].as<std::string>());
+  runtime::v1::ListImagesResponse response;
+  auto status = client.image().ListImages(cri::CriClient::Context(global.timeout).get(), request, &response);
+  if (!status.ok()) return ReportRpcError("ListImages", status);
+  if (flags.count("quiet")) {
+    for (const auto& image : response.images()) std::cout << image.id() << "\n";
+    return 0;
+  }
+  if (PrintStructured(response, format)) return 0;
+  std::vector<std::vector<std::string>> rows = {{"IMAGE", "TAG", "IMAGE ID", "SIZE"}};
+  for (const auto& image : response.images()) {
+    std::string id = image.id().substr(image.id().find(':') + 1, 13);
+    if (image.repo_tags().empty()) {
+      std::string repo = image.repo_digests().empty() ? "<none>" : image.repo_digests(0).substr(0, image.repo_digests(0).find('@'));
+      rows.push_back({repo, "<none>", id, HumanBytes(image.size())});
+    }
+    for (const auto& tag : image.repo_tags()) {
+      auto [repo, version] = SplitTag(tag);
+      rows.push_back({repo, version, id, HumanBytes(image.size())});
+    }
+  }
+  PrintTable(rows);
+  return 0;
+}
+
+int RunInspectImage(const GlobalOptions& global, const std::vector<std::string>& args) {
+  po::options_description options("Usage: berthctl inspecti IMAGE... [-o json|yaml]\n\n"
+                                  "Shows an image's status with its config");
+  options.add_options()("help,h", "show this help")(
+      "output,o", po::value<std::string>()->default_value("json"), "json or yaml");
+  po::options_description hidden;
+  hidden.add_options()("image", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("image", -1);
+  po::variables_map flags;
+  if (int rc = ParseCommandFlags("inspecti", args, all, positional, &flags); rc >= 0) {
+    if (rc == 0) std::cout << options << "\n";
+    return rc;
+  }
+  OutputFormat format;
+  if (!ParseOutputFormat(flags["output"].as<std::string>(), &format) || format == OutputFormat::kTable) {
+    std::cerr << "berthctl inspecti: -o must be json or yaml\n";
+    return 2;
+  }
+  if (!flags.count("image")) {
+    std::cerr << "berthctl inspecti: name at least one image\n";
+    return 2;
+  }
+  cri::CriClient client(global.endpoint);
+  int rc = 0;
+  for (const auto& name : flags["image"].as<std::vector<std::string>>()) {
+    runtime::v1::ImageStatusRequest request;
+    request.mutable_image()->set_image(name);
+    request.set_verbose(true);
+    runtime::v1::ImageStatusResponse response;
+    auto status = client.image().ImageStatus(cri::CriClient::Context(global.timeout).get(), request, &response);
+    if (!status.ok()) {
+      rc = ReportRpcError("ImageStatus", status);
+      continue;
+    }
+    if (!response.has_image()) {
+      std::cerr << "berthctl inspecti: image \"" << name << "\" not found\n";
+      rc = 1;
+      continue;
+    }
+    PrintStructured(response, format);
+  }
+  return rc;
+}
+
+int RunRemoveImage(const GlobalOptions& global, const std::vector<std::string>& args) {
+  po::options_description options("Usage: berthctl rmi IMAGE...\n\n"
+                                  "Removes images (by ID, tag or digest) with all their names");
+  options.add_options()("help,h", "show this help");
+  po::options_description hidden;
+  hidden.add_options()("image", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("image", -1);
+  po::variables_map flags;
+  if (int rc = ParseCommandFlags("rmi", args, all, positional, &flags); rc >= 0) {
+    if (rc == 0) std::cout << options << "\n";
+    return rc;
+  }
+  if (!flags.count("image")) {
+    std::cerr << "berthctl rmi: name at least one image\n";
+    return 2;
+  }
+  cri::CriClient client(global.endpoint);
+  int rc = 0;
+  for (const auto& name : flags["image"].as<std::vector<std::string>>()) {
+    // Say what the name meant before it is gone.
+    runtime::v1::ImageStatusRequest lookup;
+    lookup.mutable_image()->set_image(name);
+    runtime::v1::ImageStatusResponse found;
+    auto status = client.image().ImageStatus(cri::CriClient::Context(global.timeout).get(), lookup, &found);
+    if (status.ok() && !found.has_image()) {
+      std::cerr << "berthctl rmi: image \"" << name << "\" not found\n";
+      rc = 1;
+      continue;
+    }
+    runtime::v1::RemoveImageRequest request;
+    request.mutable_image()->set_image(name);
+    runtime::v1::RemoveImageResponse response;
+    status = client.image().RemoveImage(cri::CriClient::Context(global.timeout).get(), request, &response);
+    if (!status.ok()) {
+      rc = ReportRpcError("RemoveImage", status);
+      continue;
+    }
+    std::cout << "Deleted: " << (found.has_image() ? found.image().id() : name) << "\n";
+  }
+  return rc;
+}
+
+}  // namespace berth::ctl
