@@ -338,8 +338,12 @@ Status LayerWriter::Apply(struct archive* a, struct archive_entry* entry, uint64
   ASSIGN_OR_RETURN(std::string rel, CleanPath(raw));
   mode_t type = archive_entry_filetype(entry);
   const char* hardlink = archive_entry_hardlink(entry);
-  // The root entry ("./") carries nothing a layer may change.
-  if (rel.empty()) return absl::OkStatus();
+  if (rel.empty()) {
+    // The root entry ("./") carries nothing a layer may change, and must not try to
+    // be anything but a directory.
+    if (type != AE_IFDIR || hardlink != nullptr) return Hostile(raw, "tries to replace the layer root");
+    return absl::OkStatus();
+  }
 
   size_t slash = rel.rfind('/');
   std::string parent = slash == std::string::npos ? "" : rel.substr(0, slash);

@@ -40,10 +40,10 @@ struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
+// Transient transport failures. A refused connection or an unknown host is not
+// transient enough to wait for: the next endpoint (a mirror, the upstream) is tried.
 bool Retryable(CURLcode code) {
   switch (code) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:

@@ -122,7 +122,7 @@ int RunInspectImage(const GlobalOptions& global, const std::vector<std::string>&
       rc = 1;
       continue;
     }
-    PrintStructured(response, format);
+    PrintWithInfo(response.image(), response.info(), format);
   }
   return rc;
 }

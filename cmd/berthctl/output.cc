@@ -86,6 +86,22 @@ bool PrintStructured(const google::protobuf::Message& message, OutputFormat form
   return false;
 }
 
+bool PrintWithInfo(const google::protobuf::Message& status,
+                   const google::protobuf::Map<std::string, std::string>& info, OutputFormat format) {
+  if (format == OutputFormat::kTable) return false;
+  nlohmann::ordered_json out;
+  out["status"] = nlohmann::ordered_json::parse(ToJson(status), nullptr, false);
+  nlohmann::ordered_json parsed_info = nlohmann::ordered_json::object();
+  for (const auto& [key, value] : info) {
+    auto parsed = nlohmann::ordered_json::parse(value, nullptr, false);
+    parsed_info[key] = parsed.is_discarded() ? nlohmann::ordered_json(value) : parsed;
+  }
+  out["info"] = parsed_info;
+  std::string json = out.dump(2);
+  std::cout << (format == OutputFormat::kJson ? json + "\n" : JsonToYaml(json));
+  return true;
+}
+
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "google/protobuf/map.h"
 #include "google/protobuf/message.h"
 
 namespace berth::ctl {
@@ -19,6 +20,11 @@ bool ParseOutputFormat(const std::string& name, OutputFormat* format);
 std::string ToJson(const google::protobuf::Message& message);
 // JSON text re-emitted as YAML.
 std::string JsonToYaml(const std::string& json);
+
+// A CRI answer whose info map holds JSON documents (verbose status), printed as
+// {"status": message, "info": {key: parsed JSON}} the way crictl does.
+bool PrintWithInfo(const google::protobuf::Message& status,
+                   const google::protobuf::Map<std::string, std::string>& info, OutputFormat format);
 
 // Prints message in format; table is left to the caller (returns false for it).
 bool PrintStructured(const google::protobuf::Message& message, OutputFormat format);

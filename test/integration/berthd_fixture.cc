@@ -130,6 +130,8 @@ void BerthdFixture::StartBerthd(const std::vector<std::string>& extra_flags) {
 
 ExitResult BerthdFixture::StopBerthd(int sig) {
   ExitResult result;
+  // The next berthd is a new server: start a new connection to it.
+  client_.reset();
   if (berthd_pid_ <= 0) return result;
   ::kill(berthd_pid_, sig);
   result = WaitForExit(berthd_pid_, kStopTimeout);
