@@ -40,7 +40,7 @@ if ! curl -fsS -o /dev/null "$REGISTRY/v2/"; then "$KIT/registry.sh" start; star
 # ---- the image: LAYERS layers of LAYER_MB each, half random bytes, half text (so gzip
 # has real work and the blobs stay large), Docker schema 2, pushed once.
 push_blob() { # FILE DIGEST
-  curl -fsS -o /dev/null -I "$REGISTRY/v2/$REPO/blobs/$2" && return 0
+  curl -fsS -o /dev/null -I "$REGISTRY/v2/$REPO/blobs/$2" 2>/dev/null && return 0
   local loc
   loc=$(curl -fsS -X POST -D - -o /dev/null "$REGISTRY/v2/$REPO/blobs/uploads/" | tr -d '\r' |
     awk 'tolower($1) == "location:" { print $2 }')
@@ -48,7 +48,7 @@ push_blob() { # FILE DIGEST
   case "$loc" in *\?*) loc="$loc&digest=$2" ;; *) loc="$loc?digest=$2" ;; esac
   curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$1" "$loc"
 }
-if ! curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+if ! curl -fsS -o /dev/null 2>/dev/null -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
     "$REGISTRY/v2/$REPO/manifests/$TAG"; then
   log "building a $LAYERS x ${LAYER_MB}MB image"
   layers_json= diff_ids=
