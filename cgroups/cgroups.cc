@@ -2,6 +2,7 @@
 
 #include <linux/magic.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -27,6 +28,18 @@ bool IsCgroup2(const std::string& path) {
 }
 
 }  // namespace
+
+void RemoveIfEmpty(const Layout& layout, const std::string& path) {
+  if (layout.mode == Mode::kUnified) {
+    ::rmdir((layout.root + path).c_str());
+    return;
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(layout.root, ec)) {
+    if (entry.is_symlink(ec)) continue;
+    ::rmdir((entry.path().string() + path).c_str());
+  }
+}
 
 StatusOr<Layout> DetectLayout(const std::string& root) {
   Layout layout;

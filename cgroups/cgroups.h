@@ -25,6 +25,10 @@ struct Layout {
   std::set<std::string> controllers;
 };
 
+// Removes the cgroup at path (relative to each hierarchy's root) wherever it exists
+// and is empty; a cgroup still in use, or absent, is left alone.
+void RemoveIfEmpty(const Layout& layout, const std::string& path);
+
 // Reads the layout from the mounts under root.
 StatusOr<Layout> DetectLayout(const std::string& root = "/sys/fs/cgroup");
 

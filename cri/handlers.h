@@ -31,6 +31,39 @@ Status HandleImageStatus(pods::Node& node, const runtime::v1::ImageStatusRequest
                          runtime::v1::ImageStatusResponse* response);
 Status HandleRemoveImage(pods::Node& node, const runtime::v1::RemoveImageRequest& request,
                          runtime::v1::RemoveImageResponse* response);
+Status HandleRunPodSandbox(pods::Node& node, const runtime::v1::RunPodSandboxRequest& request,
+    runtime::v1::RunPodSandboxResponse* response);
+Status HandleStopPodSandbox(pods::Node& node, const runtime::v1::StopPodSandboxRequest& request,
+    runtime::v1::StopPodSandboxResponse* response);
+Status HandleRemovePodSandbox(pods::Node& node, const runtime::v1::RemovePodSandboxRequest& request,
+    runtime::v1::RemovePodSandboxResponse* response);
+Status HandlePodSandboxStatus(pods::Node& node, const runtime::v1::PodSandboxStatusRequest& request,
+    runtime::v1::PodSandboxStatusResponse* response);
+Status HandleListPodSandbox(pods::Node& node, const runtime::v1::ListPodSandboxRequest& request,
+    runtime::v1::ListPodSandboxResponse* response);
+Status HandleStreamPodSandboxes(pods::Node& node, const runtime::v1::StreamPodSandboxesRequest& request,
+    grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>* writer);
+Status HandleCreateContainer(pods::Node& node, const runtime::v1::CreateContainerRequest& request,
+    runtime::v1::CreateContainerResponse* response);
+Status HandleStartContainer(pods::Node& node, const runtime::v1::StartContainerRequest& request,
+    runtime::v1::StartContainerResponse* response);
+Status HandleStopContainer(pods::Node& node, const runtime::v1::StopContainerRequest& request,
+    runtime::v1::StopContainerResponse* response);
+Status HandleRemoveContainer(pods::Node& node, const runtime::v1::RemoveContainerRequest& request,
+    runtime::v1::RemoveContainerResponse* response);
+Status HandleListContainers(pods::Node& node, const runtime::v1::ListContainersRequest& request,
+    runtime::v1::ListContainersResponse* response);
+Status HandleStreamContainers(pods::Node& node, const runtime::v1::StreamContainersRequest& request,
+    grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer);
+Status HandleContainerStatus(pods::Node& node, const runtime::v1::ContainerStatusRequest& request,
+    runtime::v1::ContainerStatusResponse* response);
+Status HandleExecSync(pods::Node& node, const runtime::v1::ExecSyncRequest& request,
+    runtime::v1::ExecSyncResponse* response);
+Status HandleReopenContainerLog(pods::Node& node, const runtime::v1::ReopenContainerLogRequest& request,
+    runtime::v1::ReopenContainerLogResponse* response);
+Status HandleUpdateContainerResources(pods::Node& node, const runtime::v1::UpdateContainerResourcesRequest& request,
+    runtime::v1::UpdateContainerResourcesResponse* response);
+
 // The CRI form of an image record (shared by the image RPCs).
 void FillImage(const image::ImageRecord& record, runtime::v1::Image* out);
 

@@ -11,83 +11,83 @@ grpc::Status RuntimeServiceImpl::Version(grpc::ServerContext* context, const run
 }
 
 grpc::Status RuntimeServiceImpl::RunPodSandbox(grpc::ServerContext* context, const runtime::v1::RunPodSandboxRequest* request,
-                      runtime::v1::RunPodSandboxResponse* /*response*/) {
-  return Serve("RunPodSandbox", context, *request, [] { return NotImplementedYet("RunPodSandbox"); });
+                      runtime::v1::RunPodSandboxResponse* response) {
+  return Serve("RunPodSandbox", context, *request, [&] { return HandleRunPodSandbox(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::StopPodSandbox(grpc::ServerContext* context, const runtime::v1::StopPodSandboxRequest* request,
-                      runtime::v1::StopPodSandboxResponse* /*response*/) {
-  return Serve("StopPodSandbox", context, *request, [] { return NotImplementedYet("StopPodSandbox"); });
+                      runtime::v1::StopPodSandboxResponse* response) {
+  return Serve("StopPodSandbox", context, *request, [&] { return HandleStopPodSandbox(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::RemovePodSandbox(grpc::ServerContext* context, const runtime::v1::RemovePodSandboxRequest* request,
-                      runtime::v1::RemovePodSandboxResponse* /*response*/) {
-  return Serve("RemovePodSandbox", context, *request, [] { return NotImplementedYet("RemovePodSandbox"); });
+                      runtime::v1::RemovePodSandboxResponse* response) {
+  return Serve("RemovePodSandbox", context, *request, [&] { return HandleRemovePodSandbox(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::PodSandboxStatus(grpc::ServerContext* context, const runtime::v1::PodSandboxStatusRequest* request,
-                      runtime::v1::PodSandboxStatusResponse* /*response*/) {
-  return Serve("PodSandboxStatus", context, *request, [] { return NotImplementedYet("PodSandboxStatus"); });
+                      runtime::v1::PodSandboxStatusResponse* response) {
+  return Serve("PodSandboxStatus", context, *request, [&] { return HandlePodSandboxStatus(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::ListPodSandbox(grpc::ServerContext* context, const runtime::v1::ListPodSandboxRequest* request,
-                      runtime::v1::ListPodSandboxResponse* /*response*/) {
-  return Serve("ListPodSandbox", context, *request, [] { return NotImplementedYet("ListPodSandbox"); });
+                      runtime::v1::ListPodSandboxResponse* response) {
+  return Serve("ListPodSandbox", context, *request, [&] { return HandleListPodSandbox(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::StreamPodSandboxes(grpc::ServerContext* context, const runtime::v1::StreamPodSandboxesRequest* request,
-                      grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>* /*writer*/) {
-  return Serve("StreamPodSandboxes", context, *request, [] { return NotImplementedYet("StreamPodSandboxes"); });
+                      grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>* writer) {
+  return Serve("StreamPodSandboxes", context, *request, [&] { return HandleStreamPodSandboxes(node_, *request, writer); });
 }
 
 grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext* context, const runtime::v1::CreateContainerRequest* request,
-                      runtime::v1::CreateContainerResponse* /*response*/) {
-  return Serve("CreateContainer", context, *request, [] { return NotImplementedYet("CreateContainer"); });
+                      runtime::v1::CreateContainerResponse* response) {
+  return Serve("CreateContainer", context, *request, [&] { return HandleCreateContainer(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::StartContainer(grpc::ServerContext* context, const runtime::v1::StartContainerRequest* request,
-                      runtime::v1::StartContainerResponse* /*response*/) {
-  return Serve("StartContainer", context, *request, [] { return NotImplementedYet("StartContainer"); });
+                      runtime::v1::StartContainerResponse* response) {
+  return Serve("StartContainer", context, *request, [&] { return HandleStartContainer(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::StopContainer(grpc::ServerContext* context, const runtime::v1::StopContainerRequest* request,
-                      runtime::v1::StopContainerResponse* /*response*/) {
-  return Serve("StopContainer", context, *request, [] { return NotImplementedYet("StopContainer"); });
+                      runtime::v1::StopContainerResponse* response) {
+  return Serve("StopContainer", context, *request, [&] { return HandleStopContainer(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::RemoveContainer(grpc::ServerContext* context, const runtime::v1::RemoveContainerRequest* request,
-                      runtime::v1::RemoveContainerResponse* /*response*/) {
-  return Serve("RemoveContainer", context, *request, [] { return NotImplementedYet("RemoveContainer"); });
+                      runtime::v1::RemoveContainerResponse* response) {
+  return Serve("RemoveContainer", context, *request, [&] { return HandleRemoveContainer(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::ListContainers(grpc::ServerContext* context, const runtime::v1::ListContainersRequest* request,
-                      runtime::v1::ListContainersResponse* /*response*/) {
-  return Serve("ListContainers", context, *request, [] { return NotImplementedYet("ListContainers"); });
+                      runtime::v1::ListContainersResponse* response) {
+  return Serve("ListContainers", context, *request, [&] { return HandleListContainers(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::StreamContainers(grpc::ServerContext* context, const runtime::v1::StreamContainersRequest* request,
-                      grpc::ServerWriter<runtime::v1::StreamContainersResponse>* /*writer*/) {
-  return Serve("StreamContainers", context, *request, [] { return NotImplementedYet("StreamContainers"); });
+                      grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) {
+  return Serve("StreamContainers", context, *request, [&] { return HandleStreamContainers(node_, *request, writer); });
 }
 
 grpc::Status RuntimeServiceImpl::ContainerStatus(grpc::ServerContext* context, const runtime::v1::ContainerStatusRequest* request,
-                      runtime::v1::ContainerStatusResponse* /*response*/) {
-  return Serve("ContainerStatus", context, *request, [] { return NotImplementedYet("ContainerStatus"); });
+                      runtime::v1::ContainerStatusResponse* response) {
+  return Serve("ContainerStatus", context, *request, [&] { return HandleContainerStatus(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::UpdateContainerResources(grpc::ServerContext* context, const runtime::v1::UpdateContainerResourcesRequest* request,
-                      runtime::v1::UpdateContainerResourcesResponse* /*response*/) {
-  return Serve("UpdateContainerResources", context, *request, [] { return NotImplementedYet("UpdateContainerResources"); });
+                      runtime::v1::UpdateContainerResourcesResponse* response) {
+  return Serve("UpdateContainerResources", context, *request, [&] { return HandleUpdateContainerResources(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::ReopenContainerLog(grpc::ServerContext* context, const runtime::v1::ReopenContainerLogRequest* request,
-                      runtime::v1::ReopenContainerLogResponse* /*response*/) {
-  return Serve("ReopenContainerLog", context, *request, [] { return NotImplementedYet("ReopenContainerLog"); });
+                      runtime::v1::ReopenContainerLogResponse* response) {
+  return Serve("ReopenContainerLog", context, *request, [&] { return HandleReopenContainerLog(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::ExecSync(grpc::ServerContext* context, const runtime::v1::ExecSyncRequest* request,
-                      runtime::v1::ExecSyncResponse* /*response*/) {
-  return Serve("ExecSync", context, *request, [] { return NotImplementedYet("ExecSync"); });
+                      runtime::v1::ExecSyncResponse* response) {
+  return Serve("ExecSync", context, *request, [&] { return HandleExecSync(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext* context, const runtime::v1::ExecRequest* request,

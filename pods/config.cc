@@ -120,6 +120,10 @@ Status Config::Validate() const {
   if (root == state_dir) {
     return absl::InvalidArgumentError("config keys \"root\" and \"state_dir\" must differ");
   }
+  if (default_runtime_handler != "berth" && default_runtime_handler != "runc" && default_runtime_handler != "crun") {
+    return absl::InvalidArgumentError(absl::StrCat("config key \"default_runtime_handler\": \"",
+                                                   default_runtime_handler, "\" is not berth, runc or crun"));
+  }
   if (cgroup_driver != "cgroupfs") {
     return absl::InvalidArgumentError(absl::StrCat(
         "config key \"cgroup_driver\": \"", cgroup_driver,
@@ -138,6 +142,7 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "state_dir" << YAML::Value << state_dir;
   out << YAML::Key << "log_level" << YAML::Value << std::string(LogLevelName(log_level));
   out << YAML::Key << "cgroup_driver" << YAML::Value << cgroup_driver;
+  out << YAML::Key << "default_runtime_handler" << YAML::Value << default_runtime_handler;
   out << YAML::Key << "cni" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "conf_dir" << YAML::Value << cni.conf_dir;
   out << YAML::Key << "bin_dirs" << YAML::Value << YAML::Flow << cni.bin_dirs;
@@ -207,6 +212,7 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"root", SetString(&config.root)},
       {"state_dir", SetString(&config.state_dir)},
       {"cgroup_driver", SetString(&config.cgroup_driver)},
+      {"default_runtime_handler", SetString(&config.default_runtime_handler)},
       {"log_level",
        [&](absl::string_view key, const YAML::Node& node) -> Status {
          ASSIGN_OR_RETURN(std::string name, ScalarString(key, node));

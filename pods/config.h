@@ -44,6 +44,9 @@ struct Config {
   // berth writes the cgroup tree directly (this is what kubelet's cgroupDriver must say).
   std::string cgroup_driver = "cgroupfs";
   CniConfig cni;
+  // The runtime handler for pods whose RuntimeClass names none: "berth" (the
+  // built-in runtime, berth-runtime beside berthd), "runc" or "crun".
+  std::string default_runtime_handler = "runc";
   // Registry mirrors and plain-HTTP registries (registry.hosts.<host>.mirrors,
   // registry.hosts.<host>.skip_upstream, registry.insecure).
   image::RegistryConfig registry;

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
@@ -81,8 +82,14 @@ StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
   image_options.pinned = config.images.pinned;
   image_options.max_concurrent_downloads = config.images.max_concurrent_downloads;
   ASSIGN_OR_RETURN(auto images, image::ImageStore::Open(db.get(), std::move(image_options)));
-  return std::unique_ptr<Node>(new Node(config, std::move(lock), std::move(db), std::move(layout),
-                                        cidr.value_or(""), std::move(images)));
+  std::unique_ptr<Node> node(new Node(config, std::move(lock), std::move(db), std::move(layout),
+                                      cidr.value_or(""), std::move(images)));
+  // berth-shim and berth-runtime are installed beside berthd.
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
+  node->lifecycle_ = std::make_unique<Lifecycle>(node->config_, node->cgroup_layout_, node->db_.get(),
+                                                 node->images_.get(), self);
+  RETURN_IF_ERROR(node->lifecycle_->Recover());
+  return node;
 }
 
 Condition Node::RuntimeCondition() const {

@@ -15,6 +15,7 @@
 #include "cgroups/cgroups.h"
 #include "image/image_store.h"
 #include "pods/config.h"
+#include "pods/lifecycle.h"
 
 namespace berth::pods {
 
@@ -33,6 +34,8 @@ class Node {
   const Config& config() const { return config_; }
   // The node's images. cri/ reaches the image module through here.
   image::ImageStore& images() { return *images_; }
+  // Pods and containers.
+  Lifecycle& lifecycle() { return *lifecycle_; }
   const cgroups::Layout& cgroup_layout() const { return cgroup_layout_; }
 
   // Evaluated on each call, so they follow the host (a CNI config added later, say).
@@ -67,6 +70,7 @@ class Node {
   const std::unique_ptr<StateDb> db_;
   const cgroups::Layout cgroup_layout_;
   const std::unique_ptr<image::ImageStore> images_;
+  std::unique_ptr<Lifecycle> lifecycle_;
   mutable absl::Mutex mu_;
   std::string pod_cidr_ ABSL_GUARDED_BY(mu_);
 };

@@ -1,0 +1,62 @@
+// A container's cgroup: one directory per v1 hierarchy, or one v2 directory.
+//
+//   ASSIGN_OR_RETURN(auto cg, Manager::Create(layout, "/kubepods/pod1/ctr"));
+//   RETURN_IF_ERROR(cg.Apply(resources));
+//   RETURN_IF_ERROR(cg.AddPid(pid));
+//   ... later: cg.Remove();
+//
+// The path is absolute under each hierarchy's root ("/kubepods/pod1/ctr" lives at
+// /sys/fs/cgroup/memory/kubepods/pod1/ctr on v1 and /sys/fs/cgroup/kubepods/pod1/ctr
+// on v2). Parents are created as needed and left in place; Remove() removes only the
+// leaf, which belongs to the container. Limits for controllers the host lacks (hugetlb
+// here) are skipped.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "cgroups/cgroups.h"
+#include "cgroups/resources.h"
+
+namespace berth::cgroups {
+
+class Manager {
+ public:
+  // Creates the leaf in every hierarchy (an existing leaf is reused).
+  static StatusOr<Manager> Create(const Layout& layout, const std::string& path);
+  // Refers to an existing cgroup without touching the filesystem.
+  static Manager Open(const Layout& layout, const std::string& path);
+
+  const std::string& path() const { return path_; }
+  // The leaf directories, one per hierarchy ("/sys/fs/cgroup/memory/kubepods/...").
+  const std::vector<std::string>& dirs() const { return dirs_; }
+  // The leaf of one v1 controller, or the v2 leaf; empty if the host lacks it.
+  std::string DirFor(absl::string_view controller) const;
+
+  Status Apply(const Resources& resources) const;
+  Status AddPid(pid_t pid) const;
+  // Every process in the cgroup (union over hierarchies).
+  StatusOr<std::vector<pid_t>> Pids() const;
+  // Removes the leaf directories; the cgroup must be empty. Missing leaves are fine.
+  Status Remove() const;
+
+ private:
+  Manager(Layout layout, std::string path, std::vector<std::string> dirs)
+      : layout_(std::move(layout)), path_(std::move(path)), dirs_(std::move(dirs)) {}
+
+  Status ApplyV1(const Resources& r) const;
+  Status ApplyV2(const Resources& r) const;
+
+  Layout layout_;
+  std::string path_;
+  std::vector<std::string> dirs_;
+};
+
+// Normalises an OCI cgroupsPath: relative paths are taken from the root, "" becomes
+// "/berth/<id>", and ".." components are refused.
+StatusOr<std::string> NormalizePath(absl::string_view path, absl::string_view default_name);
+
+}  // namespace berth::cgroups

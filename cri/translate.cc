@@ -1,0 +1,249 @@
+#include "cri/translate.h"
+
+#include "absl/strings/match.h"
+
+namespace berth::cri {
+namespace {
+
+using runtime::v1::NamespaceMode;
+
+pods::NamespaceMode ToMode(NamespaceMode mode) { return static_cast<pods::NamespaceMode>(mode); }
+
+StatusOr<pods::SeccompSpec> ToSeccomp(bool has_profile, const runtime::v1::SecurityProfile& profile,
+                                      const std::string& legacy_path) {
+  pods::SeccompSpec out;
+  if (has_profile) {
+    switch (profile.profile_type()) {
+      case runtime::v1::SecurityProfile::RuntimeDefault: out.type = "runtime/default"; break;
+      case runtime::v1::SecurityProfile::Unconfined: out.type = "unconfined"; break;
+      case runtime::v1::SecurityProfile::Localhost:
+        out.type = "localhost";
+        out.localhost_path = profile.localhost_ref();
+        break;
+      default: return absl::InvalidArgumentError("unknown seccomp profile type");
+    }
+    return out;
+  }
+  // The deprecated string form: "", "unconfined", "runtime/default", "docker/default", "localhost/<path>".
+  if (legacy_path.empty() || legacy_path == "unconfined") {
+    out.type = "unconfined";
+  } else if (legacy_path == "runtime/default" || legacy_path == "docker/default") {
+    out.type = "runtime/default";
+  } else if (absl::StartsWith(legacy_path, "localhost/")) {
+    out.type = "localhost";
+    out.localhost_path = legacy_path.substr(10);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unknown seccomp profile \"", legacy_path, "\""));
+  }
+  return out;
+}
+
+std::string SignalName(runtime::v1::Signal signal) {
+  if (signal == runtime::v1::SIGNAL_RUNTIME_DEFAULT) return "";
+  std::string name = runtime::v1::Signal_Name(signal);
+  return absl::StartsWith(name, "SIGNAL_") ? name.substr(7) : name;
+}
+
+}  // namespace
+
+pods::ResourcesSpec ToResources(const runtime::v1::LinuxContainerResources& r) {
+  pods::ResourcesSpec out;
+  out.cpu_period = r.cpu_period();
+  out.cpu_quota = r.cpu_quota();
+  out.cpu_shares = r.cpu_shares();
+  out.memory_limit = r.memory_limit_in_bytes();
+  out.memory_swap_limit = r.memory_swap_limit_in_bytes();
+  out.oom_score_adj = r.oom_score_adj();
+  out.cpuset_cpus = r.cpuset_cpus();
+  out.cpuset_mems = r.cpuset_mems();
+  for (const auto& page : r.hugepage_limits()) out.hugepage_limits[page.page_size()] = page.limit();
+  for (const auto& [k, v] : r.unified()) out.unified[k] = v;
+  return out;
+}
+
+StatusOr<pods::PodSpec> ToPodSpec(const runtime::v1::PodSandboxConfig& config, const std::string& runtime_handler) {
+  if (!config.has_metadata()) return absl::InvalidArgumentError("PodSandboxConfig.metadata is missing");
+  pods::PodSpec spec;
+  spec.name = config.metadata().name();
+  spec.uid = config.metadata().uid();
+  spec.namespace_name = config.metadata().namespace_();
+  spec.attempt = config.metadata().attempt();
+  spec.hostname = config.hostname();
+  spec.log_directory = config.log_directory();
+  if (!spec.log_directory.empty() && spec.log_directory[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat("log_directory \"", spec.log_directory, "\" must be absolute"));
+  }
+  spec.runtime_handler = runtime_handler;
+  spec.labels.insert(config.labels().begin(), config.labels().end());
+  spec.annotations.insert(config.annotations().begin(), config.annotations().end());
+  if (config.has_dns_config()) {
+    pods::DnsSpec dns;
+    dns.servers.assign(config.dns_config().servers().begin(), config.dns_config().servers().end());
+    dns.searches.assign(config.dns_config().searches().begin(), config.dns_config().searches().end());
+    dns.options.assign(config.dns_config().options().begin(), config.dns_config().options().end());
+    spec.dns = dns;
+  }
+  for (const auto& port : config.port_mappings()) {
+    spec.ports.push_back({runtime::v1::Protocol_Name(port.protocol()), port.container_port(), port.host_port(),
+                          port.host_ip()});
+  }
+  const auto& linux = config.linux();
+  spec.cgroup_parent = linux.cgroup_parent();
+  spec.sysctls.insert(linux.sysctls().begin(), linux.sysctls().end());
+  const auto& sec = linux.security_context();
+  const auto& ns = sec.namespace_options();
+  spec.network = ToMode(ns.network());
+  spec.pid = ToMode(ns.pid());
+  spec.ipc = ToMode(ns.ipc());
+  spec.privileged = sec.privileged();
+  if (sec.has_run_as_user()) spec.run_as_user = sec.run_as_user().value();
+  if (sec.has_run_as_group()) spec.run_as_group = sec.run_as_group().value();
+  spec.supplemental_groups.assign(sec.supplemental_groups().begin(), sec.supplemental_groups().end());
+  spec.readonly_rootfs = sec.readonly_rootfs();
+  return spec;
+}
+
+StatusOr<pods::ContainerSpec> ToContainerSpec(const runtime::v1::ContainerConfig& config) {
+  if (!config.has_metadata()) return absl::InvalidArgumentError("ContainerConfig.metadata is missing");
+  pods::ContainerSpec spec;
+  spec.name = config.metadata().name();
+  spec.attempt = config.metadata().attempt();
+  spec.image = config.image().image();
+  spec.command.assign(config.command().begin(), config.command().end());
+  spec.args.assign(config.args().begin(), config.args().end());
+  spec.working_dir = config.working_dir();
+  for (const auto& kv : config.envs()) spec.env.emplace_back(kv.key(), kv.value());
+  for (const auto& m : config.mounts()) {
+    if (m.has_image() && !m.image().image().empty()) {
+      return absl::UnimplementedError("image volume mounts are not supported yet");
+    }
+    spec.mounts.push_back({m.container_path(), m.host_path(), m.readonly(), static_cast<int>(m.propagation())});
+  }
+  for (const auto& d : config.devices()) spec.devices.push_back({d.container_path(), d.host_path(), d.permissions()});
+  spec.labels.insert(config.labels().begin(), config.labels().end());
+  spec.annotations.insert(config.annotations().begin(), config.annotations().end());
+  spec.log_path = config.log_path();
+  spec.stdin = config.stdin();
+  spec.stdin_once = config.stdin_once();
+  spec.tty = config.tty();
+  spec.stop_signal = SignalName(config.stop_signal());
+  const auto& linux = config.linux();
+  spec.resources = ToResources(linux.resources());
+  const auto& sec = linux.security_context();
+  pods::SecuritySpec& s = spec.security;
+  s.privileged = sec.privileged();
+  s.add_capabilities.assign(sec.capabilities().add_capabilities().begin(), sec.capabilities().add_capabilities().end());
+  s.drop_capabilities.assign(sec.capabilities().drop_capabilities().begin(),
+                             sec.capabilities().drop_capabilities().end());
+  if (sec.has_run_as_user()) s.run_as_user = sec.run_as_user().value();
+  if (sec.has_run_as_group()) {
+    if (!sec.has_run_as_user() && sec.run_as_username().empty()) {
+      return absl::InvalidArgumentError("run_as_group is set without run_as_user or run_as_username");
+    }
+    s.run_as_group = sec.run_as_group().value();
+  }
+  s.run_as_username = sec.run_as_username();
+  s.supplemental_groups.assign(sec.supplemental_groups().begin(), sec.supplemental_groups().end());
+  s.readonly_rootfs = sec.readonly_rootfs();
+  s.no_new_privs = sec.no_new_privs();
+  s.masked_paths.assign(sec.masked_paths().begin(), sec.masked_paths().end());
+  s.readonly_paths.assign(sec.readonly_paths().begin(), sec.readonly_paths().end());
+  // Older kubelets still send the deprecated string form.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  const std::string& legacy_seccomp = sec.seccomp_profile_path();
+#pragma GCC diagnostic pop
+  ASSIGN_OR_RETURN(s.seccomp, ToSeccomp(sec.has_seccomp(), sec.seccomp(), legacy_seccomp));
+  s.pid = ToMode(sec.namespace_options().pid());
+  s.target_container_id = sec.namespace_options().target_id();
+  if (s.pid == pods::NamespaceMode::kTarget && s.target_container_id.empty()) {
+    return absl::InvalidArgumentError("PID namespace mode TARGET needs a target_id");
+  }
+  return spec;
+}
+
+void FillPodSandbox(const pods::SandboxRecord& r, runtime::v1::PodSandbox* out) {
+  out->set_id(r.id);
+  auto* md = out->mutable_metadata();
+  md->set_name(r.spec.name);
+  md->set_uid(r.spec.uid);
+  md->set_namespace_(r.spec.namespace_name);
+  md->set_attempt(r.spec.attempt);
+  out->set_state(r.state == pods::SandboxState::kReady ? runtime::v1::SANDBOX_READY : runtime::v1::SANDBOX_NOTREADY);
+  out->set_created_at(r.created_at);
+  out->mutable_labels()->insert(r.spec.labels.begin(), r.spec.labels.end());
+  out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
+  out->set_runtime_handler(r.spec.runtime_handler);
+}
+
+void FillPodSandboxStatus(const pods::SandboxRecord& r, runtime::v1::PodSandboxStatus* out) {
+  out->set_id(r.id);
+  auto* md = out->mutable_metadata();
+  md->set_name(r.spec.name);
+  md->set_uid(r.spec.uid);
+  md->set_namespace_(r.spec.namespace_name);
+  md->set_attempt(r.spec.attempt);
+  out->set_state(r.state == pods::SandboxState::kReady ? runtime::v1::SANDBOX_READY : runtime::v1::SANDBOX_NOTREADY);
+  out->set_created_at(r.created_at);
+  if (!r.ips.empty()) {
+    out->mutable_network()->set_ip(r.ips[0]);
+    for (size_t i = 1; i < r.ips.size(); ++i) out->mutable_network()->add_additional_ips()->set_ip(r.ips[i]);
+  }
+  auto* ns = out->mutable_linux()->mutable_namespaces()->mutable_options();
+  ns->set_network(static_cast<runtime::v1::NamespaceMode>(r.spec.network));
+  ns->set_pid(static_cast<runtime::v1::NamespaceMode>(r.spec.pid));
+  ns->set_ipc(static_cast<runtime::v1::NamespaceMode>(r.spec.ipc));
+  out->mutable_labels()->insert(r.spec.labels.begin(), r.spec.labels.end());
+  out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
+  out->set_runtime_handler(r.spec.runtime_handler);
+}
+
+void FillContainer(const pods::ContainerRecord& r, runtime::v1::Container* out) {
+  out->set_id(r.id);
+  out->set_pod_sandbox_id(r.pod_id);
+  out->mutable_metadata()->set_name(r.spec.name);
+  out->mutable_metadata()->set_attempt(r.spec.attempt);
+  out->mutable_image()->set_image(r.spec.image);
+  out->set_image_ref(r.image_id);
+  out->set_image_id(r.image_id);
+  out->set_state(static_cast<runtime::v1::ContainerState>(r.state));
+  out->set_created_at(r.created_at);
+  out->mutable_labels()->insert(r.spec.labels.begin(), r.spec.labels.end());
+  out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
+}
+
+void FillContainerStatus(const pods::ContainerRecord& r, runtime::v1::ContainerStatus* out) {
+  out->set_id(r.id);
+  out->mutable_metadata()->set_name(r.spec.name);
+  out->mutable_metadata()->set_attempt(r.spec.attempt);
+  out->set_state(static_cast<runtime::v1::ContainerState>(r.state));
+  out->set_created_at(r.created_at);
+  out->set_started_at(r.started_at);
+  out->set_finished_at(r.finished_at);
+  out->set_exit_code(r.exit_code);
+  out->mutable_image()->set_image(r.spec.image);
+  out->set_image_ref(r.image_id);
+  out->set_image_id(r.image_id);
+  out->set_reason(r.reason);
+  out->set_message(r.message);
+  out->mutable_labels()->insert(r.spec.labels.begin(), r.spec.labels.end());
+  out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
+  for (const auto& m : r.spec.mounts) {
+    auto* mount = out->add_mounts();
+    mount->set_container_path(m.container_path);
+    mount->set_host_path(m.host_path);
+    mount->set_readonly(m.readonly);
+    mount->set_propagation(static_cast<runtime::v1::MountPropagation>(m.propagation));
+  }
+  out->set_log_path(r.log_path);
+  auto* res = out->mutable_resources()->mutable_linux();
+  res->set_cpu_period(r.spec.resources.cpu_period);
+  res->set_cpu_quota(r.spec.resources.cpu_quota);
+  res->set_cpu_shares(r.spec.resources.cpu_shares);
+  res->set_memory_limit_in_bytes(r.spec.resources.memory_limit);
+  res->set_oom_score_adj(r.spec.resources.oom_score_adj);
+  res->set_cpuset_cpus(r.spec.resources.cpuset_cpus);
+  res->set_cpuset_mems(r.spec.resources.cpuset_mems);
+}
+
+}  // namespace berth::cri

@@ -1,0 +1,566 @@
+#include "pods/lifecycle.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "base/file_util.h"
+#include "base/log.h"
+#include "base/unique_fd.h"
+#include "pods/namespaces.h"
+#include "pods/oci_spec.h"
+
+namespace berth::pods {
+namespace {
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string RandomId() {
+  unsigned char bytes[32];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id += kHex[b >> 4];
+    id += kHex[b & 0xf];
+  }
+  return id;
+}
+
+bool LabelsMatch(const std::map<std::string, std::string>& have, const std::map<std::string, std::string>& want) {
+  for (const auto& [k, v] : want) {
+    auto it = have.find(k);
+    if (it == have.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+int SignalNumber(const std::string& name) {
+  static const std::map<std::string, int> kSignals = {
+      {"SIGABRT", SIGABRT}, {"SIGALRM", SIGALRM}, {"SIGBUS", SIGBUS},   {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},
+      {"SIGFPE", SIGFPE},   {"SIGHUP", SIGHUP},   {"SIGILL", SIGILL},   {"SIGINT", SIGINT},   {"SIGIO", SIGIO},
+      {"SIGKILL", SIGKILL}, {"SIGPIPE", SIGPIPE}, {"SIGPROF", SIGPROF}, {"SIGPWR", SIGPWR},   {"SIGQUIT", SIGQUIT},
+      {"SIGSEGV", SIGSEGV}, {"SIGSTOP", SIGSTOP}, {"SIGSYS", SIGSYS},   {"SIGTERM", SIGTERM}, {"SIGTRAP", SIGTRAP},
+      {"SIGTSTP", SIGTSTP}, {"SIGTTIN", SIGTTIN}, {"SIGTTOU", SIGTTOU}, {"SIGURG", SIGURG},   {"SIGUSR1", SIGUSR1},
+      {"SIGUSR2", SIGUSR2}, {"SIGWINCH", SIGWINCH}, {"SIGXCPU", SIGXCPU}, {"SIGXFSZ", SIGXFSZ}};
+  std::string upper = name;
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (!absl::StartsWith(upper, "SIG")) upper = "SIG" + upper;
+  auto it = kSignals.find(upper);
+  return it == kSignals.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, StateDb* db, image::ImageStore* images,
+                     std::string berth_binary_dir)
+    : config_(config), cgroups_(cgroups), images_(images), records_(db) {
+  std::string shim = berth_binary_dir + "/berth-shim";
+  shim_binary_ = shim;
+  std::string runtime_root = config.state_dir + "/runtime/";
+  struct Candidate {
+    const char* name;
+    std::string binary;
+  };
+  for (const Candidate& c : {Candidate{"berth", berth_binary_dir + "/berth-runtime"},
+                             Candidate{"runc", "/usr/sbin/runc"}, Candidate{"crun", "/usr/bin/crun"}}) {
+    if (::access(c.binary.c_str(), X_OK) != 0) continue;
+    handlers_[c.name] = std::make_unique<OciRuntime>(c.name, c.binary, runtime_root + c.name, shim);
+  }
+  default_handler_ = config.default_runtime_handler;
+}
+
+std::vector<std::string> Lifecycle::HandlerNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, handler] : handlers_) names.push_back(name);
+  return names;
+}
+
+StatusOr<OciRuntime*> Lifecycle::Handler(const std::string& name) {
+  std::string wanted = name.empty() ? default_handler_ : name;
+  auto it = handlers_.find(wanted);
+  if (it == handlers_.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown runtime handler \"", wanted, "\" (this node has: ",
+                                                   absl::StrJoin(HandlerNames(), ", "), ")"));
+  }
+  return it->second.get();
+}
+
+Status Lifecycle::Recover() {
+  RETURN_IF_ERROR(records_.Load());
+  // Containers that exited while berthd was away have exit files now.
+  for (const auto& record : records_.Containers()) Refresh(record);
+  BERTH_LOG(Info) << "recovered" << Kv("pods", records_.Sandboxes().size())
+                  << Kv("containers", records_.Containers().size());
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------------ pods
+
+void Lifecycle::StopPodInit(const SandboxRecord& pod) {
+  if (!ProcessAlive(pod.init_pid, pod.init_start_time)) return;
+  ::kill(pod.init_pid, SIGTERM);
+  if (!WaitForProcessExit(pod.init_pid, pod.init_start_time, std::chrono::seconds(5))) {
+    ::kill(pod.init_pid, SIGKILL);
+    WaitForProcessExit(pod.init_pid, pod.init_start_time, std::chrono::seconds(5));
+  }
+}
+
+Status Lifecycle::WritePodFiles(const SandboxRecord& pod) {
+  std::string hostname = pod.spec.hostname;
+  if (pod.spec.network == NamespaceMode::kNode) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    hostname = host;
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(pod.dir + "/hostname", hostname + "\n", 0644));
+  std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                      "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+  for (const auto& ip : pod.ips) absl::StrAppend(&hosts, ip, "\t", hostname, "\n");
+  if (pod.spec.network == NamespaceMode::kNode) {
+    auto host_hosts = ReadFile("/etc/hosts");
+    if (host_hosts.ok()) hosts = *host_hosts;
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(pod.dir + "/hosts", hosts, 0644));
+  std::string resolv;
+  if (pod.spec.dns) {
+    for (const auto& server : pod.spec.dns->servers) absl::StrAppend(&resolv, "nameserver ", server, "\n");
+    if (!pod.spec.dns->searches.empty()) absl::StrAppend(&resolv, "search ", absl::StrJoin(pod.spec.dns->searches, " "), "\n");
+    if (!pod.spec.dns->options.empty()) absl::StrAppend(&resolv, "options ", absl::StrJoin(pod.spec.dns->options, " "), "\n");
+  } else {
+    resolv = ReadFile("/etc/resolv.conf").value_or("");
+  }
+  return WriteFileAtomically(pod.dir + "/resolv.conf", resolv, 0644);
+}
+
+StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
+  if (spec.name.empty() || spec.uid.empty() || spec.namespace_name.empty()) {
+    return absl::InvalidArgumentError("pod metadata needs a name, a uid and a namespace");
+  }
+  RETURN_IF_ERROR(Handler(spec.runtime_handler).status());
+  std::lock_guard<std::mutex> lock(mu_);
+  SandboxRecord pod;
+  pod.id = RandomId();
+  pod.spec = spec;
+  pod.created_at = NowNanos();
+  pod.dir = absl::StrCat(config_.state_dir, "/pods/", pod.id);
+  bool committed = false;
+  absl::Cleanup undo = [&] {
+    if (committed) return;
+    StopPodInit(pod);
+    for (const std::string* path : {&pod.netns_path, &pod.ipcns_path, &pod.utsns_path}) (void)UnpinNamespace(*path);
+    if (!pod.shm_path.empty()) ::umount2(pod.shm_path.c_str(), MNT_DETACH);
+    (void)RemoveAll(pod.dir);
+  };
+  bool own_net = spec.network != NamespaceMode::kNode;
+  bool own_ipc = spec.ipc != NamespaceMode::kNode;
+  ASSIGN_OR_RETURN(PinnedNamespaces ns, PinNamespaces(pod.dir, own_net, own_ipc, own_net, spec.hostname));
+  pod.netns_path = ns.net;
+  pod.ipcns_path = ns.ipc;
+  pod.utsns_path = ns.uts;
+  if (own_ipc) {
+    pod.shm_path = pod.dir + "/shm";
+    RETURN_IF_ERROR(MakeDirs(pod.shm_path, 01777));
+    if (::mount("shm", pod.shm_path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "mode=1777,size=65536k") != 0) {
+      std::string path = pod.shm_path;
+      pod.shm_path.clear();
+      return ErrnoError(absl::StrCat("mount /dev/shm for the pod at ", path));
+    }
+  }
+  if (spec.pid == NamespaceMode::kPod) {
+    // A PID namespace shared by the pod lives as long as its pid 1 does.
+    ASSIGN_OR_RETURN(std::string answer, SpawnDetached({shim_binary_, "--pod-init"}));
+    int pid = 0;
+    if (!absl::StartsWith(answer, "OK ") || !absl::SimpleAtoi(answer.substr(3), &pid) || pid <= 0) {
+      return absl::InternalError(absl::StrCat("start the pod's init: ", answer));
+    }
+    pod.init_pid = pid;
+    pod.init_start_time = ProcessStartTime(pid);
+  }
+  if (!spec.log_directory.empty()) RETURN_IF_ERROR(MakeDirs(spec.log_directory, 0755));
+  RETURN_IF_ERROR(WritePodFiles(pod));
+  RETURN_IF_ERROR(records_.AddSandbox(pod));
+  committed = true;
+  BERTH_LOG(Info) << "pod ready" << Kv("pod", pod.id) << Kv("name", spec.ReservationKey());
+  return pod.id;
+}
+
+Status Lifecycle::StopPod(const std::string& id_prefix) {
+  auto id = records_.ResolveSandboxId(id_prefix);
+  // Stopping what is gone is not an error: kubelet retries stops.
+  if (!id.ok() && id.status().code() == StatusCode::kNotFound) return absl::OkStatus();
+  RETURN_IF_ERROR(id.status());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& container : records_.Containers()) {
+    if (container.pod_id != *id) continue;
+    RETURN_IF_ERROR(StopContainerLocked(container, std::chrono::seconds(0)));
+  }
+  auto pod = records_.GetSandbox(*id);
+  if (!pod) return absl::OkStatus();
+  StopPodInit(*pod);
+  if (pod->state != SandboxState::kNotReady) {
+    pod->state = SandboxState::kNotReady;
+    RETURN_IF_ERROR(records_.UpdateSandbox(*pod));
+    BERTH_LOG(Info) << "pod stopped" << Kv("pod", *id);
+  }
+  return absl::OkStatus();
+}
+
+Status Lifecycle::RemovePod(const std::string& id_prefix) {
+  auto id = records_.ResolveSandboxId(id_prefix);
+  if (!id.ok() && id.status().code() == StatusCode::kNotFound) return absl::OkStatus();
+  RETURN_IF_ERROR(id.status());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& container : records_.Containers()) {
+    if (container.pod_id != *id) continue;
+    RETURN_IF_ERROR(RemoveContainerLocked(container));
+  }
+  auto pod = records_.GetSandbox(*id);
+  if (!pod) return absl::OkStatus();
+  StopPodInit(*pod);
+  for (const std::string* path : {&pod->netns_path, &pod->ipcns_path, &pod->utsns_path}) {
+    RETURN_IF_ERROR(UnpinNamespace(*path));
+  }
+  if (!pod->shm_path.empty() && ::umount2(pod->shm_path.c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
+      errno != ENOENT) {
+    return ErrnoError(absl::StrCat("unmount ", pod->shm_path));
+  }
+  RETURN_IF_ERROR(RemoveAll(pod->dir));
+  if (pod->spec.cgroup_parent.empty()) {
+    cgroups::RemoveIfEmpty(cgroups_, "/berth/" + pod->id);
+    cgroups::RemoveIfEmpty(cgroups_, "/berth");
+  }
+  RETURN_IF_ERROR(records_.RemoveSandbox(*id));
+  BERTH_LOG(Info) << "pod removed" << Kv("pod", *id);
+  return absl::OkStatus();
+}
+
+StatusOr<SandboxRecord> Lifecycle::GetPod(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(std::string id, records_.ResolveSandboxId(id_prefix));
+  auto pod = records_.GetSandbox(id);
+  if (!pod) return absl::NotFoundError(absl::StrCat("pod sandbox \"", id_prefix, "\" not found"));
+  return *pod;
+}
+
+std::vector<SandboxRecord> Lifecycle::ListPods(const SandboxFilter& filter) {
+  std::vector<SandboxRecord> out;
+  for (auto& pod : records_.Sandboxes()) {
+    if (!filter.id_prefix.empty() && !absl::StartsWith(pod.id, filter.id_prefix)) continue;
+    if (filter.state && pod.state != *filter.state) continue;
+    if (!LabelsMatch(pod.spec.labels, filter.labels)) continue;
+    out.push_back(std::move(pod));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ containers
+
+std::string Lifecycle::CgroupPath(const SandboxRecord& pod, const std::string& container_id) const {
+  // Without a parent from kubelet the pod gets one of berth's, removed with the pod.
+  std::string parent = pod.spec.cgroup_parent.empty() ? "/berth/" + pod.id : pod.spec.cgroup_parent;
+  if (parent[0] != '/') parent = "/" + parent;
+  return absl::StrCat(parent, "/", container_id);
+}
+
+std::string Lifecycle::OomFile(const std::string& cgroup_path) const {
+  if (cgroups_.mode == cgroups::Mode::kUnified) return absl::StrCat(cgroups_.root, cgroup_path, "/memory.events");
+  return absl::StrCat(cgroups_.root, "/memory", cgroup_path, "/memory.oom_control");
+}
+
+ContainerRecord Lifecycle::Refresh(ContainerRecord record) {
+  if (record.state != ContainerState::kCreated && record.state != ContainerState::kRunning) return record;
+  auto exit_data = ReadFile(record.exit_file());
+  if (exit_data.ok()) {
+    auto doc = nlohmann::json::parse(*exit_data, nullptr, false);
+    if (!doc.is_discarded()) {
+      record.exit_code = doc.value("exit_code", 255);
+      record.finished_at = doc.value("finished_at", NowNanos());
+      bool oom = doc.value("oom_killed", false);
+      record.reason = oom ? "OOMKilled" : record.exit_code == 0 ? "Completed" : "Error";
+    }
+  } else if (!ProcessAlive(record.shim_pid, record.shim_start_time) &&
+             !ProcessAlive(record.pid, record.pid_start_time)) {
+    // Shim and container gone with no exit record: nobody knows how it ended.
+    record.exit_code = 255;
+    record.finished_at = NowNanos();
+    record.reason = "Unknown";
+    record.message = "the container's monitor exited without recording the exit status";
+  } else {
+    return record;
+  }
+  record.state = ContainerState::kExited;
+  Status saved = records_.UpdateContainer(record);
+  if (!saved.ok()) BERTH_LOG(Error) << "record container exit" << Kv("container", record.id) << saved;
+  return record;
+}
+
+StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefix, const ContainerSpec& spec) {
+  if (spec.name.empty()) return absl::InvalidArgumentError("container metadata needs a name");
+  if (spec.image.empty()) return absl::InvalidArgumentError("container config names no image");
+  ASSIGN_OR_RETURN(std::string pod_id, records_.ResolveSandboxId(pod_id_prefix));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto pod = records_.GetSandbox(pod_id);
+  if (!pod) return absl::NotFoundError(absl::StrCat("pod sandbox \"", pod_id_prefix, "\" not found"));
+  if (pod->state != SandboxState::kReady) {
+    return absl::FailedPreconditionError(absl::StrCat("pod sandbox ", pod_id, " is not ready"));
+  }
+  auto image = images_->Find(spec.image);
+  if (!image.ok()) {
+    if (image.status().code() == StatusCode::kNotFound) {
+      return absl::NotFoundError(absl::StrCat("image \"", spec.image, "\" is not present on this node"));
+    }
+    return image.status();
+  }
+  ASSIGN_OR_RETURN(OciRuntime * runtime, Handler(pod->spec.runtime_handler));
+
+  ContainerRecord record;
+  record.id = RandomId();
+  record.pod_id = pod_id;
+  record.spec = spec;
+  record.image_id = image->id;
+  record.created_at = NowNanos();
+  record.handler = runtime->name();
+  record.dir = absl::StrCat(config_.root, "/containers/", record.id);
+  record.run_dir = absl::StrCat(config_.state_dir, "/containers/", record.id);
+  record.cgroup_path = CgroupPath(*pod, record.id);
+  if (!pod->spec.log_directory.empty() && !spec.log_path.empty()) {
+    record.log_path = pod->spec.log_directory + "/" + spec.log_path;
+  }
+  // Every step below is undone if a later one fails.
+  bool committed = false, mounted = false, created = false;
+  absl::Cleanup undo = [&] {
+    if (committed) return;
+    if (created) (void)runtime->Delete(record.id, /*force=*/true);
+    if (mounted) ::umount2(record.rootfs().c_str(), MNT_DETACH);
+    (void)images_->snapshots().RemoveRootfs(record.id);
+    (void)RemoveAll(record.run_dir);
+  };
+  ASSIGN_OR_RETURN(image::RootfsLayers layers, images_->snapshots().PrepareRootfs(record.id, image->chain_ids));
+  RETURN_IF_ERROR(MakeDirs(record.rootfs(), 0755));
+  if (::mount("overlay", record.rootfs().c_str(), "overlay", 0, layers.MountData().c_str()) != 0) {
+    return ErrnoError(absl::StrCat("mount the rootfs of container ", record.id));
+  }
+  mounted = true;
+  // Mount sources kubelet expects to exist are created as directories.
+  for (const auto& m : spec.mounts) {
+    if (m.host_path.empty() || m.host_path[0] != '/') {
+      return absl::InvalidArgumentError(absl::StrCat("mount source \"", m.host_path, "\" must be an absolute host path"));
+    }
+    struct stat st;
+    if (::stat(m.host_path.c_str(), &st) != 0) RETURN_IF_ERROR(MakeDirs(m.host_path, 0755));
+  }
+  std::string target_pid_ns;
+  if (spec.security.pid == NamespaceMode::kTarget) {
+    auto target = records_.GetContainer(spec.security.target_container_id);
+    if (!target || !ProcessAlive(target->pid, target->pid_start_time)) {
+      return absl::FailedPreconditionError(absl::StrCat("target container \"", spec.security.target_container_id,
+                                                        "\" is not running"));
+    }
+    target_pid_ns = absl::StrCat("/proc/", target->pid, "/ns/pid");
+  }
+  SpecInputs inputs;
+  inputs.pod = &*pod;
+  inputs.container = &spec;
+  inputs.image = &image->config;
+  inputs.container_id = record.id;
+  inputs.rootfs = record.rootfs();
+  inputs.cgroup_path = record.cgroup_path;
+  inputs.cgroup_controllers = cgroups_.controllers;
+  inputs.cgroup_v2 = cgroups_.mode == cgroups::Mode::kUnified;
+  inputs.target_pid_ns = target_pid_ns;
+  ASSIGN_OR_RETURN(nlohmann::json oci, BuildOciSpec(inputs));
+  RETURN_IF_ERROR(WriteFileAtomically(record.bundle() + "/config.json", oci.dump(2), 0600));
+  if (!record.log_path.empty()) {
+    RETURN_IF_ERROR(MakeDirs(std::filesystem::path(record.log_path).parent_path().string(), 0755));
+  }
+  RETURN_IF_ERROR(runtime->Create(record, OomFile(record.cgroup_path)));
+  created = true;
+  RETURN_IF_ERROR(records_.AddContainer(record, ContainerReservationKey(pod->spec, spec)));
+  committed = true;
+  BERTH_LOG(Info) << "container created" << Kv("container", record.id) << Kv("pod", pod_id)
+                  << Kv("name", spec.name) << Kv("handler", runtime->name());
+  return record.id;
+}
+
+Status Lifecycle::StartContainer(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto stored = records_.GetContainer(id);
+  if (!stored) return absl::NotFoundError(absl::StrCat("container \"", id_prefix, "\" not found"));
+  ContainerRecord record = Refresh(*stored);
+  if (record.state != ContainerState::kCreated) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", id, " is not in the created state"));
+  }
+  ASSIGN_OR_RETURN(OciRuntime * runtime, Handler(record.handler));
+  Status started = runtime->Start(id);
+  if (!started.ok()) {
+    record.state = ContainerState::kExited;
+    record.finished_at = NowNanos();
+    record.exit_code = 128;
+    record.reason = "StartError";
+    record.message = std::string(started.message());
+    (void)records_.UpdateContainer(record);
+    return started;
+  }
+  record.state = ContainerState::kRunning;
+  record.started_at = NowNanos();
+  RETURN_IF_ERROR(records_.UpdateContainer(record));
+  BERTH_LOG(Info) << "container started" << Kv("container", id);
+  return absl::OkStatus();
+}
+
+Status Lifecycle::StopContainerLocked(ContainerRecord record, std::chrono::seconds timeout) {
+  record = Refresh(record);
+  if (record.state == ContainerState::kExited) return absl::OkStatus();
+  ASSIGN_OR_RETURN(OciRuntime * runtime, Handler(record.handler));
+  auto image = images_->Find(record.image_id);
+  std::string signal_name = record.spec.stop_signal;
+  if (signal_name.empty() && image.ok()) signal_name = image->config.stop_signal;
+  int signal = signal_name.empty() ? SIGTERM : SignalNumber(signal_name);
+  if (signal == 0) signal = SIGTERM;
+  if (timeout.count() > 0 && record.state == ContainerState::kRunning) {
+    Status sent = runtime->Kill(record.id, signal);
+    if (sent.ok() && WaitForProcessExit(record.shim_pid, record.shim_start_time, timeout)) {
+      Refresh(record);
+      return absl::OkStatus();
+    }
+  }
+  // Out of patience (or none asked for): SIGKILL cannot be ignored.
+  (void)runtime->Kill(record.id, SIGKILL);
+  if (!WaitForProcessExit(record.shim_pid, record.shim_start_time, std::chrono::seconds(30))) {
+    return absl::DeadlineExceededError(absl::StrCat("container ", record.id, " did not exit after SIGKILL"));
+  }
+  Refresh(record);
+  return absl::OkStatus();
+}
+
+Status Lifecycle::StopContainer(const std::string& id_prefix, std::chrono::seconds timeout) {
+  auto id = records_.ResolveContainerId(id_prefix);
+  if (!id.ok() && id.status().code() == StatusCode::kNotFound) return absl::OkStatus();
+  RETURN_IF_ERROR(id.status());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto record = records_.GetContainer(*id);
+  if (!record) return absl::OkStatus();
+  return StopContainerLocked(*record, timeout);
+}
+
+Status Lifecycle::RemoveContainerLocked(ContainerRecord record) {
+  RETURN_IF_ERROR(StopContainerLocked(record, std::chrono::seconds(0)));
+  auto runtime = Handler(record.handler);
+  if (runtime.ok()) {
+    Status deleted = (*runtime)->Delete(record.id, /*force=*/true);
+    if (!deleted.ok() && !absl::StrContains(deleted.message(), "not exist") &&
+        !absl::StrContains(deleted.message(), "not found")) {
+      return deleted;
+    }
+  }
+  if (::umount2(record.rootfs().c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    return ErrnoError(absl::StrCat("unmount the rootfs of container ", record.id));
+  }
+  RETURN_IF_ERROR(images_->snapshots().RemoveRootfs(record.id));
+  RETURN_IF_ERROR(RemoveAll(record.run_dir));
+  RETURN_IF_ERROR(records_.RemoveContainer(record.id));
+  BERTH_LOG(Info) << "container removed" << Kv("container", record.id);
+  return absl::OkStatus();
+}
+
+Status Lifecycle::RemoveContainer(const std::string& id_prefix) {
+  auto id = records_.ResolveContainerId(id_prefix);
+  if (!id.ok() && id.status().code() == StatusCode::kNotFound) return absl::OkStatus();
+  RETURN_IF_ERROR(id.status());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto record = records_.GetContainer(*id);
+  if (!record) return absl::OkStatus();
+  return RemoveContainerLocked(*record);
+}
+
+StatusOr<ContainerRecord> Lifecycle::GetContainer(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
+  auto record = records_.GetContainer(id);
+  if (!record) return absl::NotFoundError(absl::StrCat("container \"", id_prefix, "\" not found"));
+  return Refresh(*record);
+}
+
+std::vector<ContainerRecord> Lifecycle::ListContainers(const ContainerFilter& filter) {
+  std::vector<ContainerRecord> out;
+  for (auto& stored : records_.Containers()) {
+    if (!filter.id_prefix.empty() && !absl::StartsWith(stored.id, filter.id_prefix)) continue;
+    if (!filter.pod_id_prefix.empty() && !absl::StartsWith(stored.pod_id, filter.pod_id_prefix)) continue;
+    if (!LabelsMatch(stored.spec.labels, filter.labels)) continue;
+    ContainerRecord record = Refresh(stored);
+    if (filter.state && record.state != *filter.state) continue;
+    out.push_back(std::move(record));
+  }
+  return out;
+}
+
+StatusOr<ExecResult> Lifecycle::ExecSync(const std::string& id_prefix, const std::vector<std::string>& cmd,
+                                         std::chrono::milliseconds timeout) {
+  if (cmd.empty()) return absl::InvalidArgumentError("ExecSync: no command given");
+  ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id_prefix));
+  if (record.state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " is not running"));
+  }
+  ASSIGN_OR_RETURN(OciRuntime * runtime, Handler(record.handler));
+  ASSIGN_OR_RETURN(std::string spec_text, ReadFile(record.bundle() + "/config.json"));
+  auto spec = nlohmann::json::parse(spec_text, nullptr, false);
+  if (spec.is_discarded()) return absl::DataLossError(absl::StrCat("container ", record.id, " has a broken config.json"));
+  if (timeout.count() <= 0) timeout = std::chrono::hours(24);
+  ASSIGN_OR_RETURN(RunResult run, runtime->Exec(record.id, ExecProcess(spec, cmd), record.run_dir, timeout));
+  if (run.timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat("command timed out after ",
+                                                    std::chrono::duration_cast<std::chrono::seconds>(timeout).count(),
+                                                    "s in container ", record.id));
+  }
+  return ExecResult{run.exit_code, std::move(run.out), std::move(run.err)};
+}
+
+Status Lifecycle::ReopenLog(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id_prefix));
+  if (record.state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " is not running"));
+  }
+  UniqueFd fifo(::open(record.control_fifo().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) return ErrnoError(absl::StrCat("reach the monitor of container ", record.id));
+  if (::write(fifo.get(), "reopen\n", 7) != 7) return ErrnoError("ask the monitor to reopen the log");
+  return absl::OkStatus();
+}
+
+Status Lifecycle::UpdateResources(const std::string& id_prefix, const ResourcesSpec& r) {
+  ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id_prefix));
+  if (record.state == ContainerState::kExited) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " has exited"));
+  }
+  ASSIGN_OR_RETURN(OciRuntime * runtime, Handler(record.handler));
+  nlohmann::json resources = nlohmann::json::object();
+  if (r.memory_limit > 0) resources["memory"]["limit"] = r.memory_limit;
+  if (r.cpu_shares > 0) resources["cpu"]["shares"] = r.cpu_shares;
+  if (r.cpu_quota > 0) resources["cpu"]["quota"] = r.cpu_quota;
+  if (r.cpu_period > 0) resources["cpu"]["period"] = r.cpu_period;
+  if (!r.cpuset_cpus.empty()) resources["cpu"]["cpus"] = r.cpuset_cpus;
+  if (!r.cpuset_mems.empty()) resources["cpu"]["mems"] = r.cpuset_mems;
+  if (r.pids_limit > 0) resources["pids"]["limit"] = r.pids_limit;
+  RETURN_IF_ERROR(runtime->Update(record.id, resources, record.run_dir));
+  std::lock_guard<std::mutex> lock(mu_);
+  record.spec.resources = r;
+  return records_.UpdateContainer(record);
+}
+
+}  // namespace berth::pods

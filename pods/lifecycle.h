@@ -1,0 +1,91 @@
+// The lifecycle of pod sandboxes and their containers: what RunPodSandbox,
+// CreateContainer and the rest do, with every step undone when a later one fails.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "cgroups/cgroups.h"
+#include "image/image_store.h"
+#include "pods/config.h"
+#include "pods/oci_runtime.h"
+#include "pods/record_store.h"
+
+namespace berth::pods {
+
+struct SandboxFilter {
+  std::string id_prefix;
+  std::optional<SandboxState> state;
+  std::map<std::string, std::string> labels;
+};
+
+struct ContainerFilter {
+  std::string id_prefix;
+  std::string pod_id_prefix;
+  std::optional<ContainerState> state;
+  std::map<std::string, std::string> labels;
+};
+
+struct ExecResult {
+  int exit_code = 0;
+  std::string out;
+  std::string err;
+};
+
+class Lifecycle {
+ public:
+  Lifecycle(const Config& config, const cgroups::Layout& cgroups, StateDb* db, image::ImageStore* images,
+            std::string berth_binary_dir);
+  // Loads records and reconciles them with what is running.
+  Status Recover();
+
+  StatusOr<std::string> RunPod(const PodSpec& spec);
+  Status StopPod(const std::string& id);
+  Status RemovePod(const std::string& id);
+  StatusOr<SandboxRecord> GetPod(const std::string& id);
+  std::vector<SandboxRecord> ListPods(const SandboxFilter& filter);
+
+  StatusOr<std::string> CreateContainer(const std::string& pod_id, const ContainerSpec& spec);
+  Status StartContainer(const std::string& id);
+  Status StopContainer(const std::string& id, std::chrono::seconds timeout);
+  Status RemoveContainer(const std::string& id);
+  StatusOr<ContainerRecord> GetContainer(const std::string& id);
+  std::vector<ContainerRecord> ListContainers(const ContainerFilter& filter);
+  StatusOr<ExecResult> ExecSync(const std::string& id, const std::vector<std::string>& cmd,
+                                std::chrono::milliseconds timeout);
+  Status ReopenLog(const std::string& id);
+  Status UpdateResources(const std::string& id, const ResourcesSpec& resources);
+
+  // The handler names berth offers (for Status).
+  std::vector<std::string> HandlerNames() const;
+
+ private:
+  StatusOr<OciRuntime*> Handler(const std::string& name);
+  // Brings a container record up to date with its shim's exit file.
+  ContainerRecord Refresh(ContainerRecord record);
+  Status StopContainerLocked(ContainerRecord record, std::chrono::seconds timeout);
+  Status RemoveContainerLocked(ContainerRecord record);
+  Status WritePodFiles(const SandboxRecord& pod);
+  // Ends the pod's shared-PID-namespace init, if it has one.
+  void StopPodInit(const SandboxRecord& pod);
+  std::string CgroupPath(const SandboxRecord& pod, const std::string& container_id) const;
+  std::string OomFile(const std::string& cgroup_path) const;
+
+  const Config& config_;
+  const cgroups::Layout& cgroups_;
+  image::ImageStore* images_;
+  RecordStore records_;
+  std::map<std::string, std::unique_ptr<OciRuntime>> handlers_;
+  std::string default_handler_;
+  std::string shim_binary_;
+  // Serialises lifecycle changes of one object; reads go to the store directly.
+  std::mutex mu_;
+};
+
+}  // namespace berth::pods

@@ -1,0 +1,107 @@
+#include "pods/oci_runtime.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "base/file_util.h"
+#include "base/unique_fd.h"
+
+namespace berth::pods {
+
+Status OciRuntime::Run(std::vector<std::string> args, const char* what) {
+  args.insert(args.begin(), {binary_, "--root", root_});
+  RunOptions options;
+  options.timeout = std::chrono::seconds(60);
+  ASSIGN_OR_RETURN(RunResult result, RunProcess(args, options));
+  if (result.exit_code != 0) {
+    std::string why(absl::StripAsciiWhitespace(result.err.empty() ? result.out : result.err));
+    return absl::InternalError(absl::StrCat(name_, " ", what, " failed (exit ", result.exit_code, "): ", why));
+  }
+  return absl::OkStatus();
+}
+
+Status OciRuntime::Create(ContainerRecord& record, const std::string& oom_file) {
+  RETURN_IF_ERROR(MakeDirs(root_, 0700));
+  RETURN_IF_ERROR(MakeDirs(record.run_dir, 0700));
+  std::vector<std::string> argv = {shim_, "--id", record.id, "--bundle", record.bundle(), "--runtime", binary_,
+                                    "--runtime-root", root_, "--log",
+                                    record.log_path.empty() ? "/dev/null" : record.log_path,
+                                    "--exit-file", record.exit_file(), "--control", record.control_fifo(),
+                                    "--runtime-log", record.run_dir + "/runtime.log"};
+  if (!oom_file.empty()) argv.insert(argv.end(), {"--oom-file", oom_file});
+  ASSIGN_OR_RETURN(std::string answer, SpawnDetached(argv));
+  if (!absl::StartsWith(answer, "OK ")) {
+    std::string why = absl::StartsWith(answer, "ERR ") ? answer.substr(4) : "the shim did not start";
+    return absl::InternalError(absl::StrCat("create container ", record.id, " with ", name_, ": ", why));
+  }
+  int container_pid = 0;
+  if (!absl::SimpleAtoi(answer.substr(3), &container_pid) || container_pid <= 0) {
+    return absl::InternalError(absl::StrCat("shim reported a bad pid: ", answer));
+  }
+  record.pid = container_pid;
+  record.pid_start_time = ProcessStartTime(container_pid);
+  // The shim is the container's parent.
+  auto stat = ReadFile(absl::StrCat("/proc/", container_pid, "/stat"));
+  if (stat.ok()) {
+    size_t close = stat->rfind(')');
+    std::vector<std::string> fields = absl::StrSplit(stat->substr(close + 2), ' ');
+    if (fields.size() > 1) (void)absl::SimpleAtoi(fields[1], &record.shim_pid);
+  }
+  record.shim_start_time = ProcessStartTime(record.shim_pid);
+  return absl::OkStatus();
+}
+
+Status OciRuntime::Start(const std::string& id) { return Run({"start", id}, "start"); }
+
+Status OciRuntime::Kill(const std::string& id, int signal) {
+  return Run({"kill", id, std::to_string(signal)}, "kill");
+}
+
+Status OciRuntime::Delete(const std::string& id, bool force) {
+  std::vector<std::string> args = {"delete"};
+  if (force) args.push_back("--force");
+  args.push_back(id);
+  return Run(args, "delete");
+}
+
+StatusOr<RunResult> OciRuntime::Exec(const std::string& id, const nlohmann::json& process,
+                                     const std::string& scratch_dir, std::chrono::milliseconds timeout) {
+  RETURN_IF_ERROR(MakeDirs(scratch_dir, 0700));
+  char name[] = "/exec-XXXXXX";
+  std::string base = scratch_dir + name;
+  if (::mkdtemp(base.data()) == nullptr) return ErrnoError("create exec directory");
+  std::string process_file = base + "/process.json";
+  std::string pid_file = base + "/pid";
+  RETURN_IF_ERROR(WriteFileAtomically(process_file, process.dump(), 0600));
+  RunOptions options;
+  options.timeout = timeout;
+  // On timeout the exec'd process itself is killed, not just the runtime's exec.
+  options.on_timeout = [&](pid_t) {
+    auto pid = ReadFile(pid_file);
+    int exec_pid = 0;
+    if (pid.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*pid), &exec_pid) && exec_pid > 0) {
+      ::kill(exec_pid, SIGKILL);
+    }
+  };
+  auto result = RunProcess({binary_, "--root", root_, "exec", "--process", process_file, "--pid-file", pid_file, id},
+                           options);
+  (void)RemoveAll(base);
+  return result;
+}
+
+Status OciRuntime::Update(const std::string& id, const nlohmann::json& resources, const std::string& scratch_dir) {
+  RETURN_IF_ERROR(MakeDirs(scratch_dir, 0700));
+  std::string file = scratch_dir + "/resources.json";
+  RETURN_IF_ERROR(WriteFileAtomically(file, resources.dump(), 0600));
+  Status status = Run({"update", "--resources", file, id}, "update");
+  ::unlink(file.c_str());
+  return status;
+}
+
+}  // namespace berth::pods

@@ -1,0 +1,164 @@
+#include "pods/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "base/file_util.h"
+#include "base/unique_fd.h"
+
+extern char** environ;
+
+namespace berth::pods {
+
+uint64_t ProcessStartTime(pid_t pid) {
+  auto stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  if (!stat.ok()) return 0;
+  // The command name may hold spaces and parentheses: fields start after the last ')'.
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<absl::string_view> fields = absl::StrSplit(absl::string_view(*stat).substr(close + 2), ' ');
+  // Field 22 overall is the 20th after the name and state.
+  uint64_t start = 0;
+  if (fields.size() > 19) (void)absl::SimpleAtoi(fields[19], &start);
+  return start;
+}
+
+bool ProcessAlive(pid_t pid, uint64_t start_time) {
+  if (pid <= 0) return false;
+  uint64_t now = ProcessStartTime(pid);
+  if (now == 0 || now != start_time) return false;
+  // A zombie has exited even though /proc still lists it.
+  auto stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  if (!stat.ok()) return false;
+  size_t close = stat->rfind(')');
+  return close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z';
+}
+
+bool WaitForProcessExit(pid_t pid, uint64_t start_time, std::chrono::milliseconds timeout) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd || !ProcessAlive(pid, start_time)) return !ProcessAlive(pid, start_time);
+  pollfd pfd{pidfd.get(), POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0;
+}
+
+StatusOr<std::string> SpawnDetached(const std::vector<std::string>& argv) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd ready_r(ready[0]), ready_w(ready[1]);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  // fork rather than posix_spawn: the pipe must land on fd 3 exactly. Between fork
+  // and exec only async-signal-safe calls.
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError("fork");
+  if (pid == 0) {
+    ::dup2(ready_w.get(), 3);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  ready_w.Reset();
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(ready_r.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) answer.append(buf, static_cast<size_t>(n));
+  }
+  if (answer.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    return absl::NotFoundError(absl::StrCat("cannot run ", argv[0]));
+  }
+  return std::string(absl::StripAsciiWhitespace(answer));
+}
+
+StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOptions& options) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
+  for (int fd : options.keep_fds) posix_spawn_file_actions_adddup2(&actions, fd, fd);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t defaults;
+  sigfillset(&defaults);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return ErrnoError(rc, absl::StrCat("run ", argv[0]));
+  out_w.Reset();
+  err_w.Reset();
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+
+  RunResult result;
+  auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  char buf[65536];
+  bool exited = false;
+  while (out_r.valid() || err_r.valid() || !exited) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 && !result.timed_out) {
+      result.timed_out = true;
+      if (options.on_timeout) options.on_timeout(pid);
+      ::kill(pid, SIGKILL);
+      // What the child left holding the pipes no longer matters.
+      out_r.Reset();
+      err_r.Reset();
+      break;
+    }
+    pollfd fds[3] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    int n = ::poll(fds, 3, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    if (n < 0 && errno == EINTR) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      UniqueFd& fd = i == 0 ? out_r : err_r;
+      std::string& sink = i == 0 ? result.out : result.err;
+      ssize_t got = ::read(fd.get(), buf, sizeof buf);
+      if (got > 0) {
+        size_t room = options.max_output > sink.size() ? options.max_output - sink.size() : 0;
+        if (static_cast<size_t>(got) > room) result.truncated = true;
+        sink.append(buf, std::min(static_cast<size_t>(got), room));
+      } else if (got == 0 || errno != EINTR) {
+        fd.Reset();
+      }
+    }
+    if (fds[2].revents & POLLIN) exited = true;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+}  // namespace berth::pods

@@ -1,0 +1,51 @@
+// Processes berthd starts and watches: spawning with captured output and a
+// deadline, and identifying processes by pid plus start time (a pid alone may have
+// been reused).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace berth::pods {
+
+// The kernel's start time of pid (clock ticks since boot), or 0 if it is gone.
+uint64_t ProcessStartTime(pid_t pid);
+
+// True while pid runs and is still the process that started at start_time.
+bool ProcessAlive(pid_t pid, uint64_t start_time);
+
+// Waits up to timeout for the process (not necessarily our child) to exit; true if it did.
+bool WaitForProcessExit(pid_t pid, uint64_t start_time, std::chrono::milliseconds timeout);
+
+struct RunResult {
+  int exit_code = -1;  // 128+signal when killed
+  std::string out;
+  std::string err;
+  bool timed_out = false;
+  bool truncated = false;
+};
+
+struct RunOptions {
+  std::chrono::milliseconds timeout{std::chrono::minutes(2)};
+  size_t max_output = 16 << 20;  // per stream
+  std::vector<int> keep_fds;     // fds (already at their final numbers) the child keeps
+  // Called with the child's pid when the deadline passes, before the child is killed;
+  // lets a caller kill what the child started (an exec'd process).
+  std::function<void(pid_t)> on_timeout;
+};
+
+// Starts a program that detaches itself (berth-shim) and reports on fd 3; returns
+// what it reported once it closed fd 3, stripped of white space.
+StatusOr<std::string> SpawnDetached(const std::vector<std::string>& argv);
+
+// Runs argv to completion with stdin from /dev/null and stdout/stderr captured.
+StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOptions& options);
+
+}  // namespace berth::pods

@@ -1,0 +1,51 @@
+// The pod and container records: in memory for reads, written through to the state
+// database, which is what recovery reads after a restart.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/state_db.h"
+#include "base/status.h"
+#include "pods/records.h"
+
+namespace berth::pods {
+
+class RecordStore {
+ public:
+  explicit RecordStore(StateDb* db) : db_(db) {}
+  // Loads every record from the database.
+  Status Load();
+
+  // Inserts a new pod; ALREADY_EXISTS, naming the holder, when its name is taken.
+  Status AddSandbox(const SandboxRecord& record);
+  Status UpdateSandbox(const SandboxRecord& record);
+  Status RemoveSandbox(const std::string& id);
+  std::optional<SandboxRecord> GetSandbox(const std::string& id);
+  std::vector<SandboxRecord> Sandboxes();
+
+  Status AddContainer(const ContainerRecord& record, const std::string& reservation_key);
+  Status UpdateContainer(const ContainerRecord& record);
+  Status RemoveContainer(const std::string& id);
+  std::optional<ContainerRecord> GetContainer(const std::string& id);
+  std::vector<ContainerRecord> Containers();
+
+  // The full id a (possibly abbreviated) id names, as crictl users type them.
+  // NOT_FOUND when none matches, INVALID_ARGUMENT when several do.
+  StatusOr<std::string> ResolveSandboxId(const std::string& prefix);
+  StatusOr<std::string> ResolveContainerId(const std::string& prefix);
+
+ private:
+  StateDb* db_;
+  std::mutex mu_;
+  std::map<std::string, SandboxRecord> sandboxes_;
+  std::map<std::string, ContainerRecord> containers_;
+};
+
+// The key a container's name is reserved under: unique per pod and attempt.
+std::string ContainerReservationKey(const PodSpec& pod, const ContainerSpec& container);
+
+}  // namespace berth::pods

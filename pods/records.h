@@ -1,0 +1,77 @@
+// What berth keeps about each pod and container, in memory and in the state
+// database.
+//
+//   pod:        READY --StopPodSandbox--> NOTREADY --RemovePodSandbox--> (gone)
+//   container:  CREATED --Start--> RUNNING --exit/Stop--> EXITED --Remove--> (gone)
+//               CREATED --Remove--> (gone)
+// A container's exit is learnt from the exit file its shim writes, so a state read
+// after a berthd restart is as right as one read before.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pods/types.h"
+
+namespace berth::pods {
+
+// Numbered as CRI numbers them.
+enum class SandboxState { kReady = 0, kNotReady = 1 };
+enum class ContainerState { kCreated = 0, kRunning = 1, kExited = 2, kUnknown = 3 };
+
+struct SandboxRecord {
+  std::string id;
+  PodSpec spec;
+  SandboxState state = SandboxState::kReady;
+  int64_t created_at = 0;  // unix nanoseconds
+  std::string dir;         // STATE_DIR/pods/<id>: pinned namespaces, shm, resolv.conf, hosts
+  std::string netns_path;  // empty when the pod uses the host's
+  std::string ipcns_path;
+  std::string utsns_path;
+  std::string shm_path;
+  std::vector<std::string> ips;
+  // pid 1 of the pod's shared PID namespace, when the pod asked for one.
+  int init_pid = 0;
+  uint64_t init_start_time = 0;
+};
+
+struct ContainerRecord {
+  std::string id;
+  std::string pod_id;
+  ContainerSpec spec;
+  std::string image_id;
+  ContainerState state = ContainerState::kCreated;
+  int64_t created_at = 0;
+  int64_t started_at = 0;
+  int64_t finished_at = 0;
+  int32_t exit_code = 0;
+  std::string reason;
+  std::string message;
+  std::string handler;
+  std::string dir;       // ROOT/containers/<id>: bundle, upper and work dirs
+  std::string run_dir;   // STATE_DIR/containers/<id>: exit file, control FIFO
+  std::string log_path;  // absolute, empty when kubelet gave none
+  int pid = 0;
+  uint64_t pid_start_time = 0;
+  int shim_pid = 0;
+  uint64_t shim_start_time = 0;
+  std::string cgroup_path;
+
+  std::string bundle() const { return dir + "/bundle"; }
+  std::string rootfs() const { return dir + "/bundle/rootfs"; }
+  std::string exit_file() const { return run_dir + "/exit.json"; }
+  std::string control_fifo() const { return run_dir + "/control"; }
+};
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SandboxRecord, id, spec, state, created_at, dir, netns_path,
+                                                ipcns_path, utsns_path, shm_path, ips, init_pid,
+                                                init_start_time)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRecord, id, pod_id, spec, image_id, state, created_at,
+                                                started_at, finished_at, exit_code, reason, message, handler, dir,
+                                                run_dir, log_path, pid, pid_start_time, shim_pid, shim_start_time,
+                                                cgroup_path)
+
+}  // namespace berth::pods

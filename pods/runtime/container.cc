@@ -1,0 +1,642 @@
+#include "pods/runtime/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/file_util.h"
+#include "base/unique_fd.h"
+#include "cgroups/cgroups.h"
+#include "cgroups/manager.h"
+#include "pods/runtime/capabilities.h"
+#include "pods/runtime/mounts.h"
+#include "pods/runtime/namespaces.h"
+#include "pods/runtime/seccomp.h"
+
+extern char** environ;
+
+namespace berth::runtime {
+
+namespace {
+
+constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// ---- small fd and process helpers ----------------------------------------------
+
+Status SendMessage(int fd, absl::string_view message) {
+  if (::send(fd, message.data(), message.size(), MSG_NOSIGNAL) < 0) return ErrnoError("sync send");
+  return absl::OkStatus();
+}
+
+// One SEQPACKET message; empty at EOF.
+StatusOr<std::string> ReceiveMessage(int fd) {
+  char buf[4096];
+  ssize_t n;
+  do {
+    n = ::recv(fd, buf, sizeof(buf), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ErrnoError("sync receive");
+  return std::string(buf, n);
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+void WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data.remove_prefix(n);
+  }
+}
+
+int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+int PidfdSendSignal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+// A pidfd for the container's init, or NOT_FOUND if the pid now names another process.
+StatusOr<UniqueFd> OpenInit(const ContainerState& state) {
+  UniqueFd pidfd(PidfdOpen(state.pid));
+  if (!pidfd || !ProcessAlive(state.pid, state.start_time)) {
+    return absl::NotFoundError(absl::StrCat("container ", state.id, " is not running"));
+  }
+  return pidfd;
+}
+
+bool WaitPidfd(int pidfd, int timeout_ms) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, timeout_ms);
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0;
+}
+
+int ExitCode(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+// Marks every fd from 3 up CLOEXEC except the first `preserve`, which are made
+// inheritable: nothing of the runtime's survives the exec.
+Status MarkFdsCloexec(int preserve) {
+  unsigned first = 3 + static_cast<unsigned>(preserve);
+  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return ErrnoError("close_range");
+  for (int fd = 3; fd < static_cast<int>(first); ++fd) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) (void)::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+  return absl::OkStatus();
+}
+
+std::string EnvValue(const std::vector<std::string>& env, absl::string_view key) {
+  for (const auto& entry : env) {
+    if (absl::StartsWith(entry, key) && entry.size() > key.size() && entry[key.size()] == '=') {
+      return entry.substr(key.size() + 1);
+    }
+  }
+  return "";
+}
+
+// PATH lookup inside the container, so an unknown command fails `create`, not `start`.
+StatusOr<std::string> FindExecutable(const std::string& name, const std::vector<std::string>& env) {
+  auto executable = [](const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+  };
+  if (name.find('/') != std::string::npos) {
+    if (executable(name)) return name;
+    return ErrnoError(absl::StrCat("exec: \"", name, "\""));
+  }
+  std::string path = EnvValue(env, "PATH");
+  if (path.empty()) path = kDefaultPath;
+  for (auto dir : absl::StrSplit(path, ':', absl::SkipEmpty())) {
+    std::string candidate = absl::StrCat(dir, "/", name);
+    if (executable(candidate)) return candidate;
+  }
+  return absl::NotFoundError(absl::StrCat("exec: \"", name, "\": executable file not found in $PATH"));
+}
+
+struct Argv {
+  explicit Argv(const std::vector<std::string>& strings) {
+    for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
+    pointers.push_back(nullptr);
+  }
+  std::vector<char*> pointers;
+};
+
+std::string MessageOf(const Status& status) { return std::string(status.message()); }
+
+Status Sleep(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return absl::OkStatus();
+}
+
+// Kills everything in the cgroup and waits until it is empty (processes outside the
+// container's pid namespace, or a shared one, are not killed with the init).
+Status EmptyCgroup(const cgroups::Manager& cg) {
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    ASSIGN_OR_RETURN(std::vector<pid_t> pids, cg.Pids());
+    if (pids.empty()) return absl::OkStatus();
+    for (pid_t pid : pids) (void)::kill(pid, SIGKILL);
+    (void)Sleep(10);
+  }
+  return absl::DeadlineExceededError(absl::StrCat("processes remain in cgroup ", cg.path()));
+}
+
+Status RemoveCgroup(const cgroups::Manager& cg) {
+  Status status;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    status = cg.Remove();
+    if (status.ok()) return status;
+    (void)Sleep(10);
+  }
+  return status;
+}
+
+std::vector<std::pair<std::string, std::string>> CgroupMountDirs(const cgroups::Manager& cg,
+                                                                 const cgroups::Layout& layout) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& dir : cg.dirs()) {
+    std::string rest = dir.substr(layout.root.size() + 1);
+    out.emplace_back(rest.substr(0, rest.find('/')), dir);
+  }
+  return out;
+}
+
+// ---- the container's init ------------------------------------------------------
+
+struct InitArgs {
+  const Spec* spec = nullptr;
+  RootfsContext rootfs;
+  int sync_fd = -1;
+  int listen_fd = -1;
+  int preserve_fds = 0;
+};
+
+// Everything that can fail before the init waits for `start`.
+StatusOr<std::string> SetupInit(const InitArgs& a) {
+  const Spec& spec = *a.spec;
+  const Process& process = spec.process;
+  RETURN_IF_ERROR(EnterNamespaces(spec));
+  RETURN_IF_ERROR(UnshareCgroupNamespace(spec));
+  if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
+  RETURN_IF_ERROR(SetHostnames(spec));
+  RETURN_IF_ERROR(SetupRootfs(a.rootfs));
+  if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
+  ASSIGN_OR_RETURN(std::string exe, FindExecutable(process.args[0], process.env));
+  RETURN_IF_ERROR(SetRlimits(process.rlimits));
+  ::umask(process.user.umask.value_or(022));
+  // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes before the
+  // capabilities are dropped; with it, as late as possible.
+  if (spec.seccomp && !process.no_new_privileges) RETURN_IF_ERROR(LoadSeccomp(*spec.seccomp));
+  RETURN_IF_ERROR(ApplyUserAndCapabilities(process));
+  if (process.no_new_privileges) RETURN_IF_ERROR(SetNoNewPrivileges());
+  RETURN_IF_ERROR(MarkFdsCloexec(a.preserve_fds));
+  return exe;
+}
+
+[[noreturn]] void RunInit(const InitArgs& a) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  auto go = ReceiveMessage(a.sync_fd);
+  if (!go.ok() || go->empty()) ::_exit(1);
+  auto exe = SetupInit(a);
+  if (!exe.ok()) {
+    (void)SendMessage(a.sync_fd, absl::StrCat("E", MessageOf(exe.status())));
+    ::_exit(1);
+  }
+  if (!SendMessage(a.sync_fd, "O").ok()) ::_exit(1);
+  auto done = ReceiveMessage(a.sync_fd);
+  if (!done.ok() || done->empty()) ::_exit(1);
+  // create has recorded the container; from here the init outlives it.
+  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  ::close(a.sync_fd);
+
+  int conn;
+  do {
+    conn = ::accept4(a.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  } while (conn < 0 && errno == EINTR);
+  if (conn < 0) ::_exit(1);
+  char byte;
+  if (::read(conn, &byte, 1) != 1) ::_exit(1);
+  ::close(a.listen_fd);
+  const Process& process = a.spec->process;
+  if (a.spec->seccomp && process.no_new_privileges) {
+    Status status = LoadSeccomp(*a.spec->seccomp);
+    if (!status.ok()) {
+      WriteAll(conn, MessageOf(status));
+      ::_exit(1);
+    }
+  }
+  Argv argv(process.args);
+  Argv envp(process.env);
+  ::execve(exe->c_str(), argv.pointers.data(), envp.pointers.data());
+  WriteAll(conn, MessageOf(ErrnoError(absl::StrCat("exec ", *exe))));
+  ::_exit(127);
+}
+
+StatusOr<UniqueFd> ListenExecSocket(const std::string& dir) {
+  UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd) return ErrnoError(absl::StrCat("open ", dir));
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return ErrnoError("socket");
+  // Through the directory's fd, so long STATE_DIRs fit in sun_path.
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::string path = absl::StrCat(FdPath(dir_fd.get()), "/exec.sock");
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+  if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return ErrnoError(absl::StrCat("bind ", dir, "/exec.sock"));
+  }
+  if (::listen(sock.get(), 1) != 0) return ErrnoError("listen exec.sock");
+  return sock;
+}
+
+// ---- exec ----------------------------------------------------------------------
+
+struct ExecChildArgs {
+  const Process* process = nullptr;
+  const Spec* spec = nullptr;
+  int go_fd = -1;
+  int error_fd = -1;
+  int pidfd = -1;
+  int join_flags = 0;
+  int preserve_fds = 0;
+};
+
+StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
+  const Process& process = *a.process;
+  if (a.join_flags != 0 && ::setns(a.pidfd, a.join_flags) != 0) {
+    return ErrnoError("join the container's namespaces");
+  }
+  if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
+  ASSIGN_OR_RETURN(std::string exe, FindExecutable(process.args[0], process.env));
+  RETURN_IF_ERROR(SetRlimits(process.rlimits));
+  if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
+  ::umask(process.user.umask.value_or(022));
+  const std::optional<Seccomp>& seccomp = a.spec->seccomp;
+  if (seccomp && !process.no_new_privileges) RETURN_IF_ERROR(LoadSeccomp(*seccomp));
+  RETURN_IF_ERROR(ApplyUserAndCapabilities(process));
+  if (process.no_new_privileges) RETURN_IF_ERROR(SetNoNewPrivileges());
+  RETURN_IF_ERROR(MarkFdsCloexec(a.preserve_fds));
+  if (seccomp && process.no_new_privileges) RETURN_IF_ERROR(LoadSeccomp(*seccomp));
+  return exe;
+}
+
+[[noreturn]] void RunExecChild(const ExecChildArgs& a) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  char byte;
+  if (::read(a.go_fd, &byte, 1) != 1) ::_exit(1);
+  auto exe = SetupExecChild(a);
+  if (!exe.ok()) {
+    WriteAll(a.error_fd, MessageOf(exe.status()));
+    ::_exit(1);
+  }
+  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  Argv argv(a.process->args);
+  Argv envp(a.process->env);
+  ::execve(exe->c_str(), argv.pointers.data(), envp.pointers.data());
+  WriteAll(a.error_fd, MessageOf(ErrnoError(absl::StrCat("exec ", *exe))));
+  ::_exit(127);
+}
+
+}  // namespace
+
+// ---- verbs -----------------------------------------------------------------------
+
+Status Runtime::Create(const CreateOptions& o) {
+  RETURN_IF_ERROR(ValidateId(o.id));
+  char real[PATH_MAX];
+  if (::realpath(o.bundle.c_str(), real) == nullptr) return ErrnoError(absl::StrCat("bundle ", o.bundle));
+  std::string bundle = real;
+  ASSIGN_OR_RETURN(std::string config, ReadFile(bundle + "/config.json"));
+  ASSIGN_OR_RETURN(Spec spec, ParseSpec(config, bundle));
+  if (spec.process.terminal) {
+    return absl::InvalidArgumentError("process.terminal is not supported (no --console-socket)");
+  }
+  if (spec.FindNamespace("mount") == nullptr) {
+    return absl::InvalidArgumentError("berth-runtime needs a mount namespace in linux.namespaces");
+  }
+  for (const auto& ns : spec.namespaces) {
+    if (ns.type == "user" || ns.type == "time") {
+      return absl::UnimplementedError(absl::StrCat(ns.type, " namespaces are not supported"));
+    }
+  }
+
+  RETURN_IF_ERROR(store_.Reserve(o.id));
+  bool committed = false;
+  absl::Cleanup remove_state = [&] {
+    if (!committed) (void)store_.Remove(o.id);
+  };
+  RETURN_IF_ERROR(WriteFileAtomically(store_.Dir(o.id) + "/config.json", config, 0600));
+  ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
+  ASSIGN_OR_RETURN(std::string cgroup_path, cgroups::NormalizePath(spec.cgroups_path, o.id));
+  ASSIGN_OR_RETURN(cgroups::Manager cg, cgroups::Manager::Create(layout, cgroup_path));
+  absl::Cleanup remove_cgroup = [&] {
+    if (!committed) (void)RemoveCgroup(cg);
+  };
+  if (spec.resources) RETURN_IF_ERROR(cg.Apply(*spec.resources));
+
+  ASSIGN_OR_RETURN(UniqueFd listener, ListenExecSocket(store_.Dir(o.id)));
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return ErrnoError("socketpair");
+  UniqueFd sync(pair[0]);
+  UniqueFd child_sync(pair[1]);
+
+  InitArgs args;
+  args.spec = &spec;
+  args.rootfs.spec = &spec;
+  args.rootfs.cgroup_dirs = CgroupMountDirs(cg, layout);
+  args.rootfs.cgroup_v2_host = layout.mode == cgroups::Mode::kUnified;
+  args.sync_fd = child_sync.get();
+  args.listen_fd = listener.get();
+  args.preserve_fds = o.preserve_fds;
+
+  // create is single-threaded, so the child may use the heap freely after fork.
+  RETURN_IF_ERROR(PreparePidNamespace(spec));
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError("fork container init");
+  if (pid == 0) {
+    sync.Reset();
+    RunInit(args);
+  }
+  child_sync.Reset();
+  listener.Reset();
+  absl::Cleanup kill_init = [&] {
+    if (committed) return;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  };
+  RETURN_IF_ERROR(cg.AddPid(pid));
+  RETURN_IF_ERROR(SendMessage(sync.get(), "g"));
+  ASSIGN_OR_RETURN(std::string reply, ReceiveMessage(sync.get()));
+  if (reply.empty()) return absl::InternalError("container init exited during setup");
+  if (reply[0] == 'E') {
+    return absl::FailedPreconditionError(absl::StrCat("create container ", o.id, ": ", reply.substr(1)));
+  }
+
+  ContainerState state;
+  state.oci_version = spec.oci_version;
+  state.id = o.id;
+  state.pid = pid;
+  ASSIGN_OR_RETURN(state.start_time, ProcessStartTime(pid));
+  state.bundle = bundle;
+  state.rootfs = spec.root_path;
+  state.created = absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::Now(), absl::UTCTimeZone());
+  state.cgroup_path = cgroup_path;
+  state.annotations = spec.annotations;
+  RETURN_IF_ERROR(store_.Save(state));
+  if (!o.pid_file.empty()) {
+    RETURN_IF_ERROR(WriteFileAtomically(o.pid_file, absl::StrCat(pid), 0644));
+  }
+  RETURN_IF_ERROR(SendMessage(sync.get(), "d"));
+  // The init closes its end once it no longer dies with us.
+  ASSIGN_OR_RETURN(std::string eof, ReceiveMessage(sync.get()));
+  committed = true;
+  return absl::OkStatus();
+}
+
+Status Runtime::Start(absl::string_view id) {
+  ASSIGN_OR_RETURN(ContainerState state, store_.Load(id));
+  ContainerStatus status = store_.Probe(state);
+  if (status != ContainerStatus::kCreated) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot start container ", id, ": it is ", ContainerStatusName(status)));
+  }
+  UniqueFd dir(::open(store_.Dir(id).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return ErrnoError(absl::StrCat("open ", store_.Dir(id)));
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return ErrnoError("socket");
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/exec.sock", FdPath(dir.get()).c_str());
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return ErrnoError(absl::StrCat("start container ", id, ": connect exec.sock"));
+  }
+  if (::write(sock.get(), "1", 1) != 1) return ErrnoError(absl::StrCat("start container ", id));
+  std::string error = ReadAll(sock.get());
+  (void)::unlinkat(dir.get(), "exec.sock", 0);
+  if (!error.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("start container ", id, ": ", error));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::string> Runtime::State(absl::string_view id) {
+  ASSIGN_OR_RETURN(ContainerState state, store_.Load(id));
+  return StateJson(state, store_.Probe(state));
+}
+
+Status Runtime::Kill(absl::string_view id, int signal, bool all) {
+  ASSIGN_OR_RETURN(ContainerState state, store_.Load(id));
+  if (all) {
+    ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
+    cgroups::Manager cg = cgroups::Manager::Open(layout, state.cgroup_path);
+    ASSIGN_OR_RETURN(std::vector<pid_t> pids, cg.Pids());
+    for (pid_t pid : pids) {
+      if (::kill(pid, signal) != 0 && errno != ESRCH) return ErrnoError(absl::StrCat("kill ", pid));
+    }
+    return absl::OkStatus();
+  }
+  if (store_.Probe(state) == ContainerStatus::kStopped) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", id, " is not running"));
+  }
+  ASSIGN_OR_RETURN(UniqueFd pidfd, OpenInit(state));
+  if (PidfdSendSignal(pidfd.get(), signal) != 0) {
+    return ErrnoError(absl::StrCat("kill container ", id, " with signal ", signal));
+  }
+  return absl::OkStatus();
+}
+
+Status Runtime::Delete(absl::string_view id, bool force) {
+  ASSIGN_OR_RETURN(ContainerState state, store_.Load(id));
+  ContainerStatus status = store_.Probe(state);
+  if (status == ContainerStatus::kRunning && !force) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot delete container ", id, " that is not stopped: running"));
+  }
+  if (status != ContainerStatus::kStopped) {
+    auto pidfd = OpenInit(state);
+    if (pidfd.ok() && PidfdSendSignal(pidfd->get(), SIGKILL) == 0) {
+      // Readable once the init has exited (reaping is the subreaper's business).
+      if (!WaitPidfd(pidfd->get(), 10000)) {
+        return absl::DeadlineExceededError(absl::StrCat("container ", id, " did not die on SIGKILL"));
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
+  cgroups::Manager cg = cgroups::Manager::Open(layout, state.cgroup_path);
+  RETURN_IF_ERROR(EmptyCgroup(cg));
+  RETURN_IF_ERROR(Annotate(RemoveCgroup(cg), absl::StrCat("delete container ", id)));
+  return store_.Remove(id);
+}
+
+StatusOr<Spec> Runtime::LoadSpec(const ContainerState& state) {
+  ASSIGN_OR_RETURN(std::string config, ReadFile(store_.Dir(state.id) + "/config.json"));
+  return ParseSpec(config, state.bundle);
+}
+
+StatusOr<Process> Runtime::ContainerProcess(absl::string_view id) {
+  ASSIGN_OR_RETURN(ContainerState state, store_.Load(id));
+  ASSIGN_OR_RETURN(Spec spec, LoadSpec(state));
+  return spec.process;
+}
+
+StatusOr<int> Runtime::Exec(const ExecOptions& o) {
+  ASSIGN_OR_RETURN(ContainerState state, store_.Load(o.id));
+  if (store_.Probe(state) == ContainerStatus::kStopped) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot exec in stopped container ", o.id));
+  }
+  if (o.process.terminal) {
+    return absl::InvalidArgumentError("process.terminal is not supported (no --console-socket)");
+  }
+  ASSIGN_OR_RETURN(Spec spec, LoadSpec(state));
+  ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
+  cgroups::Manager cg = cgroups::Manager::Open(layout, state.cgroup_path);
+  ASSIGN_OR_RETURN(UniqueFd pidfd, OpenInit(state));
+  ASSIGN_OR_RETURN(int join_flags, NamespacesToJoin(state.pid));
+
+  // Joining a pid namespace only moves children, so it happens before the fork.
+  struct stat theirs, ours;
+  if (::stat(absl::StrCat("/proc/", state.pid, "/ns/pid").c_str(), &theirs) != 0 ||
+      ::stat("/proc/self/ns/pid", &ours) != 0) {
+    return ErrnoError("stat pid namespace");
+  }
+  if (theirs.st_ino != ours.st_ino && ::setns(pidfd.get(), CLONE_NEWPID) != 0) {
+    return ErrnoError(absl::StrCat("join pid namespace of container ", o.id));
+  }
+  if (!ProcessAlive(state.pid, state.start_time)) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", o.id, " stopped"));
+  }
+  int go[2], err[2];
+  if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd go_read(go[0]), go_write(go[1]), err_read(err[0]), err_write(err[1]);
+
+  ExecChildArgs args;
+  args.process = &o.process;
+  args.spec = &spec;
+  args.go_fd = go_read.get();
+  args.error_fd = err_write.get();
+  args.pidfd = pidfd.get();
+  args.join_flags = join_flags;
+  args.preserve_fds = o.preserve_fds;
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError("fork exec process");
+  if (pid == 0) {
+    go_write.Reset();
+    err_read.Reset();
+    RunExecChild(args);
+  }
+  go_read.Reset();
+  err_write.Reset();
+  bool started = false;
+  absl::Cleanup kill_child = [&] {
+    if (started) return;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  };
+  RETURN_IF_ERROR(cg.AddPid(pid));
+  if (::write(go_write.get(), "g", 1) != 1) return ErrnoError("exec: start child");
+  std::string error = ReadAll(err_read.get());
+  if (!error.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("exec in container ", o.id, ": ", error));
+  }
+  started = true;
+  if (!o.pid_file.empty()) RETURN_IF_ERROR(WriteFileAtomically(o.pid_file, absl::StrCat(pid), 0644));
+  if (o.detach) return 0;
+  int wstatus;
+  while (::waitpid(pid, &wstatus, 0) < 0) {
+    if (errno != EINTR) return ErrnoError("wait for exec process");
+  }
+  return ExitCode(wstatus);
+}
+
+Status Runtime::Update(absl::string_view id, const cgroups::Resources& resources) {
+  ASSIGN_OR_RETURN(ContainerState state, store_.Load(id));
+  ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
+  return cgroups::Manager::Open(layout, state.cgroup_path).Apply(resources);
+}
+
+StatusOr<int> ParseSignal(absl::string_view name) {
+  int number;
+  if (absl::SimpleAtoi(name, &number)) {
+    if (number <= 0 || number >= NSIG) return absl::InvalidArgumentError(absl::StrCat("bad signal ", name));
+    return number;
+  }
+  std::string upper = absl::AsciiStrToUpper(name);
+  if (!absl::StartsWith(upper, "SIG")) upper = "SIG" + upper;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const char* abbrev = ::sigabbrev_np(sig);
+    if (abbrev != nullptr && upper == absl::StrCat("SIG", abbrev)) return sig;
+  }
+  if (absl::StartsWith(upper, "SIGRTMIN+") || absl::StartsWith(upper, "SIGRTMAX-")) {
+    int offset;
+    if (absl::SimpleAtoi(upper.substr(9), &offset)) {
+      int sig = upper[6] == 'I' ? SIGRTMIN + offset : SIGRTMAX - offset;
+      if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig;
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown signal ", name));
+}
+
+Status EnsureSealedBinary(char** argv) {
+  UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  if (!self) return ErrnoError("open /proc/self/exe");
+  int seals = ::fcntl(self.get(), F_GET_SEALS);
+  constexpr int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+  if (seals >= 0 && (seals & kSeals) == kSeals) return absl::OkStatus();
+  UniqueFd copy(::memfd_create("berth-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!copy) return ErrnoError("memfd_create");
+  struct stat st;
+  if (::fstat(self.get(), &st) != 0) return ErrnoError("stat /proc/self/exe");
+  off_t offset = 0;
+  while (offset < st.st_size) {
+    ssize_t n = ::sendfile(copy.get(), self.get(), &offset, st.st_size - offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoError("copy runtime binary");
+  }
+  if (::fcntl(copy.get(), F_ADD_SEALS, kSeals) != 0) return ErrnoError("seal runtime binary");
+  ::fexecve(copy.get(), argv, environ);
+  return ErrnoError("re-exec sealed runtime binary");
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,72 @@
+// berth's built-in low-level runtime: the lifecycle of one OCI container, with the
+// verbs and semantics of the runc commands berth's shim uses.
+//
+//   create:  STATE_DIR/ID reserved, cgroup made and limited, init forked (pid 1 of
+//            its pid namespace), placed in the cgroup, namespaces + rootfs + creds set
+//            up; it then blocks on STATE_DIR/ID/exec.sock. Any failure undoes it all.
+//   start:   connect to exec.sock: the init execs process.args; exec errors come back
+//            on the same connection. exec.sock is removed: the container is running.
+//   delete:  kill what is left in the cgroup, remove the cgroup and STATE_DIR/ID. The
+//            container's mounts live only in its mount namespace and go with it.
+//
+//   created --start--> running --(init exits)--> stopped --delete--> (gone)
+//      \------------------------kill/delete --force----------------------/
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "cgroups/resources.h"
+#include "pods/runtime/spec.h"
+#include "pods/runtime/state.h"
+
+namespace berth::runtime {
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle;
+  std::string pid_file;  // empty: none
+  int preserve_fds = 0;  // fds 3..3+N-1 are passed to the container
+};
+
+struct ExecOptions {
+  std::string id;
+  Process process;
+  std::string pid_file;
+  bool detach = false;
+  int preserve_fds = 0;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(std::string state_root) : store_(std::move(state_root)) {}
+
+  Status Create(const CreateOptions& options);
+  Status Start(absl::string_view id);
+  // `runc state` JSON.
+  StatusOr<std::string> State(absl::string_view id);
+  Status Kill(absl::string_view id, int signal, bool all);
+  Status Delete(absl::string_view id, bool force);
+  // Runs a process in the container; returns its exit code (128+signal), or 0 once it
+  // has exec'd when detached.
+  StatusOr<int> Exec(const ExecOptions& options);
+  Status Update(absl::string_view id, const cgroups::Resources& resources);
+  // The container's process from its config.json: the base for `exec ID CMD...`.
+  StatusOr<Process> ContainerProcess(absl::string_view id);
+
+ private:
+  StatusOr<Spec> LoadSpec(const ContainerState& state);
+
+  StateStore store_;
+};
+
+// "SIGKILL", "KILL" or "9".
+StatusOr<int> ParseSignal(absl::string_view name);
+
+// Re-executes the running binary from a sealed memfd unless it already runs from one,
+// so a container process can never reach the runtime's file on disk through
+// /proc/PID/exe (CVE-2019-5736). Returns only when already running from the copy.
+Status EnsureSealedBinary(char** argv);
+
+}  // namespace berth::runtime

@@ -1,0 +1,108 @@
+#include "pods/runtime/namespaces.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/unique_fd.h"
+
+namespace berth::runtime {
+
+namespace {
+
+struct NamespaceKind {
+  const char* type;   // OCI name
+  const char* proc;   // /proc/PID/ns/<proc>
+  int flag;
+};
+
+constexpr NamespaceKind kKinds[] = {
+    {"pid", "pid", CLONE_NEWPID},     {"network", "net", CLONE_NEWNET},
+    {"mount", "mnt", CLONE_NEWNS},    {"ipc", "ipc", CLONE_NEWIPC},
+    {"uts", "uts", CLONE_NEWUTS},     {"cgroup", "cgroup", CLONE_NEWCGROUP},
+    {"user", "user", CLONE_NEWUSER},  {"time", "time", CLONE_NEWTIME},
+};
+
+Status Join(const Namespace& ns, int flag) {
+  UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError(absl::StrCat("open ", ns.type, " namespace ", ns.path));
+  if (::setns(fd.get(), flag) != 0) {
+    return ErrnoError(absl::StrCat("join ", ns.type, " namespace ", ns.path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+StatusOr<int> NamespaceFlag(absl::string_view type) {
+  for (const auto& kind : kKinds) {
+    if (type == kind.type) return kind.flag;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown namespace type ", type));
+}
+
+Status PreparePidNamespace(const Spec& spec) {
+  const Namespace* ns = spec.FindNamespace("pid");
+  if (ns == nullptr) return absl::OkStatus();
+  if (!ns->path.empty()) return Join(*ns, CLONE_NEWPID);
+  if (::unshare(CLONE_NEWPID) != 0) return ErrnoError("unshare pid namespace");
+  return absl::OkStatus();
+}
+
+Status EnterNamespaces(const Spec& spec) {
+  int unshare_flags = 0;
+  for (const auto& ns : spec.namespaces) {
+    if (ns.type == "pid" || ns.type == "cgroup") continue;
+    if (ns.type == "user" || ns.type == "time") {
+      return absl::UnimplementedError(absl::StrCat(ns.type, " namespaces are not supported"));
+    }
+    ASSIGN_OR_RETURN(int flag, NamespaceFlag(ns.type));
+    if (ns.path.empty()) {
+      unshare_flags |= flag;
+    } else {
+      RETURN_IF_ERROR(Join(ns, flag));
+    }
+  }
+  if (unshare_flags != 0 && ::unshare(unshare_flags) != 0) return ErrnoError("unshare namespaces");
+  return absl::OkStatus();
+}
+
+Status UnshareCgroupNamespace(const Spec& spec) {
+  const Namespace* ns = spec.FindNamespace("cgroup");
+  if (ns == nullptr) return absl::OkStatus();
+  if (!ns->path.empty()) return Join(*ns, CLONE_NEWCGROUP);
+  if (::unshare(CLONE_NEWCGROUP) != 0) return ErrnoError("unshare cgroup namespace");
+  return absl::OkStatus();
+}
+
+Status SetHostnames(const Spec& spec) {
+  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
+    return ErrnoError(absl::StrCat("sethostname ", spec.hostname));
+  }
+  if (!spec.domainname.empty() &&
+      ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0) {
+    return ErrnoError(absl::StrCat("setdomainname ", spec.domainname));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<int> NamespacesToJoin(pid_t pid) {
+  int flags = 0;
+  for (const auto& kind : kKinds) {
+    if (kind.flag == CLONE_NEWPID || kind.flag == CLONE_NEWUSER || kind.flag == CLONE_NEWTIME) continue;
+    struct stat theirs, ours;
+    std::string path = absl::StrCat("/proc/", pid, "/ns/", kind.proc);
+    if (::stat(path.c_str(), &theirs) != 0) {
+      if (errno == ENOENT && kind.flag == CLONE_NEWCGROUP) continue;
+      return ErrnoError(absl::StrCat("stat ", path));
+    }
+    if (::stat(absl::StrCat("/proc/self/ns/", kind.proc).c_str(), &ours) != 0) {
+      return ErrnoError(absl::StrCat("stat /proc/self/ns/", kind.proc));
+    }
+    if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev) flags |= kind.flag;
+  }
+  return flags;
+}
+
+}  // namespace berth::runtime

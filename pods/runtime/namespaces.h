@@ -1,0 +1,33 @@
+// Entering a container's namespaces: new ones are unshared, ones with a path are
+// joined with setns. The pid namespace only affects children, so it is handled by
+// the process that forks the container's init (PreparePidNamespace), before the fork.
+#pragma once
+
+#include <sys/types.h>
+
+#include "base/status.h"
+#include "pods/runtime/spec.h"
+
+namespace berth::runtime {
+
+// CLONE_NEW* for an OCI namespace type ("network" -> CLONE_NEWNET).
+StatusOr<int> NamespaceFlag(absl::string_view type);
+
+// Makes the caller's next child pid 1 of a new pid namespace, or a member of the one
+// the spec names. No-op when the spec shares the host's.
+Status PreparePidNamespace(const Spec& spec);
+
+// In the init, before any mount: joins the namespaces with a path, then unshares the
+// new ones (except pid and cgroup: the cgroup namespace is unshared by
+// UnshareCgroupNamespace once the init sits in its cgroup, so that cgroup becomes
+// the namespace's root).
+Status EnterNamespaces(const Spec& spec);
+Status UnshareCgroupNamespace(const Spec& spec);
+
+Status SetHostnames(const Spec& spec);
+
+// The CLONE_NEW* flags (pid excluded) whose namespace differs between the process
+// and the caller: what `exec` must join.
+StatusOr<int> NamespacesToJoin(pid_t pid);
+
+}  // namespace berth::runtime

@@ -1,0 +1,105 @@
+#include "pods/runtime/seccomp.h"
+
+#include <errno.h>
+#include <seccomp.h>
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+
+namespace berth::runtime {
+
+namespace {
+
+struct CtxRelease {
+  void operator()(void* ctx) const { ::seccomp_release(ctx); }
+};
+
+StatusOr<uint32_t> Action(const std::string& name, std::optional<uint32_t> errno_ret) {
+  if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
+  if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
+  if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
+  if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
+  if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
+  if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
+  if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+  return absl::InvalidArgumentError(absl::StrCat("unsupported seccomp action ", name));
+}
+
+StatusOr<scmp_compare> Operator(const std::string& op) {
+  static const std::map<std::string, scmp_compare> kOps = {
+      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
+      {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+      {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+  };
+  auto it = kOps.find(op);
+  if (it == kOps.end()) return absl::InvalidArgumentError(absl::StrCat("unknown seccomp operator ", op));
+  return it->second;
+}
+
+Status SeccompError(int rc, absl::string_view what) { return ErrnoError(-rc, what); }
+
+}  // namespace
+
+Status LoadSeccomp(const Seccomp& seccomp) {
+  ASSIGN_OR_RETURN(uint32_t default_action, Action(seccomp.default_action, seccomp.default_errno_ret));
+  std::unique_ptr<void, CtxRelease> ctx(::seccomp_init(default_action));
+  if (!ctx) return absl::InvalidArgumentError("seccomp_init failed");
+  int rc = ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
+  if (rc != 0) return SeccompError(rc, "seccomp: clear CTL_NNP");
+  for (const auto& flag : seccomp.flags) {
+    if (flag == "SECCOMP_FILTER_FLAG_LOG") {
+      rc = ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_LOG, 1);
+    } else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
+      rc = ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_SSB, 1);
+    } else if (flag == "SECCOMP_FILTER_FLAG_TSYNC") {
+      rc = ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unsupported seccomp flag ", flag));
+    }
+    if (rc != 0) return SeccompError(rc, absl::StrCat("seccomp flag ", flag));
+  }
+  for (const auto& arch_name : seccomp.architectures) {
+    std::string name = absl::AsciiStrToLower(absl::StripPrefix(arch_name, "SCMP_ARCH_"));
+    uint32_t arch = ::seccomp_arch_resolve_name(name.c_str());
+    if (arch == 0) return absl::InvalidArgumentError(absl::StrCat("unknown seccomp architecture ", arch_name));
+    rc = ::seccomp_arch_add(ctx.get(), arch);
+    if (rc != 0 && rc != -EEXIST) return SeccompError(rc, absl::StrCat("seccomp: add architecture ", arch_name));
+  }
+  for (const auto& rule : seccomp.syscalls) {
+    ASSIGN_OR_RETURN(uint32_t action, Action(rule.action, rule.errno_ret));
+    if (action == default_action) continue;  // libseccomp refuses redundant rules
+    std::vector<scmp_arg_cmp> args;
+    std::set<unsigned> indexes;
+    bool repeated = false;
+    for (const auto& arg : rule.args) {
+      ASSIGN_OR_RETURN(scmp_compare op, Operator(arg.op));
+      args.push_back(scmp_arg_cmp{arg.index, op, arg.value, arg.value_two});
+      repeated |= !indexes.insert(arg.index).second;
+    }
+    for (const auto& name : rule.names) {
+      int nr = ::seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) continue;
+      if (!repeated) {
+        rc = ::seccomp_rule_add_array(ctx.get(), action, nr, args.size(), args.data());
+        if (rc != 0) return SeccompError(rc, absl::StrCat("seccomp rule for ", name));
+        continue;
+      }
+      // libseccomp takes one comparison per argument per rule; several on one index
+      // mean "any of them", i.e. one rule each.
+      for (const auto& arg : args) {
+        rc = ::seccomp_rule_add_array(ctx.get(), action, nr, 1, &arg);
+        if (rc != 0) return SeccompError(rc, absl::StrCat("seccomp rule for ", name));
+      }
+    }
+  }
+  rc = ::seccomp_load(ctx.get());
+  if (rc != 0) return SeccompError(rc, "load seccomp filter");
+  return absl::OkStatus();
+}
+
+}  // namespace berth::runtime

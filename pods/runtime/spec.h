@@ -1,0 +1,121 @@
+// The subset of the OCI runtime-spec config.json that berth-runtime understands,
+// parsed into plain structs. Unknown fields are ignored, as runc does; fields that
+// berth cannot honour (user namespaces, terminal=true) are refused at create.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "cgroups/resources.h"
+
+namespace berth::runtime {
+
+struct Rlimit {
+  std::string type;  // "RLIMIT_NOFILE"
+  uint64_t hard = 0;
+  uint64_t soft = 0;
+};
+
+struct Capabilities {
+  std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct User {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::optional<mode_t> umask;
+  std::vector<gid_t> additional_gids;
+};
+
+struct Process {
+  bool terminal = false;
+  User user;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  std::optional<Capabilities> capabilities;
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = false;
+  std::optional<int> oom_score_adj;
+};
+
+struct Mount {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+};
+
+struct Namespace {
+  std::string type;  // pid, network, mount, ipc, uts, cgroup, user, time
+  std::string path;  // empty: create a new one
+};
+
+struct Device {
+  std::string path;
+  char type = 'c';  // c, u, b, p
+  int64_t major = 0;
+  int64_t minor = 0;
+  std::optional<mode_t> file_mode;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+};
+
+struct SeccompArg {
+  unsigned index = 0;
+  uint64_t value = 0;
+  uint64_t value_two = 0;
+  std::string op;  // SCMP_CMP_EQ, ...
+};
+
+struct SeccompSyscall {
+  std::vector<std::string> names;
+  std::string action;
+  std::optional<uint32_t> errno_ret;
+  std::vector<SeccompArg> args;
+};
+
+struct Seccomp {
+  std::string default_action;
+  std::optional<uint32_t> default_errno_ret;
+  std::vector<std::string> architectures;
+  std::vector<std::string> flags;
+  std::vector<SeccompSyscall> syscalls;
+};
+
+struct Spec {
+  std::string oci_version;
+  std::string root_path;  // absolute after parsing
+  bool root_readonly = false;
+  Process process;
+  std::string hostname;
+  std::string domainname;
+  std::vector<Mount> mounts;
+  std::vector<Namespace> namespaces;
+  std::vector<Device> devices;
+  std::string cgroups_path;
+  std::optional<cgroups::Resources> resources;
+  std::map<std::string, std::string> sysctl;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  std::string rootfs_propagation;
+  std::optional<Seccomp> seccomp;
+  std::map<std::string, std::string> annotations;
+
+  const Namespace* FindNamespace(absl::string_view type) const;
+};
+
+// Parses config.json; bundle (absolute) resolves a relative root.path and bind sources.
+StatusOr<Spec> ParseSpec(absl::string_view json, const std::string& bundle);
+// Parses a lone OCI "process" object (exec --process).
+StatusOr<Process> ParseProcess(absl::string_view json);
+// Parses a lone OCI "linux.resources" object (update --resources).
+StatusOr<cgroups::Resources> ParseResources(absl::string_view json);
+
+}  // namespace berth::runtime

@@ -1,0 +1,114 @@
+#include "pods/runtime/spec.h"
+
+#include <gtest/gtest.h>
+
+namespace berth::runtime {
+namespace {
+
+constexpr char kConfig[] = R"({
+  "ociVersion": "1.0.2",
+  "process": {
+    "user": {"uid": 1000, "gid": 1000, "additionalGids": [5, 6], "umask": 18},
+    "args": ["sh", "-c", "echo hello"],
+    "env": ["PATH=/bin"],
+    "cwd": "/work",
+    "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"]},
+    "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}],
+    "noNewPrivileges": true,
+    "oomScoreAdj": -5
+  },
+  "root": {"path": "rootfs", "readonly": true},
+  "hostname": "box",
+  "mounts": [
+    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/data", "type": "bind", "source": "data", "options": ["rbind", "ro"]},
+    {"destination": "/abs", "source": "/host", "options": ["bind"]}
+  ],
+  "linux": {
+    "namespaces": [{"type": "pid"}, {"type": "network", "path": "/proc/1/ns/net"}],
+    "cgroupsPath": "/kubepods/pod1/ctr",
+    "resources": {
+      "memory": {"limit": 67108864, "swap": 134217728},
+      "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"},
+      "pids": {"limit": 64},
+      "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}]
+    },
+    "maskedPaths": ["/proc/kcore"],
+    "readonlyPaths": ["/proc/sys"],
+    "sysctl": {"net.ipv4.ip_forward": "1"},
+    "seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": [{"names": ["sethostname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                              "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_NE"}]}]}
+  }
+})";
+
+TEST(SpecTest, ParsesTheFieldsTheRuntimeUses) {
+  auto spec = ParseSpec(kConfig, "/bundle");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->root_path, "/bundle/rootfs");
+  EXPECT_TRUE(spec->root_readonly);
+  EXPECT_EQ(spec->process.user.uid, 1000u);
+  EXPECT_EQ(spec->process.user.additional_gids, (std::vector<gid_t>{5, 6}));
+  EXPECT_EQ(*spec->process.user.umask, 18u);
+  EXPECT_EQ(spec->process.args.size(), 3u);
+  EXPECT_EQ(spec->process.cwd, "/work");
+  ASSERT_TRUE(spec->process.capabilities);
+  EXPECT_EQ(spec->process.capabilities->bounding, std::vector<std::string>{"CAP_KILL"});
+  EXPECT_TRUE(spec->process.capabilities->ambient.empty());
+  ASSERT_EQ(spec->process.rlimits.size(), 1u);
+  EXPECT_EQ(spec->process.rlimits[0].soft, 512u);
+  EXPECT_TRUE(spec->process.no_new_privileges);
+  EXPECT_EQ(*spec->process.oom_score_adj, -5);
+  EXPECT_EQ(spec->hostname, "box");
+  ASSERT_EQ(spec->mounts.size(), 3u);
+  EXPECT_EQ(spec->mounts[0].source, "proc");  // not a bind: left alone
+  EXPECT_EQ(spec->mounts[1].source, "/bundle/data");
+  EXPECT_EQ(spec->mounts[2].source, "/host");
+  ASSERT_NE(spec->FindNamespace("network"), nullptr);
+  EXPECT_EQ(spec->FindNamespace("network")->path, "/proc/1/ns/net");
+  EXPECT_EQ(spec->FindNamespace("mount"), nullptr);
+  EXPECT_EQ(spec->cgroups_path, "/kubepods/pod1/ctr");
+  ASSERT_TRUE(spec->resources);
+  EXPECT_EQ(*spec->resources->memory_limit, 67108864);
+  EXPECT_EQ(*spec->resources->memory_swap, 134217728);
+  EXPECT_EQ(*spec->resources->cpu_shares, 512u);
+  EXPECT_EQ(*spec->resources->cpuset_cpus, "0");
+  EXPECT_FALSE(spec->resources->cpuset_mems);
+  EXPECT_EQ(*spec->resources->pids_limit, 64);
+  ASSERT_EQ(spec->resources->devices.size(), 2u);
+  EXPECT_EQ(spec->resources->devices[0].type, 'a');
+  EXPECT_EQ(spec->resources->devices[1].major, 1);
+  EXPECT_EQ(spec->masked_paths, std::vector<std::string>{"/proc/kcore"});
+  EXPECT_EQ(spec->sysctl.at("net.ipv4.ip_forward"), "1");
+  ASSERT_TRUE(spec->seccomp);
+  ASSERT_EQ(spec->seccomp->syscalls.size(), 1u);
+  EXPECT_EQ(*spec->seccomp->syscalls[0].errno_ret, 1u);
+  EXPECT_EQ(spec->seccomp->syscalls[0].args[0].op, "SCMP_CMP_NE");
+}
+
+TEST(SpecTest, RefusesBadInput) {
+  EXPECT_EQ(ParseSpec("{", "/b").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseSpec(R"({"process": {"args": []}, "root": {"path": "r"}})", "/b").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseSpec(R"({"process": {"args": ["x"]}})", "/b").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseSpec(R"({"process": {"args": ["x"]}, "root": {"path": "/r"},
+                          "linux": {"namespaces": [{"type": "bogus"}]}})", "/b").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseProcess(R"({"args": 3})").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SpecTest, ParsesLoneProcessAndResources) {
+  auto process = ParseProcess(R"({"args": ["ps"], "env": ["A=b"], "cwd": "/"})");
+  ASSERT_TRUE(process.ok()) << process.status();
+  EXPECT_EQ(process->args, std::vector<std::string>{"ps"});
+  EXPECT_FALSE(process->capabilities);
+  auto resources = ParseResources(R"({"memory": {"limit": 1000}, "unified": {"memory.high": "10M"}})");
+  ASSERT_TRUE(resources.ok()) << resources.status();
+  EXPECT_EQ(*resources->memory_limit, 1000);
+  EXPECT_FALSE(resources->pids_limit);
+  EXPECT_EQ(resources->unified.at("memory.high"), "10M");
+}
+
+}  // namespace
+}  // namespace berth::runtime

@@ -1,0 +1,151 @@
+// What a pod and a container are made of, in berth's own terms. cri/ translates
+// CRI messages into these; everything in pods/ works on them, so lifecycle code
+// never depends on the wire format.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace berth::pods {
+
+// How a namespace is had: its own per pod, its own per container, the host's, or
+// another container's.
+enum class NamespaceMode { kPod = 0, kContainer = 1, kNode = 2, kTarget = 3 };
+
+struct DnsSpec {
+  std::vector<std::string> servers;
+  std::vector<std::string> searches;
+  std::vector<std::string> options;
+};
+
+struct PortSpec {
+  std::string protocol = "TCP";
+  int32_t container_port = 0;
+  int32_t host_port = 0;
+  std::string host_ip;
+};
+
+struct PodSpec {
+  std::string name;
+  std::string uid;
+  std::string namespace_name;
+  uint32_t attempt = 0;
+  std::string hostname;
+  std::string log_directory;
+  std::string cgroup_parent;
+  std::string runtime_handler;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  std::map<std::string, std::string> sysctls;
+  std::optional<DnsSpec> dns;
+  std::vector<PortSpec> ports;
+  NamespaceMode network = NamespaceMode::kPod;
+  NamespaceMode pid = NamespaceMode::kContainer;
+  NamespaceMode ipc = NamespaceMode::kPod;
+  bool privileged = false;
+  std::optional<int64_t> run_as_user;
+  std::optional<int64_t> run_as_group;
+  std::vector<int64_t> supplemental_groups;
+  bool readonly_rootfs = false;
+
+  // The name kubelet reserves for a pod: unique per node.
+  std::string ReservationKey() const;
+};
+
+struct MountSpec {
+  std::string container_path;
+  std::string host_path;
+  bool readonly = false;
+  // 0 private, 1 host-to-container (rslave), 2 bidirectional (rshared).
+  int propagation = 0;
+};
+
+struct DeviceSpec {
+  std::string container_path;
+  std::string host_path;
+  std::string permissions = "rwm";
+};
+
+struct ResourcesSpec {
+  int64_t cpu_period = 0;
+  int64_t cpu_quota = 0;
+  int64_t cpu_shares = 0;
+  int64_t memory_limit = 0;
+  int64_t memory_swap_limit = 0;
+  int64_t oom_score_adj = 0;
+  int64_t pids_limit = 0;
+  std::string cpuset_cpus;
+  std::string cpuset_mems;
+  std::map<std::string, uint64_t> hugepage_limits;  // page size ("2MB") -> bytes
+  std::map<std::string, std::string> unified;
+};
+
+struct SeccompSpec {
+  // "unconfined", "runtime/default" or "localhost"; empty means unconfined, as
+  // kubelet defines it.
+  std::string type;
+  std::string localhost_path;
+};
+
+struct SecuritySpec {
+  bool privileged = false;
+  std::vector<std::string> add_capabilities;
+  std::vector<std::string> drop_capabilities;
+  std::optional<int64_t> run_as_user;
+  std::optional<int64_t> run_as_group;
+  std::string run_as_username;
+  std::vector<int64_t> supplemental_groups;
+  bool readonly_rootfs = false;
+  bool no_new_privs = false;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  SeccompSpec seccomp;
+  NamespaceMode pid = NamespaceMode::kContainer;
+  std::string target_container_id;
+};
+
+struct ContainerSpec {
+  std::string name;
+  uint32_t attempt = 0;
+  std::string image;  // as the user named it
+  std::vector<std::string> command;
+  std::vector<std::string> args;
+  std::string working_dir;
+  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<MountSpec> mounts;
+  std::vector<DeviceSpec> devices;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  std::string log_path;  // relative to the pod's log directory
+  bool stdin = false;
+  bool stdin_once = false;
+  bool tty = false;
+  ResourcesSpec resources;
+  SecuritySpec security;
+  std::string stop_signal;
+};
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DnsSpec, servers, searches, options)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PortSpec, protocol, container_port, host_port, host_ip)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MountSpec, container_path, host_path, readonly, propagation)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DeviceSpec, container_path, host_path, permissions)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourcesSpec, cpu_period, cpu_quota, cpu_shares, memory_limit,
+                                                memory_swap_limit, oom_score_adj, pids_limit, cpuset_cpus,
+                                                cpuset_mems, hugepage_limits, unified)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SeccompSpec, type, localhost_path)
+
+}  // namespace berth::pods
+
+namespace berth::pods {
+void to_json(nlohmann::json& j, const PodSpec& s);
+void from_json(const nlohmann::json& j, PodSpec& s);
+void to_json(nlohmann::json& j, const SecuritySpec& s);
+void from_json(const nlohmann::json& j, SecuritySpec& s);
+void to_json(nlohmann::json& j, const ContainerSpec& s);
+void from_json(const nlohmann::json& j, ContainerSpec& s);
+}  // namespace berth::pods
