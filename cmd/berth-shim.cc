@@ -182,7 +182,8 @@ pid_t CreateContainer(const Options& o, int out_w, int err_w) {
 int main(int argc, char** argv) {
   // Nothing of berthd's but the ready pipe belongs here.
   ::close_range(kReadyFd + 1, ~0U, 0);
-  if (argc == 2 && std::string(argv[1]) == "--pod-init") RunPodInit();
+  // "--pod-init POD_DIR": the pod's directory only names the process for people and tests.
+  if (argc >= 2 && std::string(argv[1]) == "--pod-init") RunPodInit();
   Options o;
   if (!ParseOptions(argc, argv, &o)) {
     fprintf(stderr, "usage: berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR --log FILE "

@@ -46,7 +46,7 @@ struct Config {
   CniConfig cni;
   // The runtime handler for pods whose RuntimeClass names none: "berth" (the
   // built-in runtime, berth-runtime beside berthd), "runc" or "crun".
-  std::string default_runtime_handler = "runc";
+  std::string default_runtime_handler = "berth";
   // Registry mirrors and plain-HTTP registries (registry.hosts.<host>.mirrors,
   // registry.hosts.<host>.skip_upstream, registry.insecure).
   image::RegistryConfig registry;

@@ -186,7 +186,7 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
   }
   if (spec.pid == NamespaceMode::kPod) {
     // A PID namespace shared by the pod lives as long as its pid 1 does.
-    ASSIGN_OR_RETURN(std::string answer, SpawnDetached({shim_binary_, "--pod-init"}));
+    ASSIGN_OR_RETURN(std::string answer, SpawnDetached({shim_binary_, "--pod-init", pod.dir}));
     int pid = 0;
     if (!absl::StartsWith(answer, "OK ") || !absl::SimpleAtoi(answer.substr(3), &pid) || pid <= 0) {
       return absl::InternalError(absl::StrCat("start the pod's init: ", answer));

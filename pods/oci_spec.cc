@@ -157,7 +157,9 @@ StatusOr<User> ResolveUser(const SpecInputs& in) {
       }
     }
   }
-  // Groups the image's /etc/group puts the user in, then the pod's and container's.
+  // The primary group first (as containerd lists it), then the groups the image's
+  // /etc/group puts the user in, then the pod's and container's.
+  user.additional_gids.push_back(user.gid);
   if (!user.name.empty()) {
     for (const auto& row : ReadDb(in.rootfs, "/etc/group")) {
       if (row.size() < 4) continue;

@@ -1,0 +1,410 @@
+// Pods and containers end to end: real containers from the busybox test images, on
+// berth's own runtime and on runc, through a real berthd.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "absl/strings/str_split.h"
+#include "base/file_util.h"
+#include "test/integration/berthd_fixture.h"
+#include "test/integration/test_images.h"
+#include "test/integration/test_registry.h"
+
+namespace berth::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using runtime::v1::ContainerState;
+
+class PodLifecycleTest : public BerthdFixture, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    BerthdFixture::SetUp();
+    if (IsSkipped()) return;
+    if (GetParam() == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
+    auto registry = TestRegistry::Start();
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    registry_ = std::move(*registry);
+    auto busybox = BusyboxImage();
+    ASSERT_TRUE(busybox.ok()) << busybox.status();
+    RegistryClient push = registry_->Client();
+    ASSERT_TRUE(PushTestImage(push, *busybox).ok());
+    image_ = busybox->Reference(registry_->host_port());
+    auto users = UserImages();
+    ASSERT_TRUE(users.ok());
+    for (const auto& user : *users) {
+      ASSERT_TRUE(PushTestImage(push, user).ok());
+      if (user.tag == "berth") user_image_ = user.Reference(registry_->host_port());
+    }
+    std::string config = dir_ + "/berth.yaml";
+    ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: " + GetParam() + "\n").ok());
+    StartBerthd({"--config", config});
+    Pull(image_);
+    Pull(user_image_);
+    logs_ = dir_ + "/logs";
+  }
+  void TearDown() override {
+    if (berthd_pid_ > 0) {
+      // Everything a test made goes through CRI, as kubelet would remove it.
+      runtime::v1::ListPodSandboxResponse pods;
+      if (client().runtime().ListPodSandbox(Ctx().get(), {}, &pods).ok()) {
+        for (const auto& pod : pods.items()) {
+          runtime::v1::RemovePodSandboxRequest remove;
+          remove.set_pod_sandbox_id(pod.id());
+          runtime::v1::RemovePodSandboxResponse removed;
+          auto status = client().runtime().RemovePodSandbox(Ctx().get(), remove, &removed);
+          EXPECT_TRUE(status.ok()) << status.error_message();
+        }
+      }
+    }
+    if (registry_) {
+      EXPECT_TRUE(registry_->Stop().ok());
+    }
+    BerthdFixture::TearDown();
+  }
+
+  void Pull(const std::string& ref) {
+    runtime::v1::PullImageRequest request;
+    request.mutable_image()->set_image(ref);
+    runtime::v1::PullImageResponse response;
+    auto status = client().image().PullImage(Ctx().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  runtime::v1::PodSandboxConfig PodConfig(const std::string& name) {
+    runtime::v1::PodSandboxConfig config;
+    config.mutable_metadata()->set_name(name);
+    config.mutable_metadata()->set_uid("uid-" + name);
+    config.mutable_metadata()->set_namespace_("berth-test");
+    config.set_hostname(name + "-host");
+    config.set_log_directory(logs_ + "/" + name);
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(runtime::v1::CONTAINER);
+    return config;
+  }
+
+  std::string RunPod(const runtime::v1::PodSandboxConfig& config) {
+    runtime::v1::RunPodSandboxRequest request;
+    *request.mutable_config() = config;
+    runtime::v1::RunPodSandboxResponse response;
+    auto status = client().runtime().RunPodSandbox(Ctx().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.pod_sandbox_id();
+  }
+
+  runtime::v1::ContainerConfig ContainerConfig(const std::string& name, std::vector<std::string> command) {
+    runtime::v1::ContainerConfig config;
+    config.mutable_metadata()->set_name(name);
+    config.mutable_image()->set_image(image_);
+    for (auto& arg : command) config.add_command(arg);
+    config.set_log_path(name + ".log");
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(runtime::v1::CONTAINER);
+    return config;
+  }
+
+  grpc::Status Create(const std::string& pod, const runtime::v1::PodSandboxConfig& pod_config,
+                      const runtime::v1::ContainerConfig& config, std::string* id) {
+    runtime::v1::CreateContainerRequest request;
+    request.set_pod_sandbox_id(pod);
+    *request.mutable_config() = config;
+    *request.mutable_sandbox_config() = pod_config;
+    runtime::v1::CreateContainerResponse response;
+    auto status = client().runtime().CreateContainer(Ctx().get(), request, &response);
+    *id = response.container_id();
+    return status;
+  }
+
+  std::string CreateAndStart(const std::string& pod, const runtime::v1::PodSandboxConfig& pod_config,
+                             const runtime::v1::ContainerConfig& config) {
+    std::string id;
+    auto status = Create(pod, pod_config, config, &id);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    runtime::v1::StartContainerRequest start;
+    start.set_container_id(id);
+    runtime::v1::StartContainerResponse started;
+    status = client().runtime().StartContainer(Ctx().get(), start, &started);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return id;
+  }
+
+  runtime::v1::ContainerStatus StatusOf(const std::string& id) {
+    runtime::v1::ContainerStatusRequest request;
+    request.set_container_id(id);
+    request.set_verbose(true);
+    runtime::v1::ContainerStatusResponse response;
+    auto status = client().runtime().ContainerStatus(Ctx().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.status();
+  }
+
+  // Asks for the container's status until it has exited, as kubelet does.
+  runtime::v1::ContainerStatus WaitForExit(const std::string& id) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      auto status = StatusOf(id);
+      if (status.state() == runtime::v1::CONTAINER_EXITED || std::chrono::steady_clock::now() > deadline) {
+        return status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  runtime::v1::ExecSyncResponse Exec(const std::string& id, std::vector<std::string> cmd, int64_t timeout = 30,
+                                     grpc::Status* status_out = nullptr) {
+    runtime::v1::ExecSyncRequest request;
+    request.set_container_id(id);
+    for (auto& c : cmd) request.add_cmd(c);
+    request.set_timeout(timeout);
+    runtime::v1::ExecSyncResponse response;
+    auto status = client().runtime().ExecSync(Ctx().get(), request, &response);
+    if (status_out) {
+      *status_out = status;
+    } else {
+      EXPECT_TRUE(status.ok()) << status.error_message();
+    }
+    return response;
+  }
+
+  // The lines of a CRI log file, with their timestamps checked and removed.
+  std::vector<std::string> LogLines(const std::string& path) {
+    std::vector<std::string> lines;
+    for (absl::string_view line : absl::StrSplit(ReadFile(path).value_or(""), '\n', absl::SkipEmpty())) {
+      size_t space = line.find(' ');
+      EXPECT_NE(space, absl::string_view::npos) << line;
+      absl::string_view stamp = line.substr(0, space);
+      EXPECT_EQ(stamp.size(), 30u) << "RFC 3339 with nanoseconds: " << stamp;
+      EXPECT_EQ(stamp.back(), 'Z') << stamp;
+      lines.emplace_back(line.substr(space + 1));
+    }
+    return lines;
+  }
+
+  std::unique_ptr<TestRegistry> registry_;
+  std::string image_;
+  std::string user_image_;
+  std::string logs_;
+};
+
+TEST_P(PodLifecycleTest, RunsAContainerWithLogsAndExitCode) {
+  auto pod_config = PodConfig("logs");
+  std::string pod = RunPod(pod_config);
+  std::string id = CreateAndStart(pod, pod_config,
+                                  ContainerConfig("c", {"/bin/sh", "-c", "echo out; echo err >&2; printf tail; exit 3"}));
+  auto status = WaitForExit(id);
+  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 3);
+  EXPECT_EQ(status.reason(), "Error");
+  EXPECT_GT(status.finished_at(), status.started_at());
+  EXPECT_EQ(status.log_path(), logs_ + "/logs/c.log");
+  auto lines = LogLines(status.log_path());
+  EXPECT_EQ(lines, (std::vector<std::string>{"stdout F out", "stderr F err", "stdout P tail"}))
+      << ReadFile(status.log_path()).value_or("");
+
+  runtime::v1::ListContainersResponse list;
+  ASSERT_TRUE(client().runtime().ListContainers(Ctx().get(), {}, &list).ok());
+  ASSERT_EQ(list.containers_size(), 1);
+  EXPECT_EQ(list.containers(0).pod_sandbox_id(), pod);
+  EXPECT_EQ(list.containers(0).state(), runtime::v1::CONTAINER_EXITED);
+}
+
+TEST_P(PodLifecycleTest, MergesCommandEnvAndUserLikeKubernetes) {
+  auto pod_config = PodConfig("merge");
+  std::string pod = RunPod(pod_config);
+  // args alone: the image's entrypoint (none) and these args; env overrides the image's.
+  auto config = ContainerConfig("c", {});
+  config.add_args("/bin/sh");
+  config.add_args("-c");
+  config.add_args("echo $GREETING $PATH; pwd; hostname; id");
+  auto* env = config.add_envs();
+  env->set_key("GREETING");
+  env->set_value("hi");
+  config.set_working_dir("/tmp");
+  auto* sec = config.mutable_linux()->mutable_security_context();
+  sec->mutable_run_as_user()->set_value(1000);
+  sec->mutable_run_as_group()->set_value(1000);
+  sec->add_supplemental_groups(3000);
+  std::string id = CreateAndStart(pod, pod_config, config);
+  auto status = WaitForExit(id);
+  EXPECT_EQ(status.exit_code(), 0);
+  auto lines = LogLines(status.log_path());
+  ASSERT_EQ(lines.size(), 4u) << ReadFile(status.log_path()).value_or("");
+  EXPECT_EQ(lines[0], "stdout F hi /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  EXPECT_EQ(lines[1], "stdout F /tmp");
+  EXPECT_EQ(lines[2], "stdout F merge-host");
+  EXPECT_EQ(lines[3], "stdout F uid=1000(berth) gid=1000(berth) groups=1000(berth),2000(berthextra),3000");
+
+  // The image's USER (berth) when the config names none.
+  auto user_config = ContainerConfig("u", {"id", "-un"});
+  user_config.mutable_image()->set_image(user_image_);
+  std::string user_id = CreateAndStart(pod, pod_config, user_config);
+  auto user_status = WaitForExit(user_id);
+  EXPECT_EQ(LogLines(user_status.log_path()), std::vector<std::string>{"stdout F berth"});
+}
+
+TEST_P(PodLifecycleTest, SecurityContextCapabilitiesReadonlyRootfsAndSeccomp) {
+  auto pod_config = PodConfig("sec");
+  std::string pod = RunPod(pod_config);
+  auto config = ContainerConfig("c", {"/bin/sh", "-c", "sleep 1000"});
+  auto* sec = config.mutable_linux()->mutable_security_context();
+  sec->mutable_capabilities()->add_drop_capabilities("ALL");
+  sec->mutable_capabilities()->add_add_capabilities("NET_ADMIN");
+  sec->mutable_capabilities()->add_add_capabilities("CHOWN");
+  sec->set_readonly_rootfs(true);
+  sec->mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
+  std::string id = CreateAndStart(pod, pod_config, config);
+  // CAP_CHOWN is bit 0, CAP_NET_ADMIN bit 12.
+  auto caps = Exec(id, {"grep", "CapEff", "/proc/self/status"});
+  EXPECT_EQ(caps.stdout(), "CapEff:\t0000000000001001\n");
+  auto write = Exec(id, {"touch", "/newfile"});
+  EXPECT_NE(write.exit_code(), 0);
+  EXPECT_NE(write.stderr().find("Read-only file system"), std::string::npos) << write.stderr();
+  // RuntimeDefault refuses personality(2), which linux32 needs.
+  auto blocked = Exec(id, {"linux32", "true"});
+  EXPECT_NE(blocked.exit_code(), 0);
+  // Masked by default.
+  auto keys = Exec(id, {"cat", "/proc/keys"});
+  EXPECT_EQ(keys.stdout(), "");
+}
+
+TEST_P(PodLifecycleTest, MemoryLimitEndsInOomKilled) {
+  auto pod_config = PodConfig("oom");
+  std::string pod = RunPod(pod_config);
+  auto config = ContainerConfig("c", {"/bin/sh", "-c", "tail /dev/zero"});
+  config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(32 << 20);
+  std::string id = CreateAndStart(pod, pod_config, config);
+  auto status = WaitForExit(id);
+  EXPECT_EQ(status.exit_code(), 137);
+  EXPECT_EQ(status.reason(), "OOMKilled");
+}
+
+TEST_P(PodLifecycleTest, StopEscalatesToSigkillAfterTheTimeout) {
+  auto pod_config = PodConfig("stop");
+  std::string pod = RunPod(pod_config);
+  std::string polite = CreateAndStart(pod, pod_config, ContainerConfig("polite", {"/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"}));
+  std::string stubborn = CreateAndStart(pod, pod_config, ContainerConfig("stubborn", {"/bin/sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"}));
+  for (const auto& [id, expected] : {std::pair{polite, 0}, std::pair{stubborn, 137}}) {
+    runtime::v1::StopContainerRequest stop;
+    stop.set_container_id(id);
+    stop.set_timeout(2);
+    runtime::v1::StopContainerResponse stopped;
+    auto status = client().runtime().StopContainer(Ctx().get(), stop, &stopped);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    auto after = StatusOf(id);
+    EXPECT_EQ(after.state(), runtime::v1::CONTAINER_EXITED);
+    EXPECT_EQ(after.exit_code(), expected);
+    // Stopping again, or removing twice, is not an error.
+    EXPECT_TRUE(client().runtime().StopContainer(Ctx().get(), stop, &stopped).ok());
+  }
+}
+
+TEST_P(PodLifecycleTest, ContainersOfAPodShareIpcAndTheNetworkNamespace) {
+  auto pod_config = PodConfig("share");
+  std::string pod = RunPod(pod_config);
+  std::string a = CreateAndStart(pod, pod_config, ContainerConfig("a", {"/bin/sh", "-c", "sleep 1000"}));
+  std::string b = CreateAndStart(pod, pod_config, ContainerConfig("b", {"/bin/sh", "-c", "sleep 1000"}));
+  EXPECT_EQ(Exec(a, {"/bin/sh", "-c", "echo shared > /dev/shm/x"}).exit_code(), 0);
+  EXPECT_EQ(Exec(b, {"cat", "/dev/shm/x"}).stdout(), "shared\n");
+  EXPECT_EQ(Exec(a, {"readlink", "/proc/self/ns/net"}).stdout(), Exec(b, {"readlink", "/proc/self/ns/net"}).stdout());
+  EXPECT_EQ(Exec(a, {"readlink", "/proc/self/ns/ipc"}).stdout(), Exec(b, {"readlink", "/proc/self/ns/ipc"}).stdout());
+  // Separate PID namespaces (CONTAINER mode): each sees its own command as pid 1.
+  EXPECT_NE(Exec(a, {"cat", "/proc/1/cmdline"}).stdout().find("sleep"), std::string::npos);
+  EXPECT_NE(Exec(a, {"readlink", "/proc/self/ns/pid"}).stdout(), Exec(b, {"readlink", "/proc/self/ns/pid"}).stdout());
+  // Loopback is up in the pod's network namespace.
+  EXPECT_NE(Exec(a, {"cat", "/sys/class/net/lo/operstate"}).stdout().find("unknown"), std::string::npos);
+}
+
+TEST_P(PodLifecycleTest, ExecSyncReturnsOutputExitCodeAndTimesOut) {
+  auto pod_config = PodConfig("exec");
+  std::string pod = RunPod(pod_config);
+  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("c", {"/bin/sh", "-c", "sleep 1000"}));
+  auto result = Exec(id, {"/bin/sh", "-c", "echo out; echo err >&2; exit 7"});
+  EXPECT_EQ(result.exit_code(), 7);
+  EXPECT_EQ(result.stdout(), "out\n");
+  EXPECT_EQ(result.stderr(), "err\n");
+  grpc::Status status;
+  Exec(id, {"sleep", "30"}, /*timeout=*/1, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  // The timed-out command is gone, not left running in the container.
+  // ("3[0]" keeps the pattern from matching this command's own text.)
+  EXPECT_EQ(Exec(id, {"/bin/sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' ' | grep -o 'sleep 3[0] ' | wc -l"}).stdout(),
+            "0\n");
+}
+
+TEST_P(PodLifecycleTest, ContainersSurviveBerthdKillAndAreRecovered) {
+  auto pod_config = PodConfig("recover");
+  std::string pod = RunPod(pod_config);
+  std::string running = CreateAndStart(pod, pod_config, ContainerConfig("running", {"/bin/sh", "-c", "sleep 1000"}));
+  std::string exits = CreateAndStart(pod, pod_config, ContainerConfig("exits", {"/bin/sh", "-c", "read x < /dev/shm/go; exit 42"}));
+  nlohmann::json before = nlohmann::json::parse(
+      [&] {
+        runtime::v1::ContainerStatusRequest r;
+        r.set_container_id(running);
+        r.set_verbose(true);
+        runtime::v1::ContainerStatusResponse s;
+        EXPECT_TRUE(client().runtime().ContainerStatus(Ctx().get(), r, &s).ok());
+        return s.info().at("info");
+      }());
+  ASSERT_EQ(StopBerthd(SIGKILL).signal, SIGKILL);
+  // While berthd is away, one container exits.
+  ASSERT_TRUE(WriteFileAtomically(state_ + "/pods/" + pod + "/shm/go", "now\n").ok());
+  int pid = before["pid"];
+  EXPECT_EQ(::kill(pid, 0), 0) << "the container died with berthd";
+  StartBerthd();
+  auto exited = WaitForExit(exits);
+  EXPECT_EQ(exited.exit_code(), 42);
+  auto still = StatusOf(running);
+  EXPECT_EQ(still.state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(Exec(running, {"echo", "alive"}).stdout(), "alive\n");
+}
+
+TEST_P(PodLifecycleTest, BadRequestsAreClearErrorsAndLeaveNothing) {
+  auto pod_config = PodConfig("errors");
+  std::string pod = RunPod(pod_config);
+  std::string id;
+  // Unknown pod.
+  auto status = Create("0123456789abcdef", pod_config, ContainerConfig("c", {"true"}), &id);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  // Image not present, named.
+  auto missing = ContainerConfig("c", {"true"});
+  missing.mutable_image()->set_image("127.0.0.1:1/never/pulled:1");
+  status = Create(pod, pod_config, missing, &id);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(status.error_message().find("never/pulled"), std::string::npos) << status.error_message();
+  // A bad mount source fails and leaves no container behind.
+  auto bad_mount = ContainerConfig("c", {"true"});
+  auto* mount = bad_mount.add_mounts();
+  mount->set_container_path("/data");
+  mount->set_host_path("relative/path");
+  status = Create(pod, pod_config, bad_mount, &id);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  int left = 0;
+  for ([[maybe_unused]] auto& e : fs::directory_iterator(root_ + "/containers")) ++left;
+  EXPECT_EQ(left, 0) << "a failed create left its directory";
+  // A name taken in the pod.
+  std::string first;
+  ASSERT_TRUE(Create(pod, pod_config, ContainerConfig("dup", {"true"}), &first).ok());
+  status = Create(pod, pod_config, ContainerConfig("dup", {"true"}), &id);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(status.error_message().find(first), std::string::npos) << status.error_message();
+  // An unknown runtime handler.
+  runtime::v1::RunPodSandboxRequest run;
+  *run.mutable_config() = PodConfig("handler");
+  run.set_runtime_handler("kata");
+  runtime::v1::RunPodSandboxResponse ran;
+  status = client().runtime().RunPodSandbox(Ctx().get(), run, &ran);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("kata"), std::string::npos);
+  // Stop and remove of what does not exist succeed.
+  runtime::v1::StopPodSandboxRequest stop;
+  stop.set_pod_sandbox_id("feedfacefeedface");
+  runtime::v1::StopPodSandboxResponse stopped;
+  EXPECT_TRUE(client().runtime().StopPodSandbox(Ctx().get(), stop, &stopped).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Handlers, PodLifecycleTest, ::testing::Values("berth", "runc"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace berth::testing
