@@ -36,5 +36,14 @@ int RunPull(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunImages(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunInspectImage(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunRemoveImage(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunRunPod(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunCreate(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunForEachId(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunPs(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunPods(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunInspect(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunLogs(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunExec(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunPlay(const GlobalOptions& global, const std::vector<std::string>& args);
 
 }  // namespace berth::ctl

@@ -16,6 +16,20 @@ constexpr Command kCommands[] = {
     {"images", "list images", RunImages},
     {"inspecti", "show an image's status and config", RunInspectImage},
     {"rmi", "remove images", RunRemoveImage},
+    {"runp", "run a pod sandbox from a CRI config", RunRunPod},
+    {"create", "create a container in a pod", RunCreate},
+    {"start", "start containers", RunForEachId},
+    {"stop", "stop containers", RunForEachId},
+    {"rm", "remove containers", RunForEachId},
+    {"stopp", "stop pods", RunForEachId},
+    {"rmp", "remove pods", RunForEachId},
+    {"ps", "list containers", RunPs},
+    {"pods", "list pods", RunPods},
+    {"logs", "print a container's log", RunLogs},
+    {"exec", "run a command in a container and wait for it", RunExec},
+    {"inspect", "show a container's status", RunInspect},
+    {"inspectp", "show a pod's status", RunInspect},
+    {"play", "run a Kubernetes Pod manifest: pull, pod, containers", RunPlay},
 };
 
 void PrintUsage(const po::options_description& options) {

@@ -408,3 +408,51 @@ INSTANTIATE_TEST_SUITE_P(Handlers, PodLifecycleTest, ::testing::Values("berth", 
 
 }  // namespace
 }  // namespace berth::testing
+
+namespace berth::testing {
+namespace {
+
+TEST_P(PodLifecycleTest, BerthctlPlaysAPodManifestAndManagesIt) {
+  std::string manifest = dir_ + "/pod.yaml";
+  ASSERT_TRUE(WriteFileAtomically(manifest, absl::StrCat(R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: played
+  namespace: demo
+  uid: 11111111-2222-4333-8444-555555555555
+spec:
+  containers:
+  - name: main
+    image: )", image_, R"(
+    command: ["/bin/sh", "-c", "echo started as $MODE; sleep 1000"]
+    env:
+    - name: MODE
+      value: demo
+)")).ok());
+  ExitResult played = RunBerthctl({"play", manifest});
+  ASSERT_EQ(played.exit_code, 0) << played.log;
+  EXPECT_NE(played.log.find("pod demo/played "), std::string::npos) << played.log;
+  ExitResult pods = RunBerthctl({"pods"});
+  EXPECT_NE(pods.log.find("played   demo"), std::string::npos) << pods.log;
+  ExitResult ids = RunBerthctl({"ps", "-q"});
+  std::string id = ids.log.substr(0, ids.log.find('\n'));
+  ASSERT_EQ(id.size(), 64u) << ids.log;
+  ExitResult exec = RunBerthctl({"exec", id, "--", "sh", "-c", "echo $MODE; exit 4"});
+  EXPECT_EQ(exec.exit_code, 4) << exec.log;
+  EXPECT_EQ(exec.log, "demo\n");
+  // The log is written as the container runs; wait for the line, as a user would.
+  ExitResult logs;
+  for (int i = 0; i < 250; ++i) {
+    logs = RunBerthctl({"logs", id});
+    if (logs.log.find("started as demo") != std::string::npos) break;
+  }
+  EXPECT_EQ(logs.log, "started as demo\n");
+  std::string pod_id = pods.log.substr(pods.log.find('\n') + 1, 13);
+  EXPECT_EQ(RunBerthctl({"stopp", pod_id}).exit_code, 0);
+  EXPECT_EQ(RunBerthctl({"rmp", pod_id}).exit_code, 0);
+  EXPECT_EQ(RunBerthctl({"pods", "-q"}).log, "");
+  (void)RemoveAll("/var/log/pods/demo_played_11111111-2222-4333-8444-555555555555");
+}
+
+}  // namespace
+}  // namespace berth::testing
