@@ -4,7 +4,13 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
@@ -28,6 +34,60 @@ bool IsCgroup2(const std::string& path) {
 }
 
 }  // namespace
+
+namespace {
+
+// "key value" lines of memory.stat / cpu.stat.
+std::map<std::string, uint64_t> ReadKeyValues(const std::string& file) {
+  std::map<std::string, uint64_t> out;
+  auto data = ReadFile(file);
+  if (!data.ok()) return out;
+  for (absl::string_view line : absl::StrSplit(*data, '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits(' ', 1));
+    uint64_t value = 0;
+    if (absl::SimpleAtoi(kv.second, &value)) out[kv.first] = value;
+  }
+  return out;
+}
+
+uint64_t ReadNumber(const std::string& file) {
+  auto data = ReadFile(file);
+  uint64_t value = 0;
+  if (data.ok()) (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(*data), &value);
+  return value;
+}
+
+}  // namespace
+
+StatusOr<Usage> ReadUsage(const Layout& layout, const std::string& path) {
+  Usage usage;
+  if (layout.mode == Mode::kUnified) {
+    std::string dir = layout.root + path;
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return ErrnoError(absl::StrCat("cgroup ", path));
+    usage.cpu_nanos = ReadKeyValues(dir + "/cpu.stat")["usage_usec"] * 1000;
+    usage.memory_bytes = ReadNumber(dir + "/memory.current");
+    auto stat = ReadKeyValues(dir + "/memory.stat");
+    usage.rss_bytes = stat["anon"];
+    usage.page_faults = stat["pgfault"];
+    usage.major_page_faults = stat["pgmajfault"];
+    uint64_t inactive = stat["inactive_file"];
+    usage.working_set_bytes = usage.memory_bytes > inactive ? usage.memory_bytes - inactive : 0;
+    return usage;
+  }
+  std::string memory = layout.root + "/memory" + path;
+  struct stat st;
+  if (::stat(memory.c_str(), &st) != 0) return ErrnoError(absl::StrCat("cgroup ", path));
+  usage.cpu_nanos = ReadNumber(layout.root + "/cpuacct" + path + "/cpuacct.usage");
+  usage.memory_bytes = ReadNumber(memory + "/memory.usage_in_bytes");
+  auto stat = ReadKeyValues(memory + "/memory.stat");
+  usage.rss_bytes = stat["total_rss"];
+  usage.page_faults = stat["total_pgfault"];
+  usage.major_page_faults = stat["total_pgmajfault"];
+  uint64_t inactive = stat["total_inactive_file"];
+  usage.working_set_bytes = usage.memory_bytes > inactive ? usage.memory_bytes - inactive : 0;
+  return usage;
+}
 
 void RemoveIfEmpty(const Layout& layout, const std::string& path) {
   if (layout.mode == Mode::kUnified) {

@@ -64,6 +64,11 @@ Status HandleReopenContainerLog(pods::Node& node, const runtime::v1::ReopenConta
 Status HandleUpdateContainerResources(pods::Node& node, const runtime::v1::UpdateContainerResourcesRequest& request,
     runtime::v1::UpdateContainerResourcesResponse* response);
 
+Status HandleContainerStats(pods::Node& node, const runtime::v1::ContainerStatsRequest& request,
+    runtime::v1::ContainerStatsResponse* response);
+Status HandleListContainerStats(pods::Node& node, const runtime::v1::ListContainerStatsRequest& request,
+    runtime::v1::ListContainerStatsResponse* response);
+
 // The CRI form of an image record (shared by the image RPCs).
 void FillImage(const image::ImageRecord& record, runtime::v1::Image* out);
 

@@ -106,13 +106,13 @@ grpc::Status RuntimeServiceImpl::PortForward(grpc::ServerContext* context, const
 }
 
 grpc::Status RuntimeServiceImpl::ContainerStats(grpc::ServerContext* context, const runtime::v1::ContainerStatsRequest* request,
-                      runtime::v1::ContainerStatsResponse* /*response*/) {
-  return Serve("ContainerStats", context, *request, [] { return NotImplementedYet("ContainerStats"); });
+                      runtime::v1::ContainerStatsResponse* response) {
+  return Serve("ContainerStats", context, *request, [&] { return HandleContainerStats(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::ListContainerStats(grpc::ServerContext* context, const runtime::v1::ListContainerStatsRequest* request,
-                      runtime::v1::ListContainerStatsResponse* /*response*/) {
-  return Serve("ListContainerStats", context, *request, [] { return NotImplementedYet("ListContainerStats"); });
+                      runtime::v1::ListContainerStatsResponse* response) {
+  return Serve("ListContainerStats", context, *request, [&] { return HandleListContainerStats(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::StreamContainerStats(grpc::ServerContext* context, const runtime::v1::StreamContainerStatsRequest* request,

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/disk_usage.h"
 #include "base/status.h"
 #include "cgroups/cgroups.h"
 #include "image/image_store.h"
@@ -30,6 +31,14 @@ struct ContainerFilter {
   std::string pod_id_prefix;
   std::optional<ContainerState> state;
   std::map<std::string, std::string> labels;
+};
+
+struct ContainerUsage {
+  ContainerRecord container;
+  int64_t timestamp = 0;
+  cgroups::Usage cgroup;
+  std::string writable_layer;  // the container's upper directory
+  DiskUsage writable_layer_usage;
 };
 
 struct ExecResult {
@@ -61,6 +70,9 @@ class Lifecycle {
                                 std::chrono::milliseconds timeout);
   Status ReopenLog(const std::string& id);
   Status UpdateResources(const std::string& id, const ResourcesSpec& resources);
+  // Resource usage of a container that runs (an exited one has no cgroup left).
+  StatusOr<ContainerUsage> Usage(const std::string& id);
+  std::vector<ContainerUsage> ListUsage(const ContainerFilter& filter);
 
   // The handler names berth offers (for Status).
   std::vector<std::string> HandlerNames() const;

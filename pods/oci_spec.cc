@@ -437,6 +437,11 @@ StatusOr<json> BuildOciSpec(const SpecInputs& in) {
                {"linux", linux},
                {"annotations", c.annotations}};
   if (pod.network != NamespaceMode::kNode && !pod.hostname.empty()) spec["hostname"] = pod.hostname;
+  // Mounts that propagate need the container's root to propagate too.
+  int widest = 0;
+  for (const auto& m : c.mounts) widest = std::max(widest, m.propagation);
+  if (widest == 2) spec["linux"]["rootfsPropagation"] = "rshared";
+  if (widest == 1) spec["linux"]["rootfsPropagation"] = "rslave";
   return spec;
 }
 

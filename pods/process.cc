@@ -125,11 +125,20 @@ StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOp
   auto deadline = std::chrono::steady_clock::now() + options.timeout;
   char buf[65536];
   bool exited = false;
-  while (out_r.valid() || err_r.valid() || !exited) {
+  while ((out_r.valid() || err_r.valid()) || !exited) {
+    if (exited && result.timed_out) break;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 && !result.timed_out) {
+    if (left.count() <= 0 && !result.timed_out && options.on_timeout) {
+      // Let the caller end what the child started (an exec'd process), and give the
+      // child a moment to reap it: a process orphaned by killing its parent would
+      // linger as a zombie under the host's init.
       result.timed_out = true;
-      if (options.on_timeout) options.on_timeout(pid);
+      options.on_timeout(pid);
+      deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      continue;
+    }
+    if (left.count() <= 0) {
+      result.timed_out = true;
       ::kill(pid, SIGKILL);
       // What the child left holding the pipes no longer matters.
       out_r.Reset();
