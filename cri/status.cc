@@ -19,11 +19,10 @@ Status HandleStatus(pods::Node& node, const runtime::v1::StatusRequest& request,
   auto* status = response->mutable_status();
   AddCondition("RuntimeReady", node.RuntimeCondition(), status);
   AddCondition("NetworkReady", node.NetworkCondition(), status);
-  // The built-in runtime is the default handler (empty name) and is also reachable
-  // by name; neither supports user namespaces or recursive read-only mounts yet.
-  for (const char* handler_name : {"", "berth"}) {
-    response->add_runtime_handlers()->set_name(handler_name);
-  }
+  // The default handler (empty name), then every installed one by name; none
+  // supports user namespaces or recursive read-only mounts yet.
+  response->add_runtime_handlers()->set_name("");
+  for (const auto& name : node.lifecycle().HandlerNames()) response->add_runtime_handlers()->set_name(name);
   if (request.verbose()) {
     for (auto& [key, value] : node.StatusInfo()) (*response->mutable_info())[key] = value;
   }

@@ -409,6 +409,9 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
     return absl::FailedPreconditionError(absl::StrCat("container ", id, " is not in the created state"));
   }
   ASSIGN_OR_RETURN(OciRuntime * runtime, Handler(record.handler));
+  // Taken before the start: a process that exits at once must not seem to have
+  // finished before it started.
+  int64_t started_at = NowNanos();
   Status started = runtime->Start(id);
   if (!started.ok()) {
     record.state = ContainerState::kExited;
@@ -420,7 +423,7 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
     return started;
   }
   record.state = ContainerState::kRunning;
-  record.started_at = NowNanos();
+  record.started_at = started_at;
   RETURN_IF_ERROR(records_.UpdateContainer(record));
   BERTH_LOG(Info) << "container started" << Kv("container", id);
   return absl::OkStatus();
