@@ -162,14 +162,21 @@ StatusOr<pods::ContainerSpec> ToContainerSpec(const runtime::v1::ContainerConfig
   return spec;
 }
 
+static void FillPodMetadata(const pods::PodSpec& spec, runtime::v1::PodSandboxMetadata* md) {
+  md->set_name(spec.name);
+  md->set_uid(spec.uid);
+  md->set_namespace_(spec.namespace_name);
+  md->set_attempt(spec.attempt);
+}
+
+static runtime::v1::PodSandboxState CriState(pods::SandboxState state) {
+  return state == pods::SandboxState::kReady ? runtime::v1::SANDBOX_READY : runtime::v1::SANDBOX_NOTREADY;
+}
+
 void FillPodSandbox(const pods::SandboxRecord& r, runtime::v1::PodSandbox* out) {
   out->set_id(r.id);
-  auto* md = out->mutable_metadata();
-  md->set_name(r.spec.name);
-  md->set_uid(r.spec.uid);
-  md->set_namespace_(r.spec.namespace_name);
-  md->set_attempt(r.spec.attempt);
-  out->set_state(r.state == pods::SandboxState::kReady ? runtime::v1::SANDBOX_READY : runtime::v1::SANDBOX_NOTREADY);
+  FillPodMetadata(r.spec, out->mutable_metadata());
+  out->set_state(CriState(r.state));
   out->set_created_at(r.created_at);
   out->mutable_labels()->insert(r.spec.labels.begin(), r.spec.labels.end());
   out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
@@ -178,12 +185,8 @@ void FillPodSandbox(const pods::SandboxRecord& r, runtime::v1::PodSandbox* out) 
 
 void FillPodSandboxStatus(const pods::SandboxRecord& r, runtime::v1::PodSandboxStatus* out) {
   out->set_id(r.id);
-  auto* md = out->mutable_metadata();
-  md->set_name(r.spec.name);
-  md->set_uid(r.spec.uid);
-  md->set_namespace_(r.spec.namespace_name);
-  md->set_attempt(r.spec.attempt);
-  out->set_state(r.state == pods::SandboxState::kReady ? runtime::v1::SANDBOX_READY : runtime::v1::SANDBOX_NOTREADY);
+  FillPodMetadata(r.spec, out->mutable_metadata());
+  out->set_state(CriState(r.state));
   out->set_created_at(r.created_at);
   if (!r.ips.empty()) {
     out->mutable_network()->set_ip(r.ips[0]);

@@ -66,6 +66,14 @@ int SignalNumber(const std::string& name) {
   return it == kSignals.end() ? 0 : it->second;
 }
 
+// The full id a prefix names, or none when nothing does: kubelet retries stops and
+// removals, so acting on what is already gone is not an error.
+StatusOr<std::optional<std::string>> ExistingId(StatusOr<std::string> resolved) {
+  if (!resolved.ok() && resolved.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+  RETURN_IF_ERROR(resolved.status());
+  return std::optional<std::string>(*std::move(resolved));
+}
+
 }  // namespace
 
 Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, StateDb* db, image::ImageStore* images,
@@ -203,10 +211,8 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
 }
 
 Status Lifecycle::StopPod(const std::string& id_prefix) {
-  auto id = records_.ResolveSandboxId(id_prefix);
-  // Stopping what is gone is not an error: kubelet retries stops.
-  if (!id.ok() && id.status().code() == StatusCode::kNotFound) return absl::OkStatus();
-  RETURN_IF_ERROR(id.status());
+  ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveSandboxId(id_prefix)));
+  if (!id) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& container : records_.Containers()) {
     if (container.pod_id != *id) continue;
@@ -224,9 +230,8 @@ Status Lifecycle::StopPod(const std::string& id_prefix) {
 }
 
 Status Lifecycle::RemovePod(const std::string& id_prefix) {
-  auto id = records_.ResolveSandboxId(id_prefix);
-  if (!id.ok() && id.status().code() == StatusCode::kNotFound) return absl::OkStatus();
-  RETURN_IF_ERROR(id.status());
+  ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveSandboxId(id_prefix)));
+  if (!id) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& container : records_.Containers()) {
     if (container.pod_id != *id) continue;
@@ -455,9 +460,8 @@ Status Lifecycle::StopContainerLocked(ContainerRecord record, std::chrono::secon
 }
 
 Status Lifecycle::StopContainer(const std::string& id_prefix, std::chrono::seconds timeout) {
-  auto id = records_.ResolveContainerId(id_prefix);
-  if (!id.ok() && id.status().code() == StatusCode::kNotFound) return absl::OkStatus();
-  RETURN_IF_ERROR(id.status());
+  ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveContainerId(id_prefix)));
+  if (!id) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
   auto record = records_.GetContainer(*id);
   if (!record) return absl::OkStatus();
@@ -485,9 +489,8 @@ Status Lifecycle::RemoveContainerLocked(ContainerRecord record) {
 }
 
 Status Lifecycle::RemoveContainer(const std::string& id_prefix) {
-  auto id = records_.ResolveContainerId(id_prefix);
-  if (!id.ok() && id.status().code() == StatusCode::kNotFound) return absl::OkStatus();
-  RETURN_IF_ERROR(id.status());
+  ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveContainerId(id_prefix)));
+  if (!id) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
   auto record = records_.GetContainer(*id);
   if (!record) return absl::OkStatus();
