@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
+#include "cgroups/cgroups.h"
 #include "base/unique_fd.h"
 
 namespace berth {
@@ -148,9 +149,9 @@ class RuntimeE2eTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     if (!suite_dir_->empty()) (void)RemoveAll(*suite_dir_);
-    for (const auto& h : CgroupHierarchies()) {
-      ::rmdir(absl::StrCat(kCgroupRoot, "/", h, kCgroupParent).c_str());
-    }
+    // Every hierarchy, the named and unified ones included, had the parent made.
+    auto layout = cgroups::DetectLayout();
+    if (layout.ok()) cgroups::RemoveIfEmpty(*layout, kCgroupParent);
   }
 
   void SetUp() override {
