@@ -57,6 +57,17 @@ uint64_t ReadNumber(const std::string& file) {
   return value;
 }
 
+// The memory.stat figures both versions have, under prefix (v1's "total_"); the
+// working set is what is charged less the inactive page cache, as kubelet defines it.
+void FillMemoryStat(std::map<std::string, uint64_t> stat, const std::string& prefix, const std::string& rss_key,
+                    Usage& usage) {
+  usage.rss_bytes = stat[rss_key];
+  usage.page_faults = stat[prefix + "pgfault"];
+  usage.major_page_faults = stat[prefix + "pgmajfault"];
+  uint64_t inactive = stat[prefix + "inactive_file"];
+  usage.working_set_bytes = usage.memory_bytes > inactive ? usage.memory_bytes - inactive : 0;
+}
+
 }  // namespace
 
 StatusOr<Usage> ReadUsage(const Layout& layout, const std::string& path) {
@@ -67,12 +78,7 @@ StatusOr<Usage> ReadUsage(const Layout& layout, const std::string& path) {
     if (::stat(dir.c_str(), &st) != 0) return ErrnoError(absl::StrCat("cgroup ", path));
     usage.cpu_nanos = ReadKeyValues(dir + "/cpu.stat")["usage_usec"] * 1000;
     usage.memory_bytes = ReadNumber(dir + "/memory.current");
-    auto stat = ReadKeyValues(dir + "/memory.stat");
-    usage.rss_bytes = stat["anon"];
-    usage.page_faults = stat["pgfault"];
-    usage.major_page_faults = stat["pgmajfault"];
-    uint64_t inactive = stat["inactive_file"];
-    usage.working_set_bytes = usage.memory_bytes > inactive ? usage.memory_bytes - inactive : 0;
+    FillMemoryStat(ReadKeyValues(dir + "/memory.stat"), "", "anon", usage);
     return usage;
   }
   std::string memory = layout.root + "/memory" + path;
@@ -80,12 +86,8 @@ StatusOr<Usage> ReadUsage(const Layout& layout, const std::string& path) {
   if (::stat(memory.c_str(), &st) != 0) return ErrnoError(absl::StrCat("cgroup ", path));
   usage.cpu_nanos = ReadNumber(layout.root + "/cpuacct" + path + "/cpuacct.usage");
   usage.memory_bytes = ReadNumber(memory + "/memory.usage_in_bytes");
-  auto stat = ReadKeyValues(memory + "/memory.stat");
-  usage.rss_bytes = stat["total_rss"];
-  usage.page_faults = stat["total_pgfault"];
-  usage.major_page_faults = stat["total_pgmajfault"];
-  uint64_t inactive = stat["total_inactive_file"];
-  usage.working_set_bytes = usage.memory_bytes > inactive ? usage.memory_bytes - inactive : 0;
+  // v1 counts the whole subtree under "total_" names.
+  FillMemoryStat(ReadKeyValues(memory + "/memory.stat"), "total_", "total_rss", usage);
   return usage;
 }
 

@@ -311,6 +311,15 @@ TEST_P(PodLifecycleTest, ContainersOfAPodShareIpcAndTheNetworkNamespace) {
   // Separate PID namespaces (CONTAINER mode): each sees its own command as pid 1.
   EXPECT_NE(Exec(a, {"cat", "/proc/1/cmdline"}).stdout().find("sleep"), std::string::npos);
   EXPECT_NE(Exec(a, {"readlink", "/proc/self/ns/pid"}).stdout(), Exec(b, {"readlink", "/proc/self/ns/pid"}).stdout());
+  // Stats come from the container's cgroup and writable layer.
+  runtime::v1::ContainerStatsRequest stats_request;
+  stats_request.set_container_id(a);
+  runtime::v1::ContainerStatsResponse stats;
+  ASSERT_TRUE(client().runtime().ContainerStats(Ctx().get(), stats_request, &stats).ok());
+  EXPECT_EQ(stats.stats().attributes().id(), a);
+  EXPECT_GT(stats.stats().cpu().usage_core_nano_seconds().value(), 0u);
+  EXPECT_GT(stats.stats().memory().working_set_bytes().value(), 0u);
+  EXPECT_GT(stats.stats().writable_layer().inodes_used().value(), 0u);
   // Loopback is up in the pod's network namespace.
   EXPECT_NE(Exec(a, {"cat", "/sys/class/net/lo/operstate"}).stdout().find("unknown"), std::string::npos);
 }
