@@ -57,12 +57,23 @@ build_sanitized_unit_tests() {
   ninja -C build-asan unit_tests
 }
 
+# The default pod network (manifests/cni), installed only where no network config
+# exists yet: an operator's own config always wins.
+install_default_network() {
+  local conf_dir=/etc/cni/net.d
+  if ! ls "$conf_dir"/*.conflist "$conf_dir"/*.conf "$conf_dir"/*.json >/dev/null 2>&1; then
+    install -D -m 0644 manifests/cni/10-berth.conflist "$conf_dir/10-berth.conflist"
+    log "installed the default pod network: $conf_dir/10-berth.conflist"
+  fi
+}
+
 case "${1:-}" in
 setup) setup ;;
 build) setup; build ;;
 run)
   setup; build
   shift
+  install_default_network
   log "starting berthd on its defaults (socket /run/berth/berth.sock); Ctrl-C stops it"
   exec ./build/cmd/berthd "$@"
   ;;

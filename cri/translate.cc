@@ -84,6 +84,11 @@ StatusOr<pods::PodSpec> ToPodSpec(const runtime::v1::PodSandboxConfig& config, c
     spec.dns = dns;
   }
   for (const auto& port : config.port_mappings()) {
+    if (port.container_port() < 1 || port.container_port() > 65535 || port.host_port() < 0 ||
+        port.host_port() > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("port mapping ", port.host_port(), ":", port.container_port(),
+                                                     " is out of range (ports are 1..65535)"));
+    }
     spec.ports.push_back({runtime::v1::Protocol_Name(port.protocol()), port.container_port(), port.host_port(),
                           port.host_ip()});
   }

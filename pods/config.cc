@@ -102,6 +102,11 @@ Status CniConfig::Validate() const {
   RETURN_IF_ERROR(CheckAbsolutePath("cni.conf_dir", conf_dir));
   if (bin_dirs.empty()) return absl::InvalidArgumentError("config key \"cni.bin_dirs\": empty list");
   for (const auto& dir : bin_dirs) RETURN_IF_ERROR(CheckAbsolutePath("cni.bin_dirs", dir));
+  if (!conf_template.empty()) RETURN_IF_ERROR(CheckAbsolutePath("cni.conf_template", conf_template));
+  if (plugin_timeout_seconds < 1 || plugin_timeout_seconds > 3600) {
+    return absl::InvalidArgumentError(absl::StrCat("config key \"cni.plugin_timeout_seconds\": ",
+                                                   plugin_timeout_seconds, " is not in 1..3600"));
+  }
   return absl::OkStatus();
 }
 
@@ -146,6 +151,8 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "cni" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "conf_dir" << YAML::Value << cni.conf_dir;
   out << YAML::Key << "bin_dirs" << YAML::Value << YAML::Flow << cni.bin_dirs;
+  out << YAML::Key << "conf_template" << YAML::Value << cni.conf_template;
+  out << YAML::Key << "plugin_timeout_seconds" << YAML::Value << cni.plugin_timeout_seconds;
   out << YAML::EndMap;
   out << YAML::Key << "registry" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "hosts" << YAML::Value << YAML::BeginMap;
@@ -179,6 +186,8 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
 
   const std::map<std::string, KeyHandler, std::less<>> cni_keys = {
       {"conf_dir", SetString(&config.cni.conf_dir)},
+      {"conf_template", SetString(&config.cni.conf_template)},
+      {"plugin_timeout_seconds", SetInt(&config.cni.plugin_timeout_seconds)},
       {"bin_dirs",
        [&](absl::string_view key, const YAML::Node& node) -> Status {
          ASSIGN_OR_RETURN(config.cni.bin_dirs, StringList(key, node));

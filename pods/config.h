@@ -19,6 +19,12 @@ struct CniConfig {
   std::string conf_dir = "/etc/cni/net.d";
   // Directories searched, in order, for plugin binaries.
   std::vector<std::string> bin_dirs = {"/opt/cni/bin", "/usr/lib/cni"};
+  // When set, a network config rendered from this file (its {{.PodCIDR}} replaced by
+  // the pod CIDR kubelet sends through UpdateRuntimeConfig) is written to
+  // conf_dir/10-berth.conflist, as containerd's conf_template does.
+  std::string conf_template;
+  // How long one plugin call (ADD, CHECK or DEL) may take before it is killed.
+  int plugin_timeout_seconds = 60;
 
   Status Validate() const;
 };

@@ -13,6 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
 #include "base/file_util.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
@@ -74,11 +76,71 @@ StatusOr<std::optional<std::string>> ExistingId(StatusOr<std::string> resolved) 
   return std::optional<std::string>(*std::move(resolved));
 }
 
+// Pod annotations that ask the network for traffic shaping, and for fixed addresses.
+constexpr char kIngressBandwidthAnnotation[] = "kubernetes.io/ingress-bandwidth";
+constexpr char kEgressBandwidthAnnotation[] = "kubernetes.io/egress-bandwidth";
+constexpr char kStaticIpsAnnotation[] = "berth.io/ips";
+
+StatusOr<network::PodNetworkRequest> NetworkRequest(const SandboxRecord& pod, const std::string& cgroup_parent) {
+  network::PodNetworkRequest request;
+  request.pod_id = pod.id;
+  request.netns_path = pod.netns_path;
+  request.pod_name = pod.spec.name;
+  request.pod_namespace = pod.spec.namespace_name;
+  request.pod_uid = pod.spec.uid;
+  request.cgroup_path = cgroup_parent;
+  for (const auto& port : pod.spec.ports) {
+    network::PortMapping mapping;
+    mapping.protocol = absl::AsciiStrToLower(port.protocol);
+    mapping.container_port = port.container_port;
+    mapping.host_port = port.host_port;
+    mapping.host_ip = port.host_ip;
+    request.port_mappings.push_back(std::move(mapping));
+  }
+  const auto& annotations = pod.spec.annotations;
+  auto ingress = annotations.find(kIngressBandwidthAnnotation);
+  auto egress = annotations.find(kEgressBandwidthAnnotation);
+  if (ingress != annotations.end() || egress != annotations.end()) {
+    // Rates in bits per second; no burst limit beyond the rate, as kubelet's
+    // dockershim and containerd configure the bandwidth plugin.
+    network::Bandwidth bandwidth;
+    if (ingress != annotations.end()) {
+      auto rate = ParseQuantity(ingress->second);
+      if (!rate.ok()) return Annotate(rate.status(), absl::StrCat("annotation ", kIngressBandwidthAnnotation));
+      bandwidth.ingress_rate = *rate;
+      bandwidth.ingress_burst = UINT32_MAX;
+    }
+    if (egress != annotations.end()) {
+      auto rate = ParseQuantity(egress->second);
+      if (!rate.ok()) return Annotate(rate.status(), absl::StrCat("annotation ", kEgressBandwidthAnnotation));
+      bandwidth.egress_rate = *rate;
+      bandwidth.egress_burst = UINT32_MAX;
+    }
+    request.bandwidth = bandwidth;
+  }
+  if (auto ips = annotations.find(kStaticIpsAnnotation); ips != annotations.end()) {
+    for (absl::string_view ip : absl::StrSplit(ips->second, ',', absl::SkipWhitespace())) {
+      request.ips.emplace_back(absl::StripAsciiWhitespace(ip));
+    }
+  }
+  if (pod.spec.dns) request.dns = network::Dns{pod.spec.dns->servers, pod.spec.dns->searches, pod.spec.dns->options};
+  return request;
+}
+
+network::CniOptions NetworkOptions(const Config& config) {
+  network::CniOptions options;
+  options.conf_dir = config.cni.conf_dir;
+  options.bin_dirs = config.cni.bin_dirs;
+  options.cache_dir = config.root + "/network";
+  options.plugin_timeout = std::chrono::seconds(config.cni.plugin_timeout_seconds);
+  return options;
+}
+
 }  // namespace
 
 Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, StateDb* db, image::ImageStore* images,
                      std::string berth_binary_dir)
-    : config_(config), cgroups_(cgroups), images_(images), records_(db) {
+    : config_(config), cgroups_(cgroups), images_(images), records_(db), network_(NetworkOptions(config)) {
   std::string shim = berth_binary_dir + "/berth-shim";
   shim_binary_ = shim;
   std::string runtime_root = config.state_dir + "/runtime/";
@@ -114,9 +176,43 @@ Status Lifecycle::Recover() {
   RETURN_IF_ERROR(records_.Load());
   // Containers that exited while berthd was away have exit files now.
   for (const auto& record : records_.Containers()) Refresh(record);
+  RecoverNetworks();
   BERTH_LOG(Info) << "recovered" << Kv("pods", records_.Sandboxes().size())
                   << Kv("containers", records_.Containers().size());
   return absl::OkStatus();
+}
+
+void Lifecycle::RecoverNetworks() {
+  // An attachment cached for a pod berth has no record of comes from a RunPodSandbox
+  // that died midway: DEL it so its IP and port rules are released.
+  for (const auto& pod_id : network_.CachedPods()) {
+    // A known pod keeps its entry: attached, or owing a DEL that remove retries.
+    if (records_.GetSandbox(pod_id)) continue;
+    Status detached = network_.Detach(pod_id);
+    if (!detached.ok()) BERTH_LOG(Warn) << "release the network of an unfinished pod" << Kv("pod", pod_id) << detached;
+  }
+  // A ready pod whose network no longer checks out (its interface deleted, say) is
+  // reported not ready, so kubelet replaces it rather than leave it unreachable.
+  for (auto pod : records_.Sandboxes()) {
+    if (pod.state != SandboxState::kReady || !pod.network_attached) continue;
+    Status checked = network_.Check(pod.id);
+    if (checked.ok()) continue;
+    BERTH_LOG(Error) << "pod network broken, pod marked not ready" << Kv("pod", pod.id) << checked;
+    pod.state = SandboxState::kNotReady;
+    Status saved = records_.UpdateSandbox(pod);
+    if (!saved.ok()) BERTH_LOG(Error) << "record pod state" << Kv("pod", pod.id) << saved;
+  }
+}
+
+bool Lifecycle::DetachNetwork(SandboxRecord& pod) {
+  if (!pod.network_attached) return true;
+  Status detached = network_.Detach(pod.id);
+  if (!detached.ok()) {
+    BERTH_LOG(Warn) << "CNI DEL failed; retried when the pod is removed" << Kv("pod", pod.id) << detached;
+    return false;
+  }
+  pod.network_attached = false;
+  return true;
 }
 
 // ------------------------------------------------------------------ pods
@@ -171,6 +267,7 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
   bool committed = false;
   absl::Cleanup undo = [&] {
     if (committed) return;
+    (void)DetachNetwork(pod);
     StopPodInit(pod);
     for (const std::string* path : {&pod.netns_path, &pod.ipcns_path, &pod.utsns_path}) (void)UnpinNamespace(*path);
     if (!pod.shm_path.empty()) ::umount2(pod.shm_path.c_str(), MNT_DETACH);
@@ -182,6 +279,13 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
   pod.netns_path = ns.net;
   pod.ipcns_path = ns.ipc;
   pod.utsns_path = ns.uts;
+  if (own_net) {
+    // The pod's network comes up before anything runs in it.
+    ASSIGN_OR_RETURN(network::PodNetworkRequest request, NetworkRequest(pod, CgroupParent(pod)));
+    ASSIGN_OR_RETURN(network::Attachment attachment, network_.Attach(request));
+    pod.network_attached = true;
+    pod.ips = attachment.ips;
+  }
   if (own_ipc) {
     pod.shm_path = pod.dir + "/shm";
     RETURN_IF_ERROR(MakeDirs(pod.shm_path, 01777));
@@ -221,7 +325,11 @@ Status Lifecycle::StopPod(const std::string& id_prefix) {
   auto pod = records_.GetSandbox(*id);
   if (!pod) return absl::OkStatus();
   StopPodInit(*pod);
-  if (pod->state != SandboxState::kNotReady) {
+  bool was_attached = pod->network_attached;
+  // A failed DEL does not fail the stop: the pod's processes are gone, and the DEL
+  // is owed until remove, which fails rather than leak the IP.
+  (void)DetachNetwork(*pod);
+  if (pod->state != SandboxState::kNotReady || was_attached != pod->network_attached) {
     pod->state = SandboxState::kNotReady;
     RETURN_IF_ERROR(records_.UpdateSandbox(*pod));
     BERTH_LOG(Info) << "pod stopped" << Kv("pod", *id);
@@ -240,6 +348,11 @@ Status Lifecycle::RemovePod(const std::string& id_prefix) {
   auto pod = records_.GetSandbox(*id);
   if (!pod) return absl::OkStatus();
   StopPodInit(*pod);
+  if (pod->network_attached) {
+    RETURN_IF_ERROR(Annotate(network_.Detach(pod->id), "release the pod's network"));
+    pod->network_attached = false;
+    RETURN_IF_ERROR(records_.UpdateSandbox(*pod));
+  }
   for (const std::string* path : {&pod->netns_path, &pod->ipcns_path, &pod->utsns_path}) {
     RETURN_IF_ERROR(UnpinNamespace(*path));
   }
@@ -277,11 +390,15 @@ std::vector<SandboxRecord> Lifecycle::ListPods(const SandboxFilter& filter) {
 
 // ------------------------------------------------------------------ containers
 
-std::string Lifecycle::CgroupPath(const SandboxRecord& pod, const std::string& container_id) const {
+std::string Lifecycle::CgroupParent(const SandboxRecord& pod) const {
   // Without a parent from kubelet the pod gets one of berth's, removed with the pod.
   std::string parent = pod.spec.cgroup_parent.empty() ? "/berth/" + pod.id : pod.spec.cgroup_parent;
   if (parent[0] != '/') parent = "/" + parent;
-  return absl::StrCat(parent, "/", container_id);
+  return parent;
+}
+
+std::string Lifecycle::CgroupPath(const SandboxRecord& pod, const std::string& container_id) const {
+  return absl::StrCat(CgroupParent(pod), "/", container_id);
 }
 
 std::string Lifecycle::OomFile(const std::string& cgroup_path) const {

@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "cgroups/cgroups.h"
 #include "image/image_store.h"
+#include "network/cni.h"
 #include "pods/config.h"
 #include "pods/oci_runtime.h"
 #include "pods/record_store.h"
@@ -84,15 +85,21 @@ class Lifecycle {
   Status StopContainerLocked(ContainerRecord record, std::chrono::seconds timeout);
   Status RemoveContainerLocked(ContainerRecord record);
   Status WritePodFiles(const SandboxRecord& pod);
+  // CNI DEL for a pod that holds an attachment; true when nothing is owed any more.
+  bool DetachNetwork(SandboxRecord& pod);
   // Ends the pod's shared-PID-namespace init, if it has one.
   void StopPodInit(const SandboxRecord& pod);
+  std::string CgroupParent(const SandboxRecord& pod) const;
   std::string CgroupPath(const SandboxRecord& pod, const std::string& container_id) const;
+  // Releases what unfinished pods left attached and checks the networks of ready pods.
+  void RecoverNetworks();
   std::string OomFile(const std::string& cgroup_path) const;
 
   const Config& config_;
   const cgroups::Layout& cgroups_;
   image::ImageStore* images_;
   RecordStore records_;
+  network::CniNetwork network_;
   std::map<std::string, std::unique_ptr<OciRuntime>> handlers_;
   std::string default_handler_;
   std::string shim_binary_;

@@ -11,6 +11,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
+#include "base/log.h"
+#include "network/cni.h"
 #include "network/cni_config.h"
 
 namespace berth::pods {
@@ -88,6 +90,8 @@ StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
   std::string self = std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
   node->lifecycle_ = std::make_unique<Lifecycle>(node->config_, node->cgroup_layout_, node->db_.get(),
                                                  node->images_.get(), self);
+  // A template edited while berthd was down takes effect at start.
+  RETURN_IF_ERROR(node->RenderNetworkConfig(node->pod_cidr_));
   RETURN_IF_ERROR(node->lifecycle_->Recover());
   return node;
 }
@@ -147,8 +151,17 @@ Status Node::SetPodCidr(const std::string& cidr) {
   RETURN_IF_ERROR(ValidatePodCidr(cidr));
   absl::MutexLock lock(&mu_);
   if (cidr == pod_cidr_) return absl::OkStatus();
+  RETURN_IF_ERROR(RenderNetworkConfig(cidr));
   RETURN_IF_ERROR(db_->PutSetting(kPodCidrSetting, cidr));
   pod_cidr_ = cidr;
+  return absl::OkStatus();
+}
+
+Status Node::RenderNetworkConfig(const std::string& cidr) const {
+  if (config_.cni.conf_template.empty() || cidr.empty()) return absl::OkStatus();
+  std::string out = config_.cni.conf_dir + "/10-berth.conflist";
+  RETURN_IF_ERROR(network::RenderConfigTemplate(config_.cni.conf_template, cidr, out));
+  BERTH_LOG(Info) << "network config rendered" << Kv("file", out) << Kv("pod_cidr", cidr);
   return absl::OkStatus();
 }
 

@@ -64,6 +64,8 @@ class Node {
  private:
   Node(Config config, UniqueFd root_lock, std::unique_ptr<StateDb> db, cgroups::Layout layout,
        std::string pod_cidr, std::unique_ptr<image::ImageStore> images);
+  // Writes conf_dir/10-berth.conflist from cni.conf_template, when one is configured.
+  Status RenderNetworkConfig(const std::string& cidr) const;
 
   const Config config_;
   const UniqueFd root_lock_;

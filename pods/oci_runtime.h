@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
-#include "pods/process.h"
+#include "base/process.h"
 #include "pods/records.h"
 
 namespace berth::pods {

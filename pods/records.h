@@ -33,6 +33,9 @@ struct SandboxRecord {
   std::string utsns_path;
   std::string shm_path;
   std::vector<std::string> ips;
+  // True from a successful CNI ADD until a successful DEL: a DEL that failed at stop
+  // is owed, and retried on remove.
+  bool network_attached = false;
   // pid 1 of the pod's shared PID namespace, when the pod asked for one.
   int init_pid = 0;
   uint64_t init_start_time = 0;
@@ -67,7 +70,7 @@ struct ContainerRecord {
 };
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SandboxRecord, id, spec, state, created_at, dir, netns_path,
-                                                ipcns_path, utsns_path, shm_path, ips, init_pid,
+                                                ipcns_path, utsns_path, shm_path, ips, network_attached, init_pid,
                                                 init_start_time)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRecord, id, pod_id, spec, image_id, state, created_at,
                                                 started_at, finished_at, exit_code, reason, message, handler, dir,

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/status.h"
+
 namespace berth::pods {
 
 // How a namespace is had: its own per pod, its own per container, the host's, or
@@ -129,6 +131,10 @@ struct ContainerSpec {
   SecuritySpec security;
   std::string stop_signal;
 };
+
+// A Kubernetes resource quantity ("10M", "1Gi", "500k", "1.5G", "2e3") as a whole
+// number; INVALID_ARGUMENT for anything else, negative values included.
+StatusOr<uint64_t> ParseQuantity(const std::string& text);
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DnsSpec, servers, searches, options)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PortSpec, protocol, container_port, host_port, host_ip)

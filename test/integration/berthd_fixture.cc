@@ -19,6 +19,7 @@ extern char** environ;
 namespace berth::testing {
 namespace {
 
+constexpr char kLoopbackPlugin[] = "/usr/lib/cni/loopback";
 constexpr auto kStartTimeout = std::chrono::seconds(60);
 constexpr auto kStopTimeout = std::chrono::seconds(30);
 
@@ -80,7 +81,17 @@ void BerthdFixture::SetUp() {
   cni_bin_ = dir_ + "/cni-bin";
   ASSERT_TRUE(MakeDirs(cni_conf_).ok());
   ASSERT_TRUE(MakeDirs(cni_bin_).ok());
+  // Pods need a network config: a loopback-only one gives them a namespace with lo
+  // up and no addresses. Network tests bring their own.
+  ASSERT_EQ(::symlink(kLoopbackPlugin, (cni_bin_ + "/loopback").c_str()), 0);
+  ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/99-loopback.conflist",
+                                  R"({"cniVersion":"1.0.0","name":"berth-test-lo","plugins":[{"type":"loopback"}]})")
+                  .ok());
   before_ = HostSnapshot::Take(dir_);
+}
+
+void BerthdFixture::RemoveDefaultNetwork() {
+  ASSERT_EQ(::unlink((cni_conf_ + "/99-loopback.conflist").c_str()), 0);
 }
 
 void BerthdFixture::TearDown() {
@@ -90,6 +101,7 @@ void BerthdFixture::TearDown() {
     ExitResult result = StopBerthd(SIGTERM);
     EXPECT_EQ(result.exit_code, 0) << "berthd did not exit cleanly on SIGTERM:\n" << result.log;
   }
+  CleanUpHost();
   std::vector<std::string> leaks = FindLeaks(before_, HostSnapshot::Take(dir_));
   EXPECT_TRUE(leaks.empty()) << "left on the host:\n  " << absl::StrJoin(leaks, "\n  ");
   if (HasFailure()) {

@@ -38,6 +38,12 @@ class BerthdFixture : public ::testing::Test {
   // Runs berthctl against the fixture's socket; returns exit code and output.
   ExitResult RunBerthctl(const std::vector<std::string>& args);
 
+  // Undoes what the test made on the host outside berth on purpose (a CNI bridge,
+  // say); runs after berthd stopped and before the leak check.
+  virtual void CleanUpHost() {}
+  // Removes the loopback-only network SetUp installs, leaving no network config.
+  void RemoveDefaultNetwork();
+
   // The flags that point berthd at this fixture's dirs.
   std::vector<std::string> DirFlags() const;
   cri::CriClient& client();

@@ -51,6 +51,7 @@ TEST_F(DaemonTest, VersionNamesBerthAndCriV1) {
 }
 
 TEST_F(DaemonTest, NetworkReadyFollowsTheCniConfDirWithoutRestart) {
+  RemoveDefaultNetwork();
   StartBerthd();
   auto conditions = Conditions();
   EXPECT_TRUE(conditions["RuntimeReady"].status());

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
@@ -33,6 +34,29 @@ void ListCgroups(const std::filesystem::path& dir, int depth, std::set<std::stri
   }
 }
 
+// The host's IPv4 rules and chains, counters left out.
+std::set<std::string> IptablesRules() {
+  std::set<std::string> rules;
+  FILE* save = ::popen("iptables-save 2>/dev/null", "r");
+  if (save == nullptr) return rules;
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, save)) > 0) out.append(buf, n);
+  ::pclose(save);
+  std::string table;
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    if (line[0] == '*') {
+      table = std::string(line.substr(1));
+    } else if (line[0] == ':') {
+      rules.insert(absl::StrCat(table, ": ", line.substr(0, line.find(' '))));
+    } else if (absl::StartsWith(line, "-A ")) {
+      rules.insert(absl::StrCat(table, ": ", line));
+    }
+  }
+  return rules;
+}
+
 }  // namespace
 
 HostSnapshot HostSnapshot::Take(const std::string& marker) {
@@ -54,6 +78,7 @@ HostSnapshot HostSnapshot::Take(const std::string& marker) {
   snap.links = ListDir("/sys/class/net");
   // Pod cgroups sit under kubelet's parent a few levels down; four covers them.
   ListCgroups("/sys/fs/cgroup", 4, snap.cgroups);
+  snap.iptables = IptablesRules();
   return snap;
 }
 
@@ -69,6 +94,7 @@ std::vector<std::string> FindLeaks(const HostSnapshot& before, const HostSnapsho
   added("netns", before.netns, after.netns);
   added("link", before.links, after.links);
   added("cgroup", before.cgroups, after.cgroups);
+  added("iptables", before.iptables, after.iptables);
   return leaks;
 }
 

@@ -9,9 +9,7 @@
 
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
-#include "test/integration/berthd_fixture.h"
-#include "test/integration/test_images.h"
-#include "test/integration/test_registry.h"
+#include "test/integration/pod_fixture.h"
 
 namespace berth::testing {
 namespace {
@@ -19,152 +17,15 @@ namespace {
 namespace fs = std::filesystem;
 using runtime::v1::ContainerState;
 
-class PodLifecycleTest : public BerthdFixture, public ::testing::WithParamInterface<std::string> {
+class PodLifecycleTest : public PodFixture, public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
-    BerthdFixture::SetUp();
+    PodFixture::SetUp();
     if (IsSkipped()) return;
     if (GetParam() == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
-    auto registry = TestRegistry::Start();
-    ASSERT_TRUE(registry.ok()) << registry.status();
-    registry_ = std::move(*registry);
-    auto busybox = BusyboxImage();
-    ASSERT_TRUE(busybox.ok()) << busybox.status();
-    RegistryClient push = registry_->Client();
-    ASSERT_TRUE(PushTestImage(push, *busybox).ok());
-    image_ = busybox->Reference(registry_->host_port());
-    auto users = UserImages();
-    ASSERT_TRUE(users.ok());
-    for (const auto& user : *users) {
-      ASSERT_TRUE(PushTestImage(push, user).ok());
-      if (user.tag == "berth") user_image_ = user.Reference(registry_->host_port());
-    }
     std::string config = dir_ + "/berth.yaml";
     ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: " + GetParam() + "\n").ok());
-    StartBerthd({"--config", config});
-    Pull(image_);
-    Pull(user_image_);
-    logs_ = dir_ + "/logs";
-  }
-  void TearDown() override {
-    if (berthd_pid_ > 0) {
-      // Everything a test made goes through CRI, as kubelet would remove it.
-      runtime::v1::ListPodSandboxResponse pods;
-      if (client().runtime().ListPodSandbox(Ctx().get(), {}, &pods).ok()) {
-        for (const auto& pod : pods.items()) {
-          runtime::v1::RemovePodSandboxRequest remove;
-          remove.set_pod_sandbox_id(pod.id());
-          runtime::v1::RemovePodSandboxResponse removed;
-          auto status = client().runtime().RemovePodSandbox(Ctx().get(), remove, &removed);
-          EXPECT_TRUE(status.ok()) << status.error_message();
-        }
-      }
-    }
-    if (registry_) {
-      EXPECT_TRUE(registry_->Stop().ok());
-    }
-    BerthdFixture::TearDown();
-  }
-
-  void Pull(const std::string& ref) {
-    runtime::v1::PullImageRequest request;
-    request.mutable_image()->set_image(ref);
-    runtime::v1::PullImageResponse response;
-    auto status = client().image().PullImage(Ctx().get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-  }
-
-  runtime::v1::PodSandboxConfig PodConfig(const std::string& name) {
-    runtime::v1::PodSandboxConfig config;
-    config.mutable_metadata()->set_name(name);
-    config.mutable_metadata()->set_uid("uid-" + name);
-    config.mutable_metadata()->set_namespace_("berth-test");
-    config.set_hostname(name + "-host");
-    config.set_log_directory(logs_ + "/" + name);
-    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(runtime::v1::CONTAINER);
-    return config;
-  }
-
-  std::string RunPod(const runtime::v1::PodSandboxConfig& config) {
-    runtime::v1::RunPodSandboxRequest request;
-    *request.mutable_config() = config;
-    runtime::v1::RunPodSandboxResponse response;
-    auto status = client().runtime().RunPodSandbox(Ctx().get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.pod_sandbox_id();
-  }
-
-  runtime::v1::ContainerConfig ContainerConfig(const std::string& name, std::vector<std::string> command) {
-    runtime::v1::ContainerConfig config;
-    config.mutable_metadata()->set_name(name);
-    config.mutable_image()->set_image(image_);
-    for (auto& arg : command) config.add_command(arg);
-    config.set_log_path(name + ".log");
-    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(runtime::v1::CONTAINER);
-    return config;
-  }
-
-  grpc::Status Create(const std::string& pod, const runtime::v1::PodSandboxConfig& pod_config,
-                      const runtime::v1::ContainerConfig& config, std::string* id) {
-    runtime::v1::CreateContainerRequest request;
-    request.set_pod_sandbox_id(pod);
-    *request.mutable_config() = config;
-    *request.mutable_sandbox_config() = pod_config;
-    runtime::v1::CreateContainerResponse response;
-    auto status = client().runtime().CreateContainer(Ctx().get(), request, &response);
-    *id = response.container_id();
-    return status;
-  }
-
-  std::string CreateAndStart(const std::string& pod, const runtime::v1::PodSandboxConfig& pod_config,
-                             const runtime::v1::ContainerConfig& config) {
-    std::string id;
-    auto status = Create(pod, pod_config, config, &id);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    runtime::v1::StartContainerRequest start;
-    start.set_container_id(id);
-    runtime::v1::StartContainerResponse started;
-    status = client().runtime().StartContainer(Ctx().get(), start, &started);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return id;
-  }
-
-  runtime::v1::ContainerStatus StatusOf(const std::string& id) {
-    runtime::v1::ContainerStatusRequest request;
-    request.set_container_id(id);
-    request.set_verbose(true);
-    runtime::v1::ContainerStatusResponse response;
-    auto status = client().runtime().ContainerStatus(Ctx().get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.status();
-  }
-
-  // Asks for the container's status until it has exited, as kubelet does.
-  runtime::v1::ContainerStatus WaitForExit(const std::string& id) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    for (;;) {
-      auto status = StatusOf(id);
-      if (status.state() == runtime::v1::CONTAINER_EXITED || std::chrono::steady_clock::now() > deadline) {
-        return status;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-
-  runtime::v1::ExecSyncResponse Exec(const std::string& id, std::vector<std::string> cmd, int64_t timeout = 30,
-                                     grpc::Status* status_out = nullptr) {
-    runtime::v1::ExecSyncRequest request;
-    request.set_container_id(id);
-    for (auto& c : cmd) request.add_cmd(c);
-    request.set_timeout(timeout);
-    runtime::v1::ExecSyncResponse response;
-    auto status = client().runtime().ExecSync(Ctx().get(), request, &response);
-    if (status_out) {
-      *status_out = status;
-    } else {
-      EXPECT_TRUE(status.ok()) << status.error_message();
-    }
-    return response;
+    StartWithImages({"--config", config});
   }
 
   // The lines of a CRI log file, with their timestamps checked and removed.
@@ -180,11 +41,6 @@ class PodLifecycleTest : public BerthdFixture, public ::testing::WithParamInterf
     }
     return lines;
   }
-
-  std::unique_ptr<TestRegistry> registry_;
-  std::string image_;
-  std::string user_image_;
-  std::string logs_;
 };
 
 TEST_P(PodLifecycleTest, RunsAContainerWithLogsAndExitCode) {

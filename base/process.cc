@@ -1,4 +1,4 @@
-#include "pods/process.h"
+#include "base/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
@@ -16,7 +17,7 @@
 
 extern char** environ;
 
-namespace berth::pods {
+namespace berth {
 
 uint64_t ProcessStartTime(pid_t pid) {
   auto stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
@@ -94,9 +95,33 @@ StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOp
   UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) return ErrnoError("pipe");
   UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+  UniqueFd in_r;
+  if (!options.stdin_data.empty()) {
+    // The whole input fits in the pipe, so it is written before the child starts and
+    // no writer has to wait on a child that might never read.
+    int in_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0) return ErrnoError("pipe");
+    in_r = UniqueFd(in_pipe[0]);
+    UniqueFd in_w(in_pipe[1]);
+    if (options.stdin_data.size() > 65536 &&
+        ::fcntl(in_w.get(), F_SETPIPE_SZ, static_cast<int>(options.stdin_data.size())) < 0) {
+      return ErrnoError(absl::StrCat("input of ", options.stdin_data.size(), " bytes for ", argv[0]));
+    }
+    size_t written = 0;
+    while (written < options.stdin_data.size()) {
+      ssize_t n = ::write(in_w.get(), options.stdin_data.data() + written, options.stdin_data.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError(absl::StrCat("write the input of ", argv[0]));
+      written += static_cast<size_t>(n);
+    }
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (in_r.valid()) {
+    posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
   for (int fd : options.keep_fds) posix_spawn_file_actions_adddup2(&actions, fd, fd);
@@ -112,8 +137,26 @@ StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOp
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<std::string> env_storage;
+  char** env = environ;
+  std::vector<char*> env_pointers;
+  if (!options.extra_env.empty()) {
+    for (char** e = environ; *e != nullptr; ++e) {
+      absl::string_view entry(*e);
+      absl::string_view name = entry.substr(0, entry.find('='));
+      bool replaced = false;
+      for (const auto& extra : options.extra_env) {
+        if (absl::StartsWith(extra, absl::StrCat(name, "="))) replaced = true;
+      }
+      if (!replaced) env_storage.emplace_back(entry);
+    }
+    env_storage.insert(env_storage.end(), options.extra_env.begin(), options.extra_env.end());
+    for (auto& entry : env_storage) env_pointers.push_back(entry.data());
+    env_pointers.push_back(nullptr);
+    env = env_pointers.data();
+  }
   pid_t pid;
-  int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
+  int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), env);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return ErrnoError(rc, absl::StrCat("run ", argv[0]));
@@ -170,4 +213,4 @@ StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOp
   return result;
 }
 
-}  // namespace berth::pods
+}  // namespace berth

@@ -13,7 +13,7 @@
 
 #include "base/status.h"
 
-namespace berth::pods {
+namespace berth {
 
 // The kernel's start time of pid (clock ticks since boot), or 0 if it is gone.
 uint64_t ProcessStartTime(pid_t pid);
@@ -36,6 +36,10 @@ struct RunOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(2)};
   size_t max_output = 16 << 20;  // per stream
   std::vector<int> keep_fds;     // fds (already at their final numbers) the child keeps
+  // Given to the child on stdin (at most a pipe's capacity, 1 MiB); /dev/null when empty.
+  std::string stdin_data;
+  // NAME=value entries added to (or replacing) berthd's own environment.
+  std::vector<std::string> extra_env;
   // Called with the child's pid when the deadline passes, before the child is killed;
   // lets a caller kill what the child started (an exec'd process).
   std::function<void(pid_t)> on_timeout;
@@ -45,7 +49,7 @@ struct RunOptions {
 // what it reported once it closed fd 3, stripped of white space.
 StatusOr<std::string> SpawnDetached(const std::vector<std::string>& argv);
 
-// Runs argv to completion with stdin from /dev/null and stdout/stderr captured.
+// Runs argv to completion with stdout/stderr captured.
 StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOptions& options);
 
-}  // namespace berth::pods
+}  // namespace berth
