@@ -20,6 +20,11 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <time.h>
+
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
@@ -234,12 +239,40 @@ void Usage() {
 
 }  // namespace
 
+// Where errors go besides stderr: the --log file, in runc's formats, so a caller that
+// keeps only the log (a shim whose stderr is the container's) still learns why.
+struct ErrorLog {
+  std::string path;
+  std::string format = "text";
+
+  void Write(const std::string& message) const {
+    std::cerr << "berth-runtime: " << message << "\n";
+    if (path.empty()) return;
+    char stamp[40];
+    timespec now;
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    tm utc;
+    ::gmtime_r(&now.tv_sec, &utc);
+    ::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    std::string line;
+    if (format == "json") {
+      line = nlohmann::json{{"level", "error"}, {"msg", message}, {"time", stamp}}.dump() + "\n";
+    } else {
+      line = std::string("time=\"") + stamp + "\" level=error msg=" + nlohmann::json(message).dump() + "\n";
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    (void)!::write(fd, line.data(), line.size());
+    ::close(fd);
+  }
+};
+
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string root = kDefaultRoot;
+  ErrorLog errors;
   size_t i = 0;
-  // Global flags as runc takes them; logging flags are accepted and ignored (errors
-  // go to stderr).
+  // Global flags as runc takes them. Errors go to stderr and to --log.
   for (; i < args.size() && args[i].size() > 1 && args[i][0] == '-'; ++i) {
     std::string flag = args[i];
     std::string value;
@@ -273,6 +306,8 @@ int main(int argc, char** argv) {
         value = args[++i];
       }
       if (flag == "--root") root = value;
+      if (flag == "--log") errors.path = value;
+      if (flag == "--log-format") errors.format = value;
       continue;
     }
     std::cerr << "berth-runtime: unknown global flag " << flag << "\n";
@@ -293,14 +328,14 @@ int main(int argc, char** argv) {
     // These run code in the container's namespaces: never from the file on disk.
     Status sealed = berth::runtime::EnsureSealedBinary(argv);
     if (!sealed.ok()) {
-      std::cerr << "berth-runtime: " << sealed.message() << "\n";
+      errors.Write(std::string(sealed.message()));
       return 1;
     }
   }
   Runtime runtime(root);
   StatusOr<int> result = it->second(runtime, std::vector<std::string>(args.begin() + i + 1, args.end()));
   if (!result.ok()) {
-    std::cerr << "berth-runtime: " << verb << ": " << result.status().message() << "\n";
+    errors.Write(verb + ": " + std::string(result.status().message()));
     return 1;
   }
   return *result;

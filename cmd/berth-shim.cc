@@ -33,6 +33,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/file_util.h"
 #include "pods/shim/cri_log.h"
 
@@ -129,11 +131,16 @@ pid_t CreateContainer(const Options& o, int out_w, int err_w) {
     std::string why = "runtime create failed";
     if (!o.runtime_log.empty()) {
       auto log = berth::ReadFile(o.runtime_log);
-      // The last line of the runtime's own log says why.
+      // The last line of the runtime's own log (JSON, as asked for) says why.
       if (log.ok() && !log->empty()) {
         std::string text = *log;
         while (!text.empty() && text.back() == '\n') text.pop_back();
-        why += ": " + text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+        std::string last = text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+        auto entry = nlohmann::json::parse(last, nullptr, false);
+        if (entry.is_object() && entry.contains("msg") && entry["msg"].is_string()) {
+          last = entry["msg"].get<std::string>();
+        }
+        why += ": " + last;
       }
     }
     Fail(why);

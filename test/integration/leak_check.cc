@@ -76,8 +76,14 @@ HostSnapshot HostSnapshot::Take(const std::string& marker) {
   }
   snap.netns = ListDir("/run/netns");
   snap.links = ListDir("/sys/class/net");
-  // Pod cgroups sit under kubelet's parent a few levels down; four covers them.
-  ListCgroups("/sys/fs/cgroup", 4, snap.cgroups);
+  // Pod cgroups sit under their parent a few levels down; four covers them. Only
+  // cgroups of berth's (under /berth, or a parent tests name with "berth") count:
+  // other software on the host makes and removes cgroups of its own meanwhile.
+  std::set<std::string> cgroups;
+  ListCgroups("/sys/fs/cgroup", 4, cgroups);
+  for (const auto& path : cgroups) {
+    if (path.find("berth") != std::string::npos) snap.cgroups.insert(path);
+  }
   snap.iptables = IptablesRules();
   return snap;
 }

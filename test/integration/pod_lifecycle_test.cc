@@ -247,6 +247,19 @@ TEST_P(PodLifecycleTest, BadRequestsAreClearErrorsAndLeaveNothing) {
   int left = 0;
   for ([[maybe_unused]] auto& e : fs::directory_iterator(root_ + "/containers")) ++left;
   EXPECT_EQ(left, 0) << "a failed create left its directory";
+  // What the runtime itself refuses (a file bound over a directory) comes back with
+  // the runtime's reason, and leaves nothing either.
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/a-file", "x").ok());
+  auto file_over_dir = ContainerConfig("c", {"true"});
+  mount = file_over_dir.add_mounts();
+  mount->set_container_path("/etc");
+  mount->set_host_path(dir_ + "/a-file");
+  status = Create(pod, pod_config, file_over_dir, &id);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.error_message().find("/etc"), std::string::npos) << status.error_message();
+  left = 0;
+  for ([[maybe_unused]] auto& e : fs::directory_iterator(root_ + "/containers")) ++left;
+  EXPECT_EQ(left, 0) << "a failed create left its directory";
   // A name taken in the pod.
   std::string first;
   ASSERT_TRUE(Create(pod, pod_config, ContainerConfig("dup", {"true"}), &first).ok());
