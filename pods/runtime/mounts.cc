@@ -196,6 +196,22 @@ Status PivotRoot(const std::string& root) {
   return absl::OkStatus();
 }
 
+// The mount point path sits on: the longest mount point that is a prefix of it.
+StatusOr<std::string> MountPointOf(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  std::string best = "/";
+  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+    if (fields.size() < 5) continue;
+    // Octal escapes (\040 for a space) are rare in mount points; those paths simply
+    // never match, and the root's mount is used.
+    std::string point(fields[4]);
+    bool prefix = point == "/" || path == point || absl::StartsWith(path, point + "/");
+    if (prefix && point.size() > best.size()) best = point;
+  }
+  return best;
+}
+
 // After pivot_root every path is inside the container, so plain paths are safe.
 Status MaskPath(const std::string& path) {
   struct stat st;
@@ -289,10 +305,30 @@ StatusOr<UniqueFd> OpenInRoot(int root_fd, const std::string& path, Create creat
 Status SetupRootfs(const RootfsContext& context) {
   const Spec& spec = *context.spec;
   unsigned long propagation = MS_PRIVATE | MS_REC;
+  bool shared = spec.rootfs_propagation == "shared" || spec.rootfs_propagation == "rshared";
   if (spec.rootfs_propagation == "slave" || spec.rootfs_propagation == "rslave") {
     propagation = MS_SLAVE | MS_REC;
   }
-  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0) return ErrnoError("make / private");
+  if (shared) propagation = MS_SHARED | MS_REC;
+  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0) {
+    return ErrnoError(absl::StrCat("set the propagation of / to ", spec.rootfs_propagation));
+  }
+  if (shared) {
+    // A shared tree is what lets a bidirectional volume's mounts reach the host; but
+    // the runtime's own mounts (the rootfs, /proc, /dev...) must not, and pivot_root
+    // refuses a shared root or a shared parent of the new root. So the mount the
+    // rootfs sits on, and /, are made private (not recursively): what is mounted
+    // under them from now on stays in the container, while volume sources that are
+    // shared mounts of their own keep propagating.
+    char real[PATH_MAX];
+    if (::realpath(spec.root_path.c_str(), real) == nullptr) return ErrnoError(absl::StrCat("resolve ", spec.root_path));
+    ASSIGN_OR_RETURN(std::string parent, MountPointOf(real));
+    for (const std::string& point : {parent, std::string(1, '/')}) {
+      if (::mount(nullptr, point.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
+        return ErrnoError(absl::StrCat("make ", point, " private for pivot_root"));
+      }
+    }
+  }
 
   // The rootfs is either an overlay described as a mount on "/", or a directory
   // (possibly already mounted by the caller) bound onto itself so it can be pivoted to.

@@ -1,12 +1,14 @@
 // Pods and containers end to end: real containers from the busybox test images, on
 // berth's own runtime and on runc, through a real berthd.
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "test/integration/pod_fixture.h"
@@ -222,6 +224,40 @@ TEST_P(PodLifecycleTest, ContainersSurviveBerthdKillAndAreRecovered) {
   auto still = StatusOf(running);
   EXPECT_EQ(still.state(), runtime::v1::CONTAINER_RUNNING);
   EXPECT_EQ(Exec(running, {"echo", "alive"}).stdout(), "alive\n");
+}
+
+TEST_P(PodLifecycleTest, BidirectionalMountPropagatesToTheHost) {
+  // kubelet's host path for a Bidirectional volume is a shared mount of its own.
+  std::string source = dir_ + "/shared-volume";
+  ASSERT_TRUE(MakeDirs(source).ok());
+  ASSERT_EQ(::mount(source.c_str(), source.c_str(), nullptr, MS_BIND, nullptr), 0);
+  absl::Cleanup unmount = [&] {
+    ::umount2((source + "/inner").c_str(), MNT_DETACH);
+    ::umount2(source.c_str(), MNT_DETACH);
+  };
+  ASSERT_EQ(::mount(nullptr, source.c_str(), nullptr, MS_SHARED, nullptr), 0);
+
+  auto pod_config = PodConfig("propagation");
+  std::string pod = RunPod(pod_config);
+  auto config = ContainerConfig("mounter", {"/bin/sh", "-c",
+                                           "mkdir -p /data/inner && mount -t tmpfs inner /data/inner && "
+                                           "touch /data/inner/from-container && exec sleep 3600"});
+  config.mutable_linux()->mutable_security_context()->set_privileged(true);
+  auto* mount = config.add_mounts();
+  mount->set_container_path("/data");
+  mount->set_host_path(source);
+  mount->set_propagation(runtime::v1::PROPAGATION_BIDIRECTIONAL);
+  std::string id = CreateAndStart(pod, pod_config, config);
+
+  // What the container mounts under the volume appears on the host...
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!fs::exists(source + "/inner/from-container") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(fs::exists(source + "/inner/from-container"));
+  // ...and nothing of the runtime's own set-up does.
+  std::string mountinfo = ReadFile("/proc/self/mountinfo").value_or("");
+  EXPECT_EQ(mountinfo.find(id + "/bundle/rootfs/"), std::string::npos) << mountinfo;
 }
 
 TEST_P(PodLifecycleTest, BadRequestsAreClearErrorsAndLeaveNothing) {
