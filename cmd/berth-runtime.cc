@@ -131,8 +131,8 @@ StatusOr<int> Create(Runtime& rt, const std::vector<std::string>& argv) {
   ASSIGN_OR_RETURN(Args args, ParseArgs(argv, {{{"-b", "bundle"}},
                                                 {"bundle", "pid-file", "preserve-fds", "console-socket"},
                                                 {"no-pivot", "no-new-keyring"}}));
-  if (args.Has("console-socket")) return absl::InvalidArgumentError("--console-socket is not supported");
   berth::runtime::CreateOptions options;
+  options.console_socket = args.Get("console-socket");
   ASSIGN_OR_RETURN(options.id, OneId(args));
   options.bundle = args.Has("bundle") ? args.Get("bundle") : ".";
   options.pid_file = args.Get("pid-file");

@@ -1,7 +1,8 @@
 // berth-shim: one per container, the parent of its init process.
 //
 // It starts the container with the OCI runtime's `create`, holds the container's
-// stdout and stderr and writes them to the CRI log file, reopens that file when
+// stdout and stderr (or, with --tty, the master end of its terminal) and its stdin
+// (with --stdin, a pipe kept open for attach), writes the output to the CRI log file, reopens that file when
 // told to (a line "reopen" on the control FIFO), and when the init exits records
 // its exit status, finish time and whether the kernel's OOM killer took it, in a
 // file written atomically. It detaches from berthd at start so that it, and the
@@ -9,6 +10,7 @@
 //
 //   berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR --log FILE
 //              --exit-file FILE --control FIFO [--oom-file FILE] [--runtime-log FILE]
+//              [--tty] [--stdin]
 //
 // fd 3 receives "OK <pid>" once the container is created, or "ERR <message>".
 //
@@ -23,6 +25,8 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +52,8 @@ constexpr int kReadyFd = 3;
 
 struct Options {
   std::string id, bundle, runtime, runtime_root, log, exit_file, control, oom_file, runtime_log;
+  bool tty = false;    // the container gets a terminal; its output is logged as stdout
+  bool stdin = false;  // the container's stdin is a pipe the shim holds open (for attach)
 };
 
 int64_t NowNanos() {
@@ -71,7 +77,8 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       {"runtime", required_argument, nullptr, 'r'},     {"runtime-root", required_argument, nullptr, 'R'},
       {"log", required_argument, nullptr, 'l'},         {"exit-file", required_argument, nullptr, 'e'},
       {"control", required_argument, nullptr, 'c'},     {"oom-file", required_argument, nullptr, 'o'},
-      {"runtime-log", required_argument, nullptr, 'L'}, {nullptr, 0, nullptr, 0}};
+      {"runtime-log", required_argument, nullptr, 'L'}, {"tty", no_argument, nullptr, 't'},
+      {"stdin", no_argument, nullptr, 's'},             {nullptr, 0, nullptr, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", kLong, nullptr)) != -1) {
     switch (c) {
@@ -84,6 +91,8 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       case 'c': o->control = optarg; break;
       case 'o': o->oom_file = optarg; break;
       case 'L': o->runtime_log = optarg; break;
+      case 't': o->tty = true; break;
+      case 's': o->stdin = true; break;
       default: return false;
     }
   }
@@ -101,19 +110,62 @@ long OomKills(const std::string& file) {
   return at == std::string::npos ? 0 : std::strtol(data->c_str() + at + 9, nullptr, 10);
 }
 
+// A listening socket the runtime sends the terminal's master end to. It lives in the
+// container's run dir but is named through /proc so the path fits in sun_path
+// however deep the state dir is.
+UniqueFd ListenConsoleSocket(const Options& o, std::string* path) {
+  std::string dir = o.exit_file.substr(0, o.exit_file.rfind('/'));
+  int dir_fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY);  // kept for the shim's life
+  if (dir_fd < 0) Fail("open " + dir + ": " + strerror(errno));
+  *path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(dir_fd) + "/console.sock";
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path->c_str());
+  ::unlink(path->c_str());
+  if (!sock || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(sock.get(), 1) != 0) {
+    Fail("console socket: " + std::string(strerror(errno)));
+  }
+  return sock;
+}
+
+// The terminal master the runtime sent during create.
+UniqueFd ReceiveConsole(int listener, const std::string& path) {
+  UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+  ::unlink(path.c_str());
+  if (!conn) Fail("the runtime sent no terminal");
+  char name[128];
+  iovec payload = {name, sizeof name};
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message = {};
+  message.msg_iov = &payload;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  if (::recvmsg(conn.get(), &message, MSG_CMSG_CLOEXEC) < 0) Fail("receive the terminal: " + std::string(strerror(errno)));
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  if (header == nullptr || header->cmsg_type != SCM_RIGHTS) Fail("the runtime sent no terminal");
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+  return UniqueFd(fd);
+}
+
 // Runs the runtime's create with the container's stdio; returns the init's pid.
-pid_t CreateContainer(const Options& o, int out_w, int err_w) {
+pid_t CreateContainer(const Options& o, int in_r, int out_w, int err_w, const std::string& console_socket) {
   std::string pid_file = o.bundle + "/init.pid";
   ::unlink(pid_file.c_str());
   std::vector<std::string> args = {o.runtime};
   if (!o.runtime_log.empty()) {
     args.insert(args.end(), {"--log", o.runtime_log, "--log-format", "json"});
   }
-  args.insert(args.end(), {"--root", o.runtime_root, "create", "--bundle", o.bundle, "--pid-file", pid_file, o.id});
+  args.insert(args.end(), {"--root", o.runtime_root, "create", "--bundle", o.bundle, "--pid-file", pid_file});
+  if (!console_socket.empty()) args.insert(args.end(), {"--console-socket", console_socket});
+  args.push_back(o.id);
   pid_t child = ::fork();
   if (child < 0) Fail(std::string("fork: ") + strerror(errno));
   if (child == 0) {
-    int null_fd = ::open("/dev/null", O_RDONLY);
+    int null_fd = in_r >= 0 ? in_r : ::open("/dev/null", O_RDONLY);
     ::dup2(null_fd, 0);
     ::dup2(out_w, 1);
     ::dup2(err_w, 2);
@@ -194,7 +246,7 @@ int main(int argc, char** argv) {
   Options o;
   if (!ParseOptions(argc, argv, &o)) {
     fprintf(stderr, "usage: berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR --log FILE "
-                    "--exit-file FILE --control FIFO [--oom-file FILE] [--runtime-log FILE]\n");
+                    "--exit-file FILE --control FIFO [--oom-file FILE] [--runtime-log FILE] [--tty] [--stdin]\n");
     return 2;
   }
   // Detach: berthd reaps this first process at once; the shim lives on in a new
@@ -228,10 +280,30 @@ int main(int argc, char** argv) {
   // Read-write so the FIFO never reports end-of-file between berthd's writes.
   UniqueFd control(::open(o.control.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
 
-  pid_t init = CreateContainer(o, out_w.get(), err_w.get());
+  // With stdin, the shim holds the write end for attach; the container sees an open
+  // stdin that gives end-of-file only when the shim closes it.
+  UniqueFd in_r, in_w;
+  if (o.stdin) {
+    int in_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0) Fail("pipe failed");
+    in_r = UniqueFd(in_pipe[0]);
+    in_w = UniqueFd(in_pipe[1]);
+  }
+  std::string console_path;
+  UniqueFd console_listener;
+  if (o.tty) console_listener = ListenConsoleSocket(o, &console_path);
+
+  pid_t init = CreateContainer(o, in_r.get(), out_w.get(), err_w.get(), console_path);
   // Only the container holds the write ends now: end-of-file means it is gone.
   out_w.Reset();
   err_w.Reset();
+  in_r.Reset();
+  // A terminal's output arrives on its master end, logged as stdout as kubelet expects.
+  UniqueFd terminal;
+  if (o.tty) {
+    terminal = ReceiveConsole(console_listener.get(), console_path);
+    console_listener.Reset();
+  }
   Report("OK " + std::to_string(init));
   ::close(kReadyFd);
 
@@ -240,9 +312,9 @@ int main(int argc, char** argv) {
   auto exited_at = std::chrono::steady_clock::now();
   char buf[65536];
   for (;;) {
-    pollfd fds[4] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}, {signals.get(), POLLIN, 0},
-                     {control.get(), POLLIN, 0}};
-    bool streams_open = out_r.valid() || err_r.valid();
+    pollfd fds[5] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}, {signals.get(), POLLIN, 0},
+                     {control.get(), POLLIN, 0}, {terminal.get(), POLLIN, 0}};
+    bool streams_open = out_r.valid() || err_r.valid() || terminal.valid();
     if (exited && !streams_open) break;
     int timeout = -1;
     if (exited) {
@@ -252,7 +324,7 @@ int main(int argc, char** argv) {
       if (left.count() <= 0) break;
       timeout = static_cast<int>(left.count());
     }
-    int n = ::poll(fds, 4, timeout);
+    int n = ::poll(fds, 5, timeout);
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) break;
     for (int i = 0; i < 2; ++i) {
@@ -265,6 +337,16 @@ int main(int argc, char** argv) {
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         (void)log_writer.Flush(stream, NowNanos());
         fd.Reset();
+      }
+    }
+    if (fds[4].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t got = ::read(terminal.get(), buf, sizeof buf);
+      if (got > 0) {
+        (void)log_writer.Write("stdout", absl::string_view(buf, static_cast<size_t>(got)), NowNanos());
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        // EIO: every holder of the terminal's slave end has gone.
+        (void)log_writer.Flush("stdout", NowNanos());
+        terminal.Reset();
       }
     }
     if (fds[2].revents & POLLIN) {

@@ -35,6 +35,8 @@ Status OciRuntime::Create(ContainerRecord& record, const std::string& oom_file) 
                                     "--exit-file", record.exit_file(), "--control", record.control_fifo(),
                                     "--runtime-log", record.run_dir + "/runtime.log"};
   if (!oom_file.empty()) argv.insert(argv.end(), {"--oom-file", oom_file});
+  if (record.spec.tty) argv.push_back("--tty");
+  if (record.spec.stdin) argv.push_back("--stdin");
   ASSIGN_OR_RETURN(std::string answer, SpawnDetached(argv));
   if (!absl::StartsWith(answer, "OK ")) {
     std::string why = absl::StartsWith(answer, "ERR ") ? answer.substr(4) : "the shim did not start";

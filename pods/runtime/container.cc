@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
@@ -208,8 +210,46 @@ struct InitArgs {
   RootfsContext rootfs;
   int sync_fd = -1;
   int listen_fd = -1;
+  int console_fd = -1;  // connected to --console-socket when process.terminal is set
   int preserve_fds = 0;
 };
+
+// Gives the process a terminal of the container's own devpts: the master end goes
+// to whoever listens on the console socket (the shim), the slave becomes stdio and
+// the controlling terminal of a new session.
+Status SetupConsole(int console_fd, uid_t uid) {
+  UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master) return ErrnoError("open /dev/ptmx");
+  if (::unlockpt(master.get()) != 0) return ErrnoError("unlock the terminal");
+  char name[64];
+  if (::ptsname_r(master.get(), name, sizeof name) != 0) return ErrnoError("name the terminal");
+  UniqueFd slave(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave) return ErrnoError(absl::StrCat("open ", name));
+  // The process owns its terminal, as on a login.
+  if (::fchown(slave.get(), uid, static_cast<gid_t>(-1)) != 0) return ErrnoError(absl::StrCat("chown ", name));
+
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec payload = {name, std::strlen(name)};
+  msghdr message = {};
+  message.msg_iov = &payload;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  int master_fd = master.get();
+  std::memcpy(CMSG_DATA(header), &master_fd, sizeof(int));
+  if (::sendmsg(console_fd, &message, MSG_NOSIGNAL) < 0) return ErrnoError("send the terminal to the console socket");
+
+  if (::setsid() < 0) return ErrnoError("setsid");
+  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return ErrnoError("make the terminal controlling");
+  for (int fd = 0; fd < 3; ++fd) {
+    if (::dup2(slave.get(), fd) < 0) return ErrnoError("terminal as stdio");
+  }
+  return absl::OkStatus();
+}
 
 // Everything that can fail before the init waits for `start`.
 StatusOr<std::string> SetupInit(const InitArgs& a) {
@@ -220,6 +260,10 @@ StatusOr<std::string> SetupInit(const InitArgs& a) {
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
   RETURN_IF_ERROR(SetHostnames(spec));
   RETURN_IF_ERROR(SetupRootfs(a.rootfs));
+  if (process.terminal) {
+    RETURN_IF_ERROR(SetupConsole(a.console_fd, process.user.uid));
+    ::close(a.console_fd);
+  }
   if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
   ASSIGN_OR_RETURN(std::string exe, FindExecutable(process.args[0], process.env));
   RETURN_IF_ERROR(SetRlimits(process.rlimits));
@@ -350,8 +394,8 @@ Status Runtime::Create(const CreateOptions& o) {
   std::string bundle = real;
   ASSIGN_OR_RETURN(std::string config, ReadFile(bundle + "/config.json"));
   ASSIGN_OR_RETURN(Spec spec, ParseSpec(config, bundle));
-  if (spec.process.terminal) {
-    return absl::InvalidArgumentError("process.terminal is not supported (no --console-socket)");
+  if (spec.process.terminal && o.console_socket.empty()) {
+    return absl::InvalidArgumentError("process.terminal needs --console-socket to send the terminal to");
   }
   if (spec.FindNamespace("mount") == nullptr) {
     return absl::InvalidArgumentError("berth-runtime needs a mount namespace in linux.namespaces");
@@ -377,6 +421,21 @@ Status Runtime::Create(const CreateOptions& o) {
   if (spec.resources) RETURN_IF_ERROR(cg.Apply(*spec.resources));
 
   ASSIGN_OR_RETURN(UniqueFd listener, ListenExecSocket(store_.Dir(o.id)));
+  // Connected here, where the socket's path means what the caller meant; the init
+  // sends the terminal over it from inside the container.
+  UniqueFd console;
+  if (spec.process.terminal) {
+    console = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    struct sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    if (o.console_socket.size() >= sizeof(addr.sun_path)) {
+      return absl::InvalidArgumentError(absl::StrCat("console socket path too long: ", o.console_socket));
+    }
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", o.console_socket.c_str());
+    if (!console || ::connect(console.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      return ErrnoError(absl::StrCat("connect to console socket ", o.console_socket));
+    }
+  }
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return ErrnoError("socketpair");
   UniqueFd sync(pair[0]);
@@ -389,6 +448,7 @@ Status Runtime::Create(const CreateOptions& o) {
   args.rootfs.cgroup_v2_host = layout.mode == cgroups::Mode::kUnified;
   args.sync_fd = child_sync.get();
   args.listen_fd = listener.get();
+  args.console_fd = console.get();
   args.preserve_fds = o.preserve_fds;
 
   // create is single-threaded, so the child may use the heap freely after fork.
@@ -401,6 +461,7 @@ Status Runtime::Create(const CreateOptions& o) {
   }
   child_sync.Reset();
   listener.Reset();
+  console.Reset();
   absl::Cleanup kill_init = [&] {
     if (committed) return;
     ::kill(pid, SIGKILL);

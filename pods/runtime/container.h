@@ -28,6 +28,8 @@ struct CreateOptions {
   std::string bundle;
   std::string pid_file;  // empty: none
   int preserve_fds = 0;  // fds 3..3+N-1 are passed to the container
+  // A unix socket the terminal's master end is sent to, when process.terminal is set.
+  std::string console_socket;
 };
 
 struct ExecOptions {

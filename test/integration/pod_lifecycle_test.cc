@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "test/integration/pod_fixture.h"
@@ -224,6 +225,32 @@ TEST_P(PodLifecycleTest, ContainersSurviveBerthdKillAndAreRecovered) {
   auto still = StatusOf(running);
   EXPECT_EQ(still.state(), runtime::v1::CONTAINER_RUNNING);
   EXPECT_EQ(Exec(running, {"echo", "alive"}).stdout(), "alive\n");
+}
+
+TEST_P(PodLifecycleTest, TtyAndStdinAreWhatTheContainerAskedFor) {
+  auto pod_config = PodConfig("terminals");
+  std::string pod = RunPod(pod_config);
+  // A terminal: its output reaches the log as stdout, and fd 1 is the terminal.
+  auto tty = ContainerConfig("tty", {"/bin/sh", "-c", "[ -t 1 ] && echo on-a-terminal; exec sleep 3600"});
+  tty.set_tty(true);
+  std::string tty_id = CreateAndStart(pod, pod_config, tty);
+  EXPECT_EQ(Exec(tty_id, {"readlink", "/proc/1/fd/1"}).stdout(), "/dev/pts/0\n");
+  // Stdin: a pipe the shim holds open, so a reader waits instead of seeing end-of-file.
+  auto reader = ContainerConfig("reader", {"/bin/sh", "-c", "read line; echo got-eof"});
+  reader.set_stdin(true);
+  std::string reader_id = CreateAndStart(pod, pod_config, reader);
+  EXPECT_TRUE(absl::StartsWith(Exec(reader_id, {"readlink", "/proc/1/fd/0"}).stdout(), "pipe:"));
+  EXPECT_EQ(StatusOf(reader_id).state(), runtime::v1::CONTAINER_RUNNING);
+  // Without either: /dev/null, and the same reader ends at once.
+  std::string plain_id = CreateAndStart(pod, pod_config, ContainerConfig("plain", {"/bin/sh", "-c", "read line; echo got-eof"}));
+  EXPECT_EQ(WaitForExit(plain_id).exit_code(), 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::string tty_log;
+  while (tty_log.find("on-a-terminal") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    tty_log = ReadFile(logs_ + "/terminals/tty.log").value_or("");
+    if (tty_log.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(tty_log.find(" stdout F on-a-terminal"), std::string::npos) << tty_log;
 }
 
 TEST_P(PodLifecycleTest, BidirectionalMountPropagatesToTheHost) {
