@@ -1,6 +1,8 @@
 #include "base/file_util.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +95,23 @@ Status RemoveAll(const std::string& path) {
                         absl::StrCat("remove ", path, ": ", ec.message()));
   }
   return absl::OkStatus();
+}
+
+StatusOr<UniqueFd> SealedCopy(int fd, const char* name) {
+  UniqueFd copy(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!copy) return ErrnoError("memfd_create");
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoError(absl::StrCat("stat ", name));
+  off_t offset = 0;
+  while (offset < st.st_size) {
+    ssize_t n = ::sendfile(copy.get(), fd, &offset, static_cast<size_t>(st.st_size - offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoError(absl::StrCat("copy ", name));
+  }
+  if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
+    return ErrnoError(absl::StrCat("seal ", name));
+  }
+  return copy;
 }
 
 }  // namespace berth

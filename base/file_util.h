@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 
 #include "base/status.h"
+#include "base/unique_fd.h"
 
 namespace berth {
 
@@ -23,5 +24,10 @@ Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // Removes path and everything below it; a missing path is not an error. Symlinks are
 // removed, not followed. Callers unmount anything below path first.
 Status RemoveAll(const std::string& path);
+
+// A copy of the file at path (an open fd, say /proc/self/exe) in a memfd sealed
+// against any change: what runs from it can never be rewritten, by a container
+// reaching it through /proc/PID/exe or by anyone else.
+StatusOr<UniqueFd> SealedCopy(int fd, const char* name);
 
 }  // namespace berth

@@ -151,7 +151,21 @@ Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, State
   for (const Candidate& c : {Candidate{"berth", berth_binary_dir + "/berth-runtime"},
                              Candidate{"runc", "/usr/sbin/runc"}, Candidate{"crun", "/usr/bin/crun"}}) {
     if (::access(c.binary.c_str(), X_OK) != 0) continue;
-    handlers_[c.name] = std::make_unique<OciRuntime>(c.name, c.binary, runtime_root + c.name, shim);
+    std::string binary = c.binary;
+    if (std::string(c.name) == "berth") {
+      // berth-runtime must run from a sealed copy (see EnsureSealedBinary); making it
+      // once here spares every create and exec a copy and a second exec. The shim
+      // reaches it through berthd's fd table, while berthd waits for it.
+      UniqueFd file(::open(c.binary.c_str(), O_RDONLY | O_CLOEXEC));
+      auto sealed = file ? SealedCopy(file.get(), "berth-runtime") : ErrnoError("open " + c.binary);
+      if (sealed.ok()) {
+        binary = absl::StrCat("/proc/", ::getpid(), "/fd/", sealed->get());
+        sealed_runtime_ = *std::move(sealed);
+      } else {
+        BERTH_LOG(Warn) << "no sealed copy of berth-runtime; each call makes its own" << sealed.status();
+      }
+    }
+    handlers_[c.name] = std::make_unique<OciRuntime>(c.name, binary, runtime_root + c.name, shim);
   }
   default_handler_ = config.default_runtime_handler;
 }

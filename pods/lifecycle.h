@@ -12,6 +12,7 @@
 
 #include "base/disk_usage.h"
 #include "base/status.h"
+#include "base/unique_fd.h"
 #include "cgroups/cgroups.h"
 #include "image/image_store.h"
 #include "network/cni.h"
@@ -101,6 +102,7 @@ class Lifecycle {
   RecordStore records_;
   network::CniNetwork network_;
   std::map<std::string, std::unique_ptr<OciRuntime>> handlers_;
+  UniqueFd sealed_runtime_;  // the sealed copy of berth-runtime the "berth" handler runs
   std::string default_handler_;
   std::string shim_binary_;
   // Serialises lifecycle changes of one object; reads go to the store directly.

@@ -684,18 +684,10 @@ Status EnsureSealedBinary(char** argv) {
   if (!self) return ErrnoError("open /proc/self/exe");
   int seals = ::fcntl(self.get(), F_GET_SEALS);
   constexpr int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+  // berthd runs berth-runtime from a sealed copy it made once; only other callers
+  // pay for the copy here.
   if (seals >= 0 && (seals & kSeals) == kSeals) return absl::OkStatus();
-  UniqueFd copy(::memfd_create("berth-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (!copy) return ErrnoError("memfd_create");
-  struct stat st;
-  if (::fstat(self.get(), &st) != 0) return ErrnoError("stat /proc/self/exe");
-  off_t offset = 0;
-  while (offset < st.st_size) {
-    ssize_t n = ::sendfile(copy.get(), self.get(), &offset, st.st_size - offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return ErrnoError("copy runtime binary");
-  }
-  if (::fcntl(copy.get(), F_ADD_SEALS, kSeals) != 0) return ErrnoError("seal runtime binary");
+  ASSIGN_OR_RETURN(UniqueFd copy, SealedCopy(self.get(), "berth-runtime"));
   ::fexecve(copy.get(), argv, environ);
   return ErrnoError("re-exec sealed runtime binary");
 }
