@@ -287,6 +287,57 @@ TEST_F(NetworkTest, ShippedDefaultNetworkGivesPodsAddresses) {
   ASSERT_TRUE(RemovePod(pod).ok());
 }
 
+TEST_F(NetworkTest, DualStackPodsGetBothAddresses) {
+  auto list = nlohmann::json::parse(Conflist(absl::StrCat(kSubnetPrefix, "0/24")));
+  list["plugins"][0]["ipam"]["ranges"].push_back({{{"subnet", "fd00:231:7::/64"}}});
+  ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", list.dump()).ok());
+  StartWithImages({});
+  std::string pod = RunPod(PodConfig("dual"));
+  auto network = PodStatus(pod).network();
+  EXPECT_TRUE(absl::StartsWith(network.ip(), kSubnetPrefix)) << network.DebugString();
+  ASSERT_EQ(network.additional_ips_size(), 1) << network.DebugString();
+  EXPECT_TRUE(absl::StartsWith(network.additional_ips(0).ip(), "fd00:231:7::")) << network.DebugString();
+}
+
+TEST_F(NetworkTest, DelFailedAtStopIsRetriedAtRemove) {
+  // A plugin first in the chain whose DEL fails while a flag file exists.
+  std::string flag = dir_ + "/refuse-del";
+  ASSERT_TRUE(WriteFileAtomically(cni_bin_ + "/flaky",
+                                  "#!/bin/sh\n"
+                                  "cat >/dev/null\n"
+                                  "if [ \"$CNI_COMMAND\" = DEL ] && [ -e " + flag + " ]; then\n"
+                                  "  echo '{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"DEL refused\"}'; exit 1\n"
+                                  "fi\n"
+                                  "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\"}'\n"
+                                  "exit 0\n",
+                                  0755)
+                  .ok());
+  auto list = nlohmann::json::parse(Conflist(absl::StrCat(kSubnetPrefix, "0/24")));
+  list["plugins"].insert(list["plugins"].begin(), nlohmann::json::object({{"type", "flaky"}}));
+  ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", list.dump()).ok());
+  StartWithImages({});
+  std::string pod = RunPod(PodConfig("flaky"));
+  ASSERT_TRUE(absl::StartsWith(PodStatus(pod).network().ip(), kSubnetPrefix)) << "not on the test network";
+  ASSERT_TRUE(WriteFileAtomically(flag, "").ok());
+
+  // The stop succeeds (the pod's processes are gone) and owes the DEL...
+  runtime::v1::StopPodSandboxRequest stop;
+  stop.set_pod_sandbox_id(pod);
+  runtime::v1::StopPodSandboxResponse stopped;
+  ASSERT_TRUE(client().runtime().StopPodSandbox(Ctx().get(), stop, &stopped).ok());
+  EXPECT_EQ(PodStatus(pod).state(), runtime::v1::SANDBOX_NOTREADY);
+  // ...which remove retries, failing with the plugin's reason rather than forgetting it.
+  auto removed = RemovePod(pod);
+  EXPECT_FALSE(removed.ok());
+  EXPECT_NE(removed.error_message().find("DEL refused"), std::string::npos) << removed.error_message();
+  EXPECT_EQ(PodStatus(pod).state(), runtime::v1::SANDBOX_NOTREADY);
+
+  ASSERT_EQ(::unlink(flag.c_str()), 0);
+  ASSERT_TRUE(RemovePod(pod).ok());
+  EXPECT_TRUE(Leases().empty()) << absl::StrJoin(Leases(), ", ");
+  EXPECT_TRUE(fs::is_empty(root_ + "/network"));
+}
+
 TEST_F(NetworkTest, HostNetworkPodsSkipCni) {
   StartWithImages({});
   auto config = PodConfig("hostnet");
