@@ -227,6 +227,85 @@ TEST_P(PodLifecycleTest, ContainersSurviveBerthdKillAndAreRecovered) {
   EXPECT_EQ(Exec(running, {"echo", "alive"}).stdout(), "alive\n");
 }
 
+TEST_P(PodLifecycleTest, UpdatedResourcesAreAppliedLive) {
+  auto pod_config = PodConfig("resources");
+  std::string pod = RunPod(pod_config);
+  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("busy", {"sleep", "3600"}));
+  runtime::v1::UpdateContainerResourcesRequest update;
+  update.set_container_id(id);
+  update.mutable_linux()->set_memory_limit_in_bytes(64 << 20);
+  update.mutable_linux()->set_cpu_period(100000);
+  update.mutable_linux()->set_cpu_quota(50000);
+  runtime::v1::UpdateContainerResourcesResponse updated;
+  auto status = client().runtime().UpdateContainerResources(Ctx().get(), update, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // Read back where the container itself sees its limits (cgroup v1 or v2).
+  EXPECT_EQ(Exec(id, {"/bin/sh", "-c",
+                      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"})
+                .stdout(),
+            "67108864\n");
+  EXPECT_EQ(Exec(id, {"/bin/sh", "-c",
+                      "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max"})
+                .stdout(),
+            "50000\n");
+}
+
+TEST_P(PodLifecycleTest, ReopenedLogContinuesInANewFileAfterRotation) {
+  auto pod_config = PodConfig("rotation");
+  std::string pod = RunPod(pod_config);
+  std::string id = CreateAndStart(
+      pod, pod_config,
+      ContainerConfig("writer", {"/bin/sh", "-c",
+                                 "echo before; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after; exec sleep 3600"}));
+  std::string log = logs_ + "/rotation/writer.log";
+  auto wait_for = [](const std::string& path, const std::string& text) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::string data;
+    while (data.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      data = ReadFile(path).value_or("");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return data;
+  };
+  EXPECT_NE(wait_for(log, "stdout F before").find("before"), std::string::npos);
+  // kubelet rotates: rename, then ask the runtime to reopen.
+  ASSERT_EQ(::rename(log.c_str(), (log + ".1").c_str()), 0);
+  runtime::v1::ReopenContainerLogRequest reopen;
+  reopen.set_container_id(id);
+  runtime::v1::ReopenContainerLogResponse reopened;
+  ASSERT_TRUE(client().runtime().ReopenContainerLog(Ctx().get(), reopen, &reopened).ok());
+  Exec(id, {"touch", "/tmp/go"});
+  std::string fresh = wait_for(log, "stdout F after");
+  EXPECT_NE(fresh.find("after"), std::string::npos) << fresh;
+  EXPECT_EQ(fresh.find("before"), std::string::npos) << fresh;
+  EXPECT_EQ(ReadFile(log + ".1").value_or("").find("after"), std::string::npos);
+}
+
+TEST_P(PodLifecycleTest, TargetPidModeSharesAnotherContainersProcesses) {
+  auto pod_config = PodConfig("target");
+  std::string pod = RunPod(pod_config);
+  std::string main_id = CreateAndStart(pod, pod_config, ContainerConfig("main", {"sleep", "3600"}));
+  auto debug = ContainerConfig("debug", {"sleep", "3601"});
+  auto* ns = debug.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+  ns->set_pid(runtime::v1::TARGET);
+  ns->set_target_id(main_id);
+  std::string debug_id = CreateAndStart(pod, pod_config, debug);
+  // pid 1 of the debug container's namespace is the target's sleep.
+  EXPECT_EQ(Exec(debug_id, {"cat", "/proc/1/cmdline"}).stdout(), std::string("sleep\0" "3600\0", 11));
+}
+
+TEST_P(PodLifecycleTest, RunAsUsernameResolvesInTheImage) {
+  auto pod_config = PodConfig("username");
+  std::string pod = RunPod(pod_config);
+  auto config = ContainerConfig("named", {"id"});
+  config.mutable_image()->set_image(user_image_);
+  config.mutable_linux()->mutable_security_context()->set_run_as_username("berth");
+  std::string id = CreateAndStart(pod, pod_config, config);
+  EXPECT_EQ(WaitForExit(id).exit_code(), 0);
+  std::string log = ReadFile(logs_ + "/username/named.log").value_or("");
+  EXPECT_NE(log.find("uid=1000(berth) gid=1000(berth)"), std::string::npos) << log;
+}
+
 TEST_P(PodLifecycleTest, TtyAndStdinAreWhatTheContainerAskedFor) {
   auto pod_config = PodConfig("terminals");
   std::string pod = RunPod(pod_config);
