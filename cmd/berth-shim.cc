@@ -2,10 +2,10 @@
 //
 // It starts the container with the OCI runtime's `create`, holds the container's
 // stdout and stderr (or, with --tty, the master end of its terminal) and its stdin
-// (with --stdin, a pipe kept open for attach), writes the output to the CRI log file, reopens that file when
-// told to (a line "reopen" on the control FIFO), and when the init exits records
-// its exit status, finish time and whether the kernel's OOM killer took it, in a
-// file written atomically. It detaches from berthd at start so that it, and the
+// (with --stdin, a pipe kept open for attach), writes the output to the CRI log
+// file, reopens that file when told to (a line "reopen" on the control FIFO), and
+// when the init exits records its exit status, finish time and whether the
+// kernel's OOM killer took it, in a file written atomically. It detaches from berthd at start so that it, and the
 // container, outlive berthd restarts and crashes.
 //
 //   berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR --log FILE
@@ -118,7 +118,9 @@ UniqueFd ListenConsoleSocket(const Options& o, std::string* path) {
   int dir_fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY);  // kept for the shim's life
   if (dir_fd < 0) Fail("open " + dir + ": " + strerror(errno));
   *path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(dir_fd) + "/console.sock";
-  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // Non-blocking: the runtime has connected and sent by the time its create exits,
+  // so an empty backlog then means it never will.
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path->c_str());
@@ -143,7 +145,9 @@ UniqueFd ReceiveConsole(int listener, const std::string& path) {
   message.msg_iovlen = 1;
   message.msg_control = control;
   message.msg_controllen = sizeof control;
-  if (::recvmsg(conn.get(), &message, MSG_CMSG_CLOEXEC) < 0) Fail("receive the terminal: " + std::string(strerror(errno)));
+  if (::recvmsg(conn.get(), &message, MSG_CMSG_CLOEXEC) < 0) {
+    Fail("receive the terminal: " + std::string(strerror(errno)));
+  }
   cmsghdr* header = CMSG_FIRSTHDR(&message);
   if (header == nullptr || header->cmsg_type != SCM_RIGHTS) Fail("the runtime sent no terminal");
   int fd;
