@@ -5,8 +5,8 @@
 // (with --stdin, a pipe kept open for attach), writes the output to the CRI log
 // file, reopens that file when told to (a line "reopen" on the control FIFO), and
 // when the init exits records its exit status, finish time and whether the
-// kernel's OOM killer took it, in a file written atomically. It detaches from berthd at start so that it, and the
-// container, outlive berthd restarts and crashes.
+// kernel's OOM killer took it, in a file written atomically. It detaches from
+// berthd at start so that it, and the container, outlive berthd restarts and crashes.
 //
 //   berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR --log FILE
 //              --exit-file FILE --control FIFO [--oom-file FILE] [--runtime-log FILE]
