@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
@@ -677,6 +678,18 @@ Status Lifecycle::ReopenLog(const std::string& id_prefix) {
   UniqueFd fifo(::open(record.control_fifo().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) return ErrnoError(absl::StrCat("reach the monitor of container ", record.id));
   if (::write(fifo.get(), "reopen\n", 7) != 7) return ErrnoError("ask the monitor to reopen the log");
+  // kubelet renames the log and then expects the new file to be there when this call
+  // returns, so wait for the shim to have made it.
+  if (record.log_path.empty()) return absl::OkStatus();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  struct stat st;
+  while (::stat(record.log_path.c_str(), &st) != 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the monitor of container ", record.id, " did not reopen ", record.log_path, " within 5s"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return absl::OkStatus();
 }
 

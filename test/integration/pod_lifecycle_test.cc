@@ -274,6 +274,8 @@ TEST_P(PodLifecycleTest, ReopenedLogContinuesInANewFileAfterRotation) {
   reopen.set_container_id(id);
   runtime::v1::ReopenContainerLogResponse reopened;
   ASSERT_TRUE(client().runtime().ReopenContainerLog(Ctx().get(), reopen, &reopened).ok());
+  // The new file is there when the call returns, as kubelet expects.
+  EXPECT_TRUE(fs::exists(log));
   Exec(id, {"touch", "/tmp/go"});
   std::string fresh = wait_for(log, "stdout F after");
   EXPECT_NE(fresh.find("after"), std::string::npos) << fresh;
