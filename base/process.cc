@@ -19,6 +19,18 @@ extern char** environ;
 
 namespace berth {
 
+pid_t ParentPid(pid_t pid) {
+  auto stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  if (!stat.ok()) return 0;
+  // After the command name (which may hold anything) come the state, then the parent.
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<absl::string_view> fields = absl::StrSplit(absl::string_view(*stat).substr(close + 2), ' ');
+  pid_t parent = 0;
+  if (fields.size() > 1) (void)absl::SimpleAtoi(fields[1], &parent);
+  return parent;
+}
+
 uint64_t ProcessStartTime(pid_t pid) {
   auto stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
   if (!stat.ok()) return 0;

@@ -18,6 +18,9 @@ namespace berth {
 // The kernel's start time of pid (clock ticks since boot), or 0 if it is gone.
 uint64_t ProcessStartTime(pid_t pid);
 
+// The parent of pid, or 0 if it is gone.
+pid_t ParentPid(pid_t pid);
+
 // True while pid runs and is still the process that started at start_time.
 bool ProcessAlive(pid_t pid, uint64_t start_time);
 

@@ -191,7 +191,9 @@ Status Lifecycle::Recover() {
   RETURN_IF_ERROR(records_.Load());
   // Containers that exited while berthd was away have exit files now.
   for (const auto& record : records_.Containers()) Refresh(record);
+  // Networks first: a DEL needs the orphan pod's namespace still pinned.
   RecoverNetworks();
+  RemoveOrphans();
   BERTH_LOG(Info) << "recovered" << Kv("pods", records_.Sandboxes().size())
                   << Kv("containers", records_.Containers().size());
   return absl::OkStatus();
@@ -216,6 +218,67 @@ void Lifecycle::RecoverNetworks() {
     pod.state = SandboxState::kNotReady;
     Status saved = records_.UpdateSandbox(pod);
     if (!saved.ok()) BERTH_LOG(Error) << "record pod state" << Kv("pod", pod.id) << saved;
+  }
+}
+
+// The pid of the process whose command line is exactly argv, or 0.
+static pid_t FindProcess(const std::vector<std::string>& argv) {
+  std::string wanted;
+  for (const auto& arg : argv) wanted += arg + '\0';
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    auto cmdline = ReadFile(absl::StrCat("/proc/", pid, "/cmdline"));
+    if (cmdline.ok() && *cmdline == wanted) return pid;
+  }
+  return 0;
+}
+
+void Lifecycle::RemoveOrphans() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(config_.root + "/containers", ec)) {
+    ContainerRecord orphan;
+    orphan.id = entry.path().filename().string();
+    if (records_.GetContainer(orphan.id)) continue;
+    BERTH_LOG(Warn) << "removing a container an unfinished create left" << Kv("container", orphan.id);
+    orphan.dir = entry.path().string();
+    orphan.run_dir = absl::StrCat(config_.state_dir, "/containers/", orphan.id);
+    // Its shim, if it got that far, is the init's parent and exits once the init is killed.
+    int init = 0;
+    auto init_text = ReadFile(orphan.bundle() + "/init.pid");
+    pid_t shim = 0;
+    if (init_text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*init_text), &init) && init > 0) {
+      shim = ParentPid(init);
+    }
+    uint64_t shim_start = ProcessStartTime(shim);
+    for (auto& [name, handler] : handlers_) (void)handler->Delete(orphan.id, /*force=*/true);
+    if (shim > 1) (void)WaitForProcessExit(shim, shim_start, std::chrono::seconds(5));
+    ::umount2(orphan.rootfs().c_str(), MNT_DETACH);
+    Status removed = images_->snapshots().RemoveRootfs(orphan.id);
+    if (removed.ok()) removed = RemoveAll(orphan.run_dir);
+    if (!removed.ok()) BERTH_LOG(Error) << "remove an unfinished container" << Kv("container", orphan.id) << removed;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(config_.state_dir + "/pods", ec)) {
+    std::string id = entry.path().filename().string();
+    if (records_.GetSandbox(id)) continue;
+    BERTH_LOG(Warn) << "removing a pod an unfinished RunPodSandbox left" << Kv("pod", id);
+    std::string dir = entry.path().string();
+    SandboxRecord orphan;
+    orphan.dir = dir;
+    orphan.init_pid = FindProcess({shim_binary_, "--pod-init", dir});
+    orphan.init_start_time = ProcessStartTime(orphan.init_pid);
+    StopPodInit(orphan);
+    struct stat st;
+    for (const char* kind : {"net", "ipc", "uts"}) {
+      std::string path = absl::StrCat(dir, "/", kind);
+      if (::stat(path.c_str(), &st) == 0) (void)UnpinNamespace(path);
+    }
+    ::umount2((dir + "/shm").c_str(), MNT_DETACH);
+    Status removed = RemoveAll(dir);
+    if (!removed.ok()) BERTH_LOG(Error) << "remove an unfinished pod" << Kv("pod", id) << removed;
+    cgroups::RemoveIfEmpty(cgroups_, "/berth/" + id);
+    cgroups::RemoveIfEmpty(cgroups_, "/berth");
   }
 }
 

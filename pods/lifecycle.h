@@ -94,6 +94,9 @@ class Lifecycle {
   std::string CgroupPath(const SandboxRecord& pod, const std::string& container_id) const;
   // Releases what unfinished pods left attached and checks the networks of ready pods.
   void RecoverNetworks();
+  // Removes containers and pods that a create killed midway left without a record:
+  // their processes, mounts, pinned namespaces and directories.
+  void RemoveOrphans();
   std::string OomFile(const std::string& cgroup_path) const;
 
   const Config& config_;

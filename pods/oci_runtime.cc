@@ -49,12 +49,7 @@ Status OciRuntime::Create(ContainerRecord& record, const std::string& oom_file) 
   record.pid = container_pid;
   record.pid_start_time = ProcessStartTime(container_pid);
   // The shim is the container's parent.
-  auto stat = ReadFile(absl::StrCat("/proc/", container_pid, "/stat"));
-  if (stat.ok()) {
-    size_t close = stat->rfind(')');
-    std::vector<std::string> fields = absl::StrSplit(stat->substr(close + 2), ' ');
-    if (fields.size() > 1) (void)absl::SimpleAtoi(fields[1], &record.shim_pid);
-  }
+  record.shim_pid = ParentPid(container_pid);
   record.shim_start_time = ProcessStartTime(record.shim_pid);
   return absl::OkStatus();
 }

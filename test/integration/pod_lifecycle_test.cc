@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
+#include "base/sqlite.h"
 #include "test/integration/pod_fixture.h"
 
 namespace berth::testing {
@@ -306,6 +307,31 @@ TEST_P(PodLifecycleTest, RunAsUsernameResolvesInTheImage) {
   EXPECT_EQ(WaitForExit(id).exit_code(), 0);
   std::string log = ReadFile(logs_ + "/username/named.log").value_or("");
   EXPECT_NE(log.find("uid=1000(berth) gid=1000(berth)"), std::string::npos) << log;
+}
+
+TEST_P(PodLifecycleTest, WhatACreateKilledMidwayLeftIsRemovedAtRestart) {
+  // berthd dies after the runtime created a container (and after a pod's namespaces,
+  // init and network were set up) but before either record was written: a restart
+  // must find and remove both, processes, mounts and all.
+  auto pod_config = PodConfig("unfinished");
+  pod_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(runtime::v1::POD);
+  std::string pod = RunPod(pod_config);
+  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("orphan", {"sleep", "3600"}));
+  StopBerthd(SIGKILL);
+  auto db = SqliteDatabase::Open(root_ + "/berth.db", /*create=*/false);
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->Exec("DELETE FROM containers; DELETE FROM pods;").ok());
+  db->reset();
+  StartBerthd();
+  runtime::v1::ListPodSandboxResponse pods;
+  ASSERT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), {}, &pods).ok());
+  EXPECT_EQ(pods.items_size(), 0);
+  EXPECT_FALSE(fs::exists(root_ + "/containers/" + id));
+  EXPECT_FALSE(fs::exists(state_ + "/pods/" + pod));
+  std::string mountinfo = ReadFile("/proc/self/mountinfo").value_or("");
+  EXPECT_EQ(mountinfo.find(id), std::string::npos) << mountinfo;
+  EXPECT_EQ(mountinfo.find(pod), std::string::npos) << mountinfo;
+  // The fixture's leak check then finds no shim, init, netns or cgroup of theirs either.
 }
 
 TEST_P(PodLifecycleTest, TtyAndStdinAreWhatTheContainerAskedFor) {
