@@ -221,6 +221,31 @@ void Lifecycle::RecoverNetworks() {
   }
 }
 
+Status Lifecycle::TearDownPod(const SandboxRecord& pod) {
+  StopPodInit(pod);
+  for (const std::string* path : {&pod.netns_path, &pod.ipcns_path, &pod.utsns_path}) {
+    RETURN_IF_ERROR(UnpinNamespace(*path));
+  }
+  if (!pod.shm_path.empty() && ::umount2(pod.shm_path.c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
+      errno != ENOENT) {
+    return ErrnoError(absl::StrCat("unmount ", pod.shm_path));
+  }
+  RETURN_IF_ERROR(RemoveAll(pod.dir));
+  if (pod.spec.cgroup_parent.empty()) {
+    cgroups::RemoveIfEmpty(cgroups_, "/berth/" + pod.id);
+    cgroups::RemoveIfEmpty(cgroups_, "/berth");
+  }
+  return absl::OkStatus();
+}
+
+Status Lifecycle::RemoveContainerFiles(const ContainerRecord& container) {
+  if (::umount2(container.rootfs().c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    return ErrnoError(absl::StrCat("unmount the rootfs of container ", container.id));
+  }
+  RETURN_IF_ERROR(images_->snapshots().RemoveRootfs(container.id));
+  return RemoveAll(container.run_dir);
+}
+
 // The pid of the process whose command line is exactly argv, or 0.
 static pid_t FindProcess(const std::vector<std::string>& argv) {
   std::string wanted;
@@ -254,31 +279,27 @@ void Lifecycle::RemoveOrphans() {
     uint64_t shim_start = ProcessStartTime(shim);
     for (auto& [name, handler] : handlers_) (void)handler->Delete(orphan.id, /*force=*/true);
     if (shim > 1) (void)WaitForProcessExit(shim, shim_start, std::chrono::seconds(5));
-    ::umount2(orphan.rootfs().c_str(), MNT_DETACH);
-    Status removed = images_->snapshots().RemoveRootfs(orphan.id);
-    if (removed.ok()) removed = RemoveAll(orphan.run_dir);
+    Status removed = RemoveContainerFiles(orphan);
     if (!removed.ok()) BERTH_LOG(Error) << "remove an unfinished container" << Kv("container", orphan.id) << removed;
   }
   for (const auto& entry : std::filesystem::directory_iterator(config_.state_dir + "/pods", ec)) {
     std::string id = entry.path().filename().string();
     if (records_.GetSandbox(id)) continue;
     BERTH_LOG(Warn) << "removing a pod an unfinished RunPodSandbox left" << Kv("pod", id);
-    std::string dir = entry.path().string();
     SandboxRecord orphan;
-    orphan.dir = dir;
-    orphan.init_pid = FindProcess({shim_binary_, "--pod-init", dir});
+    orphan.id = id;
+    orphan.dir = entry.path().string();
+    orphan.init_pid = FindProcess({shim_binary_, "--pod-init", orphan.dir});
     orphan.init_start_time = ProcessStartTime(orphan.init_pid);
-    StopPodInit(orphan);
+    // What RunPod would have recorded, where it got that far.
     struct stat st;
-    for (const char* kind : {"net", "ipc", "uts"}) {
-      std::string path = absl::StrCat(dir, "/", kind);
-      if (::stat(path.c_str(), &st) == 0) (void)UnpinNamespace(path);
+    for (auto [kind, path] : {std::pair{"net", &orphan.netns_path}, std::pair{"ipc", &orphan.ipcns_path},
+                              std::pair{"uts", &orphan.utsns_path}, std::pair{"shm", &orphan.shm_path}}) {
+      std::string candidate = absl::StrCat(orphan.dir, "/", kind);
+      if (::stat(candidate.c_str(), &st) == 0) *path = candidate;
     }
-    ::umount2((dir + "/shm").c_str(), MNT_DETACH);
-    Status removed = RemoveAll(dir);
+    Status removed = TearDownPod(orphan);
     if (!removed.ok()) BERTH_LOG(Error) << "remove an unfinished pod" << Kv("pod", id) << removed;
-    cgroups::RemoveIfEmpty(cgroups_, "/berth/" + id);
-    cgroups::RemoveIfEmpty(cgroups_, "/berth");
   }
 }
 
@@ -346,10 +367,8 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
   absl::Cleanup undo = [&] {
     if (committed) return;
     (void)DetachNetwork(pod);
-    StopPodInit(pod);
-    for (const std::string* path : {&pod.netns_path, &pod.ipcns_path, &pod.utsns_path}) (void)UnpinNamespace(*path);
-    if (!pod.shm_path.empty()) ::umount2(pod.shm_path.c_str(), MNT_DETACH);
-    (void)RemoveAll(pod.dir);
+    Status undone = TearDownPod(pod);
+    if (!undone.ok()) BERTH_LOG(Error) << "undo a failed RunPodSandbox" << Kv("pod", pod.id) << undone;
   };
   bool own_net = spec.network != NamespaceMode::kNode;
   bool own_ipc = spec.ipc != NamespaceMode::kNode;
@@ -431,18 +450,7 @@ Status Lifecycle::RemovePod(const std::string& id_prefix) {
     pod->network_attached = false;
     RETURN_IF_ERROR(records_.UpdateSandbox(*pod));
   }
-  for (const std::string* path : {&pod->netns_path, &pod->ipcns_path, &pod->utsns_path}) {
-    RETURN_IF_ERROR(UnpinNamespace(*path));
-  }
-  if (!pod->shm_path.empty() && ::umount2(pod->shm_path.c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
-      errno != ENOENT) {
-    return ErrnoError(absl::StrCat("unmount ", pod->shm_path));
-  }
-  RETURN_IF_ERROR(RemoveAll(pod->dir));
-  if (pod->spec.cgroup_parent.empty()) {
-    cgroups::RemoveIfEmpty(cgroups_, "/berth/" + pod->id);
-    cgroups::RemoveIfEmpty(cgroups_, "/berth");
-  }
+  RETURN_IF_ERROR(TearDownPod(*pod));
   RETURN_IF_ERROR(records_.RemoveSandbox(*id));
   BERTH_LOG(Info) << "pod removed" << Kv("pod", *id);
   return absl::OkStatus();
@@ -544,20 +552,18 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
     record.log_path = pod->spec.log_directory + "/" + spec.log_path;
   }
   // Every step below is undone if a later one fails.
-  bool committed = false, mounted = false, created = false;
+  bool committed = false, created = false;
   absl::Cleanup undo = [&] {
     if (committed) return;
     if (created) (void)runtime->Delete(record.id, /*force=*/true);
-    if (mounted) ::umount2(record.rootfs().c_str(), MNT_DETACH);
-    (void)images_->snapshots().RemoveRootfs(record.id);
-    (void)RemoveAll(record.run_dir);
+    Status undone = RemoveContainerFiles(record);
+    if (!undone.ok()) BERTH_LOG(Error) << "undo a failed CreateContainer" << Kv("container", record.id) << undone;
   };
   ASSIGN_OR_RETURN(image::RootfsLayers layers, images_->snapshots().PrepareRootfs(record.id, image->chain_ids));
   RETURN_IF_ERROR(MakeDirs(record.rootfs(), 0755));
   if (::mount("overlay", record.rootfs().c_str(), "overlay", 0, layers.MountData().c_str()) != 0) {
     return ErrnoError(absl::StrCat("mount the rootfs of container ", record.id));
   }
-  mounted = true;
   // Mount sources kubelet expects to exist are created as directories.
   for (const auto& m : spec.mounts) {
     if (m.host_path.empty() || m.host_path[0] != '/') {
@@ -673,11 +679,7 @@ Status Lifecycle::RemoveContainerLocked(ContainerRecord record) {
       return deleted;
     }
   }
-  if (::umount2(record.rootfs().c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
-    return ErrnoError(absl::StrCat("unmount the rootfs of container ", record.id));
-  }
-  RETURN_IF_ERROR(images_->snapshots().RemoveRootfs(record.id));
-  RETURN_IF_ERROR(RemoveAll(record.run_dir));
+  RETURN_IF_ERROR(RemoveContainerFiles(record));
   RETURN_IF_ERROR(records_.RemoveContainer(record.id));
   BERTH_LOG(Info) << "container removed" << Kv("container", record.id);
   return absl::OkStatus();

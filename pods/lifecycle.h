@@ -90,6 +90,12 @@ class Lifecycle {
   bool DetachNetwork(SandboxRecord& pod);
   // Ends the pod's shared-PID-namespace init, if it has one.
   void StopPodInit(const SandboxRecord& pod);
+  // Undoes on the host what RunPod set up, as far as the record says it got: init,
+  // pinned namespaces, /dev/shm, the pod's directory and berth's default cgroup
+  // parent. The network is the caller's (its DEL needs the namespace pinned).
+  Status TearDownPod(const SandboxRecord& pod);
+  // Unmounts and removes a container's rootfs, writable layer and run dir.
+  Status RemoveContainerFiles(const ContainerRecord& container);
   std::string CgroupParent(const SandboxRecord& pod) const;
   std::string CgroupPath(const SandboxRecord& pod, const std::string& container_id) const;
   // Releases what unfinished pods left attached and checks the networks of ready pods.
