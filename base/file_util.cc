@@ -48,7 +48,7 @@ Status WriteAll(int fd, absl::string_view data, const std::string& path) {
 
 }  // namespace
 
-Status WriteFileAtomically(const std::string& path, absl::string_view data, mode_t mode) {
+Status WriteFileAtomically(const std::string& path, absl::string_view data, mode_t mode, Durability durability) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   const std::string dir = parent.empty() ? std::string(".") : parent.string();
   std::string tmp = absl::StrCat(path, ".tmp-XXXXXX");
@@ -60,10 +60,12 @@ Status WriteFileAtomically(const std::string& path, absl::string_view data, mode
   };
   if (::fchmod(fd.get(), mode) != 0) return ErrnoError(absl::StrCat("chmod ", tmp));
   RETURN_IF_ERROR(WriteAll(fd.get(), data, tmp));
-  if (::fsync(fd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", tmp));
+  const bool sync = durability == Durability::kPowerLoss;
+  if (sync && ::fsync(fd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", tmp));
   fd.Reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError(absl::StrCat("rename to ", path));
   renamed = true;
+  if (!sync) return absl::OkStatus();
   UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dirfd) ::fsync(dirfd.get());
   return absl::OkStatus();

@@ -379,7 +379,7 @@ int main(int argc, char** argv) {
   std::string record = "{\"exit_code\":" + std::to_string(exit_code) +
                        ",\"finished_at\":" + std::to_string(NowNanos()) +
                        ",\"oom_killed\":" + (OomKills(o.oom_file) > 0 ? "true" : "false") + "}\n";
-  (void)berth::WriteFileAtomically(o.exit_file, record, 0644);
+  (void)berth::WriteFileAtomically(o.exit_file, record, 0644, berth::Durability::kCrash);
   ::unlink(o.control.c_str());
   return 0;
 }

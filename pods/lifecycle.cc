@@ -82,6 +82,19 @@ constexpr char kIngressBandwidthAnnotation[] = "kubernetes.io/ingress-bandwidth"
 constexpr char kEgressBandwidthAnnotation[] = "kubernetes.io/egress-bandwidth";
 constexpr char kStaticIpsAnnotation[] = "berth.io/ips";
 
+// The container's writable layer lives exactly as long as the container, and is
+// never mounted again after a reboot (kubelet makes new containers), so it is
+// mounted "volatile": overlayfs then skips the sync of the whole upper filesystem
+// that every unmount would otherwise do (~5 ms per RemoveContainer here, and a
+// stall for everything else writing to that disk). Kernels before 5.10 lack the
+// option and get the plain mount.
+Status MountContainerRootfs(const image::RootfsLayers& layers, const std::string& target) {
+  const std::string data = layers.MountData();
+  if (::mount("overlay", target.c_str(), "overlay", 0, (data + ",volatile").c_str()) == 0) return absl::OkStatus();
+  if (errno == EINVAL && ::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) == 0) return absl::OkStatus();
+  return ErrnoError(absl::StrCat("mount the rootfs at ", target));
+}
+
 StatusOr<network::PodNetworkRequest> NetworkRequest(const SandboxRecord& pod, const std::string& cgroup_parent) {
   network::PodNetworkRequest request;
   request.pod_id = pod.id;
@@ -561,9 +574,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   };
   ASSIGN_OR_RETURN(image::RootfsLayers layers, images_->snapshots().PrepareRootfs(record.id, image->chain_ids));
   RETURN_IF_ERROR(MakeDirs(record.rootfs(), 0755));
-  if (::mount("overlay", record.rootfs().c_str(), "overlay", 0, layers.MountData().c_str()) != 0) {
-    return ErrnoError(absl::StrCat("mount the rootfs of container ", record.id));
-  }
+  RETURN_IF_ERROR(MountContainerRootfs(layers, record.rootfs()));
   // Mount sources kubelet expects to exist are created as directories.
   for (const auto& m : spec.mounts) {
     if (m.host_path.empty() || m.host_path[0] != '/') {
@@ -592,7 +603,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   inputs.cgroup_v2 = cgroups_.mode == cgroups::Mode::kUnified;
   inputs.target_pid_ns = target_pid_ns;
   ASSIGN_OR_RETURN(nlohmann::json oci, BuildOciSpec(inputs));
-  RETURN_IF_ERROR(WriteFileAtomically(record.bundle() + "/config.json", oci.dump(2), 0600));
+  RETURN_IF_ERROR(WriteFileAtomically(record.bundle() + "/config.json", oci.dump(2), 0600, Durability::kCrash));
   if (!record.log_path.empty()) {
     RETURN_IF_ERROR(MakeDirs(std::filesystem::path(record.log_path).parent_path().string(), 0755));
   }

@@ -75,7 +75,7 @@ StatusOr<RunResult> OciRuntime::Exec(const std::string& id, const nlohmann::json
   if (::mkdtemp(base.data()) == nullptr) return ErrnoError("create exec directory");
   std::string process_file = base + "/process.json";
   std::string pid_file = base + "/pid";
-  RETURN_IF_ERROR(WriteFileAtomically(process_file, process.dump(), 0600));
+  RETURN_IF_ERROR(WriteFileAtomically(process_file, process.dump(), 0600, Durability::kCrash));
   RunOptions options;
   options.timeout = timeout;
   // On timeout the exec'd process itself is killed, not just the runtime's exec.
@@ -95,7 +95,7 @@ StatusOr<RunResult> OciRuntime::Exec(const std::string& id, const nlohmann::json
 Status OciRuntime::Update(const std::string& id, const nlohmann::json& resources, const std::string& scratch_dir) {
   RETURN_IF_ERROR(MakeDirs(scratch_dir, 0700));
   std::string file = scratch_dir + "/resources.json";
-  RETURN_IF_ERROR(WriteFileAtomically(file, resources.dump(), 0600));
+  RETURN_IF_ERROR(WriteFileAtomically(file, resources.dump(), 0600, Durability::kCrash));
   Status status = Run({"update", "--resources", file, id}, "update");
   ::unlink(file.c_str());
   return status;

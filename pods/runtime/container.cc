@@ -251,15 +251,32 @@ Status SetupConsole(int console_fd, uid_t uid) {
   return absl::OkStatus();
 }
 
+// Blocks until create has moved the init into the container's cgroups ("g").
+Status WaitForCgroupPlacement(int sync_fd) {
+  auto go = ReceiveMessage(sync_fd);
+  if (!go.ok()) return go.status();
+  if (go->empty()) return absl::AbortedError("create gave up before the init was in its cgroups");
+  return absl::OkStatus();
+}
+
 // Everything that can fail before the init waits for `start`.
+//
+// Moving a process between v1 cgroups makes the kernel wait for an RCU grace period
+// (~8 ms here, on every create), so the steps that do not depend on the init's
+// cgroup run meanwhile: joining the pod's namespaces and, on v1, the whole rootfs
+// (its cgroup mounts are binds of host directories that exist already). The cgroup
+// namespace, and on v2 the cgroup2 mount that shows its root, come after.
 StatusOr<std::string> SetupInit(const InitArgs& a) {
   const Spec& spec = *a.spec;
   const Process& process = spec.process;
   RETURN_IF_ERROR(EnterNamespaces(spec));
-  RETURN_IF_ERROR(UnshareCgroupNamespace(spec));
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
   RETURN_IF_ERROR(SetHostnames(spec));
-  RETURN_IF_ERROR(SetupRootfs(a.rootfs));
+  const bool rootfs_needs_cgroup = a.rootfs.cgroup_v2_host;
+  if (!rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(a.rootfs));
+  RETURN_IF_ERROR(WaitForCgroupPlacement(a.sync_fd));
+  RETURN_IF_ERROR(UnshareCgroupNamespace(spec));
+  if (rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(a.rootfs));
   if (process.terminal) {
     RETURN_IF_ERROR(SetupConsole(a.console_fd, process.user.uid));
     ::close(a.console_fd);
@@ -280,11 +297,12 @@ StatusOr<std::string> SetupInit(const InitArgs& a) {
 [[noreturn]] void RunInit(const InitArgs& a) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  auto go = ReceiveMessage(a.sync_fd);
-  if (!go.ok() || go->empty()) ::_exit(1);
   auto exe = SetupInit(a);
   if (!exe.ok()) {
-    (void)SendMessage(a.sync_fd, absl::StrCat("E", MessageOf(exe.status())));
+    // Create stopped waiting for us (closed its end): nobody reads a message.
+    if (exe.status().code() != StatusCode::kAborted) {
+      (void)SendMessage(a.sync_fd, absl::StrCat("E", MessageOf(exe.status())));
+    }
     ::_exit(1);
   }
   if (!SendMessage(a.sync_fd, "O").ok()) ::_exit(1);
@@ -356,6 +374,10 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
   RETURN_IF_ERROR(SetRlimits(process.rlimits));
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
   ::umask(process.user.umask.value_or(022));
+  // The steps above ran while exec placed us in the container's cgroups (as the
+  // init's do, see SetupInit); nothing below runs outside them.
+  char byte;
+  if (::read(a.go_fd, &byte, 1) != 1) return absl::AbortedError("exec gave up before the cgroup placement");
   const std::optional<Seccomp>& seccomp = a.spec->seccomp;
   if (seccomp && !process.no_new_privileges) RETURN_IF_ERROR(LoadSeccomp(*seccomp));
   RETURN_IF_ERROR(ApplyUserAndCapabilities(process));
@@ -368,11 +390,9 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
 [[noreturn]] void RunExecChild(const ExecChildArgs& a) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  char byte;
-  if (::read(a.go_fd, &byte, 1) != 1) ::_exit(1);
   auto exe = SetupExecChild(a);
   if (!exe.ok()) {
-    WriteAll(a.error_fd, MessageOf(exe.status()));
+    if (exe.status().code() != StatusCode::kAborted) WriteAll(a.error_fd, MessageOf(exe.status()));
     ::_exit(1);
   }
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -411,7 +431,7 @@ Status Runtime::Create(const CreateOptions& o) {
   absl::Cleanup remove_state = [&] {
     if (!committed) (void)store_.Remove(o.id);
   };
-  RETURN_IF_ERROR(WriteFileAtomically(store_.Dir(o.id) + "/config.json", config, 0600));
+  RETURN_IF_ERROR(WriteFileAtomically(store_.Dir(o.id) + "/config.json", config, 0600, Durability::kCrash));
   ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
   ASSIGN_OR_RETURN(std::string cgroup_path, cgroups::NormalizePath(spec.cgroups_path, o.id));
   ASSIGN_OR_RETURN(cgroups::Manager cg, cgroups::Manager::Create(layout, cgroup_path));
@@ -467,10 +487,17 @@ Status Runtime::Create(const CreateOptions& o) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   };
-  RETURN_IF_ERROR(cg.AddPid(pid));
-  RETURN_IF_ERROR(SendMessage(sync.get(), "g"));
+  // The init sets up what does not need its cgroup meanwhile (see SetupInit).
+  Status placed = cg.AddPid(pid);
+  if (placed.ok()) placed = SendMessage(sync.get(), "g");
+  if (!placed.ok()) ::shutdown(sync.get(), SHUT_WR);  // the init stops waiting for "g"
   ASSIGN_OR_RETURN(std::string reply, ReceiveMessage(sync.get()));
-  if (reply.empty()) return absl::InternalError("container init exited during setup");
+  // An init that failed on its own (say, before it ever needed "g") says why; that
+  // comes first, as the placement may only have failed because it had exited.
+  if (reply.empty()) {
+    if (!placed.ok()) return placed;
+    return absl::InternalError("container init exited during setup");
+  }
   if (reply[0] == 'E') {
     return absl::FailedPreconditionError(absl::StrCat("create container ", o.id, ": ", reply.substr(1)));
   }
@@ -487,7 +514,7 @@ Status Runtime::Create(const CreateOptions& o) {
   state.annotations = spec.annotations;
   RETURN_IF_ERROR(store_.Save(state));
   if (!o.pid_file.empty()) {
-    RETURN_IF_ERROR(WriteFileAtomically(o.pid_file, absl::StrCat(pid), 0644));
+    RETURN_IF_ERROR(WriteFileAtomically(o.pid_file, absl::StrCat(pid), 0644, Durability::kCrash));
   }
   RETURN_IF_ERROR(SendMessage(sync.get(), "d"));
   // The init closes its end once it no longer dies with us.
@@ -608,8 +635,12 @@ StatusOr<int> Runtime::Exec(const ExecOptions& o) {
   if (!ProcessAlive(state.pid, state.start_time)) {
     return absl::FailedPreconditionError(absl::StrCat("container ", o.id, " stopped"));
   }
+  // "go" is a socket so that sending to a child that already gave up is an error,
+  // not a SIGPIPE (ignoring SIGPIPE instead would pass SIG_IGN on to the process).
   int go[2], err[2];
-  if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    return ErrnoError("exec: socketpair or pipe");
+  }
   UniqueFd go_read(go[0]), go_write(go[1]), err_read(err[0]), err_write(err[1]);
 
   ExecChildArgs args;
@@ -635,14 +666,19 @@ StatusOr<int> Runtime::Exec(const ExecOptions& o) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   };
-  RETURN_IF_ERROR(cg.AddPid(pid));
-  if (::write(go_write.get(), "g", 1) != 1) return ErrnoError("exec: start child");
+  Status placed = cg.AddPid(pid);
+  if (placed.ok()) placed = SendMessage(go_write.get(), "g");
+  go_write.Reset();  // a child still waiting for "g" gives up
   std::string error = ReadAll(err_read.get());
+  // The child's own failure first: a placement can fail because the child had exited.
   if (!error.empty()) {
     return absl::FailedPreconditionError(absl::StrCat("exec in container ", o.id, ": ", error));
   }
+  RETURN_IF_ERROR(placed);
   started = true;
-  if (!o.pid_file.empty()) RETURN_IF_ERROR(WriteFileAtomically(o.pid_file, absl::StrCat(pid), 0644));
+  if (!o.pid_file.empty()) {
+    RETURN_IF_ERROR(WriteFileAtomically(o.pid_file, absl::StrCat(pid), 0644, Durability::kCrash));
+  }
   if (o.detach) return 0;
   int wstatus;
   while (::waitpid(pid, &wstatus, 0) < 0) {

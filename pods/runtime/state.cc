@@ -72,7 +72,7 @@ Status StateStore::Save(const ContainerState& s) const {
       {"created", s.created},        {"cgroupPath", s.cgroup_path},
       {"annotations", s.annotations},
   };
-  return WriteFileAtomically(Dir(s.id) + "/state.json", j.dump(), 0600);
+  return WriteFileAtomically(Dir(s.id) + "/state.json", j.dump(), 0600, Durability::kCrash);
 }
 
 StatusOr<ContainerState> StateStore::Load(absl::string_view id) const {
