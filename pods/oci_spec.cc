@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -227,6 +228,64 @@ int64_t ClampOomScoreAdj(int64_t wanted) {
   return std::clamp<int64_t>(wanted, -1000, 1000);
 }
 
+// Every device node under the host's /dev, which containerd also gives privileged
+// containers (unless told otherwise): a CSI node plugin or a device manager running
+// privileged expects to find the host's disks and devices there. Left out: what the
+// container has its own of (pts, shm, mqueue, fd; console; ptmx, a link to its pts).
+std::vector<std::string> HostDevicePaths() {
+  namespace fs = std::filesystem;
+  static const std::set<std::string> kOwn = {"/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/fd", "/dev/console",
+                                             "/dev/ptmx"};
+  std::vector<std::string> paths;
+  std::error_code ec;
+  fs::recursive_directory_iterator it("/dev", fs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string path = it->path().string();
+    if (kOwn.count(path)) {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    auto type = it->symlink_status(ec).type();
+    if (type == fs::file_type::character || type == fs::file_type::block) paths.push_back(path);
+  }
+  return paths;
+}
+
+// linux.devices and (for an unprivileged container) the devices cgroup rule for
+// the device node at host_path, seen in the container at container_path.
+Status AddDevice(const std::string& host_path, const std::string& container_path, const std::string& permissions,
+                 bool privileged, json& linux) {
+  struct stat st;
+  if (::stat(host_path.c_str(), &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+    return absl::InvalidArgumentError(absl::StrCat("device \"", host_path, "\" is not a device on this host"));
+  }
+  if (container_path.empty() || container_path[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat("device container path \"", container_path, "\" must be absolute"));
+  }
+  if (permissions.find_first_not_of("rwm") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device \"", host_path, "\": permissions \"", permissions, "\" are not a subset of \"rwm\""));
+  }
+  const char* type = S_ISCHR(st.st_mode) ? "c" : "b";
+  json& devices = linux["devices"];
+  for (auto it = devices.begin(); it != devices.end(); ++it) {
+    if ((*it)["path"] == container_path) {
+      devices.erase(it);  // a device asked for by path wins over the host's at that path
+      break;
+    }
+  }
+  devices.push_back({{"path", container_path}, {"type", type}, {"major", major(st.st_rdev)},
+                     {"minor", minor(st.st_rdev)}, {"fileMode", st.st_mode & 0777}, {"uid", st.st_uid},
+                     {"gid", st.st_gid}});
+  // Privileged containers may use every device already.
+  if (!privileged) {
+    linux["resources"]["devices"].push_back({{"allow", true}, {"type", type}, {"major", major(st.st_rdev)},
+                                             {"minor", minor(st.st_rdev)},
+                                             {"access", permissions.empty() ? "rwm" : permissions}});
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<json> SeccompProfile(const SecuritySpec& sec) {
   if (sec.privileged) return json();
   const std::string& type = sec.seccomp.type;
@@ -415,20 +474,15 @@ StatusOr<json> BuildOciSpec(const SpecInputs& in) {
   }
   ASSIGN_OR_RETURN(json seccomp, SeccompProfile(sec));
   if (!seccomp.is_null()) linux["seccomp"] = seccomp;
-  json devices = json::array();
-  for (const auto& d : c.devices) {
-    struct stat st;
-    if (::stat(d.host_path.c_str(), &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
-      return absl::InvalidArgumentError(absl::StrCat("device \"", d.host_path, "\" is not a device on this host"));
-    }
-    devices.push_back({{"path", d.container_path}, {"type", S_ISCHR(st.st_mode) ? "c" : "b"},
-                       {"major", major(st.st_rdev)}, {"minor", minor(st.st_rdev)}, {"fileMode", st.st_mode & 0777},
-                       {"uid", 0}, {"gid", 0}});
-    linux["resources"]["devices"].push_back({{"allow", true}, {"type", S_ISCHR(st.st_mode) ? "c" : "b"},
-                                             {"major", major(st.st_rdev)}, {"minor", minor(st.st_rdev)},
-                                             {"access", d.permissions.empty() ? "rwm" : d.permissions}});
+  linux["devices"] = json::array();
+  if (sec.privileged) {
+    // A node can vanish between the listing and the stat (a hot-unplugged disk).
+    for (const std::string& path : HostDevicePaths()) (void)AddDevice(path, path, "rwm", true, linux);
   }
-  if (!devices.empty()) linux["devices"] = devices;
+  for (const auto& d : c.devices) {
+    RETURN_IF_ERROR(AddDevice(d.host_path, d.container_path, d.permissions, sec.privileged, linux));
+  }
+  if (linux["devices"].empty()) linux.erase("devices");
 
   json spec = {{"ociVersion", "1.0.2"},
                {"process", process},
