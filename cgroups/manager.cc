@@ -17,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
+#include "cgroups/device_filter.h"
 
 namespace berth::cgroups {
 
@@ -100,6 +101,14 @@ std::vector<DeviceRule> DefaultDeviceRules() {
   add('c', 5, 1);    // console
   add('c', 5, 2);    // ptmx
   add('c', 136, -1); // pts/*
+  return rules;
+}
+
+// The rules a container's devices are checked against: the spec's, then the
+// defaults (which a spec cannot take away, as with runc).
+std::vector<DeviceRule> WithDefaultDevices(const std::vector<DeviceRule>& spec_rules) {
+  std::vector<DeviceRule> rules = spec_rules;
+  for (const auto& rule : DefaultDeviceRules()) rules.push_back(rule);
   return rules;
 }
 
@@ -270,9 +279,7 @@ Status Manager::ApplyV1(const Resources& r) const {
   if (std::string dir = DirFor("devices"); !dir.empty() && !r.devices.empty()) {
     // Deny everything, then allow what the spec and the defaults list, in order.
     RETURN_IF_ERROR(WriteValue(dir, "devices.deny", "a"));
-    std::vector<DeviceRule> rules = r.devices;
-    for (const auto& rule : DefaultDeviceRules()) rules.push_back(rule);
-    for (const auto& rule : rules) {
+    for (const auto& rule : WithDefaultDevices(r.devices)) {
       if (rule.type == 'a' && !rule.allow) continue;  // already denied
       RETURN_IF_ERROR(WriteValue(dir, rule.allow ? "devices.allow" : "devices.deny",
                                  DeviceRuleText(rule)));
@@ -339,7 +346,8 @@ Status Manager::ApplyV2(const Resources& r) const {
     RETURN_IF_ERROR(throttle(r.throttle_read_iops, "riops"));
     RETURN_IF_ERROR(throttle(r.throttle_write_iops, "wiops"));
   }
-  // Device rules on v2 need an eBPF program; berth leaves devices to the mount setup.
+  // An update without device rules leaves the program in place.
+  if (!r.devices.empty()) RETURN_IF_ERROR(AttachDeviceFilter(dir, WithDefaultDevices(r.devices)));
   for (const auto& [file, value] : r.unified) {
     if (file.find('/') != std::string::npos || file.find("..") != std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat("bad unified key ", file));

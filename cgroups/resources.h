@@ -59,7 +59,7 @@ struct Resources {
   std::vector<BlockIoThrottleDevice> throttle_write_bps;
   std::vector<BlockIoThrottleDevice> throttle_read_iops;
   std::vector<BlockIoThrottleDevice> throttle_write_iops;
-  // devices (v1 only; applied in order after a deny-all)
+  // devices, applied in order after a deny-all (v1: devices.allow/deny; v2: an eBPF program)
   std::vector<DeviceRule> devices;
   // Raw v2 files ("memory.high" -> "1G"); refused on v1.
   std::map<std::string, std::string> unified;
