@@ -20,6 +20,8 @@ PACKAGES=(
   containernetworking-plugins iptables iproute2 runc crun
   # test: a local registry (htpasswd from apache2-utils) and busybox for test images
   docker-registry apache2-utils busybox-static
+  # test: apparmor_parser checks the AppArmor profile berth loads where AppArmor is on
+  apparmor
 )
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }

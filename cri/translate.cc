@@ -9,31 +9,38 @@ using runtime::v1::NamespaceMode;
 
 pods::NamespaceMode ToMode(NamespaceMode mode) { return static_cast<pods::NamespaceMode>(mode); }
 
-StatusOr<pods::SeccompSpec> ToSeccomp(bool has_profile, const runtime::v1::SecurityProfile& profile,
-                                      const std::string& legacy_path) {
-  pods::SeccompSpec out;
+// what: "seccomp" or "AppArmor", for messages. An empty legacy string stays empty
+// (no profile named): what that means differs between the two.
+StatusOr<pods::SecurityProfileSpec> ToProfile(absl::string_view what, bool has_profile,
+                                              const runtime::v1::SecurityProfile& profile,
+                                              const std::string& legacy) {
+  pods::SecurityProfileSpec out;
   if (has_profile) {
     switch (profile.profile_type()) {
       case runtime::v1::SecurityProfile::RuntimeDefault: out.type = "runtime/default"; break;
       case runtime::v1::SecurityProfile::Unconfined: out.type = "unconfined"; break;
       case runtime::v1::SecurityProfile::Localhost:
         out.type = "localhost";
-        out.localhost_path = profile.localhost_ref();
+        out.localhost_ref = profile.localhost_ref();
+        if (out.localhost_ref.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(what, " profile type Localhost needs a localhost_ref"));
+        }
         break;
-      default: return absl::InvalidArgumentError("unknown seccomp profile type");
+      default: return absl::InvalidArgumentError(absl::StrCat("unknown ", what, " profile type"));
     }
     return out;
   }
-  // The deprecated string form: "", "unconfined", "runtime/default", "docker/default", "localhost/<path>".
-  if (legacy_path.empty() || legacy_path == "unconfined") {
+  // The deprecated string form: "", "unconfined", "runtime/default", "docker/default", "localhost/<ref>".
+  if (legacy.empty()) return out;
+  if (legacy == "unconfined") {
     out.type = "unconfined";
-  } else if (legacy_path == "runtime/default" || legacy_path == "docker/default") {
+  } else if (legacy == "runtime/default" || legacy == "docker/default") {
     out.type = "runtime/default";
-  } else if (absl::StartsWith(legacy_path, "localhost/")) {
+  } else if (absl::StartsWith(legacy, "localhost/")) {
     out.type = "localhost";
-    out.localhost_path = legacy_path.substr(10);
+    out.localhost_ref = legacy.substr(10);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("unknown seccomp profile \"", legacy_path, "\""));
+    return absl::InvalidArgumentError(absl::StrCat("unknown ", what, " profile \"", legacy, "\""));
   }
   return out;
 }
@@ -157,8 +164,10 @@ StatusOr<pods::ContainerSpec> ToContainerSpec(const runtime::v1::ContainerConfig
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   const std::string& legacy_seccomp = sec.seccomp_profile_path();
+  const std::string& legacy_apparmor = sec.apparmor_profile();
 #pragma GCC diagnostic pop
-  ASSIGN_OR_RETURN(s.seccomp, ToSeccomp(sec.has_seccomp(), sec.seccomp(), legacy_seccomp));
+  ASSIGN_OR_RETURN(s.seccomp, ToProfile("seccomp", sec.has_seccomp(), sec.seccomp(), legacy_seccomp));
+  ASSIGN_OR_RETURN(s.apparmor, ToProfile("AppArmor", sec.has_apparmor(), sec.apparmor(), legacy_apparmor));
   s.pid = ToMode(sec.namespace_options().pid());
   s.target_container_id = sec.namespace_options().target_id();
   if (s.pid == pods::NamespaceMode::kTarget && s.target_container_id.empty()) {

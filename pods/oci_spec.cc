@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
+#include "pods/apparmor.h"
 
 namespace berth::pods {
 namespace {
@@ -297,15 +298,15 @@ StatusOr<json> SeccompProfile(const SecuritySpec& sec) {
                 {"syscalls", {{{"names", denied}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
   }
   if (type == "localhost") {
-    if (sec.seccomp.localhost_path.empty() || sec.seccomp.localhost_path[0] != '/') {
-      return absl::InvalidArgumentError(absl::StrCat("seccomp localhost profile path \"", sec.seccomp.localhost_path,
+    if (sec.seccomp.localhost_ref.empty() || sec.seccomp.localhost_ref[0] != '/') {
+      return absl::InvalidArgumentError(absl::StrCat("seccomp localhost profile path \"", sec.seccomp.localhost_ref,
                                                      "\" must be absolute"));
     }
-    auto data = ReadFile(sec.seccomp.localhost_path);
+    auto data = ReadFile(sec.seccomp.localhost_ref);
     if (!data.ok()) return Annotate(data.status(), "read seccomp profile");
     json profile = json::parse(*data, nullptr, false);
     if (profile.is_discarded() || !profile.is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat("seccomp profile ", sec.seccomp.localhost_path, " is not JSON"));
+      return absl::InvalidArgumentError(absl::StrCat("seccomp profile ", sec.seccomp.localhost_ref, " is not JSON"));
     }
     return profile;
   }
@@ -384,6 +385,8 @@ StatusOr<json> BuildOciSpec(const SpecInputs& in) {
       {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", NofileLimit()}, {"soft", NofileLimit()}}}},
   };
   if (c.resources.oom_score_adj != 0) process["oomScoreAdj"] = ClampOomScoreAdj(c.resources.oom_score_adj);
+  ASSIGN_OR_RETURN(std::string apparmor, AppArmorProfileFor(sec));
+  if (!apparmor.empty()) process["apparmorProfile"] = apparmor;
 
   json mounts = json::array();
   mounts.push_back({{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"},

@@ -70,7 +70,7 @@ void to_json(nlohmann::json& j, const SecuritySpec& s) {
        {"drop_capabilities", s.drop_capabilities}, {"run_as_username", s.run_as_username},
        {"supplemental_groups", s.supplemental_groups}, {"readonly_rootfs", s.readonly_rootfs},
        {"no_new_privs", s.no_new_privs}, {"masked_paths", s.masked_paths}, {"readonly_paths", s.readonly_paths},
-       {"seccomp", s.seccomp}, {"pid", s.pid}, {"target_container_id", s.target_container_id}};
+       {"seccomp", s.seccomp}, {"apparmor", s.apparmor}, {"pid", s.pid}, {"target_container_id", s.target_container_id}};
   PutOptional(j, "run_as_user", s.run_as_user);
   PutOptional(j, "run_as_group", s.run_as_group);
 }
@@ -86,6 +86,7 @@ void from_json(const nlohmann::json& j, SecuritySpec& s) {
   Get(j, "masked_paths", s.masked_paths);
   Get(j, "readonly_paths", s.readonly_paths);
   Get(j, "seccomp", s.seccomp);
+  Get(j, "apparmor", s.apparmor);
   Get(j, "pid", s.pid);
   Get(j, "target_container_id", s.target_container_id);
   GetOptional(j, "run_as_user", s.run_as_user);

@@ -87,11 +87,14 @@ struct ResourcesSpec {
   std::map<std::string, std::string> unified;
 };
 
-struct SeccompSpec {
-  // "unconfined", "runtime/default" or "localhost"; empty means unconfined, as
-  // kubelet defines it.
+// A seccomp or AppArmor profile as kubelet names it.
+struct SecurityProfileSpec {
+  // "unconfined", "runtime/default" or "localhost"; empty when kubelet sent none
+  // (seccomp: unconfined, as kubelet defines it; AppArmor: the runtime default, as
+  // containerd reads it).
   std::string type;
-  std::string localhost_path;
+  // localhost: the seccomp profile's path, or the loaded AppArmor profile's name.
+  std::string localhost_ref;
 };
 
 struct SecuritySpec {
@@ -106,7 +109,8 @@ struct SecuritySpec {
   bool no_new_privs = false;
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
-  SeccompSpec seccomp;
+  SecurityProfileSpec seccomp;
+  SecurityProfileSpec apparmor;
   NamespaceMode pid = NamespaceMode::kContainer;
   std::string target_container_id;
 };
@@ -143,7 +147,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DeviceSpec, container_path, host
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourcesSpec, cpu_period, cpu_quota, cpu_shares, memory_limit,
                                                 memory_swap_limit, oom_score_adj, pids_limit, cpuset_cpus,
                                                 cpuset_mems, hugepage_limits, unified)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SeccompSpec, type, localhost_path)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecurityProfileSpec, type, localhost_ref)
 
 }  // namespace berth::pods
 

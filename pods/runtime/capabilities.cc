@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
@@ -123,6 +124,25 @@ Status ApplyUserAndCapabilities(const Process& process) {
     // The kernel refuses ambient caps that are not permitted and inheritable; runc
     // ignores those too.
     (void)::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+  }
+  return absl::OkStatus();
+}
+
+Status SetAppArmorExecProfile(const std::string& profile) {
+  if (profile.empty()) return absl::OkStatus();
+  // Kernels that stack several LSMs give AppArmor its own attr directory; before
+  // that, the shared attr/exec file is AppArmor's when AppArmor is the one enabled.
+  const bool own_directory = ::access("/proc/thread-self/attr/apparmor", F_OK) == 0;
+  auto enabled = ReadFile("/sys/module/apparmor/parameters/enabled");
+  if (!own_directory && !(enabled.ok() && absl::StartsWith(*enabled, "Y"))) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("AppArmor profile \"", profile, "\" asked for, but AppArmor is not enabled on this host"));
+  }
+  const char* path = own_directory ? "/proc/thread-self/attr/apparmor/exec" : "/proc/thread-self/attr/exec";
+  UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
+  const std::string command = "exec " + profile;
+  if (!fd || ::write(fd.get(), command.data(), command.size()) != static_cast<ssize_t>(command.size())) {
+    return ErrnoError(absl::StrCat("set AppArmor profile ", profile, " (", path, ")"));
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,5 @@
 // Credentials of the container process: rlimits, user and groups, capabilities,
-// no_new_privs, oom_score_adj. Runs in the process about to exec, still as root.
+// no_new_privs, oom_score_adj, AppArmor label. Runs in the process about to exec, still as root.
 #pragma once
 
 #include "base/status.h"
@@ -20,5 +20,9 @@ Status SetRlimits(const std::vector<Rlimit>& rlimits);
 Status ApplyUserAndCapabilities(const Process& process);
 
 Status SetNoNewPrivileges();
+
+// Puts the next execve under the AppArmor profile (nothing for ""), as runc does.
+// Fails when the host has no AppArmor, rather than run the process unconfined.
+Status SetAppArmorExecProfile(const std::string& profile);
 
 }  // namespace berth::runtime

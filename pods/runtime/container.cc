@@ -284,6 +284,7 @@ StatusOr<std::string> SetupInit(const InitArgs& a) {
   if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
   ASSIGN_OR_RETURN(std::string exe, FindExecutable(process.args[0], process.env));
   RETURN_IF_ERROR(SetRlimits(process.rlimits));
+  RETURN_IF_ERROR(SetAppArmorExecProfile(process.apparmor_profile));
   ::umask(process.user.umask.value_or(022));
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes before the
   // capabilities are dropped; with it, as late as possible.
@@ -372,6 +373,7 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
   if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
   ASSIGN_OR_RETURN(std::string exe, FindExecutable(process.args[0], process.env));
   RETURN_IF_ERROR(SetRlimits(process.rlimits));
+  RETURN_IF_ERROR(SetAppArmorExecProfile(process.apparmor_profile));
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
   ::umask(process.user.umask.value_or(022));
   // The steps above ran while exec placed us in the container's cgroups (as the

@@ -462,6 +462,14 @@ TEST_F(RuntimeE2eTest, FailedCreateLeavesNothingBehind) {
   EXPECT_EQ(pid, 0);
   EXPECT_NE(result.err.find("/no/such/dir"), std::string::npos) << result.err;
   ExpectGone("bad2");
+
+  // A profile that cannot be applied is an error, never an unconfined process.
+  config = Config("bad3", {"true"});
+  config["process"]["apparmorProfile"] = "berth-test-no-such-profile";
+  pid = Create(kBerthRuntime, "bad3", config, &out, &result);
+  EXPECT_EQ(pid, 0);
+  EXPECT_NE(result.err.find("berth-test-no-such-profile"), std::string::npos) << result.err;
+  ExpectGone("bad3");
 }
 
 TEST_F(RuntimeE2eTest, SymlinkedMountTargetStaysInsideRootfs) {

@@ -57,6 +57,7 @@ Process ParseProcessJson(const json& j) {
   }
   p.no_new_privileges = j.value("noNewPrivileges", false);
   p.oom_score_adj = Opt<int>(j, "oomScoreAdj");
+  p.apparmor_profile = j.value("apparmorProfile", "");
   return p;
 }
 

@@ -43,6 +43,7 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
+  std::string apparmor_profile;  // empty: none
 };
 
 struct Mount {

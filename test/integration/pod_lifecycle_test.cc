@@ -477,6 +477,14 @@ TEST_P(PodLifecycleTest, BadRequestsAreClearErrorsAndLeaveNothing) {
   left = 0;
   for ([[maybe_unused]] auto& e : fs::directory_iterator(root_ + "/containers")) ++left;
   EXPECT_EQ(left, 0) << "a failed create left its directory";
+  // An AppArmor profile the host cannot apply (not loaded, or no AppArmor at all).
+  auto apparmor = ContainerConfig("c", {"true"});
+  auto* profile = apparmor.mutable_linux()->mutable_security_context()->mutable_apparmor();
+  profile->set_profile_type(runtime::v1::SecurityProfile::Localhost);
+  profile->set_localhost_ref("berth-test-no-such-profile");
+  status = Create(pod, pod_config, apparmor, &id);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("berth-test-no-such-profile"), std::string::npos) << status.error_message();
   // A name taken in the pod.
   std::string first;
   ASSERT_TRUE(Create(pod, pod_config, ContainerConfig("dup", {"true"}), &first).ok());
