@@ -1,5 +1,6 @@
 #include "cgroups/cgroups.h"
 
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -8,12 +9,14 @@
 
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
+#include "base/unique_fd.h"
 
 namespace berth::cgroups {
 
@@ -33,7 +36,41 @@ bool IsCgroup2(const std::string& path) {
   return ::statfs(path.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+// cgroup.procs of berthd's own cgroup in one hierarchy (v2, or v1's pids or
+// memory), "" if none is found.
+std::string OwnProcsFile(const Layout& layout) {
+  auto own = ReadFile("/proc/self/cgroup");
+  if (!own.ok()) return "";
+  for (absl::string_view line : absl::StrSplit(*own, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, absl::MaxSplits(':', 2));
+    if (fields.size() != 3) continue;
+    const std::string path(fields[2]);
+    if (layout.mode == Mode::kUnified) {
+      if (fields[0] == "0") return absl::StrCat(layout.root, path, "/cgroup.procs");
+      continue;
+    }
+    for (absl::string_view controller : absl::StrSplit(fields[1], ',')) {
+      if (controller == "pids" || controller == "memory") {
+        return absl::StrCat(layout.root, "/", controller, path, "/cgroup.procs");
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace
+
+void PrimeMigration(const Layout& layout) {
+  std::string procs = OwnProcsFile(layout);
+  if (procs.empty()) return;
+  std::thread([procs = std::move(procs)] {
+    UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    const std::string pid = absl::StrCat(::getpid());
+    if (fd && ::write(fd.get(), pid.data(), pid.size()) < 0) {
+      // Nothing lost: the container's own move waits for the whole grace period.
+    }
+  }).detach();
+}
 
 namespace {
 

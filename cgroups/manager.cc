@@ -198,7 +198,22 @@ std::string Manager::DirFor(absl::string_view controller) const {
 
 Status Manager::Apply(const Resources& r) const {
   Status status = layout_.mode == Mode::kUnified ? ApplyV2(r) : ApplyV1(r);
+  if (status.ok()) status = ApplyDevices(r.devices);
   return Annotate(status, absl::StrCat("apply resources to cgroup ", path_));
+}
+
+Status Manager::ApplyDevices(const std::vector<DeviceRule>& rules) const {
+  if (rules.empty()) return absl::OkStatus();  // an update without rules leaves them as they are
+  if (layout_.mode == Mode::kUnified) return AttachDeviceFilter(dirs_.front(), WithDefaultDevices(rules));
+  std::string dir = DirFor("devices");
+  if (dir.empty()) return absl::OkStatus();
+  // Deny everything, then allow what the spec and the defaults list, in order.
+  RETURN_IF_ERROR(WriteValue(dir, "devices.deny", "a"));
+  for (const auto& rule : WithDefaultDevices(rules)) {
+    if (rule.type == 'a' && !rule.allow) continue;  // already denied
+    RETURN_IF_ERROR(WriteValue(dir, rule.allow ? "devices.allow" : "devices.deny", DeviceRuleText(rule)));
+  }
+  return absl::OkStatus();
 }
 
 Status Manager::ApplyV1(const Resources& r) const {
@@ -276,15 +291,6 @@ Status Manager::ApplyV1(const Resources& r) const {
     RETURN_IF_ERROR(throttle(r.throttle_read_iops, "blkio.throttle.read_iops_device"));
     RETURN_IF_ERROR(throttle(r.throttle_write_iops, "blkio.throttle.write_iops_device"));
   }
-  if (std::string dir = DirFor("devices"); !dir.empty() && !r.devices.empty()) {
-    // Deny everything, then allow what the spec and the defaults list, in order.
-    RETURN_IF_ERROR(WriteValue(dir, "devices.deny", "a"));
-    for (const auto& rule : WithDefaultDevices(r.devices)) {
-      if (rule.type == 'a' && !rule.allow) continue;  // already denied
-      RETURN_IF_ERROR(WriteValue(dir, rule.allow ? "devices.allow" : "devices.deny",
-                                 DeviceRuleText(rule)));
-    }
-  }
   return absl::OkStatus();
 }
 
@@ -346,8 +352,6 @@ Status Manager::ApplyV2(const Resources& r) const {
     RETURN_IF_ERROR(throttle(r.throttle_read_iops, "riops"));
     RETURN_IF_ERROR(throttle(r.throttle_write_iops, "wiops"));
   }
-  // An update without device rules leaves the program in place.
-  if (!r.devices.empty()) RETURN_IF_ERROR(AttachDeviceFilter(dir, WithDefaultDevices(r.devices)));
   for (const auto& [file, value] : r.unified) {
     if (file.find('/') != std::string::npos || file.find("..") != std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat("bad unified key ", file));

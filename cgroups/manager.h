@@ -37,6 +37,10 @@ class Manager {
   std::string DirFor(absl::string_view controller) const;
 
   Status Apply(const Resources& resources) const;
+  // Only the device rules (v1: devices.allow/deny; v2: an eBPF program). Apply()
+  // includes them; a create applies them on their own, once the container's /dev
+  // nodes exist (making a node needs the 'm' access a rule may not give).
+  Status ApplyDevices(const std::vector<DeviceRule>& rules) const;
   Status AddPid(pid_t pid) const;
   // Every process in the cgroup (union over hierarchies).
   StatusOr<std::vector<pid_t>> Pids() const;

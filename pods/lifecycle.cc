@@ -550,6 +550,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
     return image.status();
   }
   ASSIGN_OR_RETURN(OciRuntime * runtime, Handler(pod->spec.runtime_handler));
+  cgroups::PrimeMigration(cgroups_);  // the init's move into its cgroup, ~10 ms from now
 
   ContainerRecord record;
   record.id = RandomId();
@@ -733,6 +734,7 @@ StatusOr<ExecResult> Lifecycle::ExecSync(const std::string& id_prefix, const std
     return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " is not running"));
   }
   ASSIGN_OR_RETURN(OciRuntime * runtime, Handler(record.handler));
+  cgroups::PrimeMigration(cgroups_);  // the exec'd process joins the container's cgroup
   ASSIGN_OR_RETURN(std::string spec_text, ReadFile(record.bundle() + "/config.json"));
   auto spec = nlohmann::json::parse(spec_text, nullptr, false);
   if (spec.is_discarded()) return absl::DataLossError(absl::StrCat("container ", record.id, " has a broken config.json"));

@@ -252,10 +252,12 @@ Status SetupConsole(int console_fd, uid_t uid) {
 }
 
 // Blocks until create has moved the init into the container's cgroups ("g").
-Status WaitForCgroupPlacement(int sync_fd) {
+// Blocks until create says the next step may go: "g" once the init is in its
+// cgroups, "D" once the container's device rules are in force.
+Status WaitForCreate(int sync_fd, absl::string_view what) {
   auto go = ReceiveMessage(sync_fd);
   if (!go.ok()) return go.status();
-  if (go->empty()) return absl::AbortedError("create gave up before the init was in its cgroups");
+  if (go->empty()) return absl::AbortedError(absl::StrCat("create gave up before ", what));
   return absl::OkStatus();
 }
 
@@ -266,6 +268,10 @@ Status WaitForCgroupPlacement(int sync_fd) {
 // cgroup run meanwhile: joining the pod's namespaces and, on v1, the whole rootfs
 // (its cgroup mounts are binds of host directories that exist already). The cgroup
 // namespace, and on v2 the cgroup2 mount that shows its root, come after.
+//
+// The device rules come into force once the rootfs is complete ("R", then "D"):
+// making a /dev node needs the 'm' access that a rule (say, a read-only device)
+// may not give, and the init runs nothing of the container's before it execs.
 StatusOr<std::string> SetupInit(const InitArgs& a) {
   const Spec& spec = *a.spec;
   const Process& process = spec.process;
@@ -274,9 +280,11 @@ StatusOr<std::string> SetupInit(const InitArgs& a) {
   RETURN_IF_ERROR(SetHostnames(spec));
   const bool rootfs_needs_cgroup = a.rootfs.cgroup_v2_host;
   if (!rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(a.rootfs));
-  RETURN_IF_ERROR(WaitForCgroupPlacement(a.sync_fd));
+  RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the init was in its cgroups"));
   RETURN_IF_ERROR(UnshareCgroupNamespace(spec));
   if (rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(a.rootfs));
+  RETURN_IF_ERROR(SendMessage(a.sync_fd, "R"));
+  RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the device rules were in force"));
   if (process.terminal) {
     RETURN_IF_ERROR(SetupConsole(a.console_fd, process.user.uid));
     ::close(a.console_fd);
@@ -440,7 +448,11 @@ Status Runtime::Create(const CreateOptions& o) {
   absl::Cleanup remove_cgroup = [&] {
     if (!committed) (void)RemoveCgroup(cg);
   };
-  if (spec.resources) RETURN_IF_ERROR(cg.Apply(*spec.resources));
+  if (spec.resources) {
+    cgroups::Resources without_devices = *spec.resources;
+    without_devices.devices.clear();  // once the init has made its /dev (see SetupInit)
+    RETURN_IF_ERROR(cg.Apply(without_devices));
+  }
 
   ASSIGN_OR_RETURN(UniqueFd listener, ListenExecSocket(store_.Dir(o.id)));
   // Connected here, where the socket's path means what the caller meant; the init
@@ -494,6 +506,13 @@ Status Runtime::Create(const CreateOptions& o) {
   if (placed.ok()) placed = SendMessage(sync.get(), "g");
   if (!placed.ok()) ::shutdown(sync.get(), SHUT_WR);  // the init stops waiting for "g"
   ASSIGN_OR_RETURN(std::string reply, ReceiveMessage(sync.get()));
+  if (reply == "R") {
+    // The container's /dev is complete: its device rules apply from now on.
+    Status restricted = spec.resources ? cg.ApplyDevices(spec.resources->devices) : absl::OkStatus();
+    if (restricted.ok()) restricted = SendMessage(sync.get(), "D");
+    if (!restricted.ok()) return restricted;
+    ASSIGN_OR_RETURN(reply, ReceiveMessage(sync.get()));
+  }
   // An init that failed on its own (say, before it ever needed "g") says why; that
   // comes first, as the placement may only have failed because it had exited.
   if (reply.empty()) {
