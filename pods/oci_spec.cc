@@ -19,6 +19,7 @@
 #include "base/file_util.h"
 #include "base/unique_fd.h"
 #include "pods/apparmor.h"
+#include "pods/seccomp_default.h"
 
 namespace berth::pods {
 namespace {
@@ -40,14 +41,6 @@ const std::vector<std::string> kDefaultReadonlyPaths = {"/proc/bus", "/proc/fs",
 // Syscalls RuntimeDefault refuses with EPERM: what lets a container reach past its
 // namespaces (kernel modules, kexec, keyrings, bpf, clocks, swap, reboot, mounts
 // without CAP_SYS_ADMIN's blessing) — docker's default profile refuses the same.
-const std::vector<std::string> kRuntimeDefaultDenied = {
-    "acct", "add_key", "adjtimex", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-    "finit_module", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl", "kcmp", "kexec_file_load",
-    "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount", "move_pages", "name_to_handle_at", "nfsservctl",
-    "open_by_handle_at", "perf_event_open", "personality", "pivot_root", "process_vm_readv", "process_vm_writev",
-    "ptrace", "query_module", "quotactl", "reboot", "request_key", "set_mempolicy", "setns", "settimeofday",
-    "stime", "swapoff", "swapon", "sysfs", "_sysctl", "umount", "umount2", "unshare", "uselib", "userfaultfd",
-    "ustat", "vm86", "vm86old", "fsopen", "fsmount", "fspick", "move_mount", "open_tree"};
 
 std::string CapName(std::string name) {
   name = absl::AsciiStrToUpper(name);
@@ -287,15 +280,13 @@ Status AddDevice(const std::string& host_path, const std::string& container_path
   return absl::OkStatus();
 }
 
-StatusOr<json> SeccompProfile(const SecuritySpec& sec) {
+// capabilities: the container's (bounding set), which widen RuntimeDefault.
+StatusOr<json> SeccompProfile(const SecuritySpec& sec, const std::vector<std::string>& capabilities) {
   if (sec.privileged) return json();
   const std::string& type = sec.seccomp.type;
   if (type.empty() || type == "unconfined") return json();
   if (type == "runtime/default") {
-    json denied = kRuntimeDefaultDenied;
-    return json{{"defaultAction", "SCMP_ACT_ALLOW"},
-                {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
-                {"syscalls", {{{"names", denied}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+    return RuntimeDefaultSeccompProfile(capabilities);
   }
   if (type == "localhost") {
     if (sec.seccomp.localhost_ref.empty() || sec.seccomp.localhost_ref[0] != '/') {
@@ -475,7 +466,7 @@ StatusOr<json> BuildOciSpec(const SpecInputs& in) {
     linux["maskedPaths"] = sec.masked_paths.empty() ? kDefaultMaskedPaths : sec.masked_paths;
     linux["readonlyPaths"] = sec.readonly_paths.empty() ? kDefaultReadonlyPaths : sec.readonly_paths;
   }
-  ASSIGN_OR_RETURN(json seccomp, SeccompProfile(sec));
+  ASSIGN_OR_RETURN(json seccomp, SeccompProfile(sec, caps));
   if (!seccomp.is_null()) linux["seccomp"] = seccomp;
   linux["devices"] = json::array();
   if (sec.privileged) {

@@ -462,11 +462,11 @@ constexpr char kGroup[] =
 constexpr const char* kApplets[] = {
     "[",        "ash",   "awk",    "base64", "cat",     "chmod",   "chown",    "cp",    "cut",   "date",
     "dd",       "df",    "du",     "echo",   "env",     "expr",    "false",    "find",  "grep",  "groups",
-    "head",     "hostname", "httpd", "id",  "ifconfig", "ip",    "kill",    "ln",       "ls",    "md5sum", "mkdir",
+    "head",     "hostname", "httpd", "id",  "ifconfig", "ip",    "kill",    "linux32",  "ln",    "ls",     "md5sum", "mkdir",
     "mkfifo",   "mknod", "mktemp", "mount",  "mv",      "nc",      "netstat",  "nproc", "nslookup", "ping",
     "printf",   "ps",    "pwd",    "readlink", "realpath", "rm",   "rmdir",    "sed",   "seq",   "sh",
     "sha256sum", "sleep", "sort",  "stat",   "sync",    "tail",    "tee",      "test",  "timeout", "top",
-    "touch",    "tr",    "true",   "umount", "uname",   "uniq",    "wc",       "wget",  "which", "whoami",
+    "touch",    "tr",    "true",   "umount", "uname",   "uniq",    "unshare",  "wc",    "wget",  "which", "whoami",
     "xargs",    "yes",
 };
 
