@@ -29,6 +29,7 @@
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "pods/runtime/container.h"
+#include "pods/runtime/mounts.h"
 #include "pods/runtime/spec.h"
 
 namespace {
@@ -222,19 +223,40 @@ StatusOr<int> Update(Runtime& rt, const std::vector<std::string>& argv) {
   return 0;
 }
 
+// What this runtime supports, as the OCI runtime-spec's features document states
+// it (runc and crun print the same): berthd reads it for every handler alike.
+StatusOr<int> Features(Runtime&, const std::vector<std::string>& argv) {
+  if (!argv.empty()) return absl::InvalidArgumentError("features takes no arguments");
+  nlohmann::json features = {
+      {"ociVersionMin", "1.0.0"},
+      {"ociVersionMax", "1.0.2"},
+      {"hooks", nlohmann::json::array()},
+      {"mountOptions", berth::runtime::SupportedMountOptions()},
+      {"linux",
+       {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "uts"}},
+        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
+        {"seccomp", {{"enabled", true}}},
+        {"apparmor", {{"enabled", true}}},
+        {"selinux", {{"enabled", false}}},
+        {"mountExtensions", {{"idmap", {{"enabled", false}}}}}}},
+  };
+  std::cout << features.dump(2) << "\n";
+  return 0;
+}
+
 using Verb = std::function<StatusOr<int>(Runtime&, const std::vector<std::string>&)>;
 
 const std::map<std::string, Verb>& Verbs() {
   static const auto* verbs = new std::map<std::string, Verb>{
       {"create", Create}, {"start", Start},   {"state", State},   {"kill", Kill},
-      {"delete", Delete}, {"exec", Exec},     {"update", Update},
+      {"delete", Delete}, {"exec", Exec},     {"update", Update}, {"features", Features},
   };
   return *verbs;
 }
 
 void Usage() {
   std::cerr << "usage: berth-runtime [--root DIR] "
-               "create|start|state|kill|delete|exec|update [flags] ID [...]\n";
+               "create|start|state|kill|delete|exec|update [flags] ID [...] | features\n";
 }
 
 }  // namespace

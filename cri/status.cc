@@ -20,9 +20,15 @@ Status HandleStatus(pods::Node& node, const runtime::v1::StatusRequest& request,
   AddCondition("RuntimeReady", node.RuntimeCondition(), status);
   AddCondition("NetworkReady", node.NetworkCondition(), status);
   // The default handler (empty name), then every installed one by name; none
-  // supports user namespaces or recursive read-only mounts yet.
-  response->add_runtime_handlers()->set_name("");
-  for (const auto& name : node.lifecycle().HandlerNames()) response->add_runtime_handlers()->set_name(name);
+  // supports user namespaces yet.
+  std::vector<std::string> handlers = {""};
+  for (const auto& name : node.lifecycle().HandlerNames()) handlers.push_back(name);
+  for (const auto& name : handlers) {
+    auto* handler = response->add_runtime_handlers();
+    handler->set_name(name);
+    handler->mutable_features()->set_recursive_read_only_mounts(
+        node.lifecycle().HandlerFeatures(name).recursive_read_only);
+  }
   if (request.verbose()) {
     for (auto& [key, value] : node.StatusInfo()) (*response->mutable_info())[key] = value;
   }

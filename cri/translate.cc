@@ -129,7 +129,8 @@ StatusOr<pods::ContainerSpec> ToContainerSpec(const runtime::v1::ContainerConfig
     if (m.has_image() && !m.image().image().empty()) {
       return absl::UnimplementedError("image volume mounts are not supported yet");
     }
-    spec.mounts.push_back({m.container_path(), m.host_path(), m.readonly(), static_cast<int>(m.propagation())});
+    spec.mounts.push_back({m.container_path(), m.host_path(), m.readonly(), static_cast<int>(m.propagation()),
+                           m.recursive_read_only()});
   }
   for (const auto& d : config.devices()) spec.devices.push_back({d.container_path(), d.host_path(), d.permissions()});
   spec.labels.insert(config.labels().begin(), config.labels().end());

@@ -190,6 +190,11 @@ std::vector<std::string> Lifecycle::HandlerNames() const {
   return names;
 }
 
+OciRuntime::Features Lifecycle::HandlerFeatures(const std::string& name) {
+  auto handler = Handler(name);
+  return handler.ok() ? (*handler)->features() : OciRuntime::Features();
+}
+
 StatusOr<OciRuntime*> Lifecycle::Handler(const std::string& name) {
   std::string wanted = name.empty() ? default_handler_ : name;
   auto it = handlers_.find(wanted);
@@ -578,6 +583,10 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   RETURN_IF_ERROR(MountContainerRootfs(layers, record.rootfs()));
   // Mount sources kubelet expects to exist are created as directories.
   for (const auto& m : spec.mounts) {
+    if (m.recursive_readonly && !runtime->features().recursive_read_only) {
+      return absl::InvalidArgumentError(absl::StrCat("mount on ", m.container_path, ": runtime handler ",
+                                                     runtime->name(), " has no recursive read-only mounts"));
+    }
     if (m.host_path.empty() || m.host_path[0] != '/') {
       return absl::InvalidArgumentError(absl::StrCat("mount source \"", m.host_path, "\" must be an absolute host path"));
     }

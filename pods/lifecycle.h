@@ -78,6 +78,8 @@ class Lifecycle {
 
   // The handler names berth offers (for Status).
   std::vector<std::string> HandlerNames() const;
+  // What a handler ("" for the default) supports; all false for an unknown name.
+  OciRuntime::Features HandlerFeatures(const std::string& name);
 
  private:
   StatusOr<OciRuntime*> Handler(const std::string& name);

@@ -26,6 +26,21 @@ Status OciRuntime::Run(std::vector<std::string> args, const char* what) {
   return absl::OkStatus();
 }
 
+const OciRuntime::Features& OciRuntime::features() {
+  std::call_once(features_once_, [this] {
+    RunOptions options;
+    options.timeout = std::chrono::seconds(10);
+    auto run = RunProcess({binary_, "features"}, options);
+    if (!run.ok() || run->exit_code != 0) return;
+    auto document = nlohmann::json::parse(run->out, nullptr, false);
+    if (document.is_discarded() || !document.is_object()) return;
+    auto options_it = document.find("mountOptions");
+    if (options_it == document.end() || !options_it->is_array()) return;
+    for (const auto& option : *options_it) features_.recursive_read_only |= option == "rro";
+  });
+  return features_;
+}
+
 Status OciRuntime::Create(ContainerRecord& record, const std::string& oom_file) {
   RETURN_IF_ERROR(MakeDirs(root_, 0700));
   RETURN_IF_ERROR(MakeDirs(record.run_dir, 0700));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,13 @@ class OciRuntime {
   const std::string& name() const { return name_; }
   const std::string& binary() const { return binary_; }
 
+  // What the runtime binary says it supports (`BINARY features`, the OCI features
+  // document), asked once; a runtime too old to answer supports none of it.
+  struct Features {
+    bool recursive_read_only = false;  // the "rro" mount option
+  };
+  const Features& features();
+
   // Starts the container's shim, which creates the container (stopped before its
   // process runs). Fills in the record's pid and shim pid.
   Status Create(ContainerRecord& record, const std::string& oom_file);
@@ -40,6 +48,8 @@ class OciRuntime {
   const std::string binary_;
   const std::string root_;
   const std::string shim_;
+  std::once_flag features_once_;
+  Features features_;
 };
 
 }  // namespace berth::pods

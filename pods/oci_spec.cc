@@ -198,8 +198,9 @@ std::vector<std::string> MergeEnv(const image::ImageConfig& image, const Contain
 }
 
 json BindMount(const std::string& destination, const std::string& source, bool readonly,
-               const std::string& propagation = "rprivate") {
+               const std::string& propagation = "rprivate", bool recursive_readonly = false) {
   json options = {"rbind", propagation, readonly ? "ro" : "rw"};
+  if (recursive_readonly) options.push_back("rro");
   return {{"destination", destination}, {"type", "bind"}, {"source", source}, {"options", options}};
 }
 
@@ -413,8 +414,17 @@ StatusOr<json> BuildOciSpec(const SpecInputs& in) {
     if (m.host_path.empty() || m.host_path[0] != '/') {
       return absl::InvalidArgumentError(absl::StrCat("mount source \"", m.host_path, "\" must be an absolute host path"));
     }
+    if (m.recursive_readonly && !m.readonly) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mount on ", m.container_path, ": recursive read-only needs readonly set as well"));
+    }
+    if (m.recursive_readonly && m.propagation != 0) {
+      // Mounts arriving later from the host could not be made read-only.
+      return absl::InvalidArgumentError(
+          absl::StrCat("mount on ", m.container_path, ": recursive read-only needs private propagation"));
+    }
     const char* propagation = m.propagation == 2 ? "rshared" : m.propagation == 1 ? "rslave" : "rprivate";
-    mounts.push_back(BindMount(m.container_path, m.host_path, m.readonly, propagation));
+    mounts.push_back(BindMount(m.container_path, m.host_path, m.readonly, propagation, m.recursive_readonly));
   }
 
   json namespaces = json::array();

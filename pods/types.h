@@ -65,6 +65,8 @@ struct MountSpec {
   bool readonly = false;
   // 0 private, 1 host-to-container (rslave), 2 bidirectional (rshared).
   int propagation = 0;
+  // Read-only all the way down: mounts below host_path too (needs readonly, private).
+  bool recursive_readonly = false;
 };
 
 struct DeviceSpec {
@@ -142,7 +144,8 @@ StatusOr<uint64_t> ParseQuantity(const std::string& text);
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DnsSpec, servers, searches, options)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PortSpec, protocol, container_port, host_port, host_ip)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MountSpec, container_path, host_path, readonly, propagation)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MountSpec, container_path, host_path, readonly, propagation,
+                                                recursive_readonly)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DeviceSpec, container_path, host_path, permissions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourcesSpec, cpu_period, cpu_quota, cpu_shares, memory_limit,
                                                 memory_swap_limit, oom_score_adj, pids_limit, cpuset_cpus,

@@ -39,6 +39,10 @@ struct MountOptions {
   std::vector<std::string> data;
   bool bind = false;
   bool recursive = false;
+  // rro / rrw: read-only (or read-write) for every mount below the target too.
+  bool recursive_readonly = false;
+  bool recursive_readwrite = false;
+  std::string unsupported;  // the first option berth-runtime recognises but cannot honour
 };
 
 MountOptions ParseOptions(const std::vector<std::string>& options) {
@@ -79,9 +83,15 @@ MountOptions ParseOptions(const std::vector<std::string>& options) {
       }
     } else if (auto p = kPropagation.find(option); p != kPropagation.end()) {
       out.propagation.push_back(p->second);
-    } else if (option == "tmpcopyup" || option == "rro" || option == "rrw" || option == "idmap" ||
-               option == "ridmap") {
-      // Not supported; ignored as older runc versions do.
+    } else if (option == "rro") {
+      out.recursive_readonly = true;
+      out.recursive_readwrite = false;
+    } else if (option == "rrw") {
+      out.recursive_readwrite = true;
+      out.recursive_readonly = false;
+    } else if (option == "tmpcopyup" || option == "idmap" || option == "ridmap") {
+      // Refused rather than ignored: the mount would not be what the spec says.
+      if (out.unsupported.empty()) out.unsupported = option;
     } else {
       out.data.push_back(option);
     }
@@ -119,6 +129,10 @@ constexpr unsigned long kRemountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOE
 // Mounts one spec entry on its destination inside the rootfs.
 Status MountEntry(const RootfsContext& context, int root_fd, const Mount& m) {
   MountOptions opts = ParseOptions(m.options);
+  if (!opts.unsupported.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mount option \"", opts.unsupported, "\" on ", m.destination, " is not supported by berth-runtime"));
+  }
   bool bind = opts.bind || m.type == "bind";
   std::string what = absl::StrCat("mount ", m.type.empty() ? "bind" : m.type, " ", m.source,
                                   " on ", m.destination);
@@ -176,6 +190,18 @@ Status MountEntry(const RootfsContext& context, int root_fd, const Mount& m) {
   for (unsigned long propagation : opts.propagation) {
     RETURN_IF_ERROR(reopen());
     RETURN_IF_ERROR(DoMount("", target, nullptr, propagation, "", absl::StrCat(what, ": propagation")));
+  }
+  if (opts.recursive_readonly || opts.recursive_readwrite) {
+    // A remount only changes the top mount; mount_setattr (Linux 5.12) reaches the
+    // mounts below it as well, such as a tmpfs mounted inside a host directory.
+    RETURN_IF_ERROR(reopen());
+    struct mount_attr attr = {};
+    if (opts.recursive_readonly) attr.attr_set = MOUNT_ATTR_RDONLY;
+    if (opts.recursive_readwrite) attr.attr_clr = MOUNT_ATTR_RDONLY;
+    if (::mount_setattr(target_fd.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
+      return ErrnoError(absl::StrCat(what, errno == ENOSYS ? ": recursive read-only mounts need Linux 5.12"
+                                                           : ": make recursively read-only"));
+    }
   }
   return absl::OkStatus();
 }
@@ -375,6 +401,17 @@ Status SetupRootfs(const RootfsContext& context) {
                             "remount rootfs read-only"));
   }
   return absl::OkStatus();
+}
+
+std::vector<std::string> SupportedMountOptions() {
+  std::vector<std::string> options = {"bind", "rbind", "rro", "rrw"};
+  for (const char* name : {"ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async",
+                           "dirsync", "remount", "mand", "nomand", "noatime", "atime", "nodiratime", "diratime",
+                           "relatime", "norelatime", "strictatime", "nostrictatime", "private", "rprivate",
+                           "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"}) {
+    options.push_back(name);
+  }
+  return options;
 }
 
 }  // namespace berth::runtime

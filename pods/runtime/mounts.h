@@ -33,6 +33,9 @@ Status SetupRootfs(const RootfsContext& context);
 enum class Create { kNo, kDirectory, kFile };
 StatusOr<UniqueFd> OpenInRoot(int root_fd, const std::string& path, Create create);
 
+// The mount options MountEntry honours, for `berth-runtime features`.
+std::vector<std::string> SupportedMountOptions();
+
 // "/proc/self/fd/N", the name mount(2) takes for an fd.
 std::string FdPath(int fd);
 

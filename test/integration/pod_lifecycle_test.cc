@@ -411,6 +411,56 @@ TEST_P(PodLifecycleTest, TtyAndStdinAreWhatTheContainerAskedFor) {
   EXPECT_NE(tty_log.find(" stdout F on-a-terminal"), std::string::npos) << tty_log;
 }
 
+TEST_P(PodLifecycleTest, RecursiveReadOnlyMountsReachSubmounts) {
+  // Status says the handler can; kubelet asks before it sends recursive_read_only.
+  runtime::v1::StatusResponse status_response;
+  ASSERT_TRUE(client().runtime().Status(Ctx().get(), runtime::v1::StatusRequest(), &status_response).ok());
+  bool advertised = false;
+  for (const auto& handler : status_response.runtime_handlers()) {
+    if (handler.name() == GetParam() || handler.name().empty()) {
+      EXPECT_TRUE(handler.features().recursive_read_only_mounts()) << "handler \"" << handler.name() << "\"";
+      advertised = true;
+    }
+  }
+  EXPECT_TRUE(advertised);
+
+  // A volume whose host directory has a mount of its own inside.
+  std::string source = dir_ + "/rro-volume";
+  ASSERT_TRUE(MakeDirs(source + "/inner").ok());
+  ASSERT_EQ(::mount("inner", (source + "/inner").c_str(), "tmpfs", 0, nullptr), 0);
+  absl::Cleanup unmount = [&] { ::umount2((source + "/inner").c_str(), MNT_DETACH); };
+
+  auto pod_config = PodConfig("rro");
+  std::string pod = RunPod(pod_config);
+  auto with_volume = [&](const std::string& name, bool readonly, bool recursive, runtime::v1::MountPropagation p) {
+    auto config = ContainerConfig(name, {"sleep", "3600"});
+    auto* mount = config.add_mounts();
+    mount->set_container_path("/data");
+    mount->set_host_path(source);
+    mount->set_readonly(readonly);
+    mount->set_recursive_read_only(recursive);
+    mount->set_propagation(p);
+    return config;
+  };
+  std::string plain = CreateAndStart(pod, pod_config, with_volume("plain", true, false, runtime::v1::PROPAGATION_PRIVATE));
+  std::string recursive = CreateAndStart(pod, pod_config, with_volume("recursive", true, true, runtime::v1::PROPAGATION_PRIVATE));
+  // Read-only alone covers the volume's own mount, not the one inside it.
+  EXPECT_NE(Exec(plain, {"touch", "/data/top"}).exit_code(), 0);
+  EXPECT_EQ(Exec(plain, {"touch", "/data/inner/plain"}).exit_code(), 0);
+  auto refused = Exec(recursive, {"touch", "/data/inner/recursive"});
+  EXPECT_NE(refused.exit_code(), 0);
+  EXPECT_NE(refused.stderr().find("Read-only file system"), std::string::npos) << refused.stderr();
+
+  // What cannot be recursively read-only is refused at create.
+  std::string id;
+  for (auto [readonly, propagation] : {std::pair{false, runtime::v1::PROPAGATION_PRIVATE},
+                                       std::pair{true, runtime::v1::PROPAGATION_HOST_TO_CONTAINER},
+                                       std::pair{true, runtime::v1::PROPAGATION_BIDIRECTIONAL}}) {
+    auto status = Create(pod, pod_config, with_volume("bad", readonly, true, propagation), &id);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  }
+}
+
 TEST_P(PodLifecycleTest, BidirectionalMountPropagatesToTheHost) {
   // kubelet's host path for a Bidirectional volume is a shared mount of its own.
   std::string source = dir_ + "/shared-volume";
