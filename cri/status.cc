@@ -29,6 +29,8 @@ Status HandleStatus(pods::Node& node, const runtime::v1::StatusRequest& request,
     handler->mutable_features()->set_recursive_read_only_mounts(
         node.lifecycle().HandlerFeatures(name).recursive_read_only);
   }
+  // SupplementalGroupsPolicy is honoured, and ContainerStatus says who a process runs as.
+  response->mutable_features()->set_supplemental_groups_policy(true);
   if (request.verbose()) {
     for (auto& [key, value] : node.StatusInfo()) (*response->mutable_info())[key] = value;
   }

@@ -111,6 +111,7 @@ StatusOr<pods::PodSpec> ToPodSpec(const runtime::v1::PodSandboxConfig& config, c
   if (sec.has_run_as_user()) spec.run_as_user = sec.run_as_user().value();
   if (sec.has_run_as_group()) spec.run_as_group = sec.run_as_group().value();
   spec.supplemental_groups.assign(sec.supplemental_groups().begin(), sec.supplemental_groups().end());
+  spec.strict_supplemental_groups = sec.supplemental_groups_policy() == runtime::v1::SupplementalGroupsPolicy::Strict;
   spec.readonly_rootfs = sec.readonly_rootfs();
   return spec;
 }
@@ -157,6 +158,7 @@ StatusOr<pods::ContainerSpec> ToContainerSpec(const runtime::v1::ContainerConfig
   }
   s.run_as_username = sec.run_as_username();
   s.supplemental_groups.assign(sec.supplemental_groups().begin(), sec.supplemental_groups().end());
+  s.strict_supplemental_groups = sec.supplemental_groups_policy() == runtime::v1::SupplementalGroupsPolicy::Strict;
   s.readonly_rootfs = sec.readonly_rootfs();
   s.no_new_privs = sec.no_new_privs();
   s.masked_paths.assign(sec.masked_paths().begin(), sec.masked_paths().end());
@@ -244,6 +246,10 @@ void FillContainerStatus(const pods::ContainerRecord& r, runtime::v1::ContainerS
   out->set_image_id(r.image_id);
   out->set_reason(r.reason);
   out->set_message(r.message);
+  auto* user = out->mutable_user()->mutable_linux();
+  user->set_uid(r.uid);
+  user->set_gid(r.gid);
+  user->mutable_supplemental_groups()->Add(r.supplemental_groups.begin(), r.supplemental_groups.end());
   out->mutable_labels()->insert(r.spec.labels.begin(), r.spec.labels.end());
   out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
   for (const auto& m : r.spec.mounts) {

@@ -613,6 +613,10 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   inputs.cgroup_v2 = cgroups_.mode == cgroups::Mode::kUnified;
   inputs.target_pid_ns = target_pid_ns;
   ASSIGN_OR_RETURN(nlohmann::json oci, BuildOciSpec(inputs));
+  const nlohmann::json& user = oci["process"]["user"];
+  record.uid = user.value("uid", int64_t{0});
+  record.gid = user.value("gid", int64_t{0});
+  record.supplemental_groups = user.value("additionalGids", std::vector<int64_t>());
   RETURN_IF_ERROR(WriteFileAtomically(record.bundle() + "/config.json", oci.dump(2), 0600, Durability::kCrash));
   if (!record.log_path.empty()) {
     RETURN_IF_ERROR(MakeDirs(std::filesystem::path(record.log_path).parent_path().string(), 0755));

@@ -153,9 +153,11 @@ StatusOr<User> ResolveUser(const SpecInputs& in) {
     }
   }
   // The primary group first (as containerd lists it), then the groups the image's
-  // /etc/group puts the user in, then the pod's and container's.
+  // /etc/group puts the user in (unless the pod or container is Strict about it),
+  // then the pod's and container's.
   user.additional_gids.push_back(user.gid);
-  if (!user.name.empty()) {
+  const bool strict = sec.strict_supplemental_groups || in.pod->spec.strict_supplemental_groups;
+  if (!user.name.empty() && !strict) {
     for (const auto& row : ReadDb(in.rootfs, "/etc/group")) {
       if (row.size() < 4) continue;
       for (absl::string_view member : absl::StrSplit(row[3], ',', absl::SkipEmpty())) {

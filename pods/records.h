@@ -62,6 +62,10 @@ struct ContainerRecord {
   int shim_pid = 0;
   uint64_t shim_start_time = 0;
   std::string cgroup_path;
+  // Who the container's process runs as, as resolved at create (ContainerStatus.user).
+  int64_t uid = 0;
+  int64_t gid = 0;
+  std::vector<int64_t> supplemental_groups;
 
   std::string bundle() const { return dir + "/bundle"; }
   std::string rootfs() const { return dir + "/bundle/rootfs"; }
@@ -75,6 +79,6 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SandboxRecord, id, spec, state, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRecord, id, pod_id, spec, image_id, state, created_at,
                                                 started_at, finished_at, exit_code, reason, message, handler, dir,
                                                 run_dir, log_path, pid, pid_start_time, shim_pid, shim_start_time,
-                                                cgroup_path)
+                                                cgroup_path, uid, gid, supplemental_groups)
 
 }  // namespace berth::pods

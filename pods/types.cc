@@ -35,6 +35,7 @@ void to_json(nlohmann::json& j, const PodSpec& s) {
        {"runtime_handler", s.runtime_handler}, {"labels", s.labels}, {"annotations", s.annotations},
        {"sysctls", s.sysctls}, {"ports", s.ports}, {"network", s.network}, {"pid", s.pid}, {"ipc", s.ipc},
        {"privileged", s.privileged}, {"supplemental_groups", s.supplemental_groups},
+       {"strict_supplemental_groups", s.strict_supplemental_groups},
        {"readonly_rootfs", s.readonly_rootfs}};
   if (s.dns) j["dns"] = *s.dns;
   PutOptional(j, "run_as_user", s.run_as_user);
@@ -59,6 +60,7 @@ void from_json(const nlohmann::json& j, PodSpec& s) {
   Get(j, "ipc", s.ipc);
   Get(j, "privileged", s.privileged);
   Get(j, "supplemental_groups", s.supplemental_groups);
+  Get(j, "strict_supplemental_groups", s.strict_supplemental_groups);
   Get(j, "readonly_rootfs", s.readonly_rootfs);
   if (j.contains("dns")) s.dns = j.at("dns").get<DnsSpec>();
   GetOptional(j, "run_as_user", s.run_as_user);
@@ -68,7 +70,8 @@ void from_json(const nlohmann::json& j, PodSpec& s) {
 void to_json(nlohmann::json& j, const SecuritySpec& s) {
   j = {{"privileged", s.privileged}, {"add_capabilities", s.add_capabilities},
        {"drop_capabilities", s.drop_capabilities}, {"run_as_username", s.run_as_username},
-       {"supplemental_groups", s.supplemental_groups}, {"readonly_rootfs", s.readonly_rootfs},
+       {"supplemental_groups", s.supplemental_groups},
+       {"strict_supplemental_groups", s.strict_supplemental_groups}, {"readonly_rootfs", s.readonly_rootfs},
        {"no_new_privs", s.no_new_privs}, {"masked_paths", s.masked_paths}, {"readonly_paths", s.readonly_paths},
        {"seccomp", s.seccomp}, {"apparmor", s.apparmor}, {"pid", s.pid}, {"target_container_id", s.target_container_id}};
   PutOptional(j, "run_as_user", s.run_as_user);
@@ -81,6 +84,7 @@ void from_json(const nlohmann::json& j, SecuritySpec& s) {
   Get(j, "drop_capabilities", s.drop_capabilities);
   Get(j, "run_as_username", s.run_as_username);
   Get(j, "supplemental_groups", s.supplemental_groups);
+  Get(j, "strict_supplemental_groups", s.strict_supplemental_groups);
   Get(j, "readonly_rootfs", s.readonly_rootfs);
   Get(j, "no_new_privs", s.no_new_privs);
   Get(j, "masked_paths", s.masked_paths);

@@ -53,6 +53,8 @@ struct PodSpec {
   std::optional<int64_t> run_as_user;
   std::optional<int64_t> run_as_group;
   std::vector<int64_t> supplemental_groups;
+  // SupplementalGroupsPolicy Strict: only the groups asked for, none from the image's /etc/group.
+  bool strict_supplemental_groups = false;
   bool readonly_rootfs = false;
 
   // The name kubelet reserves for a pod: unique per node.
@@ -107,6 +109,8 @@ struct SecuritySpec {
   std::optional<int64_t> run_as_group;
   std::string run_as_username;
   std::vector<int64_t> supplemental_groups;
+  // SupplementalGroupsPolicy Strict: only the groups asked for, none from the image's /etc/group.
+  bool strict_supplemental_groups = false;
   bool readonly_rootfs = false;
   bool no_new_privs = false;
   std::vector<std::string> masked_paths;

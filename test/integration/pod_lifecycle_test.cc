@@ -94,6 +94,29 @@ TEST_P(PodLifecycleTest, MergesCommandEnvAndUserLikeKubernetes) {
   EXPECT_EQ(lines[1], "stdout F /tmp");
   EXPECT_EQ(lines[2], "stdout F merge-host");
   EXPECT_EQ(lines[3], "stdout F uid=1000(berth) gid=1000(berth) groups=1000(berth),2000(berthextra),3000");
+  // ContainerStatus says who the process runs as.
+  const auto& user = status.user().linux();
+  EXPECT_EQ(user.uid(), 1000);
+  EXPECT_EQ(user.gid(), 1000);
+  EXPECT_EQ(std::vector<int64_t>(user.supplemental_groups().begin(), user.supplemental_groups().end()),
+            (std::vector<int64_t>{1000, 2000, 3000}));
+
+  // SupplementalGroupsPolicy Strict: the image's /etc/group adds nothing (Status
+  // advertises the policy, so kubelet sends it).
+  runtime::v1::StatusResponse runtime_status;
+  ASSERT_TRUE(client().runtime().Status(Ctx().get(), runtime::v1::StatusRequest(), &runtime_status).ok());
+  EXPECT_TRUE(runtime_status.features().supplemental_groups_policy());
+  auto strict = ContainerConfig("strict", {"sleep", "3600"});
+  auto* strict_sec = strict.mutable_linux()->mutable_security_context();
+  strict_sec->mutable_run_as_user()->set_value(1000);
+  strict_sec->add_supplemental_groups(3000);
+  strict_sec->set_supplemental_groups_policy(runtime::v1::SupplementalGroupsPolicy::Strict);
+  std::string strict_id = CreateAndStart(pod, pod_config, strict);
+  EXPECT_EQ(Exec(strict_id, {"id", "-G"}).stdout(), "1000 3000\n");
+  auto strict_status = StatusOf(strict_id);
+  const auto& strict_user = strict_status.user().linux();
+  EXPECT_EQ(std::vector<int64_t>(strict_user.supplemental_groups().begin(), strict_user.supplemental_groups().end()),
+            (std::vector<int64_t>{1000, 3000}));
 
   // The image's USER (berth) when the config names none.
   auto user_config = ContainerConfig("u", {"id", "-un"});
