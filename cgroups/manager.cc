@@ -67,15 +67,25 @@ Status InheritCpuset(const std::string& dir) {
 }
 
 Status MakeCgroupDirs(const std::string& base, const std::string& path, bool cpuset) {
-  std::string current = base;
-  for (auto part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
-    current = absl::StrCat(current, "/", part);
-    if (::mkdir(current.c_str(), 0755) != 0 && errno != EEXIST) {
-      return ErrnoError(absl::StrCat("mkdir ", current));
+  // A parent can vanish between our mkdir and the child's: the last pod leaving
+  // removes berth's default parent while another pod's container is being made.
+  // Starting over recreates it; a few rounds are plenty.
+  for (int attempt = 0;; ++attempt) {
+    std::string current = base;
+    bool vanished = false;
+    for (auto part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+      current = absl::StrCat(current, "/", part);
+      if (::mkdir(current.c_str(), 0755) != 0 && errno != EEXIST) {
+        if (errno == ENOENT && attempt < 3) {
+          vanished = true;
+          break;
+        }
+        return ErrnoError(absl::StrCat("mkdir ", current));
+      }
+      if (cpuset) RETURN_IF_ERROR(InheritCpuset(current));
     }
-    if (cpuset) RETURN_IF_ERROR(InheritCpuset(current));
+    if (!vanished) return absl::OkStatus();
   }
-  return absl::OkStatus();
 }
 
 std::string DeviceNumber(int64_t n) { return n < 0 ? "*" : absl::StrCat(n); }

@@ -375,7 +375,8 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
     return absl::InvalidArgumentError("pod metadata needs a name, a uid and a namespace");
   }
   RETURN_IF_ERROR(Handler(spec.runtime_handler).status());
-  std::lock_guard<std::mutex> lock(mu_);
+  // No lock: nothing else can reach the pod before its record is added, last; a
+  // second pod of the same name fails there and undoes its own work.
   SandboxRecord pod;
   pod.id = RandomId();
   pod.spec = spec;
@@ -432,10 +433,12 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
 Status Lifecycle::StopPod(const std::string& id_prefix) {
   ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveSandboxId(id_prefix)));
   if (!id) return absl::OkStatus();
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& container : records_.Containers()) {
-    if (container.pod_id != *id) continue;
-    RETURN_IF_ERROR(StopContainerLocked(container, std::chrono::seconds(0)));
+  KeyedMutex::Lock pod_lock = locks_.Acquire(*id);
+  for (const auto& listed : records_.Containers()) {
+    if (listed.pod_id != *id) continue;
+    KeyedMutex::Lock container_lock = locks_.Acquire(listed.id);
+    auto container = records_.GetContainer(listed.id);  // as it is now that it is ours
+    if (container) RETURN_IF_ERROR(StopContainerLocked(*container, std::chrono::seconds(0)));
   }
   auto pod = records_.GetSandbox(*id);
   if (!pod) return absl::OkStatus();
@@ -455,10 +458,12 @@ Status Lifecycle::StopPod(const std::string& id_prefix) {
 Status Lifecycle::RemovePod(const std::string& id_prefix) {
   ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveSandboxId(id_prefix)));
   if (!id) return absl::OkStatus();
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& container : records_.Containers()) {
-    if (container.pod_id != *id) continue;
-    RETURN_IF_ERROR(RemoveContainerLocked(container));
+  KeyedMutex::Lock pod_lock = locks_.Acquire(*id);
+  for (const auto& listed : records_.Containers()) {
+    if (listed.pod_id != *id) continue;
+    KeyedMutex::Lock container_lock = locks_.Acquire(listed.id);
+    auto container = records_.GetContainer(listed.id);
+    if (container) RETURN_IF_ERROR(RemoveContainerLocked(*container));
   }
   auto pod = records_.GetSandbox(*id);
   if (!pod) return absl::OkStatus();
@@ -541,7 +546,8 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   if (spec.name.empty()) return absl::InvalidArgumentError("container metadata needs a name");
   if (spec.image.empty()) return absl::InvalidArgumentError("container config names no image");
   ASSIGN_OR_RETURN(std::string pod_id, records_.ResolveSandboxId(pod_id_prefix));
-  std::lock_guard<std::mutex> lock(mu_);
+  // The pod stays as it is (not stopped, not removed) until the container is added.
+  KeyedMutex::Lock pod_lock = locks_.Acquire(pod_id);
   auto pod = records_.GetSandbox(pod_id);
   if (!pod) return absl::NotFoundError(absl::StrCat("pod sandbox \"", pod_id_prefix, "\" not found"));
   if (pod->state != SandboxState::kReady) {
@@ -632,7 +638,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
 
 Status Lifecycle::StartContainer(const std::string& id_prefix) {
   ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
-  std::lock_guard<std::mutex> lock(mu_);
+  KeyedMutex::Lock lock = locks_.Acquire(id);
   auto stored = records_.GetContainer(id);
   if (!stored) return absl::NotFoundError(absl::StrCat("container \"", id_prefix, "\" not found"));
   ContainerRecord record = Refresh(*stored);
@@ -688,7 +694,7 @@ Status Lifecycle::StopContainerLocked(ContainerRecord record, std::chrono::secon
 Status Lifecycle::StopContainer(const std::string& id_prefix, std::chrono::seconds timeout) {
   ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveContainerId(id_prefix)));
   if (!id) return absl::OkStatus();
-  std::lock_guard<std::mutex> lock(mu_);
+  KeyedMutex::Lock lock = locks_.Acquire(*id);
   auto record = records_.GetContainer(*id);
   if (!record) return absl::OkStatus();
   return StopContainerLocked(*record, timeout);
@@ -713,7 +719,7 @@ Status Lifecycle::RemoveContainerLocked(ContainerRecord record) {
 Status Lifecycle::RemoveContainer(const std::string& id_prefix) {
   ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveContainerId(id_prefix)));
   if (!id) return absl::OkStatus();
-  std::lock_guard<std::mutex> lock(mu_);
+  KeyedMutex::Lock lock = locks_.Acquire(*id);
   auto record = records_.GetContainer(*id);
   if (!record) return absl::OkStatus();
   return RemoveContainerLocked(*record);
@@ -785,7 +791,9 @@ Status Lifecycle::ReopenLog(const std::string& id_prefix) {
 }
 
 Status Lifecycle::UpdateResources(const std::string& id_prefix, const ResourcesSpec& r) {
-  ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id_prefix));
+  ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
+  KeyedMutex::Lock lock = locks_.Acquire(id);
+  ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id));
   if (record.state == ContainerState::kExited) {
     return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " has exited"));
   }
@@ -799,7 +807,6 @@ Status Lifecycle::UpdateResources(const std::string& id_prefix, const ResourcesS
   if (!r.cpuset_mems.empty()) resources["cpu"]["mems"] = r.cpuset_mems;
   if (r.pids_limit > 0) resources["pids"]["limit"] = r.pids_limit;
   RETURN_IF_ERROR(runtime->Update(record.id, resources, record.run_dir));
-  std::lock_guard<std::mutex> lock(mu_);
   record.spec.resources = r;
   return records_.UpdateContainer(record);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/disk_usage.h"
+#include "base/keyed_mutex.h"
 #include "base/status.h"
 #include "base/unique_fd.h"
 #include "cgroups/cgroups.h"
@@ -116,8 +117,11 @@ class Lifecycle {
   UniqueFd sealed_runtime_;  // the sealed copy of berth-runtime the "berth" handler runs
   std::string default_handler_;
   std::string shim_binary_;
-  // Serialises lifecycle changes of one object; reads go to the store directly.
-  std::mutex mu_;
+  // Serialises the lifecycle changes of one pod or container (keyed by id); those of
+  // different objects run side by side, reads go to the store directly. A pod's lock
+  // is taken before its containers'. A pod or container being made has no lock: it
+  // is invisible until its record is added, its last step.
+  KeyedMutex locks_;
 };
 
 }  // namespace berth::pods

@@ -213,6 +213,39 @@ TEST_P(PodLifecycleTest, MemoryLimitEndsInOomKilled) {
   EXPECT_EQ(status.reason(), "OOMKilled");
 }
 
+TEST_P(PodLifecycleTest, PodsComeAndGoSideBySide) {
+  // kubelet starts and removes pods concurrently; each pod and container is locked
+  // on its own, so these overlap, and each ends up whole and then wholly gone.
+  constexpr int kPods = 6;
+  std::vector<runtime::v1::PodSandboxConfig> configs;
+  for (int i = 0; i < kPods; ++i) configs.push_back(PodConfig(absl::StrCat("parallel-", i)));
+  std::vector<std::string> pods(kPods), containers(kPods);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kPods; ++i) {
+    threads.emplace_back([&, i] {
+      pods[i] = RunPod(configs[i]);
+      containers[i] = CreateAndStart(pods[i], configs[i], ContainerConfig("c", {"sleep", "3600"}));
+    });
+  }
+  for (auto& t : threads) t.join();
+  threads.clear();
+  for (int i = 0; i < kPods; ++i) {
+    EXPECT_EQ(Exec(containers[i], {"hostname"}).stdout(), configs[i].hostname() + "\n");
+  }
+  // Two removers per pod: one waits for the other's lock, then finds nothing to do.
+  for (int i = 0; i < 2 * kPods; ++i) {
+    threads.emplace_back([&, i] { EXPECT_TRUE(RemovePod(pods[i % kPods]).ok()); });
+  }
+  for (auto& t : threads) t.join();
+  runtime::v1::ListPodSandboxResponse listed;
+  ASSERT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), runtime::v1::ListPodSandboxRequest(), &listed).ok());
+  EXPECT_EQ(listed.items_size(), 0);
+  runtime::v1::ListContainersResponse containers_left;
+  ASSERT_TRUE(
+      client().runtime().ListContainers(Ctx().get(), runtime::v1::ListContainersRequest(), &containers_left).ok());
+  EXPECT_EQ(containers_left.containers_size(), 0);
+}
+
 TEST_P(PodLifecycleTest, StopEscalatesToSigkillAfterTheTimeout) {
   auto pod_config = PodConfig("stop");
   std::string pod = RunPod(pod_config);
