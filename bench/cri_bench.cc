@@ -2,9 +2,9 @@
 // tear-down, and a pod population for footprint measurements, driven through one CRI client
 // so that berthd and containerd are measured the same way.
 //
-//   cri_bench --socket PATH --mode lifecycle|network|memory|cleanup [--image REF] [--runs N]
-//             [--pods M] [--handler NAME] [--out FILE] [--log-root DIR] [--execs K]
-//             [--stop-timeout S] [--warmup W]
+//   cri_bench --socket PATH --mode lifecycle|network|memory|parallel|cleanup [--image REF]
+//             [--runs N] [--pods M] [--clients C] [--handler NAME] [--out FILE] [--log-root DIR]
+//             [--execs K] [--stop-timeout S] [--warmup W]
 //
 // lifecycle: PullImage once, then N x (RunPodSandbox, CreateContainer, StartContainer, K x
 //            ExecSync "true", StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox).
@@ -12,6 +12,8 @@
 //            network and of a host-network pod, interleaved; the difference of the two is what
 //            CNI ADD and DEL cost.
 // memory:    M pods with one running container each, left running; prints one JSON line.
+// parallel:  M pods with one container each started by C clients at once, then stopped and
+//            removed the same way: per-pod latency under that load and the wall time of each half.
 // cleanup:   stops and removes every pod whose name starts with "cri-bench-".
 //
 // Each RPC is timed on the client with steady_clock around the stub call, so a figure includes
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
@@ -29,6 +32,9 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -68,6 +74,7 @@ struct Options {
   int pods = 100;
   int execs = 5;
   int warmup = 1;
+  int clients = 10;
   int64_t stop_timeout = 10;
 };
 
@@ -219,6 +226,37 @@ class Bench {
     return grpc::Status::OK;
   }
 
+  // --pods pods started, then removed, by --clients clients at once, as kubelet does when a
+  // node starts or drains: each pod's latency under that load, and the time until all run
+  // (all are gone). A runtime that serialises its work shows it here, not in Lifecycle().
+  grpc::Status Parallel() {
+    RETURN_IF_FAILED(Pull());
+    recording_ = true;
+    std::vector<std::string> pod_ids(options_.pods);
+    std::vector<v1::PodSandboxConfig> pods;
+    for (int i = 0; i < options_.pods; ++i) pods.push_back(PodConfig("par-" + std::to_string(i), false));
+    auto started = std::chrono::steady_clock::now();
+    RETURN_IF_FAILED(Concurrently([&](int i) -> grpc::Status {
+      double run_ms = 0, create_ms = 0, start_ms = 0;
+      std::string container_id;
+      RETURN_IF_FAILED(RunPod(pods[i], "RunPodSandbox", &pod_ids[i], &run_ms));
+      RETURN_IF_FAILED(CreateContainer(pod_ids[i], pods[i], &container_id, &create_ms));
+      RETURN_IF_FAILED(StartContainer(container_id, &start_ms));
+      Record("RunPodSandbox+CreateContainer+StartContainer", run_ms + create_ms + start_ms);
+      return grpc::Status::OK;
+    }));
+    Record("all pods running (wall)", MillisSince(started));
+    started = std::chrono::steady_clock::now();
+    RETURN_IF_FAILED(Concurrently([&](int i) -> grpc::Status {
+      RETURN_IF_FAILED(StopPod(pod_ids[i], "StopPodSandbox"));
+      RETURN_IF_FAILED(RemovePod(pod_ids[i], "RemovePodSandbox"));
+      RemoveLogDirectory(pods[i]);
+      return grpc::Status::OK;
+    }));
+    Record("all pods removed (wall)", MillisSince(started));
+    return grpc::Status::OK;
+  }
+
   // Stops and removes every pod whose name starts with prefix; the runtime removes their
   // containers with them (StopPodSandbox and RemovePodSandbox must, per CRI). Goes on past
   // failures so that one stuck pod does not keep the others.
@@ -269,6 +307,10 @@ class Bench {
         {"warmup", options_.warmup},
         {"runtime", {{"name", runtime_name_}, {"version", runtime_version_}}},
     };
+    if (options_.mode == "parallel") {
+      report["pods"] = options_.pods;
+      report["clients"] = options_.clients;
+    }
     if (options_.mode == "lifecycle") {
       report["execs_per_run"] = options_.execs;
       report["stop_timeout_s"] = options_.stop_timeout;
@@ -304,7 +346,12 @@ class Bench {
 
   void PrintTable(std::ostream& out) const {
     out << "cri_bench " << options_.mode << ": " << runtime_name_ << " " << runtime_version_ << " on "
-        << options_.socket << ", " << options_.runs << " runs (+" << options_.warmup << " warm-up)";
+        << options_.socket << ", ";
+    if (options_.mode == "parallel") {
+      out << options_.pods << " pods, " << options_.clients << " clients";
+    } else {
+      out << options_.runs << " runs (+" << options_.warmup << " warm-up)";
+    }
     if (!options_.handler.empty()) out << ", handler " << options_.handler;
     out << "\n";
     char line[256];
@@ -351,7 +398,32 @@ class Bench {
   }
 
   void Record(const std::string& step, double ms) {
+    std::lock_guard<std::mutex> lock(record_mu_);  // Parallel() records from several threads
     if (recording_) timings_.Add(step, ms);
+  }
+
+  static double MillisSince(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  // one(i) for i in [0, --pods), by --clients threads taking the next i in turn; the first
+  // failure is returned once all are done.
+  grpc::Status Concurrently(const std::function<grpc::Status(int)>& one) {
+    std::atomic<int> next{0};
+    std::mutex failure_mu;
+    grpc::Status failure = grpc::Status::OK;
+    std::vector<std::thread> clients;
+    for (int c = 0; c < options_.clients; ++c) {
+      clients.emplace_back([&] {
+        for (int i = next++; i < options_.pods; i = next++) {
+          grpc::Status status = one(i);
+          std::lock_guard<std::mutex> lock(failure_mu);
+          if (!status.ok() && failure.ok()) failure = status;
+        }
+      });
+    }
+    for (auto& client : clients) client.join();
+    return failure;
   }
 
   // As kubelet builds it for a plain pod: own network (unless host_network), PID namespace per
@@ -484,6 +556,7 @@ class Bench {
   const std::string run_prefix_;
   std::string runtime_name_;
   std::string runtime_version_;
+  std::mutex record_mu_;
   Timings timings_;
   bool recording_ = true;
   int pods_running_ = 0;
@@ -509,10 +582,11 @@ int main(int argc, char** argv) {
   flags.add_options()
       ("help,h", "show this help")
       ("socket", po::value(&options.socket)->required(), "CRI socket (path or unix:// endpoint)")
-      ("mode", po::value(&options.mode)->required(), "lifecycle, network, memory or cleanup")
+      ("mode", po::value(&options.mode)->required(), "lifecycle, network, memory, parallel or cleanup")
       ("image", po::value(&options.image), "container image (lifecycle, memory)")
       ("runs", po::value(&options.runs)->default_value(50), "measured iterations (lifecycle, network)")
-      ("pods", po::value(&options.pods)->default_value(100), "pods to leave running (memory)")
+      ("pods", po::value(&options.pods)->default_value(100), "pods to leave running (memory), or to start (parallel)")
+      ("clients", po::value(&options.clients)->default_value(10), "concurrent clients (parallel)")
       ("handler", po::value(&options.handler), "RuntimeClass handler; empty: the runtime's default")
       ("out", po::value(&options.out), "write the report (JSON) to this file")
       ("log-root", po::value(&options.log_root), "parent of the pods' log directories (default /tmp/cri-bench.PID)")
@@ -532,16 +606,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string& mode = options.mode;
-  if (mode != "lifecycle" && mode != "network" && mode != "memory" && mode != "cleanup") {
-    std::cerr << "cri_bench: --mode must be lifecycle, network, memory or cleanup\n";
+  if (mode != "lifecycle" && mode != "network" && mode != "memory" && mode != "parallel" && mode != "cleanup") {
+    std::cerr << "cri_bench: --mode must be lifecycle, network, memory, parallel or cleanup\n";
     return 2;
   }
-  if ((mode == "lifecycle" || mode == "memory") && options.image.empty()) {
+  if ((mode == "lifecycle" || mode == "memory" || mode == "parallel") && options.image.empty()) {
     std::cerr << "cri_bench: --mode " << mode << " needs --image\n";
     return 2;
   }
-  if (options.runs < 1 || options.pods < 1 || options.execs < 0 || options.warmup < 0 || options.stop_timeout < 0) {
-    std::cerr << "cri_bench: --runs and --pods must be positive; --execs, --warmup, --stop-timeout not negative\n";
+  if (options.runs < 1 || options.pods < 1 || options.clients < 1 || options.execs < 0 || options.warmup < 0 || options.stop_timeout < 0) {
+    std::cerr << "cri_bench: --runs, --pods and --clients must be positive; --execs, --warmup, --stop-timeout not negative\n";
     return 2;
   }
   if (options.log_root.empty()) options.log_root = "/tmp/cri-bench." + std::to_string(::getpid());
@@ -555,6 +629,7 @@ int main(int argc, char** argv) {
   if (mode == "lifecycle") status = bench.Lifecycle();
   if (mode == "network") status = bench.Network();
   if (mode == "memory") status = bench.Memory();
+  if (mode == "parallel") status = bench.Parallel();
   if (mode == "cleanup") status = bench.Cleanup(kPodPrefix);
   if (!status.ok()) {
     std::cerr << "cri_bench: " << status.error_message() << "\n";
@@ -564,7 +639,7 @@ int main(int argc, char** argv) {
 
   nlohmann::json report = bench.Report();
   if (!options.out.empty() && !WriteReport(options.out, report)) return 1;
-  if (mode == "lifecycle" || mode == "network") {
+  if (mode == "lifecycle" || mode == "network" || mode == "parallel") {
     bench.RemoveLogRootIfEmpty();
     bench.PrintTable(std::cout);
   } else if (mode == "memory") {

@@ -4,12 +4,15 @@
 # same CRI client (build/bench/cri_bench) in one run.
 #
 #   bench/lifecycle.sh       # as root, after ./dev.sh build
-# Env: BENCH_RUNS (50), BENCH_PODS (100), BENCH_STOP_TIMEOUT (10), BENCH_EXECS (5), and those of
+# Env: BENCH_RUNS (50), BENCH_PODS (100), BENCH_STOP_TIMEOUT (10), BENCH_EXECS (5),
+# BENCH_PARALLEL_PODS (30), BENCH_CLIENTS (10), and those of
 # bench/cri_setup.sh (KIT, BENCH_IMAGE, BENCH_BERTH_CNI, BENCH_BERTH_HANDLER, ...).
 #
 # For each runtime (containerd first, then berth; both daemons up throughout, the idle one
 # waiting): cri_bench --mode lifecycle (BENCH_RUNS iterations after one warm-up), then
-# BENCH_PODS pods with one running "sleep" container each, measured, then removed.
+# BENCH_PODS pods with one running "sleep" container each, measured, then removed; then
+# cri_bench --mode parallel: BENCH_PARALLEL_PODS pods started, then removed, by BENCH_CLIENTS
+# clients at once (kubelet at node start or drain).
 # StopContainer: "sleep" as PID 1 ignores SIGTERM, so with BENCH_STOP_TIMEOUT=10 that step is
 # the 10 s wait plus the kill on both runtimes (and the run takes ~10 min per runtime);
 # BENCH_STOP_TIMEOUT=0 measures the kill path alone.
@@ -25,6 +28,8 @@ RUNS=${BENCH_RUNS:-50}
 PODS=${BENCH_PODS:-100}
 STOP_TIMEOUT=${BENCH_STOP_TIMEOUT:-10}
 EXECS=${BENCH_EXECS:-5}
+PARALLEL_PODS=${BENCH_PARALLEL_PODS:-30}
+CLIENTS=${BENCH_CLIENTS:-10}
 
 bench_prepare lifecycle
 start_containerd
@@ -104,7 +109,21 @@ for rt in containerd berth; do
 	cri_bench "$rt" lifecycle --runs "$RUNS" --execs "$EXECS" --stop-timeout "$STOP_TIMEOUT" |
 		tee "$RESULTS/$rt-lifecycle.txt"
 	measure_memory "$rt"
+	log "$rt: $PARALLEL_PODS pods started and removed by $CLIENTS clients at once"
+	cri_bench "$rt" parallel --pods "$PARALLEL_PODS" --clients "$CLIENTS" | tee "$RESULTS/$rt-parallel.txt"
 done
+
+# compare MODE: the steps of both runtimes' MODE reports side by side, with berth / containerd.
+compare() {
+	printf '  %-46s %9s %9s %9s %9s %8s\n' step berth_p50 berth_p95 ctrd_p50 ctrd_p95 'b/c p50'
+	jq -r -n --slurpfile b "$RESULTS/berth-$1.json" --slurpfile c "$RESULTS/containerd-$1.json" '
+		($c[0].steps | map({key: .step, value: .}) | from_entries) as $cs
+		| $b[0].steps[] | . as $s | $cs[$s.step] as $x
+		| [$s.step, $s.p50_ms, $s.p95_ms, ($x.p50_ms // ""), ($x.p95_ms // ""),
+		   (if $x != null and $x.p50_ms > 0 then $s.p50_ms / $x.p50_ms else "" end)] | @tsv' |
+		awk -F'\t' 'function f(v, fmt) { return v == "" ? "-" : sprintf(fmt, v) }
+			{ printf "  %-46s %9s %9s %9s %9s %8s\n", $1, f($2, "%.1f"), f($3, "%.1f"), f($4, "%.1f"), f($5, "%.1f"), f($6, "%.2f") }'
+}
 
 {
 	printf '\nberth %s vs containerd %s (Debian %s), %d runs each, same client (cri_bench)\n' \
@@ -113,14 +132,11 @@ done
 		"$(dpkg-query -W -f='${Version}' containerd 2>/dev/null || echo '?')" "$RUNS"
 	printf 'berthd handler: %s; CNI: berthd %s conflist, containerd the kit conflist\n\n' \
 		"${BERTH_HANDLER:-default}" "$BERTH_CNI"
-	printf '  %-46s %9s %9s %9s %9s %8s\n' step berth_p50 berth_p95 ctrd_p50 ctrd_p95 'b/c p50'
-	jq -r -n --slurpfile b "$RESULTS/berth-lifecycle.json" --slurpfile c "$RESULTS/containerd-lifecycle.json" '
-		($c[0].steps | map({key: .step, value: .}) | from_entries) as $cs
-		| $b[0].steps[] | . as $s | $cs[$s.step] as $x
-		| [$s.step, $s.p50_ms, $s.p95_ms, ($x.p50_ms // ""), ($x.p95_ms // ""),
-		   (if $x != null and $x.p50_ms > 0 then $s.p50_ms / $x.p50_ms else "" end)] | @tsv' |
-		awk -F'\t' 'function f(v, fmt) { return v == "" ? "-" : sprintf(fmt, v) }
-			{ printf "  %-46s %9s %9s %9s %9s %8s\n", $1, f($2, "%.1f"), f($3, "%.1f"), f($4, "%.1f"), f($5, "%.1f"), f($6, "%.2f") }'
+	compare lifecycle
+
+	printf '\n%d pods (one sleep container each) started, then stopped and removed, by %d clients at once\n' \
+		"$PARALLEL_PODS" "$CLIENTS"
+	compare parallel
 
 	printf '\nmemory per pod (KiB; %s pods, one sleep container each); b/c = berth / containerd\n' "$PODS"
 	printf '  %-34s %9s %9s %9s %9s %8s %8s\n' '' berth_rss berth_pss ctrd_rss ctrd_pss 'b/c rss' 'b/c pss'
