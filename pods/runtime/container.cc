@@ -251,7 +251,6 @@ Status SetupConsole(int console_fd, uid_t uid) {
   return absl::OkStatus();
 }
 
-// Blocks until create has moved the init into the container's cgroups ("g").
 // Blocks until create says the next step may go: "g" once the init is in its
 // cgroups, "D" once the container's device rules are in force.
 Status WaitForCreate(int sync_fd, absl::string_view what) {
@@ -264,7 +263,7 @@ Status WaitForCreate(int sync_fd, absl::string_view what) {
 // Everything that can fail before the init waits for `start`.
 //
 // Moving a process between v1 cgroups makes the kernel wait for an RCU grace period
-// (~8 ms here, on every create), so the steps that do not depend on the init's
+// (6-14 ms on this VM, unless one ended just before), so the steps that do not depend on the init's
 // cgroup run meanwhile: joining the pod's namespaces and, on v1, the whole rootfs
 // (its cgroup mounts are binds of host directories that exist already). The cgroup
 // namespace, and on v2 the cgroup2 mount that shows its root, come after.
