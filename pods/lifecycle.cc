@@ -284,7 +284,8 @@ void Lifecycle::RemoveOrphans() {
     ContainerRecord orphan;
     orphan.id = entry.path().filename().string();
     if (records_.GetContainer(orphan.id)) continue;
-    BERTH_LOG(Warn) << "removing a container an unfinished create left" << Kv("container", orphan.id);
+    BERTH_LOG(Warn) << "removing a container left without a record (by an unfinished create or removal)"
+                    << Kv("container", orphan.id);
     orphan.dir = entry.path().string();
     orphan.run_dir = absl::StrCat(config_.state_dir, "/containers/", orphan.id);
     // Its shim, if it got that far, is the init's parent and exits once the init is killed.
@@ -463,8 +464,10 @@ Status Lifecycle::RemovePod(const std::string& id_prefix) {
     if (listed.pod_id != *id) continue;
     KeyedMutex::Lock container_lock = locks_.Acquire(listed.id);
     auto container = records_.GetContainer(listed.id);
-    if (container) RETURN_IF_ERROR(RemoveContainerLocked(*container));
+    if (container) RETURN_IF_ERROR(RemoveContainerLocked(*container, Removal::kNow));
   }
+  // Containers removed earlier may still be cleaning up under the pod's cgroup.
+  cleaner_.Drain();
   auto pod = records_.GetSandbox(*id);
   if (!pod) return absl::OkStatus();
   StopPodInit(*pod);
@@ -700,8 +703,7 @@ Status Lifecycle::StopContainer(const std::string& id_prefix, std::chrono::secon
   return StopContainerLocked(*record, timeout);
 }
 
-Status Lifecycle::RemoveContainerLocked(ContainerRecord record) {
-  RETURN_IF_ERROR(StopContainerLocked(record, std::chrono::seconds(0)));
+Status Lifecycle::DeleteContainer(const ContainerRecord& record) {
   auto runtime = Handler(record.handler);
   if (runtime.ok()) {
     Status deleted = (*runtime)->Delete(record.id, /*force=*/true);
@@ -710,8 +712,25 @@ Status Lifecycle::RemoveContainerLocked(ContainerRecord record) {
       return deleted;
     }
   }
-  RETURN_IF_ERROR(RemoveContainerFiles(record));
-  RETURN_IF_ERROR(records_.RemoveContainer(record.id));
+  return RemoveContainerFiles(record);
+}
+
+Status Lifecycle::RemoveContainerLocked(ContainerRecord record, Removal removal) {
+  RETURN_IF_ERROR(StopContainerLocked(record, std::chrono::seconds(0)));
+  if (removal == Removal::kNow) {
+    RETURN_IF_ERROR(DeleteContainer(record));
+    RETURN_IF_ERROR(records_.RemoveContainer(record.id));
+  } else {
+    // The container is gone for CRI once its record is; the runtime's state, the
+    // rootfs mount and the writable layer go right after, off the caller's time (as
+    // containerd leaves them to its garbage collector). What a crash interrupts, the
+    // start-up sweep of container directories without a record finishes.
+    RETURN_IF_ERROR(records_.RemoveContainer(record.id));
+    cleaner_.Submit([this, record] {
+      Status deleted = DeleteContainer(record);
+      if (!deleted.ok()) BERTH_LOG(Error) << "clean up a removed container" << Kv("container", record.id) << deleted;
+    });
+  }
   BERTH_LOG(Info) << "container removed" << Kv("container", record.id);
   return absl::OkStatus();
 }
@@ -722,7 +741,7 @@ Status Lifecycle::RemoveContainer(const std::string& id_prefix) {
   KeyedMutex::Lock lock = locks_.Acquire(*id);
   auto record = records_.GetContainer(*id);
   if (!record) return absl::OkStatus();
-  return RemoveContainerLocked(*record);
+  return RemoveContainerLocked(*record, Removal::kInBackground);
 }
 
 StatusOr<ContainerRecord> Lifecycle::GetContainer(const std::string& id_prefix) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/background_worker.h"
 #include "base/disk_usage.h"
 #include "base/keyed_mutex.h"
 #include "base/status.h"
@@ -87,7 +88,12 @@ class Lifecycle {
   // Brings a container record up to date with its shim's exit file.
   ContainerRecord Refresh(ContainerRecord record);
   Status StopContainerLocked(ContainerRecord record, std::chrono::seconds timeout);
-  Status RemoveContainerLocked(ContainerRecord record);
+  // kNow: everything before the call returns (a pod's removal, which then removes
+  // the pod's cgroup); kInBackground: the record now, the rest on cleaner_.
+  enum class Removal { kNow, kInBackground };
+  Status RemoveContainerLocked(ContainerRecord record, Removal removal);
+  // The runtime's state of the container, its rootfs mount and its directories.
+  Status DeleteContainer(const ContainerRecord& record);
   Status WritePodFiles(const SandboxRecord& pod);
   // CNI DEL for a pod that holds an attachment; true when nothing is owed any more.
   bool DetachNetwork(SandboxRecord& pod);
@@ -122,6 +128,9 @@ class Lifecycle {
   // is taken before its containers'. A pod or container being made has no lock: it
   // is invisible until its record is added, its last step.
   KeyedMutex locks_;
+  // Finishes container removals after RemoveContainer returns. Last, so that it is
+  // drained (at berthd's exit) while everything it uses still exists.
+  BackgroundWorker cleaner_;
 };
 
 }  // namespace berth::pods

@@ -246,6 +246,38 @@ TEST_P(PodLifecycleTest, PodsComeAndGoSideBySide) {
   EXPECT_EQ(containers_left.containers_size(), 0);
 }
 
+TEST_P(PodLifecycleTest, RemovedContainersAreGoneAndLeaveNothing) {
+  auto pod_config = PodConfig("remove");
+  std::string pod = RunPod(pod_config);
+  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("c", {"sleep", "3600"}));
+  std::string dir = root_ + "/containers/" + id;
+  ASSERT_TRUE(fs::exists(dir));
+  runtime::v1::RemoveContainerRequest remove;
+  remove.set_container_id(id);
+  runtime::v1::RemoveContainerResponse removed;
+  // A running container is stopped first, then removed.
+  ASSERT_TRUE(client().runtime().RemoveContainer(Ctx().get(), remove, &removed).ok());
+  runtime::v1::ContainerStatusRequest status_request;
+  status_request.set_container_id(id);
+  runtime::v1::ContainerStatusResponse status_response;
+  EXPECT_EQ(client().runtime().ContainerStatus(Ctx().get(), status_request, &status_response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(client().runtime().RemoveContainer(Ctx().get(), remove, &removed).ok()) << "removing twice";
+  // Its name is free again at once.
+  std::string again;
+  EXPECT_TRUE(Create(pod, pod_config, ContainerConfig("c", {"true"}), &again).ok());
+  // Its mount and files go right after the call (kubelet does not wait for them).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((fs::exists(dir) || ReadFile("/proc/self/mountinfo").value_or("").find(id) != std::string::npos) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_EQ(ReadFile("/proc/self/mountinfo").value_or("").find(id), std::string::npos);
+  // Removing the pod at once afterwards leaves no cgroup behind (the leak check).
+  EXPECT_TRUE(RemovePod(pod).ok());
+}
+
 TEST_P(PodLifecycleTest, StopEscalatesToSigkillAfterTheTimeout) {
   auto pod_config = PodConfig("stop");
   std::string pod = RunPod(pod_config);
