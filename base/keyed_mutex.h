@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace berth {
@@ -29,6 +30,15 @@ class KeyedMutex {
     KeyedMutex* owner_;
     std::string key_;
   };
+
+  // The lock for key if nobody holds it, nothing otherwise.
+  std::optional<Lock> TryAcquire(const std::string& key) {
+    std::lock_guard<std::mutex> guard(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.held) return std::nullopt;
+    entries_[key].held = true;
+    return Lock(this, key);
+  }
 
   // Blocks while another Lock for key is held.
   Lock Acquire(const std::string& key) {

@@ -519,6 +519,24 @@ std::string Lifecycle::OomFile(const std::string& cgroup_path) const {
 }
 
 ContainerRecord Lifecycle::Refresh(ContainerRecord record) {
+  ContainerRecord seen = Observe(record);
+  if (seen.state == record.state) return seen;
+  Status saved = records_.UpdateContainer(seen);
+  if (!saved.ok()) BERTH_LOG(Error) << "record container exit" << Kv("container", seen.id) << saved;
+  return seen;
+}
+
+ContainerRecord Lifecycle::RefreshForRead(const ContainerRecord& stored) {
+  ContainerRecord seen = Observe(stored);
+  if (seen.state == stored.state) return seen;
+  // Whoever holds the container's lock (a stop waiting for the exit, say) records it.
+  auto lock = locks_.TryAcquire(stored.id);
+  if (!lock) return seen;
+  auto current = records_.GetContainer(stored.id);
+  return current ? Refresh(*current) : seen;
+}
+
+ContainerRecord Lifecycle::Observe(ContainerRecord record) const {
   if (record.state != ContainerState::kCreated && record.state != ContainerState::kRunning) return record;
   auto exit_data = ReadFile(record.exit_file());
   if (exit_data.ok()) {
@@ -540,8 +558,6 @@ ContainerRecord Lifecycle::Refresh(ContainerRecord record) {
     return record;
   }
   record.state = ContainerState::kExited;
-  Status saved = records_.UpdateContainer(record);
-  if (!saved.ok()) BERTH_LOG(Error) << "record container exit" << Kv("container", record.id) << saved;
   return record;
 }
 
@@ -748,7 +764,7 @@ StatusOr<ContainerRecord> Lifecycle::GetContainer(const std::string& id_prefix) 
   ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
   auto record = records_.GetContainer(id);
   if (!record) return absl::NotFoundError(absl::StrCat("container \"", id_prefix, "\" not found"));
-  return Refresh(*record);
+  return RefreshForRead(*record);
 }
 
 std::vector<ContainerRecord> Lifecycle::ListContainers(const ContainerFilter& filter) {
@@ -757,7 +773,7 @@ std::vector<ContainerRecord> Lifecycle::ListContainers(const ContainerFilter& fi
     if (!filter.id_prefix.empty() && !absl::StartsWith(stored.id, filter.id_prefix)) continue;
     if (!filter.pod_id_prefix.empty() && !absl::StartsWith(stored.pod_id, filter.pod_id_prefix)) continue;
     if (!LabelsMatch(stored.spec.labels, filter.labels)) continue;
-    ContainerRecord record = Refresh(stored);
+    ContainerRecord record = RefreshForRead(stored);
     if (filter.state && record.state != *filter.state) continue;
     out.push_back(std::move(record));
   }

@@ -85,8 +85,14 @@ class Lifecycle {
 
  private:
   StatusOr<OciRuntime*> Handler(const std::string& name);
-  // Brings a container record up to date with its shim's exit file.
+  // The record as its shim's exit file (or the absence of shim and init) says it is now.
+  ContainerRecord Observe(ContainerRecord record) const;
+  // Observe, and record what changed; the caller holds the container's lock.
   ContainerRecord Refresh(ContainerRecord record);
+  // For read paths, which hold no lock: records the change only if the container's
+  // lock is free (its holder records it otherwise), so a read never writes over a
+  // change made under the lock, nor brings back a removed container.
+  ContainerRecord RefreshForRead(const ContainerRecord& stored);
   Status StopContainerLocked(ContainerRecord record, std::chrono::seconds timeout);
   // kNow: everything before the call returns (a pod's removal, which then removes
   // the pod's cgroup); kInBackground: the record now, the rest on cleaner_.

@@ -69,6 +69,8 @@ Status RecordStore::AddSandbox(const SandboxRecord& record) {
 
 Status RecordStore::UpdateSandbox(const SandboxRecord& record) {
   std::lock_guard<std::mutex> lock(mu_);
+  // A record removed meanwhile stays removed (an update must not bring it back).
+  if (!sandboxes_.count(record.id)) return absl::NotFoundError(absl::StrCat("pod sandbox ", record.id, " is gone"));
   RETURN_IF_ERROR(db_->Transaction([&](SqliteDatabase& sql) -> Status {
     ASSIGN_OR_RETURN(auto q, sql.Prepare("UPDATE pods SET state = ?, record = ? WHERE id = ?"));
     q.Bind(1, static_cast<int64_t>(record.state)).BindBlob(2, nlohmann::json(record).dump()).Bind(3, record.id);
@@ -126,6 +128,7 @@ Status RecordStore::AddContainer(const ContainerRecord& record, const std::strin
 
 Status RecordStore::UpdateContainer(const ContainerRecord& record) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!containers_.count(record.id)) return absl::NotFoundError(absl::StrCat("container ", record.id, " is gone"));
   RETURN_IF_ERROR(db_->Transaction([&](SqliteDatabase& sql) -> Status {
     ASSIGN_OR_RETURN(auto q, sql.Prepare("UPDATE containers SET state = ?, record = ? WHERE id = ?"));
     q.Bind(1, static_cast<int64_t>(record.state)).BindBlob(2, nlohmann::json(record).dump()).Bind(3, record.id);

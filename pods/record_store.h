@@ -22,6 +22,7 @@ class RecordStore {
 
   // Inserts a new pod; ALREADY_EXISTS, naming the holder, when its name is taken.
   Status AddSandbox(const SandboxRecord& record);
+  // NOT_FOUND, changing nothing, when the record is gone.
   Status UpdateSandbox(const SandboxRecord& record);
   Status RemoveSandbox(const std::string& id);
   std::optional<SandboxRecord> GetSandbox(const std::string& id);
