@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
@@ -33,13 +32,13 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/parallel_for.h"
 #include "cri/client.h"
 
 namespace po = boost::program_options;
@@ -409,20 +408,13 @@ class Bench {
   // one(i) for i in [0, --pods), by --clients threads taking the next i in turn; the first
   // failure is returned once all are done.
   grpc::Status Concurrently(const std::function<grpc::Status(int)>& one) {
-    std::atomic<int> next{0};
     std::mutex failure_mu;
     grpc::Status failure = grpc::Status::OK;
-    std::vector<std::thread> clients;
-    for (int c = 0; c < options_.clients; ++c) {
-      clients.emplace_back([&] {
-        for (int i = next++; i < options_.pods; i = next++) {
-          grpc::Status status = one(i);
-          std::lock_guard<std::mutex> lock(failure_mu);
-          if (!status.ok() && failure.ok()) failure = status;
-        }
-      });
-    }
-    for (auto& client : clients) client.join();
+    berth::ParallelFor(options_.pods, options_.clients, [&](size_t i) {
+      grpc::Status status = one(static_cast<int>(i));
+      std::lock_guard<std::mutex> lock(failure_mu);
+      if (!status.ok() && failure.ok()) failure = status;
+    });
     return failure;
   }
 
