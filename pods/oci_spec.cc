@@ -38,10 +38,6 @@ const std::vector<std::string> kDefaultMaskedPaths = {
 const std::vector<std::string> kDefaultReadonlyPaths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                                         "/proc/sysrq-trigger"};
 
-// Syscalls RuntimeDefault refuses with EPERM: what lets a container reach past its
-// namespaces (kernel modules, kexec, keyrings, bpf, clocks, swap, reboot, mounts
-// without CAP_SYS_ADMIN's blessing) — docker's default profile refuses the same.
-
 std::string CapName(std::string name) {
   name = absl::AsciiStrToUpper(name);
   return absl::StartsWith(name, "CAP_") ? name : "CAP_" + name;
