@@ -18,6 +18,60 @@ StatusOr<std::string> ResolveId(Map& map, const std::string& prefix, const char*
   return found;
 }
 
+// Pods and containers are kept alike: a table of (id, state, record JSON, ...) in
+// the database and a map by id in memory. table is one of berth's own table names.
+template <typename Record>
+Status LoadTable(SqliteDatabase& sql, const char* table, const char* kind, std::map<std::string, Record>& into) {
+  ASSIGN_OR_RETURN(auto rows, sql.Prepare(absl::StrCat("SELECT record FROM ", table)));
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, rows.Step());
+    if (!row) return absl::OkStatus();
+    auto doc = nlohmann::json::parse(rows.ColumnText(0), nullptr, false);
+    if (doc.is_discarded()) return absl::DataLossError(absl::StrCat("unreadable ", kind, " record in the state database"));
+    Record record = doc.template get<Record>();
+    into[record.id] = std::move(record);
+  }
+}
+
+// A record removed meanwhile stays removed: an update must not bring it back.
+template <typename Record>
+Status UpdateRecord(StateDb* db, const char* table, const char* kind, const Record& record,
+                    std::map<std::string, Record>& records) {
+  if (!records.count(record.id)) return absl::NotFoundError(absl::StrCat(kind, " ", record.id, " is gone"));
+  RETURN_IF_ERROR(db->Transaction([&](SqliteDatabase& sql) -> Status {
+    ASSIGN_OR_RETURN(auto q, sql.Prepare(absl::StrCat("UPDATE ", table, " SET state = ?, record = ? WHERE id = ?")));
+    q.Bind(1, static_cast<int64_t>(record.state)).BindBlob(2, nlohmann::json(record).dump()).Bind(3, record.id);
+    return q.Run();
+  }));
+  records[record.id] = record;
+  return absl::OkStatus();
+}
+
+template <typename Record>
+Status RemoveRecord(StateDb* db, const char* table, const std::string& id, std::map<std::string, Record>& records) {
+  RETURN_IF_ERROR(db->Transaction([&](SqliteDatabase& sql) -> Status {
+    ASSIGN_OR_RETURN(auto q, sql.Prepare(absl::StrCat("DELETE FROM ", table, " WHERE id = ?")));
+    q.Bind(1, id);
+    return q.Run();
+  }));
+  records.erase(id);
+  return absl::OkStatus();
+}
+
+template <typename Record>
+std::optional<Record> Find(const std::map<std::string, Record>& records, const std::string& id) {
+  auto it = records.find(id);
+  if (it == records.end()) return std::nullopt;
+  return it->second;
+}
+
+template <typename Record>
+std::vector<Record> All(const std::map<std::string, Record>& records) {
+  std::vector<Record> out;
+  for (const auto& [id, record] : records) out.push_back(record);
+  return out;
+}
+
 }  // namespace
 
 std::string ContainerReservationKey(const PodSpec& pod, const ContainerSpec& container) {
@@ -27,25 +81,8 @@ std::string ContainerReservationKey(const PodSpec& pod, const ContainerSpec& con
 Status RecordStore::Load() {
   std::lock_guard<std::mutex> lock(mu_);
   return db_->Read([&](SqliteDatabase& sql) -> Status {
-    ASSIGN_OR_RETURN(auto pods, sql.Prepare("SELECT record FROM pods"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, pods.Step());
-      if (!row) break;
-      auto doc = nlohmann::json::parse(pods.ColumnText(0), nullptr, false);
-      if (doc.is_discarded()) return absl::DataLossError("unreadable pod record in the state database");
-      SandboxRecord record = doc.get<SandboxRecord>();
-      sandboxes_[record.id] = std::move(record);
-    }
-    ASSIGN_OR_RETURN(auto containers, sql.Prepare("SELECT record FROM containers"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, containers.Step());
-      if (!row) break;
-      auto doc = nlohmann::json::parse(containers.ColumnText(0), nullptr, false);
-      if (doc.is_discarded()) return absl::DataLossError("unreadable container record in the state database");
-      ContainerRecord record = doc.get<ContainerRecord>();
-      containers_[record.id] = std::move(record);
-    }
-    return absl::OkStatus();
+    RETURN_IF_ERROR(LoadTable(sql, "pods", "pod", sandboxes_));
+    return LoadTable(sql, "containers", "container", containers_);
   });
 }
 
@@ -69,40 +106,22 @@ Status RecordStore::AddSandbox(const SandboxRecord& record) {
 
 Status RecordStore::UpdateSandbox(const SandboxRecord& record) {
   std::lock_guard<std::mutex> lock(mu_);
-  // A record removed meanwhile stays removed (an update must not bring it back).
-  if (!sandboxes_.count(record.id)) return absl::NotFoundError(absl::StrCat("pod sandbox ", record.id, " is gone"));
-  RETURN_IF_ERROR(db_->Transaction([&](SqliteDatabase& sql) -> Status {
-    ASSIGN_OR_RETURN(auto q, sql.Prepare("UPDATE pods SET state = ?, record = ? WHERE id = ?"));
-    q.Bind(1, static_cast<int64_t>(record.state)).BindBlob(2, nlohmann::json(record).dump()).Bind(3, record.id);
-    return q.Run();
-  }));
-  sandboxes_[record.id] = record;
-  return absl::OkStatus();
+  return UpdateRecord(db_, "pods", "pod sandbox", record, sandboxes_);
 }
 
 Status RecordStore::RemoveSandbox(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(db_->Transaction([&](SqliteDatabase& sql) -> Status {
-    ASSIGN_OR_RETURN(auto q, sql.Prepare("DELETE FROM pods WHERE id = ?"));
-    q.Bind(1, id);
-    return q.Run();
-  }));
-  sandboxes_.erase(id);
-  return absl::OkStatus();
+  return RemoveRecord(db_, "pods", id, sandboxes_);
 }
 
 std::optional<SandboxRecord> RecordStore::GetSandbox(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = sandboxes_.find(id);
-  if (it == sandboxes_.end()) return std::nullopt;
-  return it->second;
+  return Find(sandboxes_, id);
 }
 
 std::vector<SandboxRecord> RecordStore::Sandboxes() {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<SandboxRecord> out;
-  for (const auto& [id, record] : sandboxes_) out.push_back(record);
-  return out;
+  return All(sandboxes_);
 }
 
 Status RecordStore::AddContainer(const ContainerRecord& record, const std::string& reservation_key) {
@@ -128,39 +147,22 @@ Status RecordStore::AddContainer(const ContainerRecord& record, const std::strin
 
 Status RecordStore::UpdateContainer(const ContainerRecord& record) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!containers_.count(record.id)) return absl::NotFoundError(absl::StrCat("container ", record.id, " is gone"));
-  RETURN_IF_ERROR(db_->Transaction([&](SqliteDatabase& sql) -> Status {
-    ASSIGN_OR_RETURN(auto q, sql.Prepare("UPDATE containers SET state = ?, record = ? WHERE id = ?"));
-    q.Bind(1, static_cast<int64_t>(record.state)).BindBlob(2, nlohmann::json(record).dump()).Bind(3, record.id);
-    return q.Run();
-  }));
-  containers_[record.id] = record;
-  return absl::OkStatus();
+  return UpdateRecord(db_, "containers", "container", record, containers_);
 }
 
 Status RecordStore::RemoveContainer(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(db_->Transaction([&](SqliteDatabase& sql) -> Status {
-    ASSIGN_OR_RETURN(auto q, sql.Prepare("DELETE FROM containers WHERE id = ?"));
-    q.Bind(1, id);
-    return q.Run();
-  }));
-  containers_.erase(id);
-  return absl::OkStatus();
+  return RemoveRecord(db_, "containers", id, containers_);
 }
 
 std::optional<ContainerRecord> RecordStore::GetContainer(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = containers_.find(id);
-  if (it == containers_.end()) return std::nullopt;
-  return it->second;
+  return Find(containers_, id);
 }
 
 std::vector<ContainerRecord> RecordStore::Containers() {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<ContainerRecord> out;
-  for (const auto& [id, record] : containers_) out.push_back(record);
-  return out;
+  return All(containers_);
 }
 
 StatusOr<std::string> RecordStore::ResolveSandboxId(const std::string& prefix) {
