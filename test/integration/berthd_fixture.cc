@@ -104,6 +104,9 @@ void BerthdFixture::TearDown() {
   CleanUpHost();
   std::vector<std::string> leaks = FindLeaks(before_, HostSnapshot::Take(dir_));
   EXPECT_TRUE(leaks.empty()) << "left on the host:\n  " << absl::StrJoin(leaks, "\n  ");
+  // The directory stays when something leaked: say what, beside berthd's log, so a
+  // rare leak can be read after the test output is gone.
+  if (!leaks.empty()) (void)WriteFileAtomically(dir_ + "/leaks.txt", absl::StrJoin(leaks, "\n") + "\n");
   if (HasFailure()) {
     auto log = ReadFile(berthd_log_);
     if (log.ok()) std::cerr << "---- berthd log ----\n" << *log << "--------------------\n";
