@@ -19,25 +19,30 @@ extern char** environ;
 
 namespace berth {
 
-pid_t ParentPid(pid_t pid) {
+namespace {
+
+// The fields of /proc/PID/stat after the command name (which may hold spaces and
+// parentheses, so they start after the last ')'): the state first, then the
+// parent; empty when the process is gone.
+std::vector<std::string> StatFieldsAfterName(pid_t pid) {
   auto stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
-  if (!stat.ok()) return 0;
-  // After the command name (which may hold anything) come the state, then the parent.
+  if (!stat.ok()) return {};
   size_t close = stat->rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<absl::string_view> fields = absl::StrSplit(absl::string_view(*stat).substr(close + 2), ' ');
+  if (close == std::string::npos || close + 2 > stat->size()) return {};
+  return absl::StrSplit(absl::string_view(*stat).substr(close + 2), ' ');
+}
+
+}  // namespace
+
+pid_t ParentPid(pid_t pid) {
+  std::vector<std::string> fields = StatFieldsAfterName(pid);
   pid_t parent = 0;
   if (fields.size() > 1) (void)absl::SimpleAtoi(fields[1], &parent);
   return parent;
 }
 
 uint64_t ProcessStartTime(pid_t pid) {
-  auto stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
-  if (!stat.ok()) return 0;
-  // The command name may hold spaces and parentheses: fields start after the last ')'.
-  size_t close = stat->rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<absl::string_view> fields = absl::StrSplit(absl::string_view(*stat).substr(close + 2), ' ');
+  std::vector<std::string> fields = StatFieldsAfterName(pid);
   // Field 22 overall is the 20th after the name and state.
   uint64_t start = 0;
   if (fields.size() > 19) (void)absl::SimpleAtoi(fields[19], &start);
