@@ -15,6 +15,7 @@ Status HandlePodSandboxStatus(pods::Node& node, const runtime::v1::PodSandboxSta
   if (request.verbose()) {
     nlohmann::json info = {{"id", pod.id}, {"dir", pod.dir}, {"netns", pod.netns_path}, {"ipcns", pod.ipcns_path},
                            {"utsns", pod.utsns_path}, {"shm", pod.shm_path}, {"spec", pod.spec}};
+    if (std::string report = node.lifecycle().NetworkReport(pod.id); !report.empty()) info["networkReport"] = report;
     (*response->mutable_info())["info"] = info.dump();
   }
   return absl::OkStatus();

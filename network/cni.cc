@@ -23,6 +23,14 @@ namespace {
 
 using nlohmann::json;
 
+// A string member of a plugin's JSON, or "" when it is missing or not a string
+// (plugins are not trusted to write well-formed results).
+std::string StringField(const json& object, const char* key) {
+  if (!object.is_object()) return "";
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // "0.4.0" -> {0, 4, 0}; missing parts are 0.
 std::vector<int> VersionParts(const std::string& version) {
   std::vector<int> parts;
@@ -180,10 +188,9 @@ StatusOr<CacheEntry> ParseCacheEntry(const std::string& path, const std::string&
 Status RunDel(const CniNetworkConfig& network, const json& list, const CacheEntry& entry,
               const std::string& pod_id, const CniOptions& options) {
   Invocation call{"DEL", pod_id, entry.netns, entry.ifname, entry.args};
-  // A namespace that is gone (after a reboot) is no namespace: plugins then only
-  // release what lives outside it.
-  struct stat st;
-  if (!call.netns.empty() && ::stat(call.netns.c_str(), &st) != 0) call.netns.clear();
+  // A namespace that is gone (after a reboot, or its pin unmounted) is no
+  // namespace: plugins then only release what lives outside it.
+  if (!call.netns.empty() && !HoldsNamespace(call.netns)) call.netns.clear();
   json prev = VersionAtLeast(network.cni_version, "0.4.0") ? entry.result : json();
   Status first_error;
   for (auto it = network.plugins.rbegin(); it != network.plugins.rend(); ++it) {
@@ -257,6 +264,25 @@ Status CniNetwork::Check(const std::string& pod_id) {
   return absl::OkStatus();
 }
 
+AttachmentProbe CniNetwork::Probe(const std::string& pod_id) const {
+  std::string cache_path = CachePath(pod_id);
+  auto data = ReadFile(cache_path);
+  if (!data.ok()) return {AttachmentState::kUnknown, std::string(data.status().message())};
+  auto entry = ParseCacheEntry(cache_path, *data);
+  if (!entry.ok()) return {AttachmentState::kUnknown, std::string(entry.status().message())};
+  auto ips = PodIpsFromResult(entry->result.dump(), entry->ifname);
+  if (!ips.ok()) return {AttachmentState::kUnknown, std::string(ips.status().message())};
+  // The interface is looked for only where the result says the pod got it (a
+  // loopback-only network gives none), or got addresses on it.
+  bool has_interface = !ips->empty();
+  if (entry->result.is_object() && entry->result.contains("interfaces") && entry->result["interfaces"].is_array()) {
+    for (const auto& iface : entry->result["interfaces"]) {
+      if (StringField(iface, "name") == entry->ifname && !StringField(iface, "sandbox").empty()) has_interface = true;
+    }
+  }
+  return ProbePodInterface(entry->netns, has_interface ? entry->ifname : "", *ips);
+}
+
 Status CniNetwork::Detach(const std::string& pod_id) {
   std::string cache_path = CachePath(pod_id);
   auto data = ReadFile(cache_path);
@@ -307,7 +333,7 @@ StatusOr<std::vector<std::string>> PodIpsFromResult(const std::string& result_js
         int index = ip["interface"].get<int>();
         if (index < 0 || index >= static_cast<int>(interfaces.size())) continue;
         const json& iface = interfaces[static_cast<size_t>(index)];
-        if (iface.value("name", "") != ifname || iface.value("sandbox", "").empty()) continue;
+        if (StringField(iface, "name") != ifname || StringField(iface, "sandbox").empty()) continue;
       }
       candidates.push_back(ip["address"].get<std::string>());
     }

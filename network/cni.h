@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "network/pod_interface.h"
 
 namespace berth::network {
 
@@ -76,8 +77,11 @@ class CniNetwork {
   // (DEL) before the plugin's error is returned.
   StatusOr<Attachment> Attach(const PodNetworkRequest& request);
   // CHECK with the cached attachment; OK when the network opted out of CHECK or its
-  // version predates it.
+  // version predates it. The plugins' view, which can be wrong (see Probe).
   Status Check(const std::string& pod_id);
+  // berth's own look at the cached attachment: namespace, interface and addresses
+  // (pod_interface.h). Only this decides whether a pod's network is gone.
+  AttachmentProbe Probe(const std::string& pod_id) const;
   // DEL with the cached attachment (or, without one, the current config). The cache
   // entry goes only when every plugin succeeded, so a failed DEL can be retried.
   Status Detach(const std::string& pod_id);

@@ -78,6 +78,10 @@ class Lifecycle {
   StatusOr<ContainerUsage> Usage(const std::string& id);
   std::vector<ContainerUsage> ListUsage(const ContainerFilter& filter);
 
+  // What recovery found wrong with a pod's network ("" when nothing): a failed CNI
+  // CHECK, or the network gone. For verbose PodSandboxStatus.
+  std::string NetworkReport(const std::string& pod_id) const;
+
   // The handler names berth offers (for Status).
   std::vector<std::string> HandlerNames() const;
   // What a handler ("" for the default) supports; all false for an unknown name.
@@ -113,8 +117,10 @@ class Lifecycle {
   Status RemoveContainerFiles(const ContainerRecord& container);
   std::string CgroupParent(const SandboxRecord& pod) const;
   std::string CgroupPath(const SandboxRecord& pod, const std::string& container_id) const;
-  // Releases what unfinished pods left attached and checks the networks of ready pods.
+  // Releases what unfinished pods left attached, marks ready pods whose network is
+  // gone not ready, and has the plugins CHECK the rest in the background.
   void RecoverNetworks();
+  void SetNetworkReport(const std::string& pod_id, std::string report);
   // Removes containers and pods that a create killed midway left without a record:
   // their processes, mounts, pinned namespaces and directories.
   void RemoveOrphans();
@@ -134,6 +140,10 @@ class Lifecycle {
   // is taken before its containers'. A pod or container being made has no lock: it
   // is invisible until its record is added, its last step.
   KeyedMutex locks_;
+  mutable std::mutex network_reports_mu_;
+  std::map<std::string, std::string> network_reports_;  // by pod id
+  // Runs the plugins' CHECKs of recovered pods, off the start-up path.
+  BackgroundWorker network_checks_;
   // Finishes container removals after RemoveContainer returns. Last, so that it is
   // drained (at berthd's exit) while everything it uses still exists.
   BackgroundWorker cleaner_;

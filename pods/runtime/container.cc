@@ -434,6 +434,7 @@ Status Runtime::Create(const CreateOptions& o) {
       return absl::UnimplementedError(absl::StrCat(ns.type, " namespaces are not supported"));
     }
   }
+  RETURN_IF_ERROR(CheckHostIsolation(spec));
 
   RETURN_IF_ERROR(store_.Reserve(o.id));
   bool committed = false;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/unique_fd.h"
+#include "pods/runtime/sysctl.h"
 
 namespace berth::runtime {
 
@@ -83,6 +84,35 @@ Status SetHostnames(const Spec& spec) {
   if (!spec.domainname.empty() &&
       ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0) {
     return ErrnoError(absl::StrCat("setdomainname ", spec.domainname));
+  }
+  return absl::OkStatus();
+}
+
+bool HasPrivateNamespace(const Spec& spec, absl::string_view type) {
+  const Namespace* ns = spec.FindNamespace(type);
+  if (ns == nullptr) return false;
+  if (ns->path.empty()) return true;
+  const char* proc = nullptr;
+  for (const auto& kind : kKinds) {
+    if (type == kind.type) proc = kind.proc;
+  }
+  if (proc == nullptr) return false;
+  struct stat theirs, ours;
+  // What cannot be compared counts as shared: the safe answer.
+  if (::stat(ns->path.c_str(), &theirs) != 0 || ::stat(absl::StrCat("/proc/self/ns/", proc).c_str(), &ours) != 0) {
+    return false;
+  }
+  return theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev;
+}
+
+Status CheckHostIsolation(const Spec& spec) {
+  PrivateNamespaces owned;
+  owned.ipc = HasPrivateNamespace(spec, "ipc");
+  owned.network = HasPrivateNamespace(spec, "network");
+  owned.uts = HasPrivateNamespace(spec, "uts");
+  for (const auto& [key, value] : spec.sysctl) RETURN_IF_ERROR(CheckSysctl(key, owned));
+  if ((!spec.hostname.empty() || !spec.domainname.empty()) && !owned.uts) {
+    return absl::InvalidArgumentError("hostname and domainname need a private UTS namespace; this one shares the host's");
   }
   return absl::OkStatus();
 }

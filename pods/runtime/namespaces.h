@@ -26,6 +26,16 @@ Status UnshareCgroupNamespace(const Spec& spec);
 
 Status SetHostnames(const Spec& spec);
 
+// Whether the container gets a namespace of this OCI type apart from the caller's:
+// a new one, or one joined by path that is not the caller's own (a bundle may name
+// /proc/1/ns/net, which is the host's).
+bool HasPrivateNamespace(const Spec& spec, absl::string_view type);
+
+// Refuses what would change the host through a namespace the container shares with
+// it: sysctls outside the container's own namespaces, a hostname without a UTS
+// namespace of its own (runc refuses both too).
+Status CheckHostIsolation(const Spec& spec);
+
 // The CLONE_NEW* flags (pid excluded) whose namespace differs between the process
 // and the caller: what `exec` must join.
 StatusOr<int> NamespacesToJoin(pid_t pid);

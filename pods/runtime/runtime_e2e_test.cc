@@ -472,6 +472,70 @@ TEST_F(RuntimeE2eTest, FailedCreateLeavesNothingBehind) {
   ExpectGone("bad3");
 }
 
+// berth-runtime takes bundles from any caller, as runc does: it must refuse a sysctl
+// (or a hostname) that would change the host, not only berthd.
+TEST_F(RuntimeE2eTest, SysctlsOutsideTheContainersNamespacesAreRefused) {
+  const std::string host_core_pattern = ReadFile("/proc/sys/kernel/core_pattern").value_or("");
+  const std::string host_port_start = ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start").value_or("");
+  auto without = [](json config, const std::string& type) {
+    json kept = json::array();
+    for (const auto& ns : config["linux"]["namespaces"]) {
+      if (ns["type"] != type) kept.push_back(ns);
+    }
+    config["linux"]["namespaces"] = kept;
+    return config;
+  };
+  auto joining_host = [&](json config, const std::string& type, const std::string& proc) {
+    config = without(config, type);
+    config["linux"]["namespaces"].push_back({{"type", type}, {"path", absl::StrCat("/proc/", ::getpid(), "/ns/", proc)}});
+    return config;
+  };
+  struct Case {
+    std::string id;
+    json config;
+    std::string sysctl;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {"core", Config("core", {"true"}), "kernel.core_pattern", "not namespaced"},
+      {"nonet", without(Config("nonet", {"true"}), "network"), "net.ipv4.ip_forward", "private network namespace"},
+      {"hostnet", joining_host(Config("hostnet", {"true"}), "network", "net"), "net.ipv4.ip_forward",
+       "private network namespace"},
+      {"noipc", without(Config("noipc", {"true"}), "ipc"), "kernel.shmmni", "private IPC namespace"},
+      {"hostipc", joining_host(Config("hostipc", {"true"}), "ipc", "ipc"), "fs.mqueue.msg_max",
+       "private IPC namespace"},
+      {"nouts", without(Config("nouts", {"true"}), "uts"), "kernel.domainname", "private UTS namespace"},
+  };
+  for (auto& c : cases) {
+    c.config.erase("hostname");
+    c.config["linux"]["sysctl"] = {{c.sysctl, c.sysctl == "kernel.core_pattern" ? "|/tmp/x" : "20"}};
+    UniqueFd out;
+    Result result;
+    EXPECT_EQ(Create(kBerthRuntime, c.id, c.config, &out, &result), 0) << c.id;
+    EXPECT_NE(result.err.find(c.sysctl), std::string::npos) << c.id << ": " << result.err;
+    EXPECT_NE(result.err.find(c.says), std::string::npos) << c.id << ": " << result.err;
+    ExpectGone(c.id);
+  }
+  // A hostname needs a UTS namespace of the container's own too.
+  UniqueFd out;
+  Result result;
+  EXPECT_EQ(Create(kBerthRuntime, "hostname", without(Config("hostname", {"true"}), "uts"), &out, &result), 0);
+  EXPECT_NE(result.err.find("private UTS namespace"), std::string::npos) << result.err;
+  ExpectGone("hostname");
+  EXPECT_EQ(ReadFile("/proc/sys/kernel/core_pattern").value_or(""), host_core_pattern);
+
+  // Namespaced ones are written inside, whole (a value with a space is one value).
+  json config = Config("ok", {"cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/kernel/shmmni",
+                              "/proc/sys/net/ipv4/ping_group_range"});
+  config["linux"]["sysctl"] = {{"net.ipv4.ip_unprivileged_port_start", "222"},
+                               {"kernel.shmmni", "2048"},
+                               {"net.ipv4.ping_group_range", "0 2147483647"}};
+  auto [output, code] = RunContainer("ok", config);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(output, "222\n2048\n0\t2147483647\n");
+  EXPECT_EQ(ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start").value_or(""), host_port_start);
+}
+
 TEST_F(RuntimeE2eTest, SymlinkedMountTargetStaysInsideRootfs) {
   // An image whose /data links to a host path must not get a mount on the host.
   std::string rootfs = dir_ + "/evil-rootfs";

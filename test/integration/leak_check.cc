@@ -34,10 +34,13 @@ void ListCgroups(const std::filesystem::path& dir, int depth, std::set<std::stri
   }
 }
 
-// The host's IPv4 rules and chains, counters left out.
-std::set<std::string> IptablesRules() {
+// What a test can leave in the host's packet filter: rules, and chains of its own.
+// The built-in chains (those with a policy) are left out: they appear when a table
+// is first used (the first portmap ADD on a fresh machine loads "nat"), and a
+// table's mere existence is not a leak. Counters are left out too.
+std::set<std::string> PacketFilterRules(const char* save_command, const char* family) {
   std::set<std::string> rules;
-  FILE* save = ::popen("iptables-save 2>/dev/null", "r");
+  FILE* save = ::popen(absl::StrCat(save_command, " 2>/dev/null").c_str(), "r");
   if (save == nullptr) return rules;
   std::string out;
   char buf[4096];
@@ -49,9 +52,11 @@ std::set<std::string> IptablesRules() {
     if (line[0] == '*') {
       table = std::string(line.substr(1));
     } else if (line[0] == ':') {
-      rules.insert(absl::StrCat(table, ": ", line.substr(0, line.find(' '))));
+      // ":NAME POLICY [packets:bytes]"; a user chain's policy is "-".
+      std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+      if (fields.size() >= 2 && fields[1] == "-") rules.insert(absl::StrCat(family, " ", table, ": ", fields[0]));
     } else if (absl::StartsWith(line, "-A ")) {
-      rules.insert(absl::StrCat(table, ": ", line));
+      rules.insert(absl::StrCat(family, " ", table, ": ", line));
     }
   }
   return rules;
@@ -84,7 +89,8 @@ HostSnapshot HostSnapshot::Take(const std::string& marker) {
   for (const auto& path : cgroups) {
     if (path.find("berth") != std::string::npos) snap.cgroups.insert(path);
   }
-  snap.iptables = IptablesRules();
+  snap.iptables = PacketFilterRules("iptables-save", "ipv4");
+  snap.iptables.merge(PacketFilterRules("ip6tables-save", "ipv6"));
   return snap;
 }
 

@@ -15,7 +15,7 @@ struct HostSnapshot {
   std::set<std::string> netns;      // entries of /run/netns
   std::set<std::string> links;      // network interfaces
   std::set<std::string> cgroups;    // cgroup directories, a few levels deep
-  std::set<std::string> iptables;   // "table: rule" and "table: :chain" from iptables-save
+  std::set<std::string> iptables;   // "family table: rule" and user chains, IPv4 and IPv6
 
   // Reads the host now; processes are those whose command line mentions marker.
   static HostSnapshot Take(const std::string& marker);

@@ -648,6 +648,62 @@ TEST_P(PodLifecycleTest, BadRequestsAreClearErrorsAndLeaveNothing) {
   EXPECT_TRUE(client().runtime().StopPodSandbox(Ctx().get(), stop, &stopped).ok());
 }
 
+// A sysctl reaches the pod only through a namespace the pod has of its own; any
+// other would change the host (CVE-2022-0811: kernel.core_pattern runs a program of
+// the pod's choosing as root on the host at the next crash).
+TEST_P(PodLifecycleTest, SysctlsReachOnlyThePodsOwnNamespaces) {
+  const std::string host_core_pattern = ReadFile("/proc/sys/kernel/core_pattern").value_or("");
+  const std::string host_shmmni = ReadFile("/proc/sys/kernel/shmmni").value_or("");
+  const std::string host_port_start = ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start").value_or("");
+  struct Refused {
+    const char* name;
+    const char* sysctl;
+    const char* value;
+    bool host_network;
+    bool host_ipc;
+    const char* says;
+  };
+  for (const Refused& r : {
+           Refused{"core", "kernel.core_pattern", "|/tmp/x", false, false, "not namespaced"},
+           Refused{"vm", "vm.overcommit_memory", "1", false, false, "not namespaced"},
+           Refused{"hostnet", "net.ipv4.ip_forward", "1", true, false, "private network namespace"},
+           Refused{"hostuts", "kernel.domainname", "evil", true, false, "private UTS namespace"},
+           Refused{"hostipc", "kernel.shmmni", "2048", false, true, "private IPC namespace"},
+           Refused{"hostmq", "fs.mqueue.msg_max", "20", false, true, "private IPC namespace"},
+           Refused{"escape", "net.ipv4/../../kernel.core_pattern", "|/tmp/x", false, false, "not a valid name"},
+       }) {
+    auto config = PodConfig(r.name);
+    auto* ns = config.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+    if (r.host_network) ns->set_network(runtime::v1::NODE);
+    if (r.host_ipc) ns->set_ipc(runtime::v1::NODE);
+    (*config.mutable_linux()->mutable_sysctls())[r.sysctl] = r.value;
+    std::string id;
+    auto status = RunPod(config, &id);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << r.sysctl << ": " << status.error_message();
+    EXPECT_NE(status.error_message().find(r.sysctl), std::string::npos) << status.error_message();
+    EXPECT_NE(status.error_message().find(r.says), std::string::npos) << status.error_message();
+  }
+  EXPECT_EQ(ReadFile("/proc/sys/kernel/core_pattern").value_or(""), host_core_pattern);
+  runtime::v1::ListPodSandboxResponse listed;
+  ASSERT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), {}, &listed).ok());
+  EXPECT_EQ(listed.items_size(), 0) << "a refused pod was made";
+
+  // Namespaced ones are applied inside the pod, and the host keeps its own values.
+  // A value with spaces is written whole.
+  auto pod_config = PodConfig("sysctls");
+  auto& sysctls = *pod_config.mutable_linux()->mutable_sysctls();
+  sysctls["kernel.shmmni"] = "2048";
+  sysctls["net.ipv4.ip_unprivileged_port_start"] = "222";
+  sysctls["net.ipv4.ping_group_range"] = "0 2147483647";
+  std::string pod = RunPod(pod_config);
+  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("c", {"sleep", "3600"}));
+  EXPECT_EQ(Exec(id, {"cat", "/proc/sys/kernel/shmmni"}).stdout(), "2048\n");
+  EXPECT_EQ(Exec(id, {"cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"}).stdout(), "222\n");
+  EXPECT_EQ(Exec(id, {"cat", "/proc/sys/net/ipv4/ping_group_range"}).stdout(), "0\t2147483647\n");
+  EXPECT_EQ(ReadFile("/proc/sys/kernel/shmmni").value_or(""), host_shmmni);
+  EXPECT_EQ(ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start").value_or(""), host_port_start);
+}
+
 INSTANTIATE_TEST_SUITE_P(Handlers, PodLifecycleTest, ::testing::Values("berth", "runc"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
