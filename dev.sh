@@ -2,6 +2,8 @@
 # berth's developer entry point. On a fresh Debian 12 machine, as root:
 #   ./dev.sh run     install dependencies, build, run berthd in the foreground on its defaults
 #   ./dev.sh test    install dependencies, build, run every test (unit tests also under ASan+UBSan)
+#   ./dev.sh test-k8s build Kubernetes binaries into their cache (test/k8s/build.sh), then run
+#                    the suites that need them (a real kubelet), which ./dev.sh test skips without
 #   ./dev.sh setup   only install dependencies (idempotent)
 #   ./dev.sh build   only build (build/, RelWithDebInfo)
 set -euo pipefail
@@ -87,8 +89,15 @@ test)
   log "all tests"
   (cd build && ctest --output-on-failure)
   ;;
+test-k8s)
+  setup; build
+  command -v go >/dev/null || { log "test-k8s needs Go (1.26) to build Kubernetes from the module proxy"; exit 1; }
+  test/k8s/build.sh kubelet
+  log "tests with a real kubelet"
+  (cd build && ctest -L k8s --output-on-failure)
+  ;;
 *)
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

@@ -23,8 +23,9 @@ constexpr char kLoopbackPlugin[] = "/usr/lib/cni/loopback";
 constexpr auto kStartTimeout = std::chrono::seconds(60);
 constexpr auto kStopTimeout = std::chrono::seconds(30);
 
-// Waits for pid to exit, up to timeout, watching a pidfd (no polling loop); reaps it.
-ExitResult WaitForExit(pid_t pid, std::chrono::milliseconds timeout) {
+}  // namespace
+
+ExitResult WaitForChildExit(pid_t pid, std::chrono::milliseconds timeout) {
   ExitResult result;
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (pidfd) {
@@ -41,10 +42,8 @@ ExitResult WaitForExit(pid_t pid, std::chrono::milliseconds timeout) {
   return result;
 }
 
-// Spawns path with args; stdout and stderr go to log_path; ready_fd (if >= 0)
-// becomes fd 3 of the child.
-pid_t Spawn(const std::string& path, const std::vector<std::string>& args,
-            const std::string& log_path, int ready_fd) {
+pid_t SpawnLogged(const std::string& path, const std::vector<std::string>& args,
+                  const std::string& log_path, int ready_fd) {
   std::vector<std::string> argv_storage = {path};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -66,8 +65,6 @@ pid_t Spawn(const std::string& path, const std::vector<std::string>& args,
   }
   return pid;
 }
-
-}  // namespace
 
 void BerthdFixture::SetUp() {
   if (::geteuid() != 0) GTEST_SKIP() << "integration tests run berthd as root";
@@ -129,7 +126,7 @@ void BerthdFixture::StartBerthd(const std::vector<std::string>& extra_flags) {
   flags.insert(flags.end(), {"--log-level", "debug", "--ready-fd", "3"});
   flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
   berthd_log_ = dir_ + "/berthd.log";
-  berthd_pid_ = Spawn(BERTHD_PATH, flags, berthd_log_, write_end.get());
+  berthd_pid_ = SpawnLogged(BERTHD_PATH, flags, berthd_log_, write_end.get());
   ASSERT_GT(berthd_pid_, 0);
   write_end.Reset();
   // READY arrives once the socket serves; EOF without it means berthd died.
@@ -149,7 +146,7 @@ ExitResult BerthdFixture::StopBerthd(int sig) {
   client_.reset();
   if (berthd_pid_ <= 0) return result;
   ::kill(berthd_pid_, sig);
-  result = WaitForExit(berthd_pid_, kStopTimeout);
+  result = WaitForChildExit(berthd_pid_, kStopTimeout);
   berthd_pid_ = -1;
   result.log = ReadFile(berthd_log_).value_or("");
   return result;
@@ -158,9 +155,9 @@ ExitResult BerthdFixture::StopBerthd(int sig) {
 ExitResult BerthdFixture::RunBerthdToExit(const std::vector<std::string>& flags) {
   std::string log = dir_ + "/berthd-run.log";
   (void)std::filesystem::remove(log);
-  pid_t pid = Spawn(BERTHD_PATH, flags, log, -1);
+  pid_t pid = SpawnLogged(BERTHD_PATH, flags, log, -1);
   if (pid <= 0) return {};
-  ExitResult result = WaitForExit(pid, kStartTimeout);
+  ExitResult result = WaitForChildExit(pid, kStartTimeout);
   result.log = ReadFile(log).value_or("");
   return result;
 }
@@ -170,9 +167,9 @@ ExitResult BerthdFixture::RunBerthctl(const std::vector<std::string>& args) {
   (void)std::filesystem::remove(log);
   std::vector<std::string> full = {"--endpoint", "unix://" + socket_};
   full.insert(full.end(), args.begin(), args.end());
-  pid_t pid = Spawn(BERTHCTL_PATH, full, log, -1);
+  pid_t pid = SpawnLogged(BERTHCTL_PATH, full, log, -1);
   if (pid <= 0) return {};
-  ExitResult result = WaitForExit(pid, kStartTimeout);
+  ExitResult result = WaitForChildExit(pid, kStartTimeout);
   result.log = ReadFile(log).value_or("");
   return result;
 }

@@ -23,6 +23,14 @@ struct ExitResult {
   std::string log;     // everything it wrote to stdout and stderr
 };
 
+// Spawns path with args; stdout and stderr are appended to log_path; ready_fd (if
+// >= 0) becomes fd 3 of the child.
+pid_t SpawnLogged(const std::string& path, const std::vector<std::string>& args, const std::string& log_path,
+                  int ready_fd = -1);
+// Waits for the child pid to exit, up to timeout, watching a pidfd; kills it (and
+// fails the test) after that. Reaps it.
+ExitResult WaitForChildExit(pid_t pid, std::chrono::milliseconds timeout);
+
 class BerthdFixture : public ::testing::Test {
  protected:
   void SetUp() override;

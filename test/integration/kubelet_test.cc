@@ -1,0 +1,309 @@
+// berth under a real kubelet (standalone, static pods), built at the pinned
+// Kubernetes version by test/k8s/build.sh into a cache outside the repository. The
+// tests skip, saying how to build it, where the cache has no kubelet.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/file_util.h"
+#include "base/process.h"
+#include "test/integration/pod_fixture.h"
+
+namespace berth::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kNodeName[] = "berth-kubelet-test";
+constexpr char kBridge[] = "berthkube0";
+constexpr char kPluginDir[] = "/usr/lib/cni";
+// Host knobs kubelet sets when protectKernelDefaults is off (as it is by default).
+constexpr const char* kKubeletSysctls[] = {"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic",
+                                           "kernel/panic_on_oops", "kernel/keys/root_maxkeys",
+                                           "kernel/keys/root_maxbytes"};
+// Chains kubelet makes in every table of both families to notice iptables flushes.
+constexpr const char* kKubeletChains[] = {"KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT", "KUBE-FIREWALL"};
+
+std::string K8sCache() {
+  const char* env = ::getenv("BERTH_K8S_CACHE");
+  return env != nullptr && *env != '\0' ? env : BERTH_K8S_CACHE_DEFAULT;
+}
+
+// The tables and chains of one family's ruleset that match a name.
+std::set<std::pair<std::string, std::string>> ChainsNamed(const char* save_command) {
+  std::set<std::pair<std::string, std::string>> found;
+  auto saved = RunProcess({save_command}, {});
+  if (!saved.ok()) return found;
+  std::string table;
+  for (absl::string_view line : absl::StrSplit(saved->out, '\n', absl::SkipEmpty())) {
+    if (line[0] == '*') table = std::string(line.substr(1));
+    if (line[0] != ':') continue;
+    std::string chain(line.substr(1, line.find(' ') - 1));
+    for (const char* name : kKubeletChains) {
+      if (chain == name) found.emplace(table, chain);
+    }
+  }
+  return found;
+}
+
+class KubeletTest : public PodFixture {
+ protected:
+  void SetUp() override {
+    PodFixture::SetUp();
+    if (IsSkipped()) return;
+    kubelet_binary_ = K8sCache() + "/bin/kubelet";
+    if (::access(kubelet_binary_.c_str(), X_OK) != 0) {
+      GTEST_SKIP() << "no kubelet at " << kubelet_binary_
+                   << ": `./dev.sh test-k8s` (or test/k8s/build.sh kubelet) builds it";
+    }
+    for (const char* plugin : {"bridge", "host-local", "portmap", "bandwidth", "loopback"}) {
+      (void)::unlink((cni_bin_ + "/" + plugin).c_str());
+      ASSERT_EQ(::symlink(absl::StrCat(kPluginDir, "/", plugin).c_str(), (cni_bin_ + "/" + plugin).c_str()), 0);
+    }
+    // The network ./dev.sh run installs, on a bridge and lease dir of the test's own.
+    auto shipped = nlohmann::json::parse(
+        ReadFile(BERTH_SOURCE_DIR "/manifests/cni/10-berth.conflist").value_or("{}"), nullptr, false);
+    ASSERT_TRUE(shipped.is_object());
+    shipped["plugins"][0]["bridge"] = kBridge;
+    shipped["plugins"][0]["ipam"]["dataDir"] = dir_ + "/ipam";
+    ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", shipped.dump()).ok());
+    for (const char* knob : kKubeletSysctls) {
+      sysctls_before_[knob] = ReadFile(absl::StrCat("/proc/sys/", knob)).value_or("");
+    }
+    chains_before_ = ChainsNamed("/usr/sbin/iptables-save");
+    chains6_before_ = ChainsNamed("/usr/sbin/ip6tables-save");
+    for (const auto& entry : fs::directory_iterator("/var/log/containers", ec_)) {
+      log_links_before_.insert(entry.path().string());
+    }
+  }
+
+  void TearDown() override {
+    if (kubelet_pid_ > 0) StopKubelet();
+    if (HasFailure() && !kubelet_log_.empty()) {
+      // The end of kubelet's log: the last few hundred lines say what it did last.
+      std::string log = ReadFile(kubelet_log_).value_or("");
+      std::cerr << "---- kubelet log (tail) ----\n" << log.substr(log.size() > 40000 ? log.size() - 40000 : 0)
+                << "----------------------------\n";
+    }
+    PodFixture::TearDown();
+  }
+
+  void CleanUpHost() override {
+    (void)RunProcess({"/usr/bin/ip", "link", "del", kBridge}, {});
+    // kubelet bind-mounts its root directory onto itself (to make it shared).
+    while (::umount2((dir_ + "/kubelet").c_str(), MNT_DETACH) == 0) {
+    }
+    // Put back what kubelet changed on the host: its kernel knobs, its canary
+    // chains, the links it made in /var/log/containers to this test's logs.
+    for (const auto& [knob, value] : sysctls_before_) {
+      if (!value.empty()) (void)WriteFileAtomically(absl::StrCat("/proc/sys/", knob), value);
+    }
+    for (auto [save, command, before] : {std::tuple{"/usr/sbin/iptables-save", "/usr/sbin/iptables", &chains_before_},
+                                         std::tuple{"/usr/sbin/ip6tables-save", "/usr/sbin/ip6tables", &chains6_before_}}) {
+      for (const auto& [table, chain] : ChainsNamed(save)) {
+        if (before->count({table, chain})) continue;
+        // KUBE-FIREWALL is jumped to from INPUT and OUTPUT: those jumps go first.
+        for (const char* from : {"INPUT", "OUTPUT"}) {
+          while (RunProcess({command, "-t", table, "-D", from, "-j", chain}, {}).value_or(RunResult{}).exit_code == 0) {
+          }
+        }
+        (void)RunProcess({command, "-t", table, "-F", chain}, {});
+        (void)RunProcess({command, "-t", table, "-X", chain}, {});
+      }
+    }
+    for (const auto& entry : fs::directory_iterator("/var/log/containers", ec_)) {
+      std::string path = entry.path().string();
+      if (log_links_before_.count(path)) continue;
+      std::error_code ec;
+      if (absl::StartsWith(fs::read_symlink(entry.path(), ec).string(), dir_)) fs::remove(entry.path(), ec);
+    }
+  }
+
+  void StartKubelet() {
+    std::string root = dir_ + "/kubelet";
+    manifests_ = dir_ + "/manifests";
+    ASSERT_TRUE(MakeDirs(manifests_).ok());
+    ASSERT_TRUE(MakeDirs(root).ok());
+    // Standalone: no API server, static pods from a directory, no HTTP server, no
+    // QoS cgroup tree (pods go under berth's default parent), nothing that needs
+    // capabilities this VM lacks (oomScoreAdj) or cgroup v2 (failCgroupV1).
+    std::string config = absl::StrCat(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\n"
+        "kind: KubeletConfiguration\n"
+        "staticPodPath: ", manifests_, "\n"
+        "fileCheckFrequency: 1s\n"
+        "syncFrequency: 2s\n"
+        "enableServer: false\n"
+        "readOnlyPort: 0\n"
+        "healthzPort: 0\n"
+        "authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}\n"
+        "authorization: {mode: AlwaysAllow}\n"
+        "cgroupDriver: cgroupfs\n"
+        "cgroupsPerQOS: false\n"
+        "enforceNodeAllocatable: []\n"
+        "failCgroupV1: false\n"
+        "failSwapOn: false\n"
+        "oomScoreAdj: 0\n"
+        "containerRuntimeEndpoint: unix://", socket_, "\n"
+        "podLogsDir: ", dir_, "/pod-logs\n"
+        "imageGCHighThresholdPercent: 100\n"
+        "imageGCLowThresholdPercent: 99\n"
+        "evictionHard: {memory.available: 1Mi}\n");
+    ASSERT_TRUE(WriteFileAtomically(dir_ + "/kubelet.yaml", config).ok());
+    kubelet_log_ = dir_ + "/kubelet.log";
+    kubelet_pid_ = SpawnLogged(kubelet_binary_, {"--config", dir_ + "/kubelet.yaml", "--root-dir", root,
+                                                 "--hostname-override", kNodeName, "--v", "4"},
+                               kubelet_log_);
+    ASSERT_GT(kubelet_pid_, 0);
+  }
+
+  void StopKubelet() {
+    ::kill(kubelet_pid_, SIGTERM);
+    WaitForChildExit(kubelet_pid_, std::chrono::seconds(30));
+    kubelet_pid_ = -1;
+  }
+
+  // A static pod with one busybox container that sleeps.
+  void WriteStaticPod(const std::string& name) {
+    std::string manifest = absl::StrCat(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ", name, ", namespace: default}\n"
+        "spec:\n"
+        "  restartPolicy: Always\n"
+        "  terminationGracePeriodSeconds: 1\n"
+        "  containers:\n"
+        "  - name: main\n"
+        "    image: ", image_, "\n"
+        "    imagePullPolicy: IfNotPresent\n"
+        "    command: [sleep, '3600']\n");
+    // Written beside the directory and renamed in: kubelet would read a temporary
+    // file in it as a pod of its own, and remove that pod when the file goes.
+    std::string staged = dir_ + "/" + name + ".yaml";
+    ASSERT_TRUE(WriteFileAtomically(staged, manifest).ok());
+    ASSERT_EQ(::rename(staged.c_str(), (manifests_ + "/" + name + ".yaml").c_str()), 0) << strerror(errno);
+  }
+
+  struct Running {
+    std::string pod_id;
+    std::string container_id;
+  };
+
+  // Every sandbox and container CRI lists for a static pod (kubelet names it
+  // NAME-NODE and labels its objects with that name).
+  std::pair<std::vector<runtime::v1::PodSandbox>, std::vector<runtime::v1::Container>> ObjectsOf(
+      const std::string& name) {
+    std::string pod_name = absl::StrCat(name, "-", kNodeName);
+    runtime::v1::ListPodSandboxRequest pods_request;
+    (*pods_request.mutable_filter()->mutable_label_selector())["io.kubernetes.pod.name"] = pod_name;
+    runtime::v1::ListPodSandboxResponse pods;
+    EXPECT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), pods_request, &pods).ok());
+    runtime::v1::ListContainersRequest containers_request;
+    (*containers_request.mutable_filter()->mutable_label_selector())["io.kubernetes.pod.name"] = pod_name;
+    runtime::v1::ListContainersResponse containers;
+    EXPECT_TRUE(client().runtime().ListContainers(Ctx().get(), containers_request, &containers).ok());
+    return {{pods.items().begin(), pods.items().end()}, {containers.containers().begin(), containers.containers().end()}};
+  }
+
+  // Waits until kubelet has the static pod's container running (it acts on its own
+  // schedule: the CRI state is what it did).
+  Running WaitForRunning(const std::string& name) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto [pods, containers] = ObjectsOf(name);
+      for (const auto& container : containers) {
+        if (container.state() == runtime::v1::CONTAINER_RUNNING) return {container.pod_sandbox_id(), container.id()};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ADD_FAILURE() << "kubelet did not run static pod " << name << " within 120 s";
+    return {};
+  }
+
+  // Waits until kubelet's log, from offset on, shows it synced the static pod
+  // `count` times: each sync is where a not-ready sandbox would be replaced.
+  void WaitForSyncs(const std::string& name, size_t offset, int count) {
+    std::string pod = absl::StrCat("pod=\"default/", name, "-", kNodeName, "\"");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    int seen = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string log = ReadFile(kubelet_log_).value_or("");
+      seen = 0;
+      for (absl::string_view line : absl::StrSplit(absl::string_view(log).substr(std::min(offset, log.size())), '\n')) {
+        if (line.find("\"SyncPod exit\"") != absl::string_view::npos && line.find(pod) != absl::string_view::npos) ++seen;
+      }
+      if (seen >= count) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ADD_FAILURE() << "kubelet synced " << name << " " << seen << " times, not " << count;
+  }
+
+  int ContainerPid(const std::string& id) {
+    runtime::v1::ContainerStatusRequest request;
+    request.set_container_id(id);
+    request.set_verbose(true);
+    runtime::v1::ContainerStatusResponse response;
+    EXPECT_TRUE(client().runtime().ContainerStatus(Ctx().get(), request, &response).ok());
+    auto info = nlohmann::json::parse(response.info().at("info"), nullptr, false);
+    return info.is_object() ? info.value("pid", 0) : 0;
+  }
+
+  size_t KubeletLogSize() {
+    struct stat st;
+    return ::stat(kubelet_log_.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+  }
+
+  std::string kubelet_binary_;
+  std::string kubelet_log_;
+  std::string manifests_;
+  pid_t kubelet_pid_ = -1;
+  std::map<std::string, std::string> sysctls_before_;
+  std::set<std::pair<std::string, std::string>> chains_before_, chains6_before_;
+  std::set<std::string> log_links_before_;
+  std::error_code ec_;
+};
+
+// Restarting the runtime (an upgrade, a crash) must not disturb a single workload:
+// the same sandbox stays ready and the same container process keeps running, across
+// several of kubelet's syncs after berthd is back.
+TEST_F(KubeletTest, KillingAndRestartingBerthdRestartsNoContainer) {
+  StartWithImages({});
+  StartKubelet();
+  WriteStaticPod("steady");
+  Running before = WaitForRunning("steady");
+  ASSERT_FALSE(before.container_id.empty());
+  int pid = ContainerPid(before.container_id);
+  ASSERT_GT(pid, 0);
+
+  ASSERT_EQ(StopBerthd(SIGKILL).signal, SIGKILL);
+  StartBerthd();
+  size_t mark = KubeletLogSize();
+  // A pod made after the restart shows kubelet talks to the new berthd.
+  WriteStaticPod("after");
+  WaitForRunning("after");
+  WaitForSyncs("steady", mark, 3);
+
+  auto [pods, containers] = ObjectsOf("steady");
+  ASSERT_EQ(pods.size(), 1u) << "kubelet made a new sandbox for the pod";
+  EXPECT_EQ(pods[0].id(), before.pod_id);
+  EXPECT_EQ(pods[0].state(), runtime::v1::SANDBOX_READY);
+  ASSERT_EQ(containers.size(), 1u) << "kubelet made a new container for the pod";
+  EXPECT_EQ(containers[0].id(), before.container_id);
+  EXPECT_EQ(containers[0].state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(containers[0].metadata().attempt(), 0u);
+  EXPECT_EQ(ContainerPid(before.container_id), pid) << "the container's process was replaced";
+
+  // Kubelet stops; its static pods stay for the fixture to remove through CRI.
+  StopKubelet();
+}
+
+}  // namespace
+}  // namespace berth::testing

@@ -1,0 +1,81 @@
+#!/bin/bash
+# Builds the Kubernetes binaries that the suites beyond `./dev.sh test` need (a real
+# kubelet, later the control plane), at one pinned version, from the Go module proxy,
+# into a cache outside the repository. Nothing built here is ever committed.
+#
+#   test/k8s/build.sh [NAME...]   NAME: kubelet kubectl kube-apiserver
+#                                 kube-controller-manager kube-scheduler kube-proxy
+#                                 (default: all of them)
+#
+# The cache is $BERTH_K8S_CACHE, default /var/cache/berth/k8s-v1.37.2; a binary
+# already there is not built again. Tests find it there and skip, saying so, when
+# it is missing.
+set -euo pipefail
+
+K8S_VERSION=1.37.2
+STAGING_VERSION=0.37.2
+CACHE=${BERTH_K8S_CACHE:-/var/cache/berth/k8s-v$K8S_VERSION}
+
+log() { printf '[k8s-build] %s\n' "$*" >&2; }
+
+declare -A PACKAGE=(
+  [kubelet]=k8s.io/kubernetes/cmd/kubelet
+  [kubectl]=k8s.io/kubernetes/cmd/kubectl
+  [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
+  [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+  [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
+  [kube-proxy]=k8s.io/kubernetes/cmd/kube-proxy
+)
+
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
+wanted=()
+for name in "${names[@]}"; do
+  [ -n "${PACKAGE[$name]:-}" ] || { log "unknown binary: $name"; exit 2; }
+  [ -x "$CACHE/bin/$name" ] || wanted+=("$name")
+done
+if [ ${#wanted[@]} -eq 0 ]; then
+  log "all present in $CACHE/bin"
+  exit 0
+fi
+command -v go >/dev/null || { log "go is not installed"; exit 1; }
+
+# A throwaway module that requires k8s.io/kubernetes and points every staging
+# module (k8s.io/api, k8s.io/cri-streaming, ...) at its published version, as the
+# kubernetes module itself replaces them with directories of its own tree.
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+go mod init berth.local/k8s-build >/dev/null 2>&1
+log "fetching k8s.io/kubernetes@v$K8S_VERSION's module list"
+gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p')
+[ -f "$gomod" ] || { log "no go.mod for k8s.io/kubernetes@v$K8S_VERSION"; exit 1; }
+staging=$(sed -n 's#^\s*\(k8s\.io/[a-z0-9.-]*\) => \./staging/src/.*#\1#p' "$gomod" | sort -u)
+[ -n "$staging" ] || { log "no staging modules found in $gomod"; exit 1; }
+{
+  echo "require k8s.io/kubernetes v$K8S_VERSION"
+  for module in $staging; do echo "replace $module => $module v$STAGING_VERSION"; done
+} >>go.mod
+printf 'package tools\n\nimport (\n' >tools.go
+for name in "${wanted[@]}"; do printf '\t_ "%s"\n' "${PACKAGE[$name]}"; done >>tools.go
+printf ')\n' >>tools.go
+sed -i '1s/^/\/\/go:build tools\n\n/' tools.go
+log "resolving modules (first run downloads a few hundred MB into the Go module cache)"
+go mod tidy >/dev/null 2>&1 || go mod tidy
+
+# What `kubelet --version` and the API server's version checks read.
+ldflags="-s -w"
+for var in "gitVersion=v$K8S_VERSION" "gitMajor=${K8S_VERSION%%.*}" "gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)" \
+           "gitTreeState=clean" "buildDate=1970-01-01T00:00:00Z"; do
+  ldflags+=" -X k8s.io/component-base/version.$var -X k8s.io/client-go/pkg/version.$var"
+done
+mkdir -p "$CACHE/bin"
+for name in "${wanted[@]}"; do
+  log "building $name (several minutes on 2 cores)"
+  start=$(date +%s)
+  go build -trimpath -ldflags "$ldflags" -o "$CACHE/bin/$name.partial" "${PACKAGE[$name]}"
+  mv "$CACHE/bin/$name.partial" "$CACHE/bin/$name"
+  log "built $name in $(( $(date +%s) - start )) s"
+done
+"$CACHE/bin/${wanted[0]}" --version 2>/dev/null | head -1 || true
