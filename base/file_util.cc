@@ -1,6 +1,7 @@
 #include "base/file_util.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -114,6 +115,16 @@ StatusOr<UniqueFd> SealedCopy(int fd, const char* name) {
     return ErrnoError(absl::StrCat("seal ", name));
   }
   return copy;
+}
+
+StatusOr<UniqueFd> LockFileExclusively(const std::string& path, absl::string_view in_use_message) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return ErrnoError(absl::StrCat("open ", path));
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return absl::AlreadyExistsError(in_use_message);
+    return ErrnoError(absl::StrCat("lock ", path));
+  }
+  return fd;
 }
 
 }  // namespace berth

@@ -39,4 +39,9 @@ Status RemoveAll(const std::string& path);
 // reaching it through /proc/PID/exe or by anyone else.
 StatusOr<UniqueFd> SealedCopy(int fd, const char* name);
 
+// Holds an exclusive flock on path (created if missing) for as long as the returned
+// fd is open: one process per state root or socket. ALREADY_EXISTS with
+// in_use_message when another process holds it.
+StatusOr<UniqueFd> LockFileExclusively(const std::string& path, absl::string_view in_use_message);
+
 }  // namespace berth

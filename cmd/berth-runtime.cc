@@ -30,6 +30,7 @@
 #include "base/file_util.h"
 #include "pods/runtime/container.h"
 #include "pods/runtime/mounts.h"
+#include "pods/runtime/signals.h"
 #include "pods/runtime/spec.h"
 
 namespace {

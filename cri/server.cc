@@ -21,16 +21,8 @@ constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
 
 StatusOr<UniqueFd> LockSocket(const std::string& socket_path) {
   std::string lock_path = socket_path + ".lock";
-  UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return ErrnoError(absl::StrCat("open ", lock_path));
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "another berthd is already serving on ", socket_path, " (", lock_path, " is locked)"));
-    }
-    return ErrnoError(absl::StrCat("lock ", lock_path));
-  }
-  return fd;
+  return LockFileExclusively(lock_path, absl::StrCat("another berthd is already serving on ", socket_path, " (",
+                                                     lock_path, " is locked)"));
 }
 
 // Removes a socket file nobody listens on. A live listener that is not a berthd (it

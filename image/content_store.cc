@@ -79,26 +79,7 @@ StatusOr<std::string> ContentStore::Read(absl::string_view digest, size_t max_by
 Status ContentStore::Ingest(absl::string_view digest_view, int64_t size, const FillFn& fill) {
   std::string digest(digest_view);
   RETURN_IF_ERROR(ValidateDigest(digest));
-  std::promise<Status> promise;
-  std::shared_future<Status> waiting;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (Has(digest)) return absl::OkStatus();
-    auto it = in_flight_.find(digest);
-    if (it != in_flight_.end()) {
-      waiting = it->second;
-    } else {
-      in_flight_[digest] = promise.get_future().share();
-    }
-  }
-  if (waiting.valid()) return waiting.get();
-  Status result = IngestNow(digest, size, fill);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    in_flight_.erase(digest);
-  }
-  promise.set_value(result);
-  return result;
+  return ingests_.Do(digest, [&] { return Has(digest) ? absl::OkStatus() : IngestNow(digest, size, fill); });
 }
 
 Status ContentStore::IngestNow(const std::string& digest, int64_t size, const FillFn& fill) {

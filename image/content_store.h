@@ -6,13 +6,12 @@
 
 #include <cstdint>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "base/single_flight.h"
 #include "base/status.h"
 
 namespace berth::image {
@@ -49,8 +48,8 @@ class ContentStore {
   Status IngestNow(const std::string& digest, int64_t size, const FillFn& fill);
 
   const std::string dir_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_future<Status>> in_flight_;
+  // Blobs being written: a second Ingest of one digest waits for the first.
+  SingleFlight<Status> ingests_;
 };
 
 }  // namespace berth::image

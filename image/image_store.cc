@@ -166,39 +166,30 @@ std::vector<PullProgress> ImageStore::ActivePulls() {
 StatusOr<ImageRecord> ImageStore::Pull(absl::string_view reference, const Credentials& credentials) {
   ASSIGN_OR_RETURN(Reference ref, ParseReference(reference));
   std::string key = ref.String() + CredentialsKey(credentials);
-  std::promise<StatusOr<ImageRecord>> promise;
-  std::shared_future<StatusOr<ImageRecord>> waiting;
-  std::shared_ptr<PullState> state;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = pulls_.find(key); it != pulls_.end()) {
-      waiting = it->second;
-    } else {
-      pulls_[key] = promise.get_future().share();
-      state = std::make_shared<PullState>();
-      state->reference = ref.String();
+  return pulls_.Do(key, [&]() -> StatusOr<ImageRecord> {
+    auto state = std::make_shared<PullState>();
+    state->reference = ref.String();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
       pull_states_[key] = state;
     }
-  }
-  if (waiting.valid()) return waiting.get();
-  auto start = std::chrono::steady_clock::now();
-  StatusOr<ImageRecord> result = PullNow(ref, credentials, *state);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    pulls_.erase(key);
-    pull_states_.erase(key);
-  }
-  if (result.ok()) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-    BERTH_LOG(Info) << "image pulled" << Kv("image", ref.String()) << Kv("id", result->id)
-                    << Kv("bytes", state->done.load()) << Kv("ms", ms.count());
-  } else {
-    // Whatever the failed pull brought in and no image holds goes now.
-    Status gc = CollectGarbage();
-    if (!gc.ok()) BERTH_LOG(Warn) << "garbage collection after failed pull" << gc;
-  }
-  promise.set_value(result);
-  return result;
+    auto start = std::chrono::steady_clock::now();
+    StatusOr<ImageRecord> result = PullNow(ref, credentials, *state);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pull_states_.erase(key);
+    }
+    if (result.ok()) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+      BERTH_LOG(Info) << "image pulled" << Kv("image", ref.String()) << Kv("id", result->id)
+                      << Kv("bytes", state->done.load()) << Kv("ms", ms.count());
+    } else {
+      // Whatever the failed pull brought in and no image holds goes now.
+      Status gc = CollectGarbage();
+      if (!gc.ok()) BERTH_LOG(Warn) << "garbage collection after failed pull" << gc;
+    }
+    return result;
+  });
 }
 
 StatusOr<ImageRecord> ImageStore::PullNow(const Reference& ref, const Credentials& credentials,

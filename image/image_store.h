@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/state_db.h"
+#include "base/single_flight.h"
 #include "base/status.h"
 #include "image/content_store.h"
 #include "image/manifest.h"
@@ -95,7 +96,8 @@ class ImageStore {
   std::mutex mu_;
   std::map<std::string, ImageRecord> images_;          // by id, names not filled in
   std::map<std::string, std::string> names_;           // name -> id
-  std::map<std::string, std::shared_future<StatusOr<ImageRecord>>> pulls_;
+  // Pulls going on, by reference and credentials: the same pull asked for twice runs once.
+  SingleFlight<StatusOr<ImageRecord>> pulls_;
   std::map<std::string, std::shared_ptr<PullState>> pull_states_;
 };
 

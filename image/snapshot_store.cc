@@ -67,26 +67,7 @@ bool SnapshotStore::Has(const std::string& chain_id) { return LayerDir(chain_id)
 
 Status SnapshotStore::Ensure(const std::string& chain_id, const std::string& diff_id,
                              const std::string& blob_path) {
-  std::promise<Status> promise;
-  std::shared_future<Status> waiting;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (Has(chain_id)) return absl::OkStatus();
-    auto it = in_flight_.find(chain_id);
-    if (it != in_flight_.end()) {
-      waiting = it->second;
-    } else {
-      in_flight_[chain_id] = promise.get_future().share();
-    }
-  }
-  if (waiting.valid()) return waiting.get();
-  Status result = Unpack(chain_id, diff_id, blob_path);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    in_flight_.erase(chain_id);
-  }
-  promise.set_value(result);
-  return result;
+  return unpacks_.Do(chain_id, [&] { return Has(chain_id) ? absl::OkStatus() : Unpack(chain_id, diff_id, blob_path); });
 }
 
 Status SnapshotStore::Unpack(const std::string& chain_id, const std::string& diff_id,

@@ -7,15 +7,14 @@
 // that is listed is complete. Staging and unlisted directories are removed at open.
 #pragma once
 
-#include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "base/state_db.h"
+#include "base/single_flight.h"
 #include "base/status.h"
 
 namespace berth::image {
@@ -61,8 +60,8 @@ class SnapshotStore {
   StateDb* db_;
   const std::string dir_;
   const std::string containers_dir_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_future<Status>> in_flight_;
+  // Layers being unpacked: a second Ensure of one chain waits for the first.
+  SingleFlight<Status> unpacks_;
 };
 
 }  // namespace berth::image

@@ -14,52 +14,9 @@
 #include <vector>
 
 #include "base/status.h"
-#include "network/pod_interface.h"
+#include "network/pod_network.h"
 
 namespace berth::network {
-
-struct PortMapping {
-  std::string protocol = "tcp";  // lower case, as the portmap plugin expects
-  int32_t container_port = 0;
-  int32_t host_port = 0;
-  std::string host_ip;
-};
-
-// Traffic shaping for the bandwidth plugin, in bits per second and bits.
-struct Bandwidth {
-  uint64_t ingress_rate = 0;
-  uint64_t ingress_burst = 0;
-  uint64_t egress_rate = 0;
-  uint64_t egress_burst = 0;
-};
-
-struct Dns {
-  std::vector<std::string> servers;
-  std::vector<std::string> searches;
-  std::vector<std::string> options;
-};
-
-// One pod's attachment request: who it is (CNI_ARGS) and what plugins that declare
-// the matching capability receive in runtimeConfig.
-struct PodNetworkRequest {
-  std::string pod_id;  // CNI_CONTAINERID
-  std::string netns_path;
-  std::string pod_name;
-  std::string pod_namespace;
-  std::string pod_uid;
-  std::vector<PortMapping> port_mappings;
-  std::optional<Bandwidth> bandwidth;
-  std::vector<std::string> ips;  // static IPs asked for (the "ips" capability)
-  std::optional<Dns> dns;
-  std::string cgroup_path;
-};
-
-struct Attachment {
-  std::string network_name;
-  std::string interface;         // the pod-side interface (eth0)
-  std::vector<std::string> ips;  // without prefix length; IPv4 first
-  std::string result_json;       // the chain's final result, as the plugins wrote it
-};
 
 struct CniOptions {
   std::string conf_dir;
@@ -69,24 +26,24 @@ struct CniOptions {
   std::chrono::milliseconds plugin_timeout{std::chrono::seconds(60)};
 };
 
-class CniNetwork {
+class CniNetwork : public PodNetwork {
  public:
   explicit CniNetwork(CniOptions options) : options_(std::move(options)) {}
 
   // ADD on the current network config. On failure whatever the chain did is undone
   // (DEL) before the plugin's error is returned.
-  StatusOr<Attachment> Attach(const PodNetworkRequest& request);
+  StatusOr<Attachment> Attach(const PodNetworkRequest& request) override;
   // CHECK with the cached attachment; OK when the network opted out of CHECK or its
   // version predates it. The plugins' view, which can be wrong (see Probe).
-  Status Check(const std::string& pod_id);
+  Status Check(const std::string& pod_id) override;
   // berth's own look at the cached attachment: namespace, interface and addresses
   // (pod_interface.h). Only this decides whether a pod's network is gone.
-  AttachmentProbe Probe(const std::string& pod_id) const;
+  AttachmentProbe Probe(const std::string& pod_id) const override;
   // DEL with the cached attachment (or, without one, the current config). The cache
   // entry goes only when every plugin succeeded, so a failed DEL can be retried.
-  Status Detach(const std::string& pod_id);
+  Status Detach(const std::string& pod_id) override;
   // Pods that have a cache entry: attached, or a DEL still owed.
-  std::vector<std::string> CachedPods() const;
+  std::vector<std::string> CachedPods() const override;
 
  private:
   std::string CachePath(const std::string& pod_id) const;

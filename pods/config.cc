@@ -110,6 +110,11 @@ Status CniConfig::Validate() const {
   return absl::OkStatus();
 }
 
+Status RuntimesConfig::Validate() const {
+  RETURN_IF_ERROR(CheckAbsolutePath("runtimes.runc_path", runc_path));
+  return CheckAbsolutePath("runtimes.crun_path", crun_path);
+}
+
 Status ImagesConfig::Validate() const {
   if (max_concurrent_downloads < 1 || max_concurrent_downloads > 64) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -134,6 +139,7 @@ Status Config::Validate() const {
         "config key \"cgroup_driver\": \"", cgroup_driver,
         "\" is not supported (berth manages cgroups itself: use \"cgroupfs\")"));
   }
+  RETURN_IF_ERROR(runtimes.Validate());
   RETURN_IF_ERROR(cni.Validate());
   RETURN_IF_ERROR(registry.Validate());
   return images.Validate();
@@ -148,6 +154,10 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "log_level" << YAML::Value << std::string(LogLevelName(log_level));
   out << YAML::Key << "cgroup_driver" << YAML::Value << cgroup_driver;
   out << YAML::Key << "default_runtime_handler" << YAML::Value << default_runtime_handler;
+  out << YAML::Key << "runtimes" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "runc_path" << YAML::Value << runtimes.runc_path;
+  out << YAML::Key << "crun_path" << YAML::Value << runtimes.crun_path;
+  out << YAML::EndMap;
   out << YAML::Key << "cni" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "conf_dir" << YAML::Value << cni.conf_dir;
   out << YAML::Key << "bin_dirs" << YAML::Value << YAML::Flow << cni.bin_dirs;
@@ -212,6 +222,10 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"hosts", registry_hosts},
       {"insecure", SetStringList(&config.registry.insecure)},
   };
+  const std::map<std::string, KeyHandler, std::less<>> runtimes_keys = {
+      {"runc_path", SetString(&config.runtimes.runc_path)},
+      {"crun_path", SetString(&config.runtimes.crun_path)},
+  };
   const std::map<std::string, KeyHandler, std::less<>> images_keys = {
       {"pinned", SetStringList(&config.images.pinned)},
       {"max_concurrent_downloads", SetInt(&config.images.max_concurrent_downloads)},
@@ -241,6 +255,10 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"images",
        [&](absl::string_view key, const YAML::Node& node) {
          return ParseSection(key, node, images_keys);
+       }},
+      {"runtimes",
+       [&](absl::string_view key, const YAML::Node& node) {
+         return ParseSection(key, node, runtimes_keys);
        }},
   };
   Status parsed;

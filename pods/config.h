@@ -38,6 +38,15 @@ struct ImagesConfig {
   Status Validate() const;
 };
 
+struct RuntimesConfig {
+  // The binaries of the runc and crun handlers; a handler whose binary is not there
+  // is not offered. berth's own runtime is always berth-runtime beside berthd.
+  std::string runc_path = "/usr/sbin/runc";
+  std::string crun_path = "/usr/bin/crun";
+
+  Status Validate() const;
+};
+
 struct Config {
   // The CRI endpoint: a unix socket, created mode 0660.
   std::string socket = "/run/berth/berth.sock";
@@ -53,6 +62,7 @@ struct Config {
   // The runtime handler for pods whose RuntimeClass names none: "berth" (the
   // built-in runtime, berth-runtime beside berthd), "runc" or "crun".
   std::string default_runtime_handler = "berth";
+  RuntimesConfig runtimes;
   // Registry mirrors and plain-HTTP registries (registry.hosts.<host>.mirrors,
   // registry.hosts.<host>.skip_upstream, registry.insecure).
   image::RegistryConfig registry;

@@ -1,5 +1,16 @@
 // The lifecycle of pod sandboxes and their containers: what RunPodSandbox,
 // CreateContainer and the rest do, with every step undone when a later one fails.
+// One class, its work split by concern:
+//   lifecycle.cc            construction, cgroup paths
+//   sandbox_lifecycle.cc    RunPod, StopPod, RemovePod and their teardown
+//   container_lifecycle.cc  CreateContainer .. RemoveContainer
+//   container_state.cc      a container's state as its shim's exit file says it is now
+//   container_control.cc    ExecSync, ReopenLog, UpdateResources
+//   container_stats.cc      resource usage
+//   recovery.cc             what a start of berthd does with what it finds
+// Pieces with a job of their own are apart: the pod's network (sandbox_network.h),
+// its files (pod_files.h), the runtime handlers (handler_registry.h), the state
+// directory layout (state_layout.h), the records (record_store.h).
 #pragma once
 
 #include <chrono>
@@ -17,25 +28,16 @@
 #include "base/unique_fd.h"
 #include "cgroups/cgroups.h"
 #include "image/image_store.h"
-#include "network/cni.h"
+#include "network/pod_network.h"
 #include "pods/config.h"
+#include "pods/filters.h"
+#include "pods/handler_registry.h"
 #include "pods/oci_runtime.h"
 #include "pods/record_store.h"
+#include "pods/sandbox_network.h"
+#include "pods/state_layout.h"
 
 namespace berth::pods {
-
-struct SandboxFilter {
-  std::string id_prefix;
-  std::optional<SandboxState> state;
-  std::map<std::string, std::string> labels;
-};
-
-struct ContainerFilter {
-  std::string id_prefix;
-  std::string pod_id_prefix;
-  std::optional<ContainerState> state;
-  std::map<std::string, std::string> labels;
-};
 
 struct ContainerUsage {
   ContainerRecord container;
@@ -80,15 +82,14 @@ class Lifecycle {
 
   // What recovery found wrong with a pod's network ("" when nothing): a failed CNI
   // CHECK, or the network gone. For verbose PodSandboxStatus.
-  std::string NetworkReport(const std::string& pod_id) const;
+  std::string NetworkReport(const std::string& pod_id) const { return network_.Report(pod_id); }
 
   // The handler names berth offers (for Status).
-  std::vector<std::string> HandlerNames() const;
+  std::vector<std::string> HandlerNames() const { return handlers_.Names(); }
   // What a handler ("" for the default) supports; all false for an unknown name.
-  OciRuntime::Features HandlerFeatures(const std::string& name);
+  OciRuntime::Features HandlerFeatures(const std::string& name) { return handlers_.Features(name); }
 
  private:
-  StatusOr<OciRuntime*> Handler(const std::string& name);
   // The record as its shim's exit file (or the absence of shim and init) says it is now.
   ContainerRecord Observe(ContainerRecord record) const;
   // Observe, and record what changed; the caller holds the container's lock.
@@ -104,9 +105,6 @@ class Lifecycle {
   Status RemoveContainerLocked(ContainerRecord record, Removal removal);
   // The runtime's state of the container, its rootfs mount and its directories.
   Status DeleteContainer(const ContainerRecord& record);
-  Status WritePodFiles(const SandboxRecord& pod);
-  // CNI DEL for a pod that holds an attachment; true when nothing is owed any more.
-  bool DetachNetwork(SandboxRecord& pod);
   // Ends the pod's shared-PID-namespace init, if it has one.
   void StopPodInit(const SandboxRecord& pod);
   // Undoes on the host what RunPod set up, as far as the record says it got: init,
@@ -117,33 +115,24 @@ class Lifecycle {
   Status RemoveContainerFiles(const ContainerRecord& container);
   std::string CgroupParent(const SandboxRecord& pod) const;
   std::string CgroupPath(const SandboxRecord& pod, const std::string& container_id) const;
-  // Releases what unfinished pods left attached, marks ready pods whose network is
-  // gone not ready, and has the plugins CHECK the rest in the background.
-  void RecoverNetworks();
-  void SetNetworkReport(const std::string& pod_id, std::string report);
   // Removes containers and pods that a create killed midway left without a record:
   // their processes, mounts, pinned namespaces and directories.
   void RemoveOrphans();
   std::string OomFile(const std::string& cgroup_path) const;
 
   const Config& config_;
+  const StateLayout layout_;
   const cgroups::Layout& cgroups_;
   image::ImageStore* images_;
   RecordStore records_;
-  network::CniNetwork network_;
-  std::map<std::string, std::unique_ptr<OciRuntime>> handlers_;
-  UniqueFd sealed_runtime_;  // the sealed copy of berth-runtime the "berth" handler runs
-  std::string default_handler_;
-  std::string shim_binary_;
+  std::unique_ptr<network::PodNetwork> pod_network_;
+  SandboxNetwork network_;
+  HandlerRegistry handlers_;
   // Serialises the lifecycle changes of one pod or container (keyed by id); those of
   // different objects run side by side, reads go to the store directly. A pod's lock
   // is taken before its containers'. A pod or container being made has no lock: it
   // is invisible until its record is added, its last step.
   KeyedMutex locks_;
-  mutable std::mutex network_reports_mu_;
-  std::map<std::string, std::string> network_reports_;  // by pod id
-  // Runs the plugins' CHECKs of recovered pods, off the start-up path.
-  BackgroundWorker network_checks_;
   // Finishes container removals after RemoveContainer returns. Last, so that it is
   // drained (at berthd's exit) while everything it uses still exists.
   BackgroundWorker cleaner_;

@@ -14,26 +14,18 @@
 #include "base/log.h"
 #include "network/cni.h"
 #include "network/cni_config.h"
+#include "pods/state_layout.h"
 
 namespace berth::pods {
 namespace {
 
 constexpr char kPodCidrSetting[] = "pod_cidr";
 
-// Holds an exclusive lock on root/berthd.lock for the daemon's life, so two
-// berthds never share one state root.
-StatusOr<UniqueFd> LockStateRoot(const std::string& root) {
-  std::string path = root + "/berthd.lock";
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return ErrnoError(absl::StrCat("open ", path));
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "state root ", root, " is in use by another berthd (", path, " is locked)"));
-    }
-    return ErrnoError(absl::StrCat("lock ", path));
-  }
-  return fd;
+// Held for the daemon's life, so two berthds never share one state root.
+StatusOr<UniqueFd> LockStateRoot(const StateLayout& layout) {
+  return LockFileExclusively(layout.LockFile(), absl::StrCat("state root ", layout.root(),
+                                                             " is in use by another berthd (", layout.LockFile(),
+                                                             " is locked)"));
 }
 
 }  // namespace
@@ -71,15 +63,16 @@ Node::Node(Config config, UniqueFd root_lock, std::unique_ptr<StateDb> db,
 StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
   RETURN_IF_ERROR(MakeDirs(config.root, 0711));
   RETURN_IF_ERROR(MakeDirs(config.state_dir, 0711));
-  ASSIGN_OR_RETURN(UniqueFd lock, LockStateRoot(config.root));
-  RETURN_IF_ERROR(MakeDirs(config.root + "/images", 0711));
-  RETURN_IF_ERROR(MakeDirs(config.root + "/containers", 0711));
-  ASSIGN_OR_RETURN(auto db, StateDb::Open(config.root + "/berth.db"));
+  StateLayout state(config.root, config.state_dir);
+  ASSIGN_OR_RETURN(UniqueFd lock, LockStateRoot(state));
+  RETURN_IF_ERROR(MakeDirs(state.ImagesDir(), 0711));
+  RETURN_IF_ERROR(MakeDirs(state.ContainersDir(), 0711));
+  ASSIGN_OR_RETURN(auto db, StateDb::Open(state.Database()));
   ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
   ASSIGN_OR_RETURN(auto cidr, db->GetSetting(kPodCidrSetting));
   image::ImageStoreOptions image_options;
-  image_options.dir = config.root + "/images";
-  image_options.containers_dir = config.root + "/containers";
+  image_options.dir = state.ImagesDir();
+  image_options.containers_dir = state.ContainersDir();
   image_options.registry = config.registry;
   image_options.pinned = config.images.pinned;
   image_options.max_concurrent_downloads = config.images.max_concurrent_downloads;

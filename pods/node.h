@@ -45,8 +45,8 @@ class Node {
   std::map<std::string, std::string> StatusInfo() const;
 
   // Where images (blobs and unpacked layers) and containers' writable layers live.
-  std::string images_dir() const { return config_.root + "/images"; }
-  std::string containers_dir() const { return config_.root + "/containers"; }
+  std::string images_dir() const { return StateLayout(config_.root, config_.state_dir).ImagesDir(); }
+  std::string containers_dir() const { return StateLayout(config_.root, config_.state_dir).ContainersDir(); }
 
   struct FilesystemUsage {
     std::string mountpoint;

@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
+#include "pods/shim/protocol.h"
 
 namespace berth::pods {
 
@@ -44,27 +45,27 @@ const OciRuntime::Features& OciRuntime::features() {
 Status OciRuntime::Create(ContainerRecord& record, const std::string& oom_file) {
   RETURN_IF_ERROR(MakeDirs(root_, 0700));
   RETURN_IF_ERROR(MakeDirs(record.run_dir, 0700));
-  std::vector<std::string> argv = {shim_, "--id", record.id, "--bundle", record.bundle(), "--runtime", binary_,
-                                    "--runtime-root", root_, "--log",
-                                    record.log_path.empty() ? "/dev/null" : record.log_path,
-                                    "--exit-file", record.exit_file(), "--control", record.control_fifo(),
-                                    "--runtime-log", record.run_dir + "/runtime.log"};
-  if (!oom_file.empty()) argv.insert(argv.end(), {"--oom-file", oom_file});
-  if (record.spec.tty) argv.push_back("--tty");
-  if (record.spec.stdin) argv.push_back("--stdin");
-  ASSIGN_OR_RETURN(std::string answer, SpawnDetached(argv));
-  if (!absl::StartsWith(answer, "OK ")) {
-    std::string why = absl::StartsWith(answer, "ERR ") ? answer.substr(4) : "the shim did not start";
-    return absl::InternalError(absl::StrCat("create container ", record.id, " with ", name_, ": ", why));
+  shim::ShimOptions options;
+  options.id = record.id;
+  options.bundle = record.bundle();
+  options.runtime = binary_;
+  options.runtime_root = root_;
+  options.log = record.log_path.empty() ? "/dev/null" : record.log_path;
+  options.exit_file = record.exit_file();
+  options.control = record.control_fifo();
+  options.oom_file = oom_file;
+  options.runtime_log = record.run_dir + "/runtime.log";
+  options.tty = record.spec.tty;
+  options.stdin = record.spec.stdin;
+  ASSIGN_OR_RETURN(std::string answer, SpawnDetached(options.ToArgv(shim_)));
+  auto container_pid = shim::ParseReadyReply(answer);
+  if (!container_pid.ok()) {
+    return Annotate(container_pid.status(), absl::StrCat("create container ", record.id, " with ", name_));
   }
-  int container_pid = 0;
-  if (!absl::SimpleAtoi(answer.substr(3), &container_pid) || container_pid <= 0) {
-    return absl::InternalError(absl::StrCat("shim reported a bad pid: ", answer));
-  }
-  record.pid = container_pid;
-  record.pid_start_time = ProcessStartTime(container_pid);
+  record.pid = *container_pid;
+  record.pid_start_time = ProcessStartTime(*container_pid);
   // The shim is the container's parent.
-  record.shim_pid = ParentPid(container_pid);
+  record.shim_pid = ParentPid(*container_pid);
   record.shim_start_time = ProcessStartTime(record.shim_pid);
   return absl::OkStatus();
 }

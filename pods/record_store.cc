@@ -175,4 +175,10 @@ StatusOr<std::string> RecordStore::ResolveContainerId(const std::string& prefix)
   return ResolveId(containers_, prefix, "container");
 }
 
+StatusOr<std::optional<std::string>> ExistingId(StatusOr<std::string> resolved) {
+  if (!resolved.ok() && resolved.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+  RETURN_IF_ERROR(resolved.status());
+  return std::optional<std::string>(*std::move(resolved));
+}
+
 }  // namespace berth::pods

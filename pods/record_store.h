@@ -46,6 +46,10 @@ class RecordStore {
   std::map<std::string, ContainerRecord> containers_;
 };
 
+// The full id a prefix names, or none when nothing does: kubelet retries stops and
+// removals, so acting on what is already gone is not an error.
+StatusOr<std::optional<std::string>> ExistingId(StatusOr<std::string> resolved);
+
 // The key a container's name is reserved under: unique per pod and attempt.
 std::string ContainerReservationKey(const PodSpec& pod, const ContainerSpec& container);
 

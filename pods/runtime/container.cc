@@ -714,28 +714,6 @@ Status Runtime::Update(absl::string_view id, const cgroups::Resources& resources
   return cgroups::Manager::Open(layout, state.cgroup_path).Apply(resources);
 }
 
-StatusOr<int> ParseSignal(absl::string_view name) {
-  int number;
-  if (absl::SimpleAtoi(name, &number)) {
-    if (number <= 0 || number >= NSIG) return absl::InvalidArgumentError(absl::StrCat("bad signal ", name));
-    return number;
-  }
-  std::string upper = absl::AsciiStrToUpper(name);
-  if (!absl::StartsWith(upper, "SIG")) upper = "SIG" + upper;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    const char* abbrev = ::sigabbrev_np(sig);
-    if (abbrev != nullptr && upper == absl::StrCat("SIG", abbrev)) return sig;
-  }
-  if (absl::StartsWith(upper, "SIGRTMIN+") || absl::StartsWith(upper, "SIGRTMAX-")) {
-    int offset;
-    if (absl::SimpleAtoi(upper.substr(9), &offset)) {
-      int sig = upper[6] == 'I' ? SIGRTMIN + offset : SIGRTMAX - offset;
-      if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig;
-    }
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown signal ", name));
-}
-
 Status EnsureSealedBinary(char** argv) {
   UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self) return ErrnoError("open /proc/self/exe");

@@ -63,8 +63,6 @@ class Runtime {
   StateStore store_;
 };
 
-// "SIGKILL", "KILL" or "9".
-StatusOr<int> ParseSignal(absl::string_view name);
 
 // Re-executes the running binary from a sealed memfd unless it already runs from one,
 // so a container process can never reach the runtime's file on disk through

@@ -8,6 +8,7 @@
 #include "base/file_util.h"
 #include "cgroups/manager.h"
 #include "pods/runtime/container.h"
+#include "pods/runtime/signals.h"
 
 namespace berth::runtime {
 namespace {

@@ -1,0 +1,90 @@
+// What is done to a running container besides its lifecycle: ExecSync through the
+// runtime's exec, log reopening through the shim's control FIFO, live resource
+// updates through the runtime's update.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "base/file_util.h"
+#include "base/unique_fd.h"
+#include "pods/lifecycle.h"
+#include "pods/oci_spec.h"
+#include "pods/shim/protocol.h"
+
+namespace berth::pods {
+
+StatusOr<ExecResult> Lifecycle::ExecSync(const std::string& id_prefix, const std::vector<std::string>& cmd,
+                                         std::chrono::milliseconds timeout) {
+  if (cmd.empty()) return absl::InvalidArgumentError("ExecSync: no command given");
+  ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id_prefix));
+  if (record.state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " is not running"));
+  }
+  ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(record.handler));
+  cgroups::PrimeMigration(cgroups_);  // the exec'd process joins the container's cgroup
+  ASSIGN_OR_RETURN(std::string spec_text, ReadFile(record.bundle() + "/config.json"));
+  auto spec = nlohmann::json::parse(spec_text, nullptr, false);
+  if (spec.is_discarded()) return absl::DataLossError(absl::StrCat("container ", record.id, " has a broken config.json"));
+  if (timeout.count() <= 0) timeout = std::chrono::hours(24);
+  ASSIGN_OR_RETURN(RunResult run, runtime->Exec(record.id, ExecProcess(spec, cmd), record.run_dir, timeout));
+  if (run.timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat("command timed out after ",
+                                                    std::chrono::duration_cast<std::chrono::seconds>(timeout).count(),
+                                                    "s in container ", record.id));
+  }
+  return ExecResult{run.exit_code, std::move(run.out), std::move(run.err)};
+}
+
+Status Lifecycle::ReopenLog(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id_prefix));
+  if (record.state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " is not running"));
+  }
+  UniqueFd fifo(::open(record.control_fifo().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) return ErrnoError(absl::StrCat("reach the monitor of container ", record.id));
+  const std::string command = shim::ControlLine(shim::ControlCommand::kReopenLog);
+  if (::write(fifo.get(), command.data(), command.size()) != static_cast<ssize_t>(command.size())) {
+    return ErrnoError("ask the monitor to reopen the log");
+  }
+  // kubelet renames the log and then expects the new file to be there when this call
+  // returns, so wait for the shim to have made it.
+  if (record.log_path.empty()) return absl::OkStatus();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  struct stat st;
+  while (::stat(record.log_path.c_str(), &st) != 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the monitor of container ", record.id, " did not reopen ", record.log_path, " within 5s"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return absl::OkStatus();
+}
+
+Status Lifecycle::UpdateResources(const std::string& id_prefix, const ResourcesSpec& r) {
+  ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
+  KeyedMutex::Lock lock = locks_.Acquire(id);
+  ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id));
+  if (record.state == ContainerState::kExited) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " has exited"));
+  }
+  ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(record.handler));
+  nlohmann::json resources = nlohmann::json::object();
+  if (r.memory_limit > 0) resources["memory"]["limit"] = r.memory_limit;
+  if (r.cpu_shares > 0) resources["cpu"]["shares"] = r.cpu_shares;
+  if (r.cpu_quota > 0) resources["cpu"]["quota"] = r.cpu_quota;
+  if (r.cpu_period > 0) resources["cpu"]["period"] = r.cpu_period;
+  if (!r.cpuset_cpus.empty()) resources["cpu"]["cpus"] = r.cpuset_cpus;
+  if (!r.cpuset_mems.empty()) resources["cpu"]["mems"] = r.cpuset_mems;
+  if (r.pids_limit > 0) resources["pids"]["limit"] = r.pids_limit;
+  RETURN_IF_ERROR(runtime->Update(record.id, resources, record.run_dir));
+  record.spec.resources = r;
+  return records_.UpdateContainer(record);
+}
+
+}  // namespace berth::pods

@@ -1,0 +1,268 @@
+// CreateContainer to RemoveContainer: a container's rootfs mounted from its image's
+// layers, its OCI spec written, its shim started through the pod's runtime handler,
+// each step undone if a later one fails; stop with the stop signal, then SIGKILL;
+// removal finished in the background.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "base/clock.h"
+#include "base/file_util.h"
+#include "base/log.h"
+#include "base/random_id.h"
+#include "pods/lifecycle.h"
+#include "pods/oci_spec.h"
+#include "pods/runtime/signals.h"
+
+namespace berth::pods {
+namespace {
+
+// Pod annotations that ask the network for traffic shaping, and for fixed addresses.
+constexpr char kIngressBandwidthAnnotation[] = "kubernetes.io/ingress-bandwidth";
+constexpr char kEgressBandwidthAnnotation[] = "kubernetes.io/egress-bandwidth";
+constexpr char kStaticIpsAnnotation[] = "berth.io/ips";
+
+// The container's writable layer lives exactly as long as the container, and is
+// never mounted again after a reboot (kubelet makes new containers), so it is
+// mounted "volatile": overlayfs then skips the sync of the whole upper filesystem
+// that every unmount would otherwise do (~5 ms per RemoveContainer here, and a
+// stall for everything else writing to that disk). Kernels before 5.10 lack the
+// option and get the plain mount.
+Status MountContainerRootfs(const image::RootfsLayers& layers, const std::string& target) {
+  const std::string data = layers.MountData();
+  if (::mount("overlay", target.c_str(), "overlay", 0, (data + ",volatile").c_str()) == 0) return absl::OkStatus();
+  if (errno == EINVAL && ::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) == 0) return absl::OkStatus();
+  return ErrnoError(absl::StrCat("mount the rootfs at ", target));
+}
+
+}  // namespace
+
+Status Lifecycle::RemoveContainerFiles(const ContainerRecord& container) {
+  if (::umount2(container.rootfs().c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    return ErrnoError(absl::StrCat("unmount the rootfs of container ", container.id));
+  }
+  RETURN_IF_ERROR(images_->snapshots().RemoveRootfs(container.id));
+  return RemoveAll(container.run_dir);
+}
+
+StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefix, const ContainerSpec& spec) {
+  if (spec.name.empty()) return absl::InvalidArgumentError("container metadata needs a name");
+  if (spec.image.empty()) return absl::InvalidArgumentError("container config names no image");
+  ASSIGN_OR_RETURN(std::string pod_id, records_.ResolveSandboxId(pod_id_prefix));
+  // The pod stays as it is (not stopped, not removed) until the container is added.
+  KeyedMutex::Lock pod_lock = locks_.Acquire(pod_id);
+  auto pod = records_.GetSandbox(pod_id);
+  if (!pod) return absl::NotFoundError(absl::StrCat("pod sandbox \"", pod_id_prefix, "\" not found"));
+  if (pod->state != SandboxState::kReady) {
+    return absl::FailedPreconditionError(absl::StrCat("pod sandbox ", pod_id, " is not ready"));
+  }
+  auto image = images_->Find(spec.image);
+  if (!image.ok()) {
+    if (image.status().code() == StatusCode::kNotFound) {
+      return absl::NotFoundError(absl::StrCat("image \"", spec.image, "\" is not present on this node"));
+    }
+    return image.status();
+  }
+  ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(pod->spec.runtime_handler));
+  cgroups::PrimeMigration(cgroups_);  // the init's move into its cgroup, ~10 ms from now
+
+  ContainerRecord record;
+  record.id = RandomId();
+  record.pod_id = pod_id;
+  record.spec = spec;
+  record.image_id = image->id;
+  record.created_at = NowNanos();
+  record.handler = runtime->name();
+  record.dir = layout_.ContainerDir(record.id);
+  record.run_dir = layout_.ContainerRunDir(record.id);
+  record.cgroup_path = CgroupPath(*pod, record.id);
+  if (!pod->spec.log_directory.empty() && !spec.log_path.empty()) {
+    record.log_path = pod->spec.log_directory + "/" + spec.log_path;
+  }
+  // Every step below is undone if a later one fails.
+  bool committed = false, created = false;
+  absl::Cleanup undo = [&] {
+    if (committed) return;
+    if (created) (void)runtime->Delete(record.id, /*force=*/true);
+    Status undone = RemoveContainerFiles(record);
+    if (!undone.ok()) BERTH_LOG(Error) << "undo a failed CreateContainer" << Kv("container", record.id) << undone;
+  };
+  ASSIGN_OR_RETURN(image::RootfsLayers layers, images_->snapshots().PrepareRootfs(record.id, image->chain_ids));
+  RETURN_IF_ERROR(MakeDirs(record.rootfs(), 0755));
+  RETURN_IF_ERROR(MountContainerRootfs(layers, record.rootfs()));
+  // Mount sources kubelet expects to exist are created as directories.
+  for (const auto& m : spec.mounts) {
+    if (m.recursive_readonly && !runtime->features().recursive_read_only) {
+      return absl::InvalidArgumentError(absl::StrCat("mount on ", m.container_path, ": runtime handler ",
+                                                     runtime->name(), " has no recursive read-only mounts"));
+    }
+    if (m.host_path.empty() || m.host_path[0] != '/') {
+      return absl::InvalidArgumentError(absl::StrCat("mount source \"", m.host_path, "\" must be an absolute host path"));
+    }
+    struct stat st;
+    if (::stat(m.host_path.c_str(), &st) != 0) RETURN_IF_ERROR(MakeDirs(m.host_path, 0755));
+  }
+  std::string target_pid_ns;
+  if (spec.security.pid == NamespaceMode::kTarget) {
+    auto target = records_.GetContainer(spec.security.target_container_id);
+    if (!target || !ProcessAlive(target->pid, target->pid_start_time)) {
+      return absl::FailedPreconditionError(absl::StrCat("target container \"", spec.security.target_container_id,
+                                                        "\" is not running"));
+    }
+    target_pid_ns = absl::StrCat("/proc/", target->pid, "/ns/pid");
+  }
+  SpecInputs inputs;
+  inputs.pod = &*pod;
+  inputs.container = &spec;
+  inputs.image = &image->config;
+  inputs.container_id = record.id;
+  inputs.rootfs = record.rootfs();
+  inputs.cgroup_path = record.cgroup_path;
+  inputs.cgroup_controllers = cgroups_.controllers;
+  inputs.cgroup_v2 = cgroups_.mode == cgroups::Mode::kUnified;
+  inputs.target_pid_ns = target_pid_ns;
+  ASSIGN_OR_RETURN(nlohmann::json oci, BuildOciSpec(inputs));
+  const nlohmann::json& user = oci["process"]["user"];
+  record.uid = user.value("uid", int64_t{0});
+  record.gid = user.value("gid", int64_t{0});
+  record.supplemental_groups = user.value("additionalGids", std::vector<int64_t>());
+  RETURN_IF_ERROR(WriteFileAtomically(record.bundle() + "/config.json", oci.dump(2), 0600, Durability::kCrash));
+  if (!record.log_path.empty()) {
+    RETURN_IF_ERROR(MakeDirs(std::filesystem::path(record.log_path).parent_path().string(), 0755));
+  }
+  RETURN_IF_ERROR(runtime->Create(record, OomFile(record.cgroup_path)));
+  created = true;
+  RETURN_IF_ERROR(records_.AddContainer(record, ContainerReservationKey(pod->spec, spec)));
+  committed = true;
+  BERTH_LOG(Info) << "container created" << Kv("container", record.id) << Kv("pod", pod_id)
+                  << Kv("name", spec.name) << Kv("handler", runtime->name());
+  return record.id;
+}
+
+Status Lifecycle::StartContainer(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
+  KeyedMutex::Lock lock = locks_.Acquire(id);
+  auto stored = records_.GetContainer(id);
+  if (!stored) return absl::NotFoundError(absl::StrCat("container \"", id_prefix, "\" not found"));
+  ContainerRecord record = Refresh(*stored);
+  if (record.state != ContainerState::kCreated) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", id, " is not in the created state"));
+  }
+  ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(record.handler));
+  // Taken before the start: a process that exits at once must not seem to have
+  // finished before it started.
+  int64_t started_at = NowNanos();
+  Status started = runtime->Start(id);
+  if (!started.ok()) {
+    record.state = ContainerState::kExited;
+    record.finished_at = NowNanos();
+    record.exit_code = 128;
+    record.reason = "StartError";
+    record.message = std::string(started.message());
+    (void)records_.UpdateContainer(record);
+    return started;
+  }
+  record.state = ContainerState::kRunning;
+  record.started_at = started_at;
+  RETURN_IF_ERROR(records_.UpdateContainer(record));
+  BERTH_LOG(Info) << "container started" << Kv("container", id);
+  return absl::OkStatus();
+}
+
+Status Lifecycle::StopContainerLocked(ContainerRecord record, std::chrono::seconds timeout) {
+  record = Refresh(record);
+  if (record.state == ContainerState::kExited) return absl::OkStatus();
+  ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(record.handler));
+  auto image = images_->Find(record.image_id);
+  std::string signal_name = record.spec.stop_signal;
+  if (signal_name.empty() && image.ok()) signal_name = image->config.stop_signal;
+  int signal = signal_name.empty() ? SIGTERM : runtime::ParseSignal(signal_name).value_or(SIGTERM);
+  if (timeout.count() > 0 && record.state == ContainerState::kRunning) {
+    Status sent = runtime->Kill(record.id, signal);
+    if (sent.ok() && WaitForProcessExit(record.shim_pid, record.shim_start_time, timeout)) {
+      Refresh(record);
+      return absl::OkStatus();
+    }
+  }
+  // Out of patience (or none asked for): SIGKILL cannot be ignored.
+  (void)runtime->Kill(record.id, SIGKILL);
+  if (!WaitForProcessExit(record.shim_pid, record.shim_start_time, std::chrono::seconds(30))) {
+    return absl::DeadlineExceededError(absl::StrCat("container ", record.id, " did not exit after SIGKILL"));
+  }
+  Refresh(record);
+  return absl::OkStatus();
+}
+
+Status Lifecycle::StopContainer(const std::string& id_prefix, std::chrono::seconds timeout) {
+  ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveContainerId(id_prefix)));
+  if (!id) return absl::OkStatus();
+  KeyedMutex::Lock lock = locks_.Acquire(*id);
+  auto record = records_.GetContainer(*id);
+  if (!record) return absl::OkStatus();
+  return StopContainerLocked(*record, timeout);
+}
+
+Status Lifecycle::DeleteContainer(const ContainerRecord& record) {
+  auto runtime = handlers_.Get(record.handler);
+  if (runtime.ok()) {
+    Status deleted = (*runtime)->Delete(record.id, /*force=*/true);
+    if (!deleted.ok() && !absl::StrContains(deleted.message(), "not exist") &&
+        !absl::StrContains(deleted.message(), "not found")) {
+      return deleted;
+    }
+  }
+  return RemoveContainerFiles(record);
+}
+
+Status Lifecycle::RemoveContainerLocked(ContainerRecord record, Removal removal) {
+  RETURN_IF_ERROR(StopContainerLocked(record, std::chrono::seconds(0)));
+  if (removal == Removal::kNow) {
+    RETURN_IF_ERROR(DeleteContainer(record));
+    RETURN_IF_ERROR(records_.RemoveContainer(record.id));
+  } else {
+    // The container is gone for CRI once its record is; the runtime's state, the
+    // rootfs mount and the writable layer go right after, off the caller's time (as
+    // containerd leaves them to its garbage collector). What a crash interrupts, the
+    // start-up sweep of container directories without a record finishes.
+    RETURN_IF_ERROR(records_.RemoveContainer(record.id));
+    cleaner_.Submit([this, record] {
+      Status deleted = DeleteContainer(record);
+      if (!deleted.ok()) BERTH_LOG(Error) << "clean up a removed container" << Kv("container", record.id) << deleted;
+    });
+  }
+  BERTH_LOG(Info) << "container removed" << Kv("container", record.id);
+  return absl::OkStatus();
+}
+
+Status Lifecycle::RemoveContainer(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveContainerId(id_prefix)));
+  if (!id) return absl::OkStatus();
+  KeyedMutex::Lock lock = locks_.Acquire(*id);
+  auto record = records_.GetContainer(*id);
+  if (!record) return absl::OkStatus();
+  return RemoveContainerLocked(*record, Removal::kInBackground);
+}
+
+StatusOr<ContainerRecord> Lifecycle::GetContainer(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
+  auto record = records_.GetContainer(id);
+  if (!record) return absl::NotFoundError(absl::StrCat("container \"", id_prefix, "\" not found"));
+  return RefreshForRead(*record);
+}
+
+std::vector<ContainerRecord> Lifecycle::ListContainers(const ContainerFilter& filter) {
+  std::vector<ContainerRecord> out;
+  for (auto& stored : records_.Containers()) {
+    if (!MatchesIgnoringState(filter, stored)) continue;
+    ContainerRecord record = RefreshForRead(stored);
+    if (filter.state && record.state != *filter.state) continue;
+    out.push_back(std::move(record));
+  }
+  return out;
+}
+
+}  // namespace berth::pods

@@ -1,0 +1,62 @@
+// A container's state as it is now: its shim writes an exit file when the
+// container's process ends, so the state read after a berthd restart is as right as
+// one read before; a shim and process both gone without one is an exit nobody
+// recorded.
+#include "absl/strings/str_cat.h"
+#include "base/clock.h"
+#include "base/file_util.h"
+#include "base/log.h"
+#include "base/process.h"
+#include "pods/lifecycle.h"
+#include "pods/shim/protocol.h"
+
+namespace berth::pods {
+
+ContainerRecord Lifecycle::Refresh(ContainerRecord record) {
+  ContainerRecord seen = Observe(record);
+  if (seen.state == record.state) return seen;
+  Status saved = records_.UpdateContainer(seen);
+  if (!saved.ok()) BERTH_LOG(Error) << "record container exit" << Kv("container", seen.id) << saved;
+  return seen;
+}
+
+ContainerRecord Lifecycle::RefreshForRead(const ContainerRecord& stored) {
+  ContainerRecord seen = Observe(stored);
+  if (seen.state == stored.state) return seen;
+  // Whoever holds the container's lock (a stop waiting for the exit, say) records it.
+  auto lock = locks_.TryAcquire(stored.id);
+  if (!lock) return seen;
+  auto current = records_.GetContainer(stored.id);
+  return current ? Refresh(*current) : seen;
+}
+
+ContainerRecord Lifecycle::Observe(ContainerRecord record) const {
+  if (record.state != ContainerState::kCreated && record.state != ContainerState::kRunning) return record;
+  auto exit_data = ReadFile(record.exit_file());
+  if (exit_data.ok()) {
+    auto exited = shim::ParseExitRecord(*exit_data);
+    if (exited.ok()) {
+      record.exit_code = exited->exit_code;
+      record.finished_at = exited->finished_at;
+      record.reason = exited->oom_killed ? "OOMKilled" : record.exit_code == 0 ? "Completed" : "Error";
+    } else {
+      record.exit_code = 255;
+      record.finished_at = NowNanos();
+      record.reason = "Unknown";
+      record.message = absl::StrCat("the container's exit record is unreadable: ", exited.status().message());
+    }
+  } else if (!ProcessAlive(record.shim_pid, record.shim_start_time) &&
+             !ProcessAlive(record.pid, record.pid_start_time)) {
+    // Shim and container gone with no exit record: nobody knows how it ended.
+    record.exit_code = 255;
+    record.finished_at = NowNanos();
+    record.reason = "Unknown";
+    record.message = "the container's monitor exited without recording the exit status";
+  } else {
+    return record;
+  }
+  record.state = ContainerState::kExited;
+  return record;
+}
+
+}  // namespace berth::pods

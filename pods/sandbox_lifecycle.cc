@@ -1,0 +1,169 @@
+// RunPodSandbox, StopPodSandbox and RemovePodSandbox: a pod's namespaces pinned
+// (no pause process), its network attached, its /dev/shm, files and shared-PID init
+// made, each undone if a later step fails, and all of it torn down at removal.
+#include <signal.h>
+#include <sys/mount.h>
+
+#include "absl/cleanup/cleanup.h"
+#include "base/clock.h"
+#include "base/file_util.h"
+#include "base/log.h"
+#include "base/random_id.h"
+#include "pods/lifecycle.h"
+#include "pods/namespaces.h"
+#include "pods/pod_files.h"
+#include "pods/runtime/sysctl.h"
+#include "pods/shim/protocol.h"
+
+namespace berth::pods {
+
+void Lifecycle::StopPodInit(const SandboxRecord& pod) {
+  if (!ProcessAlive(pod.init_pid, pod.init_start_time)) return;
+  ::kill(pod.init_pid, SIGTERM);
+  if (!WaitForProcessExit(pod.init_pid, pod.init_start_time, std::chrono::seconds(5))) {
+    ::kill(pod.init_pid, SIGKILL);
+    WaitForProcessExit(pod.init_pid, pod.init_start_time, std::chrono::seconds(5));
+  }
+}
+
+Status Lifecycle::TearDownPod(const SandboxRecord& pod) {
+  StopPodInit(pod);
+  for (const std::string* path : {&pod.netns_path, &pod.ipcns_path, &pod.utsns_path}) {
+    RETURN_IF_ERROR(UnpinNamespace(*path));
+  }
+  if (!pod.shm_path.empty() && ::umount2(pod.shm_path.c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
+      errno != ENOENT) {
+    return ErrnoError(absl::StrCat("unmount ", pod.shm_path));
+  }
+  RETURN_IF_ERROR(RemoveAll(pod.dir));
+  if (pod.spec.cgroup_parent.empty()) {
+    cgroups::RemoveIfEmpty(cgroups_, "/berth/" + pod.id);
+    cgroups::RemoveIfEmpty(cgroups_, "/berth");
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
+  if (spec.name.empty() || spec.uid.empty() || spec.namespace_name.empty()) {
+    return absl::InvalidArgumentError("pod metadata needs a name, a uid and a namespace");
+  }
+  RETURN_IF_ERROR(handlers_.Get(spec.runtime_handler).status());
+  bool own_net = spec.network != NamespaceMode::kNode;
+  bool own_ipc = spec.ipc != NamespaceMode::kNode;
+  // The pod's UTS namespace is its own exactly when its network is (as kubelet has it).
+  runtime::PrivateNamespaces owned{.ipc = own_ipc, .network = own_net, .uts = own_net};
+  for (const auto& [key, value] : spec.sysctls) RETURN_IF_ERROR(runtime::CheckSysctl(key, owned));
+  // No lock: nothing else can reach the pod before its record is added, last; a
+  // second pod of the same name fails there and undoes its own work.
+  SandboxRecord pod;
+  pod.id = RandomId();
+  pod.spec = spec;
+  pod.created_at = NowNanos();
+  pod.dir = layout_.PodDir(pod.id);
+  bool committed = false;
+  absl::Cleanup undo = [&] {
+    if (committed) return;
+    (void)network_.Detach(pod);
+    Status undone = TearDownPod(pod);
+    if (!undone.ok()) BERTH_LOG(Error) << "undo a failed RunPodSandbox" << Kv("pod", pod.id) << undone;
+  };
+  ASSIGN_OR_RETURN(PinnedNamespaces ns, PinNamespaces(pod.dir, own_net, own_ipc, own_net, spec.hostname));
+  pod.netns_path = ns.net;
+  pod.ipcns_path = ns.ipc;
+  pod.utsns_path = ns.uts;
+  // The pod's network comes up before anything runs in it.
+  if (own_net) RETURN_IF_ERROR(network_.Attach(pod, CgroupParent(pod)));
+  if (own_ipc) {
+    pod.shm_path = pod.dir + "/shm";
+    RETURN_IF_ERROR(MakeDirs(pod.shm_path, 01777));
+    if (::mount("shm", pod.shm_path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "mode=1777,size=65536k") != 0) {
+      std::string path = pod.shm_path;
+      pod.shm_path.clear();
+      return ErrnoError(absl::StrCat("mount /dev/shm for the pod at ", path));
+    }
+  }
+  if (spec.pid == NamespaceMode::kPod) {
+    // A PID namespace shared by the pod lives as long as its pid 1 does.
+    ASSIGN_OR_RETURN(std::string answer, SpawnDetached(shim::PodInitArgv(handlers_.shim_binary(), pod.dir)));
+    auto pid = shim::ParseReadyReply(answer);
+    if (!pid.ok()) return Annotate(pid.status(), "start the pod's init");
+    pod.init_pid = *pid;
+    pod.init_start_time = ProcessStartTime(*pid);
+  }
+  if (!spec.log_directory.empty()) RETURN_IF_ERROR(MakeDirs(spec.log_directory, 0755));
+  RETURN_IF_ERROR(WritePodFiles(pod));
+  RETURN_IF_ERROR(records_.AddSandbox(pod));
+  committed = true;
+  BERTH_LOG(Info) << "pod ready" << Kv("pod", pod.id) << Kv("name", spec.ReservationKey());
+  return pod.id;
+}
+
+Status Lifecycle::StopPod(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveSandboxId(id_prefix)));
+  if (!id) return absl::OkStatus();
+  KeyedMutex::Lock pod_lock = locks_.Acquire(*id);
+  for (const auto& listed : records_.Containers()) {
+    if (listed.pod_id != *id) continue;
+    KeyedMutex::Lock container_lock = locks_.Acquire(listed.id);
+    auto container = records_.GetContainer(listed.id);  // as it is now that it is ours
+    if (container) RETURN_IF_ERROR(StopContainerLocked(*container, std::chrono::seconds(0)));
+  }
+  auto pod = records_.GetSandbox(*id);
+  if (!pod) return absl::OkStatus();
+  StopPodInit(*pod);
+  bool was_attached = pod->network_attached;
+  // A failed DEL does not fail the stop: the pod's processes are gone, and the DEL
+  // is owed until remove, which fails rather than leak the IP.
+  Status detached = network_.Detach(*pod);
+  if (!detached.ok()) BERTH_LOG(Warn) << "CNI DEL failed; retried when the pod is removed" << Kv("pod", *id) << detached;
+  if (pod->state != SandboxState::kNotReady || was_attached != pod->network_attached) {
+    pod->state = SandboxState::kNotReady;
+    RETURN_IF_ERROR(records_.UpdateSandbox(*pod));
+    BERTH_LOG(Info) << "pod stopped" << Kv("pod", *id);
+  }
+  return absl::OkStatus();
+}
+
+Status Lifecycle::RemovePod(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveSandboxId(id_prefix)));
+  if (!id) return absl::OkStatus();
+  KeyedMutex::Lock pod_lock = locks_.Acquire(*id);
+  for (const auto& listed : records_.Containers()) {
+    if (listed.pod_id != *id) continue;
+    KeyedMutex::Lock container_lock = locks_.Acquire(listed.id);
+    auto container = records_.GetContainer(listed.id);
+    if (container) RETURN_IF_ERROR(RemoveContainerLocked(*container, Removal::kNow));
+  }
+  // Containers removed earlier may still be cleaning up under the pod's cgroup.
+  cleaner_.Drain();
+  auto pod = records_.GetSandbox(*id);
+  if (!pod) return absl::OkStatus();
+  StopPodInit(*pod);
+  if (pod->network_attached) {
+    RETURN_IF_ERROR(Annotate(network_.Detach(*pod), "release the pod's network"));
+    RETURN_IF_ERROR(records_.UpdateSandbox(*pod));
+  }
+  RETURN_IF_ERROR(TearDownPod(*pod));
+  RETURN_IF_ERROR(records_.RemoveSandbox(*id));
+  network_.Forget(*id);
+  BERTH_LOG(Info) << "pod removed" << Kv("pod", *id);
+  return absl::OkStatus();
+}
+
+StatusOr<SandboxRecord> Lifecycle::GetPod(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(std::string id, records_.ResolveSandboxId(id_prefix));
+  auto pod = records_.GetSandbox(id);
+  if (!pod) return absl::NotFoundError(absl::StrCat("pod sandbox \"", id_prefix, "\" not found"));
+  return *pod;
+}
+
+std::vector<SandboxRecord> Lifecycle::ListPods(const SandboxFilter& filter) {
+  std::vector<SandboxRecord> out;
+  for (auto& pod : records_.Sandboxes()) {
+    if (Matches(filter, pod)) out.push_back(std::move(pod));
+  }
+  return out;
+}
+
+}  // namespace berth::pods

@@ -1,0 +1,120 @@
+#include "pods/shim/protocol.h"
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace berth::pods::shim {
+namespace {
+
+constexpr char kReopenLogCommand[] = "reopen";
+
+}  // namespace
+
+std::vector<std::string> ShimOptions::ToArgv(const std::string& shim_binary) const {
+  std::vector<std::string> argv = {shim_binary, "--id", id, "--bundle", bundle, "--runtime", runtime,
+                                   "--runtime-root", runtime_root, "--log", log, "--exit-file", exit_file,
+                                   "--control", control};
+  if (!oom_file.empty()) argv.insert(argv.end(), {"--oom-file", oom_file});
+  if (!runtime_log.empty()) argv.insert(argv.end(), {"--runtime-log", runtime_log});
+  if (tty) argv.push_back("--tty");
+  if (stdin) argv.push_back("--stdin");
+  return argv;
+}
+
+StatusOr<ShimOptions> ParseShimArgs(const std::vector<std::string>& args) {
+  ShimOptions o;
+  const std::map<std::string, std::string*> values = {
+      {"--id", &o.id},           {"--bundle", &o.bundle},       {"--runtime", &o.runtime},
+      {"--runtime-root", &o.runtime_root}, {"--log", &o.log},   {"--exit-file", &o.exit_file},
+      {"--control", &o.control}, {"--oom-file", &o.oom_file},   {"--runtime-log", &o.runtime_log}};
+  const std::map<std::string, bool*> switches = {{"--tty", &o.tty}, {"--stdin", &o.stdin}};
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (auto value = values.find(args[i]); value != values.end()) {
+      if (i + 1 == args.size()) return absl::InvalidArgumentError(absl::StrCat(args[i], " needs a value"));
+      *value->second = args[++i];
+    } else if (auto flag = switches.find(args[i]); flag != switches.end()) {
+      *flag->second = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown argument ", args[i]));
+    }
+  }
+  for (const auto& [name, value] : values) {
+    bool optional = name == "--oom-file" || name == "--runtime-log";
+    if (!optional && value->empty()) return absl::InvalidArgumentError(absl::StrCat(name, " is required"));
+  }
+  return o;
+}
+
+std::vector<std::string> PodInitArgv(const std::string& shim_binary, const std::string& pod_dir) {
+  return {shim_binary, "--pod-init", pod_dir};
+}
+
+std::string PodInitPidFile(const std::string& pod_dir) { return pod_dir + "/init.pid"; }
+
+std::string ReadyLine(pid_t pid) { return absl::StrCat("OK ", pid); }
+
+std::string FailedLine(absl::string_view message) { return absl::StrCat("ERR ", message); }
+
+StatusOr<pid_t> ParseReadyReply(absl::string_view reply) {
+  reply = absl::StripAsciiWhitespace(reply);
+  if (absl::ConsumePrefix(&reply, "ERR ")) return absl::InternalError(std::string(reply));
+  pid_t pid = 0;
+  if (!absl::ConsumePrefix(&reply, "OK ") || !absl::SimpleAtoi(reply, &pid) || pid <= 0) {
+    return absl::InternalError(reply.empty() ? std::string("the shim exited without answering")
+                                             : absl::StrCat("the shim answered \"", reply, "\""));
+  }
+  return pid;
+}
+
+std::string SerializeExitRecord(const ExitRecord& record) {
+  nlohmann::json doc = {{"version", kProtocolVersion},
+                        {"exit_code", record.exit_code},
+                        {"finished_at", record.finished_at},
+                        {"oom_killed", record.oom_killed}};
+  return doc.dump() + "\n";
+}
+
+StatusOr<ExitRecord> ParseExitRecord(absl::string_view text) {
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return absl::DataLossError("exit record is not a JSON object");
+  auto field = [&](const char* key) -> const nlohmann::json* {
+    auto it = doc.find(key);
+    return it == doc.end() ? nullptr : &*it;
+  };
+  const nlohmann::json* code = field("exit_code");
+  const nlohmann::json* finished = field("finished_at");
+  if (code == nullptr || !code->is_number_integer() || finished == nullptr || !finished->is_number_integer()) {
+    return absl::DataLossError("exit record lacks exit_code or finished_at");
+  }
+  ExitRecord record;
+  record.exit_code = code->get<int>();
+  record.finished_at = finished->get<int64_t>();
+  const nlohmann::json* oom = field("oom_killed");
+  record.oom_killed = oom != nullptr && oom->is_boolean() && oom->get<bool>();
+  return record;
+}
+
+std::string ControlLine(ControlCommand command) {
+  switch (command) {
+    case ControlCommand::kReopenLog:
+      return absl::StrCat(kReopenLogCommand, "\n");
+  }
+  return "\n";
+}
+
+std::vector<ControlCommand> ParseControl(absl::string_view bytes) {
+  std::vector<ControlCommand> commands;
+  for (absl::string_view line : absl::StrSplit(bytes, '\n', absl::SkipWhitespace())) {
+    if (absl::StripAsciiWhitespace(line) == kReopenLogCommand) commands.push_back(ControlCommand::kReopenLog);
+  }
+  return commands;
+}
+
+}  // namespace berth::pods::shim

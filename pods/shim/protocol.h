@@ -1,0 +1,79 @@
+// What berthd and berth-shim say to each other, written once for both sides: the
+// shim's command line, its ready reply on fd 3, the exit record it leaves behind and
+// the commands its control FIFO takes.
+//
+// Shims outlive berthd: one started by an older berthd still runs after an upgrade,
+// and the new berthd reads what it writes. So every reader here accepts what each
+// earlier protocol version wrote (version 0 wrote exit records without a version),
+// and kProtocolVersion goes up whenever a writer changes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "base/status.h"
+
+namespace berth::pods::shim {
+
+inline constexpr int kProtocolVersion = 1;
+// The fd the shim reports on; berthd reads it until it closes.
+inline constexpr int kReadyFd = 3;
+
+// A container's shim: where its runtime, bundle, log and state files are.
+struct ShimOptions {
+  std::string id;
+  std::string bundle;
+  std::string runtime;       // the OCI runtime binary
+  std::string runtime_root;  // its --root
+  std::string log;           // the CRI log file (/dev/null when kubelet gave none)
+  std::string exit_file;
+  std::string control;       // the control FIFO
+  std::string oom_file;      // memory.oom_control (v1) or memory.events (v2); may be empty
+  std::string runtime_log;   // where the runtime logs (JSON); may be empty
+  bool tty = false;          // the container gets a terminal, logged as stdout
+  bool stdin = false;        // the container's stdin is a pipe the shim holds open
+
+  // The command line, shim binary first.
+  std::vector<std::string> ToArgv(const std::string& shim_binary) const;
+};
+
+// Reads a container shim's arguments (without the program name). INVALID_ARGUMENT
+// naming an unknown flag, one without its value, or a required one missing.
+StatusOr<ShimOptions> ParseShimArgs(const std::vector<std::string>& args);
+
+// A pod's shared-PID-namespace init: `SHIM --pod-init POD_DIR`. It writes its pid
+// to PodInitPidFile(POD_DIR), so that a pod whose record was never written can
+// still be cleaned up, and names itself kPodInitName.
+std::vector<std::string> PodInitArgv(const std::string& shim_binary, const std::string& pod_dir);
+std::string PodInitPidFile(const std::string& pod_dir);
+inline constexpr char kPodInitName[] = "berth-pod-init";
+
+// The ready reply: "OK <pid>" once the container (or pod init) exists, or
+// "ERR <message>".
+std::string ReadyLine(pid_t pid);
+std::string FailedLine(absl::string_view message);
+// The pid an OK names; INTERNAL with the shim's message for an ERR, or for anything
+// else (a shim that died before it answered).
+StatusOr<pid_t> ParseReadyReply(absl::string_view reply);
+
+// How the container's init ended, as the shim records it in its exit file.
+struct ExitRecord {
+  int exit_code = -1;       // 128+n when killed by signal n
+  int64_t finished_at = 0;  // unix nanoseconds
+  bool oom_killed = false;
+};
+std::string SerializeExitRecord(const ExitRecord& record);
+StatusOr<ExitRecord> ParseExitRecord(absl::string_view text);
+
+// Commands on the control FIFO, one per line.
+enum class ControlCommand { kReopenLog };
+std::string ControlLine(ControlCommand command);
+// The commands in what was read from the FIFO; unknown lines are skipped (a newer
+// berthd may send more than this shim knows).
+std::vector<ControlCommand> ParseControl(absl::string_view bytes);
+
+}  // namespace berth::pods::shim
