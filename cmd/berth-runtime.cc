@@ -29,6 +29,7 @@
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "pods/runtime/container.h"
+#include "pods/runtime/errors.h"
 #include "pods/runtime/mounts.h"
 #include "pods/runtime/signals.h"
 #include "pods/runtime/spec.h"
@@ -268,8 +269,11 @@ struct ErrorLog {
   std::string path;
   std::string format = "text";
 
-  void Write(const std::string& message) const {
-    std::cerr << "berth-runtime: " << message << "\n";
+  // stderr carries the code as a tag (see pods/runtime/errors.h); the log's msg is
+  // the plain message, as runc writes it.
+  void Write(const Status& status) const {
+    std::cerr << "berth-runtime: " << berth::runtime::TagRuntimeError(status) << "\n";
+    const std::string message(status.message());
     if (path.empty()) return;
     char stamp[40];
     timespec now;
@@ -351,14 +355,15 @@ int main(int argc, char** argv) {
     // These run code in the container's namespaces: never from the file on disk.
     Status sealed = berth::runtime::EnsureSealedBinary(argv);
     if (!sealed.ok()) {
-      errors.Write(std::string(sealed.message()));
+      errors.Write(sealed);
       return 1;
     }
   }
   Runtime runtime(root);
   StatusOr<int> result = it->second(runtime, std::vector<std::string>(args.begin() + i + 1, args.end()));
   if (!result.ok()) {
-    errors.Write(verb + ": " + std::string(result.status().message()));
+    // Tagged with its code, so berthd can tell "no such container" from a failure.
+    errors.Write(berth::Annotate(result.status(), verb));
     return 1;
   }
   return *result;

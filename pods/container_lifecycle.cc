@@ -9,7 +9,6 @@
 #include <filesystem>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/strings/match.h"
 #include "base/clock.h"
 #include "base/file_util.h"
 #include "base/log.h"
@@ -210,10 +209,8 @@ Status Lifecycle::DeleteContainer(const ContainerRecord& record) {
   auto runtime = handlers_.Get(record.handler);
   if (runtime.ok()) {
     Status deleted = (*runtime)->Delete(record.id, /*force=*/true);
-    if (!deleted.ok() && !absl::StrContains(deleted.message(), "not exist") &&
-        !absl::StrContains(deleted.message(), "not found")) {
-      return deleted;
-    }
+    // Already gone from the runtime (a crash between its delete and ours): fine.
+    if (!deleted.ok() && deleted.code() != StatusCode::kNotFound) return deleted;
   }
   return RemoveContainerFiles(record);
 }

@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
+#include "pods/runtime/errors.h"
 #include "pods/shim/protocol.h"
 
 namespace berth::pods {
@@ -21,8 +22,7 @@ Status OciRuntime::Run(std::vector<std::string> args, const char* what) {
   options.timeout = std::chrono::seconds(60);
   ASSIGN_OR_RETURN(RunResult result, RunProcess(args, options));
   if (result.exit_code != 0) {
-    std::string why(absl::StripAsciiWhitespace(result.err.empty() ? result.out : result.err));
-    return absl::InternalError(absl::StrCat(name_, " ", what, " failed (exit ", result.exit_code, "): ", why));
+    return runtime::ClassifyRuntimeError(name_, what, result.exit_code, result.err.empty() ? result.out : result.err);
   }
   return absl::OkStatus();
 }

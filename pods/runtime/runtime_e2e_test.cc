@@ -27,6 +27,7 @@
 #include "base/file_util.h"
 #include "cgroups/cgroups.h"
 #include "base/unique_fd.h"
+#include "pods/runtime/errors.h"
 
 namespace berth {
 namespace {
@@ -534,6 +535,21 @@ TEST_F(RuntimeE2eTest, SysctlsOutsideTheContainersNamespacesAreRefused) {
   EXPECT_EQ(code, 0);
   EXPECT_EQ(output, "222\n2048\n0\t2147483647\n");
   EXPECT_EQ(ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start").value_or(""), host_port_start);
+}
+
+// A failure keeps its meaning on its way to CRI: berth-runtime tags it with its
+// code, runc's words are mapped through one table (pods/runtime/errors.h).
+TEST_F(RuntimeE2eTest, FailuresAreClassifiedAlikeForBerthRuntimeAndRunc) {
+  Result berth = RunCommand({kBerthRuntime, "--root", state_, "kill", "no-such-container", "9"});
+  EXPECT_NE(berth.exit_code, 0);
+  EXPECT_EQ(berth.err.rfind("berth-runtime: [NOT_FOUND] kill: ", 0), 0u) << berth.err;
+  EXPECT_EQ(runtime::ClassifyRuntimeError("berth", "kill", berth.exit_code, berth.err).code(),
+            StatusCode::kNotFound);
+  if (::access(kRunc, X_OK) != 0) return;
+  Result runc = RunCommand({kRunc, "--root", state_, "kill", "no-such-container", "9"});
+  EXPECT_NE(runc.exit_code, 0);
+  EXPECT_EQ(runtime::ClassifyRuntimeError("runc", "kill", runc.exit_code, runc.err).code(), StatusCode::kNotFound)
+      << runc.err;
 }
 
 TEST_F(RuntimeE2eTest, SymlinkedMountTargetStaysInsideRootfs) {
