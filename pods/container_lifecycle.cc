@@ -137,6 +137,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   created = true;
   RETURN_IF_ERROR(records_.AddContainer(record, ContainerReservationKey(pod->spec, spec)));
   committed = true;
+  exits_.Watch(record.id, record.shim_pid, record.shim_start_time);
   BERTH_LOG(Info) << "container created" << Kv("container", record.id) << Kv("pod", pod_id)
                   << Kv("name", spec.name) << Kv("handler", runtime->name());
   return record.id;

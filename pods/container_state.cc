@@ -30,6 +30,11 @@ ContainerRecord Lifecycle::RefreshForRead(const ContainerRecord& stored) {
   return current ? Refresh(*current) : seen;
 }
 
+void Lifecycle::OnShimExit(const std::string& id) {
+  auto stored = records_.GetContainer(id);
+  if (stored) RefreshForRead(*stored);
+}
+
 ContainerRecord Lifecycle::Observe(ContainerRecord record) const {
   if (record.state != ContainerState::kCreated && record.state != ContainerState::kRunning) return record;
   auto exit_data = ReadFile(record.exit_file());

@@ -23,10 +23,11 @@ Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, State
       layout_(config.root, config.state_dir),
       cgroups_(cgroups),
       images_(images),
-      records_(db),
+      records_(db, &events_),
       pod_network_(std::make_unique<network::CniNetwork>(NetworkOptions(config, layout_))),
       network_(pod_network_.get()),
-      handlers_(config, layout_, berth_binary_dir) {}
+      handlers_(config, layout_, berth_binary_dir),
+      exits_([this](const std::string& id) { OnShimExit(id); }) {}
 
 std::string Lifecycle::CgroupParent(const SandboxRecord& pod) const {
   // Without a parent from kubelet the pod gets one of berth's, removed with the pod.

@@ -4,7 +4,8 @@
 //   lifecycle.cc            construction, cgroup paths
 //   sandbox_lifecycle.cc    RunPod, StopPod, RemovePod and their teardown
 //   container_lifecycle.cc  CreateContainer .. RemoveContainer
-//   container_state.cc      a container's state as its shim's exit file says it is now
+//   container_state.cc      a container's state as its shim's exit file says it is now,
+//                           recorded when the exit watcher sees the shim go
 //   container_control.cc    ExecSync, ReopenLog, UpdateResources
 //   container_stats.cc      resource usage
 //   recovery.cc             what a start of berthd does with what it finds
@@ -30,6 +31,8 @@
 #include "image/image_store.h"
 #include "network/pod_network.h"
 #include "pods/config.h"
+#include "pods/events.h"
+#include "pods/exit_watcher.h"
 #include "pods/filters.h"
 #include "pods/handler_registry.h"
 #include "pods/oci_runtime.h"
@@ -80,6 +83,9 @@ class Lifecycle {
   StatusOr<ContainerUsage> Usage(const std::string& id);
   std::vector<ContainerUsage> ListUsage(const ContainerFilter& filter);
 
+  // Every lifecycle change of a pod or container, as it is recorded.
+  EventBus& events() { return events_; }
+
   // What recovery found wrong with a pod's network ("" when nothing): a failed CNI
   // CHECK, or the network gone. For verbose PodSandboxStatus.
   std::string NetworkReport(const std::string& pod_id) const { return network_.Report(pod_id); }
@@ -119,11 +125,14 @@ class Lifecycle {
   // their processes, mounts, pinned namespaces and directories.
   void RemoveOrphans();
   std::string OomFile(const std::string& cgroup_path) const;
+  // The exit watcher's report: the container's shim is gone, so its exit is on record.
+  void OnShimExit(const std::string& id);
 
   const Config& config_;
   const StateLayout layout_;
   const cgroups::Layout& cgroups_;
   image::ImageStore* images_;
+  EventBus events_;
   RecordStore records_;
   std::unique_ptr<network::PodNetwork> pod_network_;
   SandboxNetwork network_;
@@ -133,6 +142,8 @@ class Lifecycle {
   // is taken before its containers'. A pod or container being made has no lock: it
   // is invisible until its record is added, its last step.
   KeyedMutex locks_;
+  // Records each container's exit as it happens (and so publishes it).
+  ExitWatcher exits_;
   // Finishes container removals after RemoveContainer returns. Last, so that it is
   // drained (at berthd's exit) while everything it uses still exists.
   BackgroundWorker cleaner_;

@@ -1,5 +1,7 @@
 #include "pods/record_store.h"
 
+#include "base/clock.h"
+
 namespace berth::pods {
 namespace {
 
@@ -78,6 +80,11 @@ std::string ContainerReservationKey(const PodSpec& pod, const ContainerSpec& con
   return absl::StrCat(container.name, "_", pod.name, "_", pod.namespace_name, "_", pod.uid, "_", container.attempt);
 }
 
+void RecordStore::Publish(EventType type, bool sandbox, const std::string& id, const std::string& pod_id) {
+  if (events_ == nullptr) return;
+  events_->Publish(Event{type, sandbox, id, pod_id, NowNanos()});
+}
+
 Status RecordStore::Load() {
   std::lock_guard<std::mutex> lock(mu_);
   return db_->Read([&](SqliteDatabase& sql) -> Status {
@@ -101,17 +108,26 @@ Status RecordStore::AddSandbox(const SandboxRecord& record) {
     return q.Run();
   }));
   sandboxes_[record.id] = record;
+  Publish(EventType::kCreated, true, record.id, record.id);
   return absl::OkStatus();
 }
 
 Status RecordStore::UpdateSandbox(const SandboxRecord& record) {
   std::lock_guard<std::mutex> lock(mu_);
-  return UpdateRecord(db_, "pods", "pod sandbox", record, sandboxes_);
+  auto before = Find(sandboxes_, record.id);
+  RETURN_IF_ERROR(UpdateRecord(db_, "pods", "pod sandbox", record, sandboxes_));
+  if (before && before->state != record.state && record.state == SandboxState::kNotReady) {
+    Publish(EventType::kStopped, true, record.id, record.id);
+  }
+  return absl::OkStatus();
 }
 
 Status RecordStore::RemoveSandbox(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  return RemoveRecord(db_, "pods", id, sandboxes_);
+  bool existed = sandboxes_.count(id) > 0;
+  RETURN_IF_ERROR(RemoveRecord(db_, "pods", id, sandboxes_));
+  if (existed) Publish(EventType::kDeleted, true, id, id);
+  return absl::OkStatus();
 }
 
 std::optional<SandboxRecord> RecordStore::GetSandbox(const std::string& id) {
@@ -142,17 +158,27 @@ Status RecordStore::AddContainer(const ContainerRecord& record, const std::strin
   });
   RETURN_IF_ERROR(added);
   containers_[record.id] = record;
+  Publish(EventType::kCreated, false, record.id, record.pod_id);
   return absl::OkStatus();
 }
 
 Status RecordStore::UpdateContainer(const ContainerRecord& record) {
   std::lock_guard<std::mutex> lock(mu_);
-  return UpdateRecord(db_, "containers", "container", record, containers_);
+  auto before = Find(containers_, record.id);
+  RETURN_IF_ERROR(UpdateRecord(db_, "containers", "container", record, containers_));
+  if (before && before->state != record.state) {
+    if (record.state == ContainerState::kRunning) Publish(EventType::kStarted, false, record.id, record.pod_id);
+    if (record.state == ContainerState::kExited) Publish(EventType::kStopped, false, record.id, record.pod_id);
+  }
+  return absl::OkStatus();
 }
 
 Status RecordStore::RemoveContainer(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  return RemoveRecord(db_, "containers", id, containers_);
+  auto before = Find(containers_, id);
+  RETURN_IF_ERROR(RemoveRecord(db_, "containers", id, containers_));
+  if (before) Publish(EventType::kDeleted, false, id, before->pod_id);
+  return absl::OkStatus();
 }
 
 std::optional<ContainerRecord> RecordStore::GetContainer(const std::string& id) {

@@ -1,5 +1,9 @@
 // The pod and container records: in memory for reads, written through to the state
-// database, which is what recovery reads after a restart.
+// database, which is what recovery reads after a restart. Every change of a record's
+// lifecycle goes through here, and is published on the event bus as it is recorded:
+//
+//   pod:        Add -> CREATED;  READY -> NOTREADY: STOPPED;  Remove -> DELETED
+//   container:  Add -> CREATED;  -> RUNNING: STARTED;  -> EXITED: STOPPED;  Remove -> DELETED
 #pragma once
 
 #include <map>
@@ -10,13 +14,15 @@
 
 #include "base/state_db.h"
 #include "base/status.h"
+#include "pods/events.h"
 #include "pods/records.h"
 
 namespace berth::pods {
 
 class RecordStore {
  public:
-  explicit RecordStore(StateDb* db) : db_(db) {}
+  // events may be null (no one listens).
+  explicit RecordStore(StateDb* db, EventBus* events = nullptr) : db_(db), events_(events) {}
   // Loads every record from the database.
   Status Load();
 
@@ -40,7 +46,10 @@ class RecordStore {
   StatusOr<std::string> ResolveContainerId(const std::string& prefix);
 
  private:
+  void Publish(EventType type, bool sandbox, const std::string& id, const std::string& pod_id);
+
   StateDb* db_;
+  EventBus* events_;
   std::mutex mu_;
   std::map<std::string, SandboxRecord> sandboxes_;
   std::map<std::string, ContainerRecord> containers_;

@@ -42,8 +42,14 @@ pid_t PodInitPid(const std::string& pod_dir) {
 
 Status Lifecycle::Recover() {
   RETURN_IF_ERROR(records_.Load());
-  // Containers that exited while berthd was away have exit files now.
-  for (const auto& record : records_.Containers()) Refresh(record);
+  // Containers that exited while berthd was away have exit files now; the others'
+  // exits are watched from here on.
+  for (const auto& stored : records_.Containers()) {
+    ContainerRecord record = Refresh(stored);
+    if (record.state == ContainerState::kCreated || record.state == ContainerState::kRunning) {
+      exits_.Watch(record.id, record.shim_pid, record.shim_start_time);
+    }
+  }
   // Networks first: a DEL needs the orphan pod's namespace still pinned.
   network_.Recover(records_);
   RemoveOrphans();

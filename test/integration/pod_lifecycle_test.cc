@@ -704,6 +704,30 @@ TEST_P(PodLifecycleTest, SysctlsReachOnlyThePodsOwnNamespaces) {
   EXPECT_EQ(ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start").value_or(""), host_port_start);
 }
 
+// An exit is recorded when it happens (berthd watches each container's shim), not
+// when someone next asks: the database says EXITED without any CRI read.
+TEST_P(PodLifecycleTest, ExitsAreRecordedWithoutBeingRead) {
+  auto pod_config = PodConfig("watched");
+  std::string pod = RunPod(pod_config);
+  std::string id =
+      CreateAndStart(pod, pod_config, ContainerConfig("exits", {"/bin/sh", "-c", "read x < /dev/shm/go; exit 7"}));
+  ASSERT_TRUE(WriteFileAtomically(state_ + "/pods/" + pod + "/shm/go", "now\n").ok());
+  auto db = SqliteDatabase::Open(root_ + "/berth.db", /*create=*/false);
+  ASSERT_TRUE(db.ok()) << db.status();
+  int64_t state = -1;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (state != 2 && std::chrono::steady_clock::now() < deadline) {
+    auto q = (*db)->Prepare("SELECT state FROM containers WHERE id = ?");
+    ASSERT_TRUE(q.ok()) << q.status();
+    q->Bind(1, id);
+    auto row = q->Step();
+    if (row.ok() && *row) state = q->ColumnInt(0);
+    if (state != 2) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(state, 2) << "the exit was not recorded (2 = EXITED)";
+  EXPECT_EQ(StatusOf(id).exit_code(), 7);
+}
+
 INSTANTIATE_TEST_SUITE_P(Handlers, PodLifecycleTest, ::testing::Values("berth", "runc"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
