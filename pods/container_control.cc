@@ -70,7 +70,7 @@ Status Lifecycle::UpdateResources(const std::string& id_prefix, const ResourcesS
   ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
   KeyedMutex::Lock lock = locks_.Acquire(id);
   ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id));
-  if (record.state == ContainerState::kExited) {
+  if (record.state == ContainerState::kExited || record.state == ContainerState::kUnknown) {
     return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " has exited"));
   }
   ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(record.handler));

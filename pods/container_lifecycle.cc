@@ -176,6 +176,11 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
 Status Lifecycle::StopContainerLocked(ContainerRecord record, std::chrono::seconds timeout) {
   record = Refresh(record);
   if (record.state == ContainerState::kExited) return absl::OkStatus();
+  if (record.state == ContainerState::kUnknown) {
+    // Nothing of it runs any more (that is how it became unknown): stopped, as is.
+    record.state = ContainerState::kExited;
+    return records_.UpdateContainer(record);
+  }
   ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(record.handler));
   auto image = images_->Find(record.image_id);
   std::string signal_name = record.spec.stop_signal;

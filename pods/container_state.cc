@@ -52,11 +52,14 @@ ContainerRecord Lifecycle::Observe(ContainerRecord record) const {
     }
   } else if (!ProcessAlive(record.shim_pid, record.shim_start_time) &&
              !ProcessAlive(record.pid, record.pid_start_time)) {
-    // Shim and container gone with no exit record: nobody knows how it ended.
+    // Shim and container gone with no exit record: nobody knows how it ended, and
+    // CRI says so (UNKNOWN); a stop then settles it as exited.
     record.exit_code = 255;
     record.finished_at = NowNanos();
     record.reason = "Unknown";
     record.message = "the container's monitor exited without recording the exit status";
+    record.state = ContainerState::kUnknown;
+    return record;
   } else {
     return record;
   }

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -111,6 +112,9 @@ class Lifecycle {
   Status RemoveContainerLocked(ContainerRecord record, Removal removal);
   // The runtime's state of the container, its rootfs mount and its directories.
   Status DeleteContainer(const ContainerRecord& record);
+  // Runs step on each container of the pod, under the container's lock; the caller
+  // holds the pod's (a pod's lock before its containers').
+  Status ForEachContainerLocked(const std::string& pod_id, const std::function<Status(const ContainerRecord&)>& step);
   // Ends the pod's shared-PID-namespace init, if it has one.
   void StopPodInit(const SandboxRecord& pod);
   // Undoes on the host what RunPod set up, as far as the record says it got: init,

@@ -4,6 +4,7 @@
 //   pod:        READY --StopPodSandbox--> NOTREADY --RemovePodSandbox--> (gone)
 //   container:  CREATED --Start--> RUNNING --exit/Stop--> EXITED --Remove--> (gone)
 //               CREATED --Remove--> (gone)
+//               CREATED|RUNNING --shim and process gone, no exit record--> UNKNOWN --Stop--> EXITED
 // A container's exit is learnt from the exit file its shim writes, so a state read
 // after a berthd restart is as right as one read before.
 #pragma once

@@ -17,6 +17,17 @@
 
 namespace berth::pods {
 
+Status Lifecycle::ForEachContainerLocked(const std::string& pod_id,
+                                         const std::function<Status(const ContainerRecord&)>& step) {
+  for (const auto& listed : records_.Containers()) {
+    if (listed.pod_id != pod_id) continue;
+    KeyedMutex::Lock container_lock = locks_.Acquire(listed.id);
+    auto container = records_.GetContainer(listed.id);  // as it is now that it is ours
+    if (container) RETURN_IF_ERROR(step(*container));
+  }
+  return absl::OkStatus();
+}
+
 void Lifecycle::StopPodInit(const SandboxRecord& pod) {
   if (!ProcessAlive(pod.init_pid, pod.init_start_time)) return;
   ::kill(pod.init_pid, SIGTERM);
@@ -103,12 +114,9 @@ Status Lifecycle::StopPod(const std::string& id_prefix) {
   ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveSandboxId(id_prefix)));
   if (!id) return absl::OkStatus();
   KeyedMutex::Lock pod_lock = locks_.Acquire(*id);
-  for (const auto& listed : records_.Containers()) {
-    if (listed.pod_id != *id) continue;
-    KeyedMutex::Lock container_lock = locks_.Acquire(listed.id);
-    auto container = records_.GetContainer(listed.id);  // as it is now that it is ours
-    if (container) RETURN_IF_ERROR(StopContainerLocked(*container, std::chrono::seconds(0)));
-  }
+  RETURN_IF_ERROR(ForEachContainerLocked(*id, [&](const ContainerRecord& container) {
+    return StopContainerLocked(container, std::chrono::seconds(0));
+  }));
   auto pod = records_.GetSandbox(*id);
   if (!pod) return absl::OkStatus();
   StopPodInit(*pod);
@@ -129,12 +137,8 @@ Status Lifecycle::RemovePod(const std::string& id_prefix) {
   ASSIGN_OR_RETURN(std::optional<std::string> id, ExistingId(records_.ResolveSandboxId(id_prefix)));
   if (!id) return absl::OkStatus();
   KeyedMutex::Lock pod_lock = locks_.Acquire(*id);
-  for (const auto& listed : records_.Containers()) {
-    if (listed.pod_id != *id) continue;
-    KeyedMutex::Lock container_lock = locks_.Acquire(listed.id);
-    auto container = records_.GetContainer(listed.id);
-    if (container) RETURN_IF_ERROR(RemoveContainerLocked(*container, Removal::kNow));
-  }
+  RETURN_IF_ERROR(ForEachContainerLocked(
+      *id, [&](const ContainerRecord& container) { return RemoveContainerLocked(container, Removal::kNow); }));
   // Containers removed earlier may still be cleaning up under the pod's cgroup.
   cleaner_.Drain();
   auto pod = records_.GetSandbox(*id);

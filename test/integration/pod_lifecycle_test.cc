@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
+#include "base/process.h"
 #include "base/sqlite.h"
 #include "test/integration/pod_fixture.h"
 
@@ -726,6 +727,35 @@ TEST_P(PodLifecycleTest, ExitsAreRecordedWithoutBeingRead) {
   }
   EXPECT_EQ(state, 2) << "the exit was not recorded (2 = EXITED)";
   EXPECT_EQ(StatusOf(id).exit_code(), 7);
+}
+
+// A container whose monitor died without recording the exit is UNKNOWN, as CRI's
+// state diagram says; a stop settles it as exited and it can be removed.
+TEST_P(PodLifecycleTest, AnExitNobodyRecordedIsUnknownUntilStopped) {
+  auto pod_config = PodConfig("lost");
+  std::string pod = RunPod(pod_config);
+  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("lost", {"sleep", "3600"}));
+  runtime::v1::ContainerStatusRequest request;
+  request.set_container_id(id);
+  request.set_verbose(true);
+  runtime::v1::ContainerStatusResponse response;
+  ASSERT_TRUE(client().runtime().ContainerStatus(Ctx().get(), request, &response).ok());
+  auto info = nlohmann::json::parse(response.info().at("info"));
+  int shim = info["shimPid"], init = info["pid"];
+  uint64_t shim_start = ProcessStartTime(shim), init_start = ProcessStartTime(init);
+  ASSERT_EQ(::kill(shim, SIGKILL), 0);
+  ASSERT_TRUE(WaitForProcessExit(shim, shim_start, std::chrono::seconds(10)));
+  ASSERT_EQ(::kill(init, SIGKILL), 0);
+  ASSERT_TRUE(WaitForProcessExit(init, init_start, std::chrono::seconds(10)));
+  auto status = StatusOf(id);
+  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_UNKNOWN);
+  EXPECT_EQ(status.reason(), "Unknown");
+  runtime::v1::StopContainerRequest stop;
+  stop.set_container_id(id);
+  runtime::v1::StopContainerResponse stopped;
+  ASSERT_TRUE(client().runtime().StopContainer(Ctx().get(), stop, &stopped).ok());
+  EXPECT_EQ(StatusOf(id).state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(StatusOf(id).exit_code(), 255);
 }
 
 INSTANTIATE_TEST_SUITE_P(Handlers, PodLifecycleTest, ::testing::Values("berth", "runc"),
