@@ -1,4 +1,5 @@
 #include "cri/handlers.h"
+#include "cri/stream_batches.h"
 #include "cri/translate.h"
 
 namespace berth::cri {
@@ -26,15 +27,8 @@ Status HandleListContainers(pods::Node& node, const runtime::v1::ListContainersR
 Status HandleStreamContainers(pods::Node& node, const runtime::v1::StreamContainersRequest& request,
                               grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) {
   auto containers = node.lifecycle().ListContainers(ToFilter(request.filter()));
-  constexpr size_t kBatch = 500;
-  for (size_t i = 0; i < containers.size(); i += kBatch) {
-    runtime::v1::StreamContainersResponse batch;
-    for (size_t j = i; j < std::min(containers.size(), i + kBatch); ++j) {
-      FillContainer(containers[j], batch.add_containers());
-    }
-    if (!writer->Write(batch)) return absl::CancelledError("StreamContainers: client went away");
-  }
-  return absl::OkStatus();
+  return WriteInBatches(containers, writer, "StreamContainers",
+                        [](const auto& container, auto& batch) { FillContainer(container, batch.add_containers()); });
 }
 
 }  // namespace berth::cri

@@ -1,5 +1,6 @@
 #include "absl/strings/numbers.h"
 #include "cri/handlers.h"
+#include "cri/stream_batches.h"
 
 namespace berth::cri {
 namespace {
@@ -44,14 +45,8 @@ Status HandleListImages(pods::Node& node, const runtime::v1::ListImagesRequest& 
 Status HandleStreamImages(pods::Node& node, const runtime::v1::StreamImagesRequest& request,
                           grpc::ServerWriter<runtime::v1::StreamImagesResponse>* writer) {
   ASSIGN_OR_RETURN(auto images, Select(node, request.filter()));
-  // Batches keep each message far below the 16 MiB limit however many images there are.
-  constexpr size_t kBatch = 500;
-  for (size_t i = 0; i < images.size(); i += kBatch) {
-    runtime::v1::StreamImagesResponse batch;
-    for (size_t j = i; j < std::min(images.size(), i + kBatch); ++j) FillImage(images[j], batch.add_images());
-    if (!writer->Write(batch)) return absl::CancelledError("StreamImages: client went away");
-  }
-  return absl::OkStatus();
+  return WriteInBatches(images, writer, "StreamImages",
+                        [](const auto& image, auto& batch) { FillImage(image, batch.add_images()); });
 }
 
 }  // namespace berth::cri

@@ -1,4 +1,5 @@
 #include "cri/handlers.h"
+#include "cri/stream_batches.h"
 #include "cri/translate.h"
 
 namespace berth::cri {
@@ -23,13 +24,8 @@ Status HandleListPodSandbox(pods::Node& node, const runtime::v1::ListPodSandboxR
 Status HandleStreamPodSandboxes(pods::Node& node, const runtime::v1::StreamPodSandboxesRequest& request,
                                 grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>* writer) {
   auto pods = node.lifecycle().ListPods(ToFilter(request.filter()));
-  constexpr size_t kBatch = 500;
-  for (size_t i = 0; i < pods.size(); i += kBatch) {
-    runtime::v1::StreamPodSandboxesResponse batch;
-    for (size_t j = i; j < std::min(pods.size(), i + kBatch); ++j) FillPodSandbox(pods[j], batch.add_pod_sandboxes());
-    if (!writer->Write(batch)) return absl::CancelledError("StreamPodSandboxes: client went away");
-  }
-  return absl::OkStatus();
+  return WriteInBatches(pods, writer, "StreamPodSandboxes",
+                        [](const auto& pod, auto& batch) { FillPodSandbox(pod, batch.add_pod_sandboxes()); });
 }
 
 }  // namespace berth::cri

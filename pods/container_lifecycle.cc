@@ -20,11 +20,6 @@
 namespace berth::pods {
 namespace {
 
-// Pod annotations that ask the network for traffic shaping, and for fixed addresses.
-constexpr char kIngressBandwidthAnnotation[] = "kubernetes.io/ingress-bandwidth";
-constexpr char kEgressBandwidthAnnotation[] = "kubernetes.io/egress-bandwidth";
-constexpr char kStaticIpsAnnotation[] = "berth.io/ips";
-
 // The container's writable layer lives exactly as long as the container, and is
 // never mounted again after a reboot (kubelet makes new containers), so it is
 // mounted "volatile": overlayfs then skips the sync of the whole upper filesystem

@@ -123,10 +123,13 @@ void SandboxNetwork::Recover(RecordStore& records) {
   // trusted to condemn: plugins have bugs (Debian's bandwidth plugin crashes on
   // CHECK for a pod without limits) and can be slow, so it runs after start-up, off
   // the serving path, side by side (each runs the whole chain: 10-30 ms).
-  checks_.Submit([this, healthy = std::move(healthy)] {
+  // A pod removed meanwhile is skipped, and gets no report. (The records outlive
+  // this object: the lifecycle declares them first.)
+  checks_.Submit([this, &records, healthy = std::move(healthy)] {
     ParallelFor(healthy.size(), kStartupChecks, [&](size_t i) {
+      if (!records.GetSandbox(healthy[i])) return;
       Status checked = network_->Check(healthy[i]);
-      if (checked.ok()) return;
+      if (checked.ok() || !records.GetSandbox(healthy[i])) return;
       BERTH_LOG(Warn) << "CNI CHECK failed; the pod's network is in place, so it stays ready"
                       << Kv("pod", healthy[i]) << checked;
       SetReport(healthy[i], absl::StrCat("CNI CHECK failed: ", checked.message()));

@@ -28,7 +28,8 @@ class SandboxNetwork {
 
   // At start, with the records loaded: releases attachments of pods that have no
   // record (a RunPodSandbox killed midway), marks ready pods whose network is gone
-  // not ready, and has the plugins CHECK the others in the background.
+  // not ready, and has the plugins CHECK the others in the background. records must
+  // outlive this object.
   void Recover(RecordStore& records);
   // Returns once the CHECKs Recover started have run.
   void DrainChecks() { checks_.Drain(); }

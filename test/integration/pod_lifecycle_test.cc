@@ -758,6 +758,46 @@ TEST_P(PodLifecycleTest, AnExitNobodyRecordedIsUnknownUntilStopped) {
   EXPECT_EQ(StatusOf(id).exit_code(), 255);
 }
 
+// The Stream* forms of the list RPCs (batched, for nodes with many objects) answer
+// what the List forms answer.
+TEST_P(PodLifecycleTest, StreamListsAnswerWhatListsAnswer) {
+  auto pod_config = PodConfig("streamed");
+  std::string pod = RunPod(pod_config);
+  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("c", {"sleep", "3600"}));
+  std::vector<std::string> streamed;
+  {
+    auto ctx = Ctx();
+    auto reader = client().runtime().StreamPodSandboxes(ctx.get(), {});
+    runtime::v1::StreamPodSandboxesResponse batch;
+    while (reader->Read(&batch)) {
+      for (const auto& item : batch.pod_sandboxes()) streamed.push_back(item.id());
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+  }
+  {
+    auto ctx = Ctx();
+    auto reader = client().runtime().StreamContainers(ctx.get(), {});
+    runtime::v1::StreamContainersResponse batch;
+    while (reader->Read(&batch)) {
+      for (const auto& item : batch.containers()) streamed.push_back(item.id());
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+  }
+  EXPECT_EQ(streamed, (std::vector<std::string>{pod, id}));
+  size_t images = 0;
+  {
+    auto ctx = Ctx();
+    auto reader = client().image().StreamImages(ctx.get(), {});
+    runtime::v1::StreamImagesResponse batch;
+    while (reader->Read(&batch)) images += static_cast<size_t>(batch.images_size());
+    EXPECT_TRUE(reader->Finish().ok());
+  }
+  runtime::v1::ListImagesResponse listed;
+  ASSERT_TRUE(client().image().ListImages(Ctx().get(), {}, &listed).ok());
+  EXPECT_EQ(images, static_cast<size_t>(listed.images_size()));
+  EXPECT_GE(images, 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Handlers, PodLifecycleTest, ::testing::Values("berth", "runc"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
