@@ -107,6 +107,29 @@ class NetworkTest : public PodFixture {
     EXPECT_TRUE(restored.ok() && restored->exit_code == 0) << script << (restored.ok() ? restored->err : "");
   }
 
+  // The test network with a plugin of the test's own first in its chain: it passes
+  // ADD on and fails `command` with code and msg (only while only_while exists, when
+  // given).
+  void UseFailingPlugin(const std::string& name, const std::string& command, int code, const std::string& msg,
+                        const std::string& only_while = "") {
+    std::string condition = absl::StrCat("[ \"$CNI_COMMAND\" = ", command, " ]");
+    if (!only_while.empty()) absl::StrAppend(&condition, " && [ -e ", only_while, " ]");
+    ASSERT_TRUE(WriteFileAtomically(cni_bin_ + "/" + name,
+                                    absl::StrCat("#!/bin/sh\n"
+                                                 "cat >/dev/null\n"
+                                                 "if ", condition, "; then\n"
+                                                 "  echo '{\"cniVersion\":\"1.0.0\",\"code\":", code,
+                                                 ",\"msg\":\"", msg, "\"}'; exit 1\n"
+                                                 "fi\n"
+                                                 "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\"}'\n"
+                                                 "exit 0\n"),
+                                    0755)
+                    .ok());
+    auto list = nlohmann::json::parse(Conflist(absl::StrCat(kSubnetPrefix, "0/24")));
+    list["plugins"].insert(list["plugins"].begin(), nlohmann::json::object({{"type", name}}));
+    ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", list.dump()).ok());
+  }
+
   // manifests/cni as ./dev.sh run installs it, with only the bridge and lease dir
   // moved to the test's own.
   void UseShippedNetwork() {
@@ -358,19 +381,7 @@ TEST_F(NetworkTest, RestartOnTheShippedNetworkKeepsHealthyPodsReadyAndFlagsOnlyG
 // A plugin's CHECK can be wrong (Debian's bandwidth plugin crashes on it for a pod
 // without limits): its failure is reported, and the pod stays ready.
 TEST_F(NetworkTest, FailedCheckAtRestartIsReportedAndThePodStaysReady) {
-  ASSERT_TRUE(WriteFileAtomically(cni_bin_ + "/check-fails",
-                                  "#!/bin/sh\n"
-                                  "cat >/dev/null\n"
-                                  "if [ \"$CNI_COMMAND\" = CHECK ]; then\n"
-                                  "  echo '{\"cniVersion\":\"1.0.0\",\"code\":999,\"msg\":\"CHECK is broken\"}'; exit 1\n"
-                                  "fi\n"
-                                  "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\"}'\n"
-                                  "exit 0\n",
-                                  0755)
-                  .ok());
-  auto list = nlohmann::json::parse(Conflist(absl::StrCat(kSubnetPrefix, "0/24")));
-  list["plugins"].insert(list["plugins"].begin(), nlohmann::json::object({{"type", "check-fails"}}));
-  ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", list.dump()).ok());
+  UseFailingPlugin("check-fails", "CHECK", 999, "CHECK is broken");
   StartWithImages({});
   std::string pod = RunPod(PodConfig("checked"));
   EXPECT_TRUE(absl::StartsWith(PodStatus(pod).network().ip(), kSubnetPrefix)) << PodStatus(pod).network().ip();
@@ -418,19 +429,7 @@ TEST_F(NetworkTest, DualStackPodsGetBothAddresses) {
 TEST_F(NetworkTest, DelFailedAtStopIsRetriedAtRemove) {
   // A plugin first in the chain whose DEL fails while a flag file exists.
   std::string flag = dir_ + "/refuse-del";
-  ASSERT_TRUE(WriteFileAtomically(cni_bin_ + "/flaky",
-                                  "#!/bin/sh\n"
-                                  "cat >/dev/null\n"
-                                  "if [ \"$CNI_COMMAND\" = DEL ] && [ -e " + flag + " ]; then\n"
-                                  "  echo '{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"DEL refused\"}'; exit 1\n"
-                                  "fi\n"
-                                  "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\"}'\n"
-                                  "exit 0\n",
-                                  0755)
-                  .ok());
-  auto list = nlohmann::json::parse(Conflist(absl::StrCat(kSubnetPrefix, "0/24")));
-  list["plugins"].insert(list["plugins"].begin(), nlohmann::json::object({{"type", "flaky"}}));
-  ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", list.dump()).ok());
+  UseFailingPlugin("flaky", "DEL", 11, "DEL refused", flag);
   StartWithImages({});
   std::string pod = RunPod(PodConfig("flaky"));
   ASSERT_TRUE(absl::StartsWith(PodStatus(pod).network().ip(), kSubnetPrefix)) << "not on the test network";
