@@ -26,7 +26,6 @@ namespace fs = std::filesystem;
 
 constexpr char kNodeName[] = "berth-kubelet-test";
 constexpr char kBridge[] = "berthkube0";
-constexpr char kPluginDir[] = "/usr/lib/cni";
 // Host knobs kubelet sets when protectKernelDefaults is off (as it is by default).
 constexpr const char* kKubeletSysctls[] = {"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic",
                                            "kernel/panic_on_oops", "kernel/keys/root_maxkeys",
@@ -66,17 +65,9 @@ class KubeletTest : public PodFixture {
       GTEST_SKIP() << "no kubelet at " << kubelet_binary_
                    << ": `./dev.sh test-k8s` (or test/k8s/build.sh kubelet) builds it";
     }
-    for (const char* plugin : {"bridge", "host-local", "portmap", "bandwidth", "loopback"}) {
-      (void)::unlink((cni_bin_ + "/" + plugin).c_str());
-      ASSERT_EQ(::symlink(absl::StrCat(kPluginDir, "/", plugin).c_str(), (cni_bin_ + "/" + plugin).c_str()), 0);
-    }
-    // The network ./dev.sh run installs, on a bridge and lease dir of the test's own.
-    auto shipped = nlohmann::json::parse(
-        ReadFile(BERTH_SOURCE_DIR "/manifests/cni/10-berth.conflist").value_or("{}"), nullptr, false);
-    ASSERT_TRUE(shipped.is_object());
-    shipped["plugins"][0]["bridge"] = kBridge;
-    shipped["plugins"][0]["ipam"]["dataDir"] = dir_ + "/ipam";
-    ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", shipped.dump()).ok());
+    LinkCniPlugins();
+    if (IsSkipped()) return;
+    UseShippedNetwork(kBridge);
     for (const char* knob : kKubeletSysctls) {
       sysctls_before_[knob] = ReadFile(absl::StrCat("/proc/sys/", knob)).value_or("");
     }
@@ -246,15 +237,7 @@ class KubeletTest : public PodFixture {
     ADD_FAILURE() << "kubelet synced " << name << " " << seen << " times, not " << count;
   }
 
-  int ContainerPid(const std::string& id) {
-    runtime::v1::ContainerStatusRequest request;
-    request.set_container_id(id);
-    request.set_verbose(true);
-    runtime::v1::ContainerStatusResponse response;
-    EXPECT_TRUE(client().runtime().ContainerStatus(Ctx().get(), request, &response).ok());
-    auto info = nlohmann::json::parse(response.info().at("info"), nullptr, false);
-    return info.is_object() ? info.value("pid", 0) : 0;
-  }
+  int ContainerPid(const std::string& id) { return VerboseContainerInfo(id).value("pid", 0); }
 
   size_t KubeletLogSize() {
     struct stat st;

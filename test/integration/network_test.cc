@@ -27,7 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kPluginDir[] = "/usr/lib/cni";
 // The test network: a bridge of its own on a subnet nothing else on the host uses.
 constexpr char kBridge[] = "berthtest0";
 constexpr char kSubnetPrefix[] = "10.231.7.";
@@ -63,13 +62,8 @@ class NetworkTest : public PodFixture {
   void SetUp() override {
     PodFixture::SetUp();
     if (IsSkipped()) return;
-    for (const char* plugin : {"bridge", "host-local", "portmap", "bandwidth", "loopback"}) {
-      if (::access(absl::StrCat(kPluginDir, "/", plugin).c_str(), X_OK) != 0) {
-        GTEST_SKIP() << "CNI plugin " << plugin << " is not installed (containernetworking-plugins)";
-      }
-      (void)::unlink((cni_bin_ + "/" + plugin).c_str());
-      ASSERT_EQ(::symlink(absl::StrCat(kPluginDir, "/", plugin).c_str(), (cni_bin_ + "/" + plugin).c_str()), 0);
-    }
+    LinkCniPlugins();
+    if (IsSkipped()) return;
     ipam_dir_ = dir_ + "/ipam";
     portmap_chains_before_ = PortmapChains();
     ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", Conflist(absl::StrCat(kSubnetPrefix, "0/24"))).ok());
@@ -128,37 +122,6 @@ class NetworkTest : public PodFixture {
     auto list = nlohmann::json::parse(Conflist(absl::StrCat(kSubnetPrefix, "0/24")));
     list["plugins"].insert(list["plugins"].begin(), nlohmann::json::object({{"type", name}}));
     ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", list.dump()).ok());
-  }
-
-  // manifests/cni as ./dev.sh run installs it, with only the bridge and lease dir
-  // moved to the test's own.
-  void UseShippedNetwork() {
-    auto shipped = nlohmann::json::parse(
-        ReadFile(BERTH_SOURCE_DIR "/manifests/cni/10-berth.conflist").value_or("{}"), nullptr, false);
-    ASSERT_TRUE(shipped.is_object());
-    shipped["plugins"][0]["bridge"] = kBridge;
-    shipped["plugins"][0]["ipam"]["dataDir"] = ipam_dir_;
-    ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", shipped.dump()).ok());
-  }
-
-  nlohmann::json VerbosePodInfo(const std::string& id) {
-    runtime::v1::PodSandboxStatusRequest request;
-    request.set_pod_sandbox_id(id);
-    request.set_verbose(true);
-    runtime::v1::PodSandboxStatusResponse response;
-    EXPECT_TRUE(client().runtime().PodSandboxStatus(Ctx().get(), request, &response).ok());
-    auto it = response.info().find("info");
-    return it == response.info().end() ? nlohmann::json::object() : nlohmann::json::parse(it->second);
-  }
-
-  nlohmann::json VerboseContainerInfo(const std::string& id) {
-    runtime::v1::ContainerStatusRequest request;
-    request.set_container_id(id);
-    request.set_verbose(true);
-    runtime::v1::ContainerStatusResponse response;
-    EXPECT_TRUE(client().runtime().ContainerStatus(Ctx().get(), request, &response).ok());
-    auto it = response.info().find("info");
-    return it == response.info().end() ? nlohmann::json::object() : nlohmann::json::parse(it->second);
   }
 
   // The bridge plugin finds a pod's masquerade rules through the addresses on its
@@ -337,7 +300,7 @@ TEST_F(NetworkTest, DelAfterBerthdRestartReleasesTheAddress) {
 // A restart of berthd must not touch a healthy pod: kubelet kills and replaces a
 // pod reported not ready. Only a network that is provably gone makes it so.
 TEST_F(NetworkTest, RestartOnTheShippedNetworkKeepsHealthyPodsReadyAndFlagsOnlyGoneOnes) {
-  UseShippedNetwork();
+  UseShippedNetwork(kBridge);
   StartWithImages({});
   auto healthy_config = PodConfig("healthy");
   std::string healthy = RunPod(healthy_config);
@@ -400,7 +363,7 @@ TEST_F(NetworkTest, FailedCheckAtRestartIsReportedAndThePodStaysReady) {
 }
 
 TEST_F(NetworkTest, ShippedDefaultNetworkGivesPodsAddresses) {
-  UseShippedNetwork();
+  UseShippedNetwork(kBridge);
   StartWithImages({});
   auto config = PodConfig("shipped");
   // The bandwidth plugin shapes what the annotations ask for.

@@ -1,7 +1,10 @@
 #include "test/integration/pod_fixture.h"
 
+#include <unistd.h>
+
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "base/file_util.h"
 #include "test/integration/test_images.h"
 
@@ -52,6 +55,27 @@ void PodFixture::Pull(const std::string& ref) {
   runtime::v1::PullImageResponse response;
   auto status = client().image().PullImage(Ctx().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
+}
+
+void PodFixture::LinkCniPlugins() {
+  constexpr char kPluginDir[] = "/usr/lib/cni";
+  for (const char* plugin : {"bridge", "host-local", "portmap", "bandwidth", "loopback"}) {
+    std::string installed = absl::StrCat(kPluginDir, "/", plugin);
+    if (::access(installed.c_str(), X_OK) != 0) {
+      GTEST_SKIP() << "CNI plugin " << plugin << " is not installed (containernetworking-plugins)";
+    }
+    (void)::unlink((cni_bin_ + "/" + plugin).c_str());
+    ASSERT_EQ(::symlink(installed.c_str(), (cni_bin_ + "/" + plugin).c_str()), 0);
+  }
+}
+
+void PodFixture::UseShippedNetwork(const std::string& bridge) {
+  auto shipped = nlohmann::json::parse(ReadFile(BERTH_SOURCE_DIR "/manifests/cni/10-berth.conflist").value_or("{}"),
+                                       nullptr, false);
+  ASSERT_TRUE(shipped.is_object());
+  shipped["plugins"][0]["bridge"] = bridge;
+  shipped["plugins"][0]["ipam"]["dataDir"] = dir_ + "/ipam";
+  ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", shipped.dump()).ok());
 }
 
 runtime::v1::PodSandboxConfig PodFixture::PodConfig(const std::string& name) {
@@ -140,6 +164,26 @@ runtime::v1::ContainerStatus PodFixture::StatusOf(const std::string& id) {
   auto status = client().runtime().ContainerStatus(Ctx().get(), request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return response.status();
+}
+
+nlohmann::json PodFixture::VerboseContainerInfo(const std::string& id) {
+  runtime::v1::ContainerStatusRequest request;
+  request.set_container_id(id);
+  request.set_verbose(true);
+  runtime::v1::ContainerStatusResponse response;
+  EXPECT_TRUE(client().runtime().ContainerStatus(Ctx().get(), request, &response).ok());
+  auto it = response.info().find("info");
+  return it == response.info().end() ? nlohmann::json::object() : nlohmann::json::parse(it->second, nullptr, false);
+}
+
+nlohmann::json PodFixture::VerbosePodInfo(const std::string& id) {
+  runtime::v1::PodSandboxStatusRequest request;
+  request.set_pod_sandbox_id(id);
+  request.set_verbose(true);
+  runtime::v1::PodSandboxStatusResponse response;
+  EXPECT_TRUE(client().runtime().PodSandboxStatus(Ctx().get(), request, &response).ok());
+  auto it = response.info().find("info");
+  return it == response.info().end() ? nlohmann::json::object() : nlohmann::json::parse(it->second, nullptr, false);
 }
 
 runtime::v1::ContainerStatus PodFixture::WaitForExit(const std::string& id) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "test/integration/berthd_fixture.h"
 #include "test/integration/test_registry.h"
 
@@ -21,6 +23,13 @@ class PodFixture : public BerthdFixture {
   void StartWithImages(const std::vector<std::string>& berthd_flags);
   void Pull(const std::string& ref);
 
+  // Links Debian's CNI plugins (bridge, host-local, portmap, bandwidth, loopback)
+  // into the test's plugin dir; skips the test when one is not installed.
+  void LinkCniPlugins();
+  // The network ./dev.sh run installs (manifests/cni), on a bridge and a lease dir
+  // (DIR/ipam) of the test's own.
+  void UseShippedNetwork(const std::string& bridge);
+
   runtime::v1::PodSandboxConfig PodConfig(const std::string& name);
   std::string RunPod(const runtime::v1::PodSandboxConfig& config);
   grpc::Status RunPod(const runtime::v1::PodSandboxConfig& config, std::string* id);
@@ -33,6 +42,9 @@ class PodFixture : public BerthdFixture {
   std::string CreateAndStart(const std::string& pod, const runtime::v1::PodSandboxConfig& pod_config,
                              const runtime::v1::ContainerConfig& config);
   runtime::v1::ContainerStatus StatusOf(const std::string& id);
+  // The "info" of a verbose status, parsed; an empty object when there is none.
+  nlohmann::json VerboseContainerInfo(const std::string& id);
+  nlohmann::json VerbosePodInfo(const std::string& id);
   // Asks for the container's status until it has exited, as kubelet does.
   runtime::v1::ContainerStatus WaitForExit(const std::string& id);
   runtime::v1::ExecSyncResponse Exec(const std::string& id, std::vector<std::string> cmd, int64_t timeout = 30,

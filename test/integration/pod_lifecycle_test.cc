@@ -346,15 +346,7 @@ TEST_P(PodLifecycleTest, ContainersSurviveBerthdKillAndAreRecovered) {
   std::string pod = RunPod(pod_config);
   std::string running = CreateAndStart(pod, pod_config, ContainerConfig("running", {"/bin/sh", "-c", "sleep 1000"}));
   std::string exits = CreateAndStart(pod, pod_config, ContainerConfig("exits", {"/bin/sh", "-c", "read x < /dev/shm/go; exit 42"}));
-  nlohmann::json before = nlohmann::json::parse(
-      [&] {
-        runtime::v1::ContainerStatusRequest r;
-        r.set_container_id(running);
-        r.set_verbose(true);
-        runtime::v1::ContainerStatusResponse s;
-        EXPECT_TRUE(client().runtime().ContainerStatus(Ctx().get(), r, &s).ok());
-        return s.info().at("info");
-      }());
+  nlohmann::json before = VerboseContainerInfo(running);
   ASSERT_EQ(StopBerthd(SIGKILL).signal, SIGKILL);
   // While berthd is away, one container exits.
   ASSERT_TRUE(WriteFileAtomically(state_ + "/pods/" + pod + "/shm/go", "now\n").ok());
@@ -735,12 +727,7 @@ TEST_P(PodLifecycleTest, AnExitNobodyRecordedIsUnknownUntilStopped) {
   auto pod_config = PodConfig("lost");
   std::string pod = RunPod(pod_config);
   std::string id = CreateAndStart(pod, pod_config, ContainerConfig("lost", {"sleep", "3600"}));
-  runtime::v1::ContainerStatusRequest request;
-  request.set_container_id(id);
-  request.set_verbose(true);
-  runtime::v1::ContainerStatusResponse response;
-  ASSERT_TRUE(client().runtime().ContainerStatus(Ctx().get(), request, &response).ok());
-  auto info = nlohmann::json::parse(response.info().at("info"));
+  auto info = VerboseContainerInfo(id);
   int shim = info["shimPid"], init = info["pid"];
   uint64_t shim_start = ProcessStartTime(shim), init_start = ProcessStartTime(init);
   ASSERT_EQ(::kill(shim, SIGKILL), 0);
