@@ -28,11 +28,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
-#include "pods/runtime/container.h"
-#include "pods/runtime/errors.h"
-#include "pods/runtime/mounts.h"
-#include "pods/runtime/signals.h"
-#include "pods/runtime/spec.h"
+#include "runtime/container.h"
+#include "runtime/errors.h"
+#include "runtime/mounts.h"
+#include "runtime/signals.h"
+#include "runtime/spec.h"
 
 namespace {
 
@@ -269,7 +269,7 @@ struct ErrorLog {
   std::string path;
   std::string format = "text";
 
-  // stderr carries the code as a tag (see pods/runtime/errors.h); the log's msg is
+  // stderr carries the code as a tag (see runtime/errors.h); the log's msg is
   // the plain message, as runc writes it.
   void Write(const Status& status) const {
     std::cerr << "berth-runtime: " << berth::runtime::TagRuntimeError(status) << "\n";

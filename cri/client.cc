@@ -17,8 +17,8 @@ CriClient::CriClient(const std::string& endpoint) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
   channel_ = grpc::CreateCustomChannel(Target(endpoint), grpc::InsecureChannelCredentials(), args);
-  runtime_ = runtime::v1::RuntimeService::NewStub(channel_);
-  image_ = runtime::v1::ImageService::NewStub(channel_);
+  runtime_ = ::runtime::v1::RuntimeService::NewStub(channel_);
+  image_ = ::runtime::v1::ImageService::NewStub(channel_);
 }
 
 std::unique_ptr<grpc::ClientContext> CriClient::Context(std::chrono::milliseconds timeout) {

@@ -16,8 +16,8 @@ class CriClient {
   // endpoint: "unix:///run/berth/berth.sock", "unix:/path" or a plain socket path.
   explicit CriClient(const std::string& endpoint);
 
-  runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
-  runtime::v1::ImageService::Stub& image() { return *image_; }
+  ::runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
+  ::runtime::v1::ImageService::Stub& image() { return *image_; }
 
   // A context whose deadline is timeout from now.
   static std::unique_ptr<grpc::ClientContext> Context(std::chrono::milliseconds timeout);
@@ -27,8 +27,8 @@ class CriClient {
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
-  std::unique_ptr<runtime::v1::ImageService::Stub> image_;
+  std::unique_ptr<::runtime::v1::RuntimeService::Stub> runtime_;
+  std::unique_ptr<::runtime::v1::ImageService::Stub> image_;
 };
 
 }  // namespace berth::cri

@@ -3,8 +3,8 @@
 
 namespace berth::cri {
 
-Status HandleCreateContainer(pods::Node& node, const runtime::v1::CreateContainerRequest& request,
-                             runtime::v1::CreateContainerResponse* response) {
+Status HandleCreateContainer(pods::Node& node, const ::runtime::v1::CreateContainerRequest& request,
+                             ::runtime::v1::CreateContainerResponse* response) {
   if (request.pod_sandbox_id().empty()) {
     return absl::InvalidArgumentError("CreateContainer: pod_sandbox_id is empty");
   }

@@ -2,8 +2,8 @@
 
 namespace berth::cri {
 
-Status HandleExecSync(pods::Node& node, const runtime::v1::ExecSyncRequest& request,
-                      runtime::v1::ExecSyncResponse* response) {
+Status HandleExecSync(pods::Node& node, const ::runtime::v1::ExecSyncRequest& request,
+                      ::runtime::v1::ExecSyncResponse* response) {
   if (request.container_id().empty()) return absl::InvalidArgumentError("ExecSync: container_id is empty");
   if (request.cmd().empty()) return absl::InvalidArgumentError("ExecSync: cmd is empty");
   if (request.timeout() < 0) return absl::InvalidArgumentError("ExecSync: timeout is negative");

@@ -3,7 +3,7 @@
 namespace berth::cri {
 namespace {
 
-void FillStats(const pods::ContainerUsage& u, runtime::v1::ContainerStats* out) {
+void FillStats(const pods::ContainerUsage& u, ::runtime::v1::ContainerStats* out) {
   auto* attributes = out->mutable_attributes();
   attributes->set_id(u.container.id);
   attributes->mutable_metadata()->set_name(u.container.spec.name);
@@ -29,16 +29,16 @@ void FillStats(const pods::ContainerUsage& u, runtime::v1::ContainerStats* out) 
 
 }  // namespace
 
-Status HandleContainerStats(pods::Node& node, const runtime::v1::ContainerStatsRequest& request,
-                            runtime::v1::ContainerStatsResponse* response) {
+Status HandleContainerStats(pods::Node& node, const ::runtime::v1::ContainerStatsRequest& request,
+                            ::runtime::v1::ContainerStatsResponse* response) {
   if (request.container_id().empty()) return absl::InvalidArgumentError("ContainerStats: container_id is empty");
   ASSIGN_OR_RETURN(pods::ContainerUsage usage, node.lifecycle().Usage(request.container_id()));
   FillStats(usage, response->mutable_stats());
   return absl::OkStatus();
 }
 
-Status HandleListContainerStats(pods::Node& node, const runtime::v1::ListContainerStatsRequest& request,
-                                runtime::v1::ListContainerStatsResponse* response) {
+Status HandleListContainerStats(pods::Node& node, const ::runtime::v1::ListContainerStatsRequest& request,
+                                ::runtime::v1::ListContainerStatsResponse* response) {
   pods::ContainerFilter filter;
   filter.id_prefix = request.filter().id();
   filter.pod_id_prefix = request.filter().pod_sandbox_id();

@@ -5,8 +5,8 @@
 
 namespace berth::cri {
 
-Status HandleContainerStatus(pods::Node& node, const runtime::v1::ContainerStatusRequest& request,
-                             runtime::v1::ContainerStatusResponse* response) {
+Status HandleContainerStatus(pods::Node& node, const ::runtime::v1::ContainerStatusRequest& request,
+                             ::runtime::v1::ContainerStatusResponse* response) {
   if (request.container_id().empty()) return absl::InvalidArgumentError("ContainerStatus: container_id is empty");
   ASSIGN_OR_RETURN(pods::ContainerRecord record, node.lifecycle().GetContainer(request.container_id()));
   FillContainerStatus(record, response->mutable_status());

@@ -3,8 +3,8 @@
 
 namespace berth::cri {
 
-Status HandleUpdateContainerResources(pods::Node& node, const runtime::v1::UpdateContainerResourcesRequest& request,
-                                      runtime::v1::UpdateContainerResourcesResponse* /*response*/) {
+Status HandleUpdateContainerResources(pods::Node& node, const ::runtime::v1::UpdateContainerResourcesRequest& request,
+                                      ::runtime::v1::UpdateContainerResourcesResponse* /*response*/) {
   if (request.container_id().empty()) {
     return absl::InvalidArgumentError("UpdateContainerResources: container_id is empty");
   }

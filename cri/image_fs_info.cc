@@ -6,7 +6,7 @@ namespace berth::cri {
 namespace {
 
 void Fill(const pods::Node::FilesystemUsage& measured, int64_t now_ns,
-          runtime::v1::FilesystemUsage* out) {
+          ::runtime::v1::FilesystemUsage* out) {
   out->set_timestamp(now_ns);
   out->mutable_fs_id()->set_mountpoint(measured.mountpoint);
   out->mutable_used_bytes()->set_value(measured.usage.bytes);
@@ -15,8 +15,8 @@ void Fill(const pods::Node::FilesystemUsage& measured, int64_t now_ns,
 
 }  // namespace
 
-Status HandleImageFsInfo(pods::Node& node, const runtime::v1::ImageFsInfoRequest& /*request*/,
-                         runtime::v1::ImageFsInfoResponse* response) {
+Status HandleImageFsInfo(pods::Node& node, const ::runtime::v1::ImageFsInfoRequest& /*request*/,
+                         ::runtime::v1::ImageFsInfoResponse* response) {
   int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
   ASSIGN_OR_RETURN(auto images, node.ImageFilesystemUsage());

@@ -6,7 +6,7 @@ namespace berth::cri {
 namespace {
 
 // The images a filter selects: all, or the one its image spec names.
-StatusOr<std::vector<image::ImageRecord>> Select(pods::Node& node, const runtime::v1::ImageFilter& filter) {
+StatusOr<std::vector<image::ImageRecord>> Select(pods::Node& node, const ::runtime::v1::ImageFilter& filter) {
   const std::string& wanted = filter.image().image();
   if (wanted.empty()) return node.images().List();
   auto found = node.images().Find(wanted);
@@ -17,7 +17,7 @@ StatusOr<std::vector<image::ImageRecord>> Select(pods::Node& node, const runtime
 
 }  // namespace
 
-void FillImage(const image::ImageRecord& record, runtime::v1::Image* out) {
+void FillImage(const image::ImageRecord& record, ::runtime::v1::Image* out) {
   out->set_id(record.id);
   for (const auto& tag : record.repo_tags) out->add_repo_tags(tag);
   for (const auto& digest : record.repo_digests) out->add_repo_digests(digest);
@@ -35,15 +35,15 @@ void FillImage(const image::ImageRecord& record, runtime::v1::Image* out) {
   out->set_pinned(record.pinned);
 }
 
-Status HandleListImages(pods::Node& node, const runtime::v1::ListImagesRequest& request,
-                        runtime::v1::ListImagesResponse* response) {
+Status HandleListImages(pods::Node& node, const ::runtime::v1::ListImagesRequest& request,
+                        ::runtime::v1::ListImagesResponse* response) {
   ASSIGN_OR_RETURN(auto images, Select(node, request.filter()));
   for (const auto& record : images) FillImage(record, response->add_images());
   return absl::OkStatus();
 }
 
-Status HandleStreamImages(pods::Node& node, const runtime::v1::StreamImagesRequest& request,
-                          grpc::ServerWriter<runtime::v1::StreamImagesResponse>* writer) {
+Status HandleStreamImages(pods::Node& node, const ::runtime::v1::StreamImagesRequest& request,
+                          grpc::ServerWriter<::runtime::v1::StreamImagesResponse>* writer) {
   ASSIGN_OR_RETURN(auto images, Select(node, request.filter()));
   return WriteInBatches(images, writer, "StreamImages",
                         [](const auto& image, auto& batch) { FillImage(image, batch.add_images()); });

@@ -2,8 +2,8 @@
 
 namespace berth::cri {
 
-Status HandlePullImage(pods::Node& node, const runtime::v1::PullImageRequest& request,
-                       runtime::v1::PullImageResponse* response) {
+Status HandlePullImage(pods::Node& node, const ::runtime::v1::PullImageRequest& request,
+                       ::runtime::v1::PullImageResponse* response) {
   const std::string& reference = request.image().image();
   if (reference.empty()) return absl::InvalidArgumentError("PullImage: image.image is empty");
   const auto& auth = request.auth();

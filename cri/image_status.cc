@@ -4,8 +4,8 @@
 
 namespace berth::cri {
 
-Status HandleImageStatus(pods::Node& node, const runtime::v1::ImageStatusRequest& request,
-                         runtime::v1::ImageStatusResponse* response) {
+Status HandleImageStatus(pods::Node& node, const ::runtime::v1::ImageStatusRequest& request,
+                         ::runtime::v1::ImageStatusResponse* response) {
   const std::string& wanted = request.image().image();
   if (wanted.empty()) return absl::InvalidArgumentError("ImageStatus: image.image is empty");
   auto found = node.images().Find(wanted);

@@ -5,7 +5,7 @@
 namespace berth::cri {
 namespace {
 
-pods::SandboxFilter ToFilter(const runtime::v1::PodSandboxFilter& f) {
+pods::SandboxFilter ToFilter(const ::runtime::v1::PodSandboxFilter& f) {
   pods::SandboxFilter filter;
   filter.id_prefix = f.id();
   if (f.has_state()) filter.state = static_cast<pods::SandboxState>(f.state().state());
@@ -15,14 +15,14 @@ pods::SandboxFilter ToFilter(const runtime::v1::PodSandboxFilter& f) {
 
 }  // namespace
 
-Status HandleListPodSandbox(pods::Node& node, const runtime::v1::ListPodSandboxRequest& request,
-                            runtime::v1::ListPodSandboxResponse* response) {
+Status HandleListPodSandbox(pods::Node& node, const ::runtime::v1::ListPodSandboxRequest& request,
+                            ::runtime::v1::ListPodSandboxResponse* response) {
   for (const auto& pod : node.lifecycle().ListPods(ToFilter(request.filter()))) FillPodSandbox(pod, response->add_items());
   return absl::OkStatus();
 }
 
-Status HandleStreamPodSandboxes(pods::Node& node, const runtime::v1::StreamPodSandboxesRequest& request,
-                                grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>* writer) {
+Status HandleStreamPodSandboxes(pods::Node& node, const ::runtime::v1::StreamPodSandboxesRequest& request,
+                                grpc::ServerWriter<::runtime::v1::StreamPodSandboxesResponse>* writer) {
   auto pods = node.lifecycle().ListPods(ToFilter(request.filter()));
   return WriteInBatches(pods, writer, "StreamPodSandboxes",
                         [](const auto& pod, auto& batch) { FillPodSandbox(pod, batch.add_pod_sandboxes()); });

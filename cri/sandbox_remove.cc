@@ -2,8 +2,8 @@
 
 namespace berth::cri {
 
-Status HandleRemovePodSandbox(pods::Node& node, const runtime::v1::RemovePodSandboxRequest& request,
-                              runtime::v1::RemovePodSandboxResponse* /*response*/) {
+Status HandleRemovePodSandbox(pods::Node& node, const ::runtime::v1::RemovePodSandboxRequest& request,
+                              ::runtime::v1::RemovePodSandboxResponse* /*response*/) {
   if (request.pod_sandbox_id().empty()) {
     return absl::InvalidArgumentError("RemovePodSandbox: pod_sandbox_id is empty");
   }

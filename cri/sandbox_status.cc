@@ -5,8 +5,8 @@
 
 namespace berth::cri {
 
-Status HandlePodSandboxStatus(pods::Node& node, const runtime::v1::PodSandboxStatusRequest& request,
-                              runtime::v1::PodSandboxStatusResponse* response) {
+Status HandlePodSandboxStatus(pods::Node& node, const ::runtime::v1::PodSandboxStatusRequest& request,
+                              ::runtime::v1::PodSandboxStatusResponse* response) {
   if (request.pod_sandbox_id().empty()) {
     return absl::InvalidArgumentError("PodSandboxStatus: pod_sandbox_id is empty");
   }

@@ -4,7 +4,7 @@ namespace berth::cri {
 namespace {
 
 void AddCondition(const char* type, const pods::Condition& condition,
-                  runtime::v1::RuntimeStatus* status) {
+                  ::runtime::v1::RuntimeStatus* status) {
   auto* out = status->add_conditions();
   out->set_type(type);
   out->set_status(condition.ready);
@@ -14,8 +14,8 @@ void AddCondition(const char* type, const pods::Condition& condition,
 
 }  // namespace
 
-Status HandleStatus(pods::Node& node, const runtime::v1::StatusRequest& request,
-                    runtime::v1::StatusResponse* response) {
+Status HandleStatus(pods::Node& node, const ::runtime::v1::StatusRequest& request,
+                    ::runtime::v1::StatusResponse* response) {
   auto* status = response->mutable_status();
   AddCondition("RuntimeReady", node.RuntimeCondition(), status);
   AddCondition("NetworkReady", node.NetworkCondition(), status);

@@ -5,21 +5,21 @@
 namespace berth::cri {
 namespace {
 
-using runtime::v1::NamespaceMode;
+using ::runtime::v1::NamespaceMode;
 
 pods::NamespaceMode ToMode(NamespaceMode mode) { return static_cast<pods::NamespaceMode>(mode); }
 
 // what: "seccomp" or "AppArmor", for messages. An empty legacy string stays empty
 // (no profile named): what that means differs between the two.
 StatusOr<pods::SecurityProfileSpec> ToProfile(absl::string_view what, bool has_profile,
-                                              const runtime::v1::SecurityProfile& profile,
+                                              const ::runtime::v1::SecurityProfile& profile,
                                               const std::string& legacy) {
   pods::SecurityProfileSpec out;
   if (has_profile) {
     switch (profile.profile_type()) {
-      case runtime::v1::SecurityProfile::RuntimeDefault: out.type = "runtime/default"; break;
-      case runtime::v1::SecurityProfile::Unconfined: out.type = "unconfined"; break;
-      case runtime::v1::SecurityProfile::Localhost:
+      case ::runtime::v1::SecurityProfile::RuntimeDefault: out.type = "runtime/default"; break;
+      case ::runtime::v1::SecurityProfile::Unconfined: out.type = "unconfined"; break;
+      case ::runtime::v1::SecurityProfile::Localhost:
         out.type = "localhost";
         out.localhost_ref = profile.localhost_ref();
         if (out.localhost_ref.empty()) {
@@ -45,15 +45,15 @@ StatusOr<pods::SecurityProfileSpec> ToProfile(absl::string_view what, bool has_p
   return out;
 }
 
-std::string SignalName(runtime::v1::Signal signal) {
-  if (signal == runtime::v1::SIGNAL_RUNTIME_DEFAULT) return "";
-  std::string name = runtime::v1::Signal_Name(signal);
+std::string SignalName(::runtime::v1::Signal signal) {
+  if (signal == ::runtime::v1::SIGNAL_RUNTIME_DEFAULT) return "";
+  std::string name = ::runtime::v1::Signal_Name(signal);
   return absl::StartsWith(name, "SIGNAL_") ? name.substr(7) : name;
 }
 
 }  // namespace
 
-pods::ResourcesSpec ToResources(const runtime::v1::LinuxContainerResources& r) {
+pods::ResourcesSpec ToResources(const ::runtime::v1::LinuxContainerResources& r) {
   pods::ResourcesSpec out;
   out.cpu_period = r.cpu_period();
   out.cpu_quota = r.cpu_quota();
@@ -68,7 +68,7 @@ pods::ResourcesSpec ToResources(const runtime::v1::LinuxContainerResources& r) {
   return out;
 }
 
-StatusOr<pods::PodSpec> ToPodSpec(const runtime::v1::PodSandboxConfig& config, const std::string& runtime_handler) {
+StatusOr<pods::PodSpec> ToPodSpec(const ::runtime::v1::PodSandboxConfig& config, const std::string& runtime_handler) {
   if (!config.has_metadata()) return absl::InvalidArgumentError("PodSandboxConfig.metadata is missing");
   pods::PodSpec spec;
   spec.name = config.metadata().name();
@@ -96,7 +96,7 @@ StatusOr<pods::PodSpec> ToPodSpec(const runtime::v1::PodSandboxConfig& config, c
       return absl::InvalidArgumentError(absl::StrCat("port mapping ", port.host_port(), ":", port.container_port(),
                                                      " is out of range (ports are 1..65535)"));
     }
-    spec.ports.push_back({runtime::v1::Protocol_Name(port.protocol()), port.container_port(), port.host_port(),
+    spec.ports.push_back({::runtime::v1::Protocol_Name(port.protocol()), port.container_port(), port.host_port(),
                           port.host_ip()});
   }
   const auto& linux = config.linux();
@@ -111,12 +111,12 @@ StatusOr<pods::PodSpec> ToPodSpec(const runtime::v1::PodSandboxConfig& config, c
   if (sec.has_run_as_user()) spec.run_as_user = sec.run_as_user().value();
   if (sec.has_run_as_group()) spec.run_as_group = sec.run_as_group().value();
   spec.supplemental_groups.assign(sec.supplemental_groups().begin(), sec.supplemental_groups().end());
-  spec.strict_supplemental_groups = sec.supplemental_groups_policy() == runtime::v1::SupplementalGroupsPolicy::Strict;
+  spec.strict_supplemental_groups = sec.supplemental_groups_policy() == ::runtime::v1::SupplementalGroupsPolicy::Strict;
   spec.readonly_rootfs = sec.readonly_rootfs();
   return spec;
 }
 
-StatusOr<pods::ContainerSpec> ToContainerSpec(const runtime::v1::ContainerConfig& config) {
+StatusOr<pods::ContainerSpec> ToContainerSpec(const ::runtime::v1::ContainerConfig& config) {
   if (!config.has_metadata()) return absl::InvalidArgumentError("ContainerConfig.metadata is missing");
   pods::ContainerSpec spec;
   spec.name = config.metadata().name();
@@ -158,7 +158,7 @@ StatusOr<pods::ContainerSpec> ToContainerSpec(const runtime::v1::ContainerConfig
   }
   s.run_as_username = sec.run_as_username();
   s.supplemental_groups.assign(sec.supplemental_groups().begin(), sec.supplemental_groups().end());
-  s.strict_supplemental_groups = sec.supplemental_groups_policy() == runtime::v1::SupplementalGroupsPolicy::Strict;
+  s.strict_supplemental_groups = sec.supplemental_groups_policy() == ::runtime::v1::SupplementalGroupsPolicy::Strict;
   s.readonly_rootfs = sec.readonly_rootfs();
   s.no_new_privs = sec.no_new_privs();
   s.masked_paths.assign(sec.masked_paths().begin(), sec.masked_paths().end());
@@ -179,18 +179,18 @@ StatusOr<pods::ContainerSpec> ToContainerSpec(const runtime::v1::ContainerConfig
   return spec;
 }
 
-static void FillPodMetadata(const pods::PodSpec& spec, runtime::v1::PodSandboxMetadata* md) {
+static void FillPodMetadata(const pods::PodSpec& spec, ::runtime::v1::PodSandboxMetadata* md) {
   md->set_name(spec.name);
   md->set_uid(spec.uid);
   md->set_namespace_(spec.namespace_name);
   md->set_attempt(spec.attempt);
 }
 
-static runtime::v1::PodSandboxState CriState(pods::SandboxState state) {
-  return state == pods::SandboxState::kReady ? runtime::v1::SANDBOX_READY : runtime::v1::SANDBOX_NOTREADY;
+static ::runtime::v1::PodSandboxState CriState(pods::SandboxState state) {
+  return state == pods::SandboxState::kReady ? ::runtime::v1::SANDBOX_READY : ::runtime::v1::SANDBOX_NOTREADY;
 }
 
-void FillPodSandbox(const pods::SandboxRecord& r, runtime::v1::PodSandbox* out) {
+void FillPodSandbox(const pods::SandboxRecord& r, ::runtime::v1::PodSandbox* out) {
   out->set_id(r.id);
   FillPodMetadata(r.spec, out->mutable_metadata());
   out->set_state(CriState(r.state));
@@ -200,7 +200,7 @@ void FillPodSandbox(const pods::SandboxRecord& r, runtime::v1::PodSandbox* out) 
   out->set_runtime_handler(r.spec.runtime_handler);
 }
 
-void FillPodSandboxStatus(const pods::SandboxRecord& r, runtime::v1::PodSandboxStatus* out) {
+void FillPodSandboxStatus(const pods::SandboxRecord& r, ::runtime::v1::PodSandboxStatus* out) {
   out->set_id(r.id);
   FillPodMetadata(r.spec, out->mutable_metadata());
   out->set_state(CriState(r.state));
@@ -210,15 +210,15 @@ void FillPodSandboxStatus(const pods::SandboxRecord& r, runtime::v1::PodSandboxS
     for (size_t i = 1; i < r.ips.size(); ++i) out->mutable_network()->add_additional_ips()->set_ip(r.ips[i]);
   }
   auto* ns = out->mutable_linux()->mutable_namespaces()->mutable_options();
-  ns->set_network(static_cast<runtime::v1::NamespaceMode>(r.spec.network));
-  ns->set_pid(static_cast<runtime::v1::NamespaceMode>(r.spec.pid));
-  ns->set_ipc(static_cast<runtime::v1::NamespaceMode>(r.spec.ipc));
+  ns->set_network(static_cast<::runtime::v1::NamespaceMode>(r.spec.network));
+  ns->set_pid(static_cast<::runtime::v1::NamespaceMode>(r.spec.pid));
+  ns->set_ipc(static_cast<::runtime::v1::NamespaceMode>(r.spec.ipc));
   out->mutable_labels()->insert(r.spec.labels.begin(), r.spec.labels.end());
   out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
   out->set_runtime_handler(r.spec.runtime_handler);
 }
 
-void FillContainer(const pods::ContainerRecord& r, runtime::v1::Container* out) {
+void FillContainer(const pods::ContainerRecord& r, ::runtime::v1::Container* out) {
   out->set_id(r.id);
   out->set_pod_sandbox_id(r.pod_id);
   out->mutable_metadata()->set_name(r.spec.name);
@@ -226,17 +226,17 @@ void FillContainer(const pods::ContainerRecord& r, runtime::v1::Container* out) 
   out->mutable_image()->set_image(r.spec.image);
   out->set_image_ref(r.image_id);
   out->set_image_id(r.image_id);
-  out->set_state(static_cast<runtime::v1::ContainerState>(r.state));
+  out->set_state(static_cast<::runtime::v1::ContainerState>(r.state));
   out->set_created_at(r.created_at);
   out->mutable_labels()->insert(r.spec.labels.begin(), r.spec.labels.end());
   out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
 }
 
-void FillContainerStatus(const pods::ContainerRecord& r, runtime::v1::ContainerStatus* out) {
+void FillContainerStatus(const pods::ContainerRecord& r, ::runtime::v1::ContainerStatus* out) {
   out->set_id(r.id);
   out->mutable_metadata()->set_name(r.spec.name);
   out->mutable_metadata()->set_attempt(r.spec.attempt);
-  out->set_state(static_cast<runtime::v1::ContainerState>(r.state));
+  out->set_state(static_cast<::runtime::v1::ContainerState>(r.state));
   out->set_created_at(r.created_at);
   out->set_started_at(r.started_at);
   out->set_finished_at(r.finished_at);
@@ -257,7 +257,7 @@ void FillContainerStatus(const pods::ContainerRecord& r, runtime::v1::ContainerS
     mount->set_container_path(m.container_path);
     mount->set_host_path(m.host_path);
     mount->set_readonly(m.readonly);
-    mount->set_propagation(static_cast<runtime::v1::MountPropagation>(m.propagation));
+    mount->set_propagation(static_cast<::runtime::v1::MountPropagation>(m.propagation));
   }
   out->set_log_path(r.log_path);
   auto* res = out->mutable_resources()->mutable_linux();

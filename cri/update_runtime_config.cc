@@ -4,8 +4,8 @@
 namespace berth::cri {
 
 Status HandleUpdateRuntimeConfig(pods::Node& node,
-                                 const runtime::v1::UpdateRuntimeConfigRequest& request,
-                                 runtime::v1::UpdateRuntimeConfigResponse* /*response*/) {
+                                 const ::runtime::v1::UpdateRuntimeConfigRequest& request,
+                                 ::runtime::v1::UpdateRuntimeConfigResponse* /*response*/) {
   const std::string& cidr = request.runtime_config().network_config().pod_cidr();
   // kubelet sends an empty config before the node has a CIDR; that changes nothing.
   if (cidr.empty()) return absl::OkStatus();

@@ -3,8 +3,8 @@
 
 namespace berth::cri {
 
-Status HandleVersion(pods::Node& /*node*/, const runtime::v1::VersionRequest& /*request*/,
-                     runtime::v1::VersionResponse* response) {
+Status HandleVersion(pods::Node& /*node*/, const ::runtime::v1::VersionRequest& /*request*/,
+                     ::runtime::v1::VersionResponse* response) {
   // "version" is the kubelet-facing CRI API version (0.1.0 by convention, as every
   // runtime reports); runtime_api_version is the CRI version berth serves.
   response->set_version("0.1.0");

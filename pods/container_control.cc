@@ -7,11 +7,10 @@
 
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
+#include "pods/container_resources.h"
 #include "pods/lifecycle.h"
 #include "pods/oci_spec.h"
 #include "pods/shim/protocol.h"
@@ -25,11 +24,9 @@ StatusOr<ExecResult> Lifecycle::ExecSync(const std::string& id_prefix, const std
   if (record.state != ContainerState::kRunning) {
     return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " is not running"));
   }
-  ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(record.handler));
+  ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(record.handler));
   cgroups::PrimeMigration(cgroups_);  // the exec'd process joins the container's cgroup
-  ASSIGN_OR_RETURN(std::string spec_text, ReadFile(record.bundle() + "/config.json"));
-  auto spec = nlohmann::json::parse(spec_text, nullptr, false);
-  if (spec.is_discarded()) return absl::DataLossError(absl::StrCat("container ", record.id, " has a broken config.json"));
+  ASSIGN_OR_RETURN(runtime::Spec spec, runtime->ReadSpec(record));
   if (timeout.count() <= 0) timeout = std::chrono::hours(24);
   ASSIGN_OR_RETURN(RunResult run, runtime->Exec(record.id, ExecProcess(spec, cmd), record.run_dir, timeout));
   if (run.timed_out) {
@@ -73,15 +70,9 @@ Status Lifecycle::UpdateResources(const std::string& id_prefix, const ResourcesS
   if (record.state == ContainerState::kExited || record.state == ContainerState::kUnknown) {
     return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " has exited"));
   }
-  ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(record.handler));
-  nlohmann::json resources = nlohmann::json::object();
-  if (r.memory_limit > 0) resources["memory"]["limit"] = r.memory_limit;
-  if (r.cpu_shares > 0) resources["cpu"]["shares"] = r.cpu_shares;
-  if (r.cpu_quota > 0) resources["cpu"]["quota"] = r.cpu_quota;
-  if (r.cpu_period > 0) resources["cpu"]["period"] = r.cpu_period;
-  if (!r.cpuset_cpus.empty()) resources["cpu"]["cpus"] = r.cpuset_cpus;
-  if (!r.cpuset_mems.empty()) resources["cpu"]["mems"] = r.cpuset_mems;
-  if (r.pids_limit > 0) resources["pids"]["limit"] = r.pids_limit;
+  ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(record.handler));
+  cgroups::Resources resources =
+      ContainerResources(r, cgroups_.controllers, cgroups_.mode == cgroups::Mode::kUnified);
   RETURN_IF_ERROR(runtime->Update(record.id, resources, record.run_dir));
   record.spec.resources = r;
   return records_.UpdateContainer(record);

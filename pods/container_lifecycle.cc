@@ -3,7 +3,6 @@
 // each step undone if a later one fails; stop with the stop signal, then SIGKILL;
 // removal finished in the background.
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -15,31 +14,11 @@
 #include "base/random_id.h"
 #include "pods/lifecycle.h"
 #include "pods/oci_spec.h"
-#include "pods/runtime/signals.h"
+#include "runtime/signals.h"
 
 namespace berth::pods {
-namespace {
-
-// The container's writable layer lives exactly as long as the container, and is
-// never mounted again after a reboot (kubelet makes new containers), so it is
-// mounted "volatile": overlayfs then skips the sync of the whole upper filesystem
-// that every unmount would otherwise do (~5 ms per RemoveContainer here, and a
-// stall for everything else writing to that disk). Kernels before 5.10 lack the
-// option and get the plain mount.
-Status MountContainerRootfs(const image::RootfsLayers& layers, const std::string& target) {
-  const std::string data = layers.MountData();
-  if (::mount("overlay", target.c_str(), "overlay", 0, (data + ",volatile").c_str()) == 0) return absl::OkStatus();
-  if (errno == EINVAL && ::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) == 0) return absl::OkStatus();
-  return ErrnoError(absl::StrCat("mount the rootfs at ", target));
-}
-
-}  // namespace
-
 Status Lifecycle::RemoveContainerFiles(const ContainerRecord& container) {
-  if (::umount2(container.rootfs().c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
-    return ErrnoError(absl::StrCat("unmount the rootfs of container ", container.id));
-  }
-  RETURN_IF_ERROR(images_->snapshots().RemoveRootfs(container.id));
+  RETURN_IF_ERROR(rootfs_->Remove(container.id, container.rootfs()));
   return RemoveAll(container.run_dir);
 }
 
@@ -54,14 +33,14 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   if (pod->state != SandboxState::kReady) {
     return absl::FailedPreconditionError(absl::StrCat("pod sandbox ", pod_id, " is not ready"));
   }
-  auto image = images_->Find(spec.image);
+  auto image = rootfs_->FindImage(spec.image);
   if (!image.ok()) {
     if (image.status().code() == StatusCode::kNotFound) {
       return absl::NotFoundError(absl::StrCat("image \"", spec.image, "\" is not present on this node"));
     }
     return image.status();
   }
-  ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(pod->spec.runtime_handler));
+  ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(pod->spec.runtime_handler));
   cgroups::PrimeMigration(cgroups_);  // the init's move into its cgroup, ~10 ms from now
 
   ContainerRecord record;
@@ -85,9 +64,8 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
     Status undone = RemoveContainerFiles(record);
     if (!undone.ok()) BERTH_LOG(Error) << "undo a failed CreateContainer" << Kv("container", record.id) << undone;
   };
-  ASSIGN_OR_RETURN(image::RootfsLayers layers, images_->snapshots().PrepareRootfs(record.id, image->chain_ids));
   RETURN_IF_ERROR(MakeDirs(record.rootfs(), 0755));
-  RETURN_IF_ERROR(MountContainerRootfs(layers, record.rootfs()));
+  RETURN_IF_ERROR(rootfs_->Mount(record.id, *image, record.rootfs()));
   // Mount sources kubelet expects to exist are created as directories.
   for (const auto& m : spec.mounts) {
     if (m.recursive_readonly && !runtime->features().recursive_read_only) {
@@ -119,16 +97,14 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   inputs.cgroup_controllers = cgroups_.controllers;
   inputs.cgroup_v2 = cgroups_.mode == cgroups::Mode::kUnified;
   inputs.target_pid_ns = target_pid_ns;
-  ASSIGN_OR_RETURN(nlohmann::json oci, BuildOciSpec(inputs));
-  const nlohmann::json& user = oci["process"]["user"];
-  record.uid = user.value("uid", int64_t{0});
-  record.gid = user.value("gid", int64_t{0});
-  record.supplemental_groups = user.value("additionalGids", std::vector<int64_t>());
-  RETURN_IF_ERROR(WriteFileAtomically(record.bundle() + "/config.json", oci.dump(2), 0600, Durability::kCrash));
+  ASSIGN_OR_RETURN(runtime::Spec oci, BuildOciSpec(inputs));
+  record.uid = oci.process.user.uid;
+  record.gid = oci.process.user.gid;
+  record.supplemental_groups.assign(oci.process.user.additional_gids.begin(), oci.process.user.additional_gids.end());
   if (!record.log_path.empty()) {
     RETURN_IF_ERROR(MakeDirs(std::filesystem::path(record.log_path).parent_path().string(), 0755));
   }
-  RETURN_IF_ERROR(runtime->Create(record, OomFile(record.cgroup_path)));
+  RETURN_IF_ERROR(runtime->Create(record, oci, OomFile(record.cgroup_path)));
   created = true;
   RETURN_IF_ERROR(records_.AddContainer(record, ContainerReservationKey(pod->spec, spec)));
   committed = true;
@@ -147,7 +123,7 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
   if (record.state != ContainerState::kCreated) {
     return absl::FailedPreconditionError(absl::StrCat("container ", id, " is not in the created state"));
   }
-  ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(record.handler));
+  ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(record.handler));
   // Taken before the start: a process that exits at once must not seem to have
   // finished before it started.
   int64_t started_at = NowNanos();
@@ -176,8 +152,8 @@ Status Lifecycle::StopContainerLocked(ContainerRecord record, std::chrono::secon
     record.state = ContainerState::kExited;
     return records_.UpdateContainer(record);
   }
-  ASSIGN_OR_RETURN(OciRuntime * runtime, handlers_.Get(record.handler));
-  auto image = images_->Find(record.image_id);
+  ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(record.handler));
+  auto image = rootfs_->FindImage(record.image_id);
   std::string signal_name = record.spec.stop_signal;
   if (signal_name.empty() && image.ok()) signal_name = image->config.stop_signal;
   int signal = signal_name.empty() ? SIGTERM : runtime::ParseSignal(signal_name).value_or(SIGTERM);
@@ -207,7 +183,7 @@ Status Lifecycle::StopContainer(const std::string& id_prefix, std::chrono::secon
 }
 
 Status Lifecycle::DeleteContainer(const ContainerRecord& record) {
-  auto runtime = handlers_.Get(record.handler);
+  auto runtime = handlers_->Get(record.handler);
   if (runtime.ok()) {
     Status deleted = (*runtime)->Delete(record.id, /*force=*/true);
     // Already gone from the runtime (a crash between its delete and ours): fine.

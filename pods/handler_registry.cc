@@ -7,11 +7,13 @@
 #include "absl/strings/str_join.h"
 #include "base/file_util.h"
 #include "base/log.h"
+#include "pods/oci_runtime.h"
 
 namespace berth::pods {
 
 HandlerRegistry::HandlerRegistry(const Config& config, const StateLayout& layout, const std::string& berth_binary_dir)
-    : default_handler_(config.default_runtime_handler), shim_binary_(berth_binary_dir + "/berth-shim") {
+    : default_handler_(config.default_runtime_handler) {
+  const std::string shim_binary = berth_binary_dir + "/berth-shim";
   struct Candidate {
     const char* name;
     std::string binary;
@@ -34,11 +36,19 @@ HandlerRegistry::HandlerRegistry(const Config& config, const StateLayout& layout
         BERTH_LOG(Warn) << "no sealed copy of berth-runtime; each call makes its own" << sealed.status();
       }
     }
-    handlers_[c.name] = std::make_unique<OciRuntime>(c.name, binary, layout.RuntimeStateDir(c.name), shim_binary_);
+    handlers_[c.name] = std::make_unique<OciRuntime>(c.name, binary, layout.RuntimeStateDir(c.name), shim_binary);
   }
 }
 
-StatusOr<OciRuntime*> HandlerRegistry::Get(const std::string& name) {
+HandlerRegistry::HandlerRegistry(std::vector<std::unique_ptr<RuntimeHandler>> handlers, std::string default_handler)
+    : default_handler_(std::move(default_handler)) {
+  for (auto& handler : handlers) {
+    std::string name = handler->name();
+    handlers_[name] = std::move(handler);
+  }
+}
+
+StatusOr<RuntimeHandler*> HandlerRegistry::Get(const std::string& name) {
   const std::string& wanted = name.empty() ? default_handler_ : name;
   auto it = handlers_.find(wanted);
   if (it == handlers_.end()) {
@@ -54,15 +64,15 @@ std::vector<std::string> HandlerRegistry::Names() const {
   return names;
 }
 
-std::vector<OciRuntime*> HandlerRegistry::All() {
-  std::vector<OciRuntime*> all;
+std::vector<RuntimeHandler*> HandlerRegistry::All() {
+  std::vector<RuntimeHandler*> all;
   for (auto& [name, handler] : handlers_) all.push_back(handler.get());
   return all;
 }
 
-OciRuntime::Features HandlerRegistry::Features(const std::string& name) {
+RuntimeHandler::Features HandlerRegistry::Features(const std::string& name) {
   auto handler = Get(name);
-  return handler.ok() ? (*handler)->features() : OciRuntime::Features();
+  return handler.ok() ? (*handler)->features() : RuntimeHandler::Features();
 }
 
 }  // namespace berth::pods

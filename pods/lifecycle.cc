@@ -17,16 +17,27 @@ network::CniOptions NetworkOptions(const Config& config, const StateLayout& layo
 
 }  // namespace
 
-Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, StateDb* db, image::ImageStore* images,
-                     std::string berth_binary_dir)
+LifecycleParts LifecycleParts::Real(const Config& config, image::ImageStore* images,
+                                    const std::string& berth_binary_dir) {
+  const StateLayout layout(config.root, config.state_dir);
+  LifecycleParts parts;
+  parts.network = std::make_unique<network::CniNetwork>(NetworkOptions(config, layout));
+  parts.host = std::make_unique<LinuxSandboxHost>(berth_binary_dir + "/berth-shim");
+  parts.rootfs = std::make_unique<OverlayRootfs>(images);
+  parts.handlers = std::make_unique<HandlerRegistry>(config, layout, berth_binary_dir);
+  return parts;
+}
+
+Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, StateDb* db, LifecycleParts parts)
     : config_(config),
       layout_(config.root, config.state_dir),
       cgroups_(cgroups),
-      images_(images),
       records_(db, &events_),
-      pod_network_(std::make_unique<network::CniNetwork>(NetworkOptions(config, layout_))),
+      pod_network_(std::move(parts.network)),
       network_(pod_network_.get()),
-      handlers_(config, layout_, berth_binary_dir),
+      host_(std::move(parts.host)),
+      rootfs_(std::move(parts.rootfs)),
+      handlers_(std::move(parts.handlers)),
       exits_([this](const std::string& id) { OnShimExit(id); }) {}
 
 std::string Lifecycle::CgroupParent(const SandboxRecord& pod) const {

@@ -12,6 +12,9 @@
 // Pieces with a job of their own are apart: the pod's network (sandbox_network.h),
 // its files (pod_files.h), the runtime handlers (handler_registry.h), the state
 // directory layout (state_layout.h), the records (record_store.h).
+// What touches the host goes through LifecycleParts (the pod network, the sandbox
+// host, container rootfs, runtime handlers): real ones in berthd, fakes in the
+// rollback tests, which run without root.
 #pragma once
 
 #include <chrono>
@@ -36,8 +39,10 @@
 #include "pods/exit_watcher.h"
 #include "pods/filters.h"
 #include "pods/handler_registry.h"
-#include "pods/oci_runtime.h"
+#include "pods/container_rootfs.h"
 #include "pods/record_store.h"
+#include "pods/runtime_handler.h"
+#include "pods/sandbox_host.h"
 #include "pods/sandbox_network.h"
 #include "pods/state_layout.h"
 
@@ -57,10 +62,21 @@ struct ExecResult {
   std::string err;
 };
 
+// What the lifecycle works through to reach the host.
+struct LifecycleParts {
+  std::unique_ptr<network::PodNetwork> network;
+  std::unique_ptr<SandboxHost> host;
+  std::unique_ptr<ContainerRootfs> rootfs;
+  std::unique_ptr<HandlerRegistry> handlers;
+
+  // The real ones: CNI, Linux, overlayfs over images, the handlers the node has
+  // (berth_binary_dir holds berth-runtime and berth-shim).
+  static LifecycleParts Real(const Config& config, image::ImageStore* images, const std::string& berth_binary_dir);
+};
+
 class Lifecycle {
  public:
-  Lifecycle(const Config& config, const cgroups::Layout& cgroups, StateDb* db, image::ImageStore* images,
-            std::string berth_binary_dir);
+  Lifecycle(const Config& config, const cgroups::Layout& cgroups, StateDb* db, LifecycleParts parts);
   // Loads records and reconciles them with what is running.
   Status Recover();
 
@@ -92,9 +108,9 @@ class Lifecycle {
   std::string NetworkReport(const std::string& pod_id) const { return network_.Report(pod_id); }
 
   // The handler names berth offers (for Status).
-  std::vector<std::string> HandlerNames() const { return handlers_.Names(); }
+  std::vector<std::string> HandlerNames() const { return handlers_->Names(); }
   // What a handler ("" for the default) supports; all false for an unknown name.
-  OciRuntime::Features HandlerFeatures(const std::string& name) { return handlers_.Features(name); }
+  RuntimeHandler::Features HandlerFeatures(const std::string& name) { return handlers_->Features(name); }
 
  private:
   // The record as its shim's exit file (or the absence of shim and init) says it is now.
@@ -135,12 +151,13 @@ class Lifecycle {
   const Config& config_;
   const StateLayout layout_;
   const cgroups::Layout& cgroups_;
-  image::ImageStore* images_;
   EventBus events_;
   RecordStore records_;
   std::unique_ptr<network::PodNetwork> pod_network_;
   SandboxNetwork network_;
-  HandlerRegistry handlers_;
+  std::unique_ptr<SandboxHost> host_;
+  std::unique_ptr<ContainerRootfs> rootfs_;
+  std::unique_ptr<HandlerRegistry> handlers_;
   // Serialises the lifecycle changes of one pod or container (keyed by id); those of
   // different objects run side by side, reads go to the store directly. A pod's lock
   // is taken before its containers'. A pod or container being made has no lock: it

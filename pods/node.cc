@@ -81,8 +81,9 @@ StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
                                       cidr.value_or(""), std::move(images)));
   // berth-shim and berth-runtime are installed beside berthd.
   std::string self = std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
-  node->lifecycle_ = std::make_unique<Lifecycle>(node->config_, node->cgroup_layout_, node->db_.get(),
-                                                 node->images_.get(), self);
+  node->lifecycle_ = std::make_unique<Lifecycle>(
+      node->config_, node->cgroup_layout_, node->db_.get(),
+      LifecycleParts::Real(node->config_, node->images_.get(), self));
   // A template edited while berthd was down takes effect at start.
   RETURN_IF_ERROR(node->RenderNetworkConfig(node->pod_cidr_));
   RETURN_IF_ERROR(node->lifecycle_->Recover());

@@ -5,14 +5,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
-#include "pods/runtime/errors.h"
 #include "pods/shim/protocol.h"
+#include "runtime/errors.h"
 
 namespace berth::pods {
 
@@ -42,9 +44,11 @@ const OciRuntime::Features& OciRuntime::features() {
   return features_;
 }
 
-Status OciRuntime::Create(ContainerRecord& record, const std::string& oom_file) {
+Status OciRuntime::Create(ContainerRecord& record, const runtime::Spec& spec, const std::string& oom_file) {
   RETURN_IF_ERROR(MakeDirs(root_, 0700));
   RETURN_IF_ERROR(MakeDirs(record.run_dir, 0700));
+  RETURN_IF_ERROR(
+      WriteFileAtomically(record.bundle() + "/config.json", runtime::SpecJson(spec), 0600, Durability::kCrash));
   shim::ShimOptions options;
   options.id = record.id;
   options.bundle = record.bundle();
@@ -70,6 +74,16 @@ Status OciRuntime::Create(ContainerRecord& record, const std::string& oom_file) 
   return absl::OkStatus();
 }
 
+StatusOr<runtime::Spec> OciRuntime::ReadSpec(const ContainerRecord& record) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(record.bundle() + "/config.json"));
+  auto spec = runtime::ParseSpec(text, record.bundle());
+  if (!spec.ok()) {
+    return absl::DataLossError(absl::StrCat("container ", record.id, " has a broken config.json: ",
+                                            spec.status().message()));
+  }
+  return spec;
+}
+
 Status OciRuntime::Start(const std::string& id) { return Run({"start", id}, "start"); }
 
 Status OciRuntime::Kill(const std::string& id, int signal) {
@@ -83,7 +97,7 @@ Status OciRuntime::Delete(const std::string& id, bool force) {
   return Run(args, "delete");
 }
 
-StatusOr<RunResult> OciRuntime::Exec(const std::string& id, const nlohmann::json& process,
+StatusOr<RunResult> OciRuntime::Exec(const std::string& id, const runtime::Process& process,
                                      const std::string& scratch_dir, std::chrono::milliseconds timeout) {
   RETURN_IF_ERROR(MakeDirs(scratch_dir, 0700));
   char name[] = "/exec-XXXXXX";
@@ -91,7 +105,7 @@ StatusOr<RunResult> OciRuntime::Exec(const std::string& id, const nlohmann::json
   if (::mkdtemp(base.data()) == nullptr) return ErrnoError("create exec directory");
   std::string process_file = base + "/process.json";
   std::string pid_file = base + "/pid";
-  RETURN_IF_ERROR(WriteFileAtomically(process_file, process.dump(), 0600, Durability::kCrash));
+  RETURN_IF_ERROR(WriteFileAtomically(process_file, runtime::ProcessJson(process), 0600, Durability::kCrash));
   RunOptions options;
   options.timeout = timeout;
   // On timeout the exec'd process itself is killed, not just the runtime's exec.
@@ -108,10 +122,11 @@ StatusOr<RunResult> OciRuntime::Exec(const std::string& id, const nlohmann::json
   return result;
 }
 
-Status OciRuntime::Update(const std::string& id, const nlohmann::json& resources, const std::string& scratch_dir) {
+Status OciRuntime::Update(const std::string& id, const cgroups::Resources& resources,
+                          const std::string& scratch_dir) {
   RETURN_IF_ERROR(MakeDirs(scratch_dir, 0700));
   std::string file = scratch_dir + "/resources.json";
-  RETURN_IF_ERROR(WriteFileAtomically(file, resources.dump(), 0600, Durability::kCrash));
+  RETURN_IF_ERROR(WriteFileAtomically(file, runtime::ResourcesJson(resources), 0600, Durability::kCrash));
   Status status = Run({"update", "--resources", file, id}, "update");
   ::unlink(file.c_str());
   return status;

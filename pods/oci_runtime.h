@@ -1,45 +1,32 @@
-// A runtime handler: an OCI runtime binary with runc's command line (berth's own
-// berth-runtime, runc or crun), and the shim that runs each of its containers.
+// The runtime handler of an OCI runtime binary with runc's command line (berth's
+// own berth-runtime, runc or crun), each container under a berth-shim.
 #pragma once
 
-#include <chrono>
 #include <mutex>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
-#include "base/status.h"
-#include "base/process.h"
-#include "pods/records.h"
+#include "pods/runtime_handler.h"
 
 namespace berth::pods {
 
-class OciRuntime {
+class OciRuntime : public RuntimeHandler {
  public:
   OciRuntime(std::string name, std::string binary, std::string state_root, std::string shim_binary)
       : name_(std::move(name)), binary_(std::move(binary)), root_(std::move(state_root)),
         shim_(std::move(shim_binary)) {}
 
-  const std::string& name() const { return name_; }
-  const std::string& binary() const { return binary_; }
-
-  // What the runtime binary says it supports (`BINARY features`, the OCI features
-  // document), asked once; a runtime too old to answer supports none of it.
-  struct Features {
-    bool recursive_read_only = false;  // the "rro" mount option
-  };
-  const Features& features();
-
-  // Starts the container's shim, which creates the container (stopped before its
-  // process runs). Fills in the record's pid and shim pid.
-  Status Create(ContainerRecord& record, const std::string& oom_file);
-  Status Start(const std::string& id);
-  Status Kill(const std::string& id, int signal);
-  // Forgets the container; with force, kills what still runs first.
-  Status Delete(const std::string& id, bool force);
-  StatusOr<RunResult> Exec(const std::string& id, const nlohmann::json& process, const std::string& scratch_dir,
-                           std::chrono::milliseconds timeout);
-  Status Update(const std::string& id, const nlohmann::json& resources, const std::string& scratch_dir);
+  const std::string& name() const override { return name_; }
+  // What `BINARY features` says, asked once; a runtime too old to answer supports
+  // none of it.
+  const Features& features() override;
+  Status Create(ContainerRecord& record, const runtime::Spec& spec, const std::string& oom_file) override;
+  StatusOr<runtime::Spec> ReadSpec(const ContainerRecord& record) override;
+  Status Start(const std::string& id) override;
+  Status Kill(const std::string& id, int signal) override;
+  Status Delete(const std::string& id, bool force) override;
+  StatusOr<RunResult> Exec(const std::string& id, const runtime::Process& process, const std::string& scratch_dir,
+                           std::chrono::milliseconds timeout) override;
+  Status Update(const std::string& id, const cgroups::Resources& resources, const std::string& scratch_dir) override;
 
  private:
   Status Run(std::vector<std::string> args, const char* what);

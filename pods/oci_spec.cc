@@ -1,12 +1,9 @@
 #include "pods/oci_spec.h"
 
-#include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/capability.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,16 +12,16 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "base/file_util.h"
-#include "base/unique_fd.h"
 #include "pods/apparmor.h"
+#include "pods/container_resources.h"
+#include "pods/container_user.h"
 #include "pods/seccomp_default.h"
 
 namespace berth::pods {
 namespace {
 
-using nlohmann::json;
+using runtime::Mount;
 
 // containerd's default capability set for unprivileged containers.
 const std::vector<std::string> kDefaultCapabilities = {
@@ -56,120 +53,6 @@ std::vector<std::string> HostCapabilities() {
   return caps;
 }
 
-int OpenInRoot(const std::string& root, const std::string& path) {
-  UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) return -1;
-  struct open_how how {};
-  how.flags = O_RDONLY | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(::syscall(SYS_openat2, dir.get(), path.c_str(), &how, sizeof how));
-}
-
-// A colon-separated database (/etc/passwd, /etc/group) of the image, read within the
-// rootfs so that a symlinked /etc cannot point berthd at host files.
-std::vector<std::vector<std::string>> ReadDb(const std::string& rootfs, const std::string& path) {
-  std::vector<std::vector<std::string>> rows;
-  UniqueFd fd(OpenInRoot(rootfs, path));
-  if (!fd) return rows;
-  std::string data;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0 && data.size() < (4 << 20)) data.append(buf, n);
-  for (absl::string_view line : absl::StrSplit(data, '\n', absl::SkipEmpty())) {
-    if (absl::StartsWith(line, "#")) continue;
-    rows.push_back(absl::StrSplit(line, ':'));
-  }
-  return rows;
-}
-
-struct User {
-  int64_t uid = 0;
-  int64_t gid = 0;
-  std::string name;
-  std::vector<int64_t> additional_gids;
-};
-
-StatusOr<User> ResolveUser(const SpecInputs& in) {
-  const SecuritySpec& sec = in.container->security;
-  auto passwd = ReadDb(in.rootfs, "/etc/passwd");
-  User user;
-  bool have_gid = false;
-  auto by_uid = [&](int64_t uid) {
-    for (const auto& row : passwd) {
-      int64_t id;
-      if (row.size() >= 4 && absl::SimpleAtoi(row[2], &id) && id == uid) return &row;
-    }
-    return static_cast<const std::vector<std::string>*>(nullptr);
-  };
-  auto by_name = [&](const std::string& name) {
-    for (const auto& row : passwd) {
-      if (row.size() >= 4 && row[0] == name) return &row;
-    }
-    return static_cast<const std::vector<std::string>*>(nullptr);
-  };
-  std::string image_user = in.image->user;
-  std::string image_group;
-  if (size_t colon = image_user.find(':'); colon != std::string::npos) {
-    image_group = image_user.substr(colon + 1);
-    image_user = image_user.substr(0, colon);
-  }
-  if (sec.run_as_user) {
-    user.uid = *sec.run_as_user;
-  } else {
-    std::string name = !sec.run_as_username.empty() ? sec.run_as_username : image_user;
-    int64_t numeric;
-    if (name.empty()) {
-      user.uid = 0;
-    } else if (absl::SimpleAtoi(name, &numeric)) {
-      user.uid = numeric;
-    } else {
-      const auto* row = by_name(name);
-      if (row == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat("user \"", name, "\" is not in the image's /etc/passwd"));
-      }
-      (void)absl::SimpleAtoi((*row)[2], &user.uid);
-      (void)absl::SimpleAtoi((*row)[3], &user.gid);
-      have_gid = true;
-    }
-  }
-  if (const auto* row = by_uid(user.uid)) {
-    user.name = (*row)[0];
-    if (!have_gid) have_gid = absl::SimpleAtoi((*row)[3], &user.gid);
-  }
-  if (sec.run_as_group) {
-    user.gid = *sec.run_as_group;
-  } else if (!image_group.empty() && !sec.run_as_user && sec.run_as_username.empty()) {
-    int64_t numeric;
-    if (absl::SimpleAtoi(image_group, &numeric)) {
-      user.gid = numeric;
-    } else {
-      for (const auto& row : ReadDb(in.rootfs, "/etc/group")) {
-        if (row.size() >= 3 && row[0] == image_group) (void)absl::SimpleAtoi(row[2], &user.gid);
-      }
-    }
-  }
-  // The primary group first (as containerd lists it), then the groups the image's
-  // /etc/group puts the user in (unless the pod or container is Strict about it),
-  // then the pod's and container's.
-  user.additional_gids.push_back(user.gid);
-  const bool strict = sec.strict_supplemental_groups || in.pod->spec.strict_supplemental_groups;
-  if (!user.name.empty() && !strict) {
-    for (const auto& row : ReadDb(in.rootfs, "/etc/group")) {
-      if (row.size() < 4) continue;
-      for (absl::string_view member : absl::StrSplit(row[3], ',', absl::SkipEmpty())) {
-        int64_t gid;
-        if (member == user.name && absl::SimpleAtoi(row[2], &gid)) user.additional_gids.push_back(gid);
-      }
-    }
-  }
-  for (int64_t gid : in.pod->spec.supplemental_groups) user.additional_gids.push_back(gid);
-  for (int64_t gid : sec.supplemental_groups) user.additional_gids.push_back(gid);
-  std::sort(user.additional_gids.begin(), user.additional_gids.end());
-  user.additional_gids.erase(std::unique(user.additional_gids.begin(), user.additional_gids.end()),
-                             user.additional_gids.end());
-  return user;
-}
-
 std::vector<std::string> MergeEnv(const image::ImageConfig& image, const ContainerSpec& c, const std::string& hostname) {
   std::vector<std::string> env;
   auto set = [&](const std::string& key, const std::string& value) {
@@ -195,11 +78,12 @@ std::vector<std::string> MergeEnv(const image::ImageConfig& image, const Contain
   return env;
 }
 
-json BindMount(const std::string& destination, const std::string& source, bool readonly,
-               const std::string& propagation = "rprivate", bool recursive_readonly = false) {
-  json options = {"rbind", propagation, readonly ? "ro" : "rw"};
-  if (recursive_readonly) options.push_back("rro");
-  return {{"destination", destination}, {"type", "bind"}, {"source", source}, {"options", options}};
+Mount BindMount(const std::string& destination, const std::string& source, bool readonly,
+                const std::string& propagation = "rprivate", bool recursive_readonly = false) {
+  Mount mount{.destination = destination, .type = "bind", .source = source,
+              .options = {"rbind", propagation, readonly ? "ro" : "rw"}};
+  if (recursive_readonly) mount.options.push_back("rro");
+  return mount;
 }
 
 // containerd's 1048576 open files, or as many as berthd itself may have when it
@@ -247,7 +131,7 @@ std::vector<std::string> HostDevicePaths() {
 // linux.devices and (for an unprivileged container) the devices cgroup rule for
 // the device node at host_path, seen in the container at container_path.
 Status AddDevice(const std::string& host_path, const std::string& container_path, const std::string& permissions,
-                 bool privileged, json& linux) {
+                 bool privileged, runtime::Spec& spec) {
   struct stat st;
   if (::stat(host_path.c_str(), &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
     return absl::InvalidArgumentError(absl::StrCat("device \"", host_path, "\" is not a device on this host"));
@@ -259,31 +143,27 @@ Status AddDevice(const std::string& host_path, const std::string& container_path
     return absl::InvalidArgumentError(
         absl::StrCat("device \"", host_path, "\": permissions \"", permissions, "\" are not a subset of \"rwm\""));
   }
-  const char* type = S_ISCHR(st.st_mode) ? "c" : "b";
-  json& devices = linux["devices"];
-  for (auto it = devices.begin(); it != devices.end(); ++it) {
-    if ((*it)["path"] == container_path) {
-      devices.erase(it);  // a device asked for by path wins over the host's at that path
-      break;
-    }
-  }
-  devices.push_back({{"path", container_path}, {"type", type}, {"major", major(st.st_rdev)},
-                     {"minor", minor(st.st_rdev)}, {"fileMode", st.st_mode & 0777}, {"uid", st.st_uid},
-                     {"gid", st.st_gid}});
+  const char type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+  // A device asked for by path wins over the host's at that path.
+  std::erase_if(spec.devices, [&](const runtime::Device& d) { return d.path == container_path; });
+  spec.devices.push_back({.path = container_path, .type = type, .major = major(st.st_rdev),
+                          .minor = minor(st.st_rdev), .file_mode = st.st_mode & 0777, .uid = st.st_uid,
+                          .gid = st.st_gid});
   // Privileged containers may use every device already.
   if (!privileged) {
-    linux["resources"]["devices"].push_back({{"allow", true}, {"type", type}, {"major", major(st.st_rdev)},
-                                             {"minor", minor(st.st_rdev)},
-                                             {"access", permissions.empty() ? "rwm" : permissions}});
+    spec.resources->devices.push_back({.allow = true, .type = type, .major = major(st.st_rdev),
+                                       .minor = minor(st.st_rdev),
+                                       .access = permissions.empty() ? "rwm" : permissions});
   }
   return absl::OkStatus();
 }
 
 // capabilities: the container's (bounding set), which widen RuntimeDefault.
-StatusOr<json> SeccompProfile(const SecuritySpec& sec, const std::vector<std::string>& capabilities) {
-  if (sec.privileged) return json();
+StatusOr<std::optional<runtime::Seccomp>> SeccompProfile(const SecuritySpec& sec,
+                                                         const std::vector<std::string>& capabilities) {
+  if (sec.privileged) return std::nullopt;
   const std::string& type = sec.seccomp.type;
-  if (type.empty() || type == "unconfined") return json();
+  if (type.empty() || type == "unconfined") return std::nullopt;
   if (type == "runtime/default") {
     return RuntimeDefaultSeccompProfile(capabilities);
   }
@@ -294,11 +174,12 @@ StatusOr<json> SeccompProfile(const SecuritySpec& sec, const std::vector<std::st
     }
     auto data = ReadFile(sec.seccomp.localhost_ref);
     if (!data.ok()) return Annotate(data.status(), "read seccomp profile");
-    json profile = json::parse(*data, nullptr, false);
-    if (profile.is_discarded() || !profile.is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat("seccomp profile ", sec.seccomp.localhost_ref, " is not JSON"));
+    auto profile = runtime::ParseSeccomp(*data);
+    if (!profile.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("seccomp profile ", sec.seccomp.localhost_ref,
+                                                     " is not an OCI seccomp profile: ", profile.status().message()));
     }
-    return profile;
+    return *profile;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown seccomp profile type \"", type, "\""));
 }
@@ -348,49 +229,50 @@ StatusOr<std::vector<std::string>> ResolveArgs(const ContainerSpec& c, const ima
   return argv;
 }
 
-json ExecProcess(const json& container_spec, const std::vector<std::string>& args) {
-  json process = container_spec.at("process");
-  process["args"] = args;
-  process["terminal"] = false;
-  process.erase("oomScoreAdj");
+runtime::Process ExecProcess(const runtime::Spec& container_spec, const std::vector<std::string>& args) {
+  runtime::Process process = container_spec.process;
+  process.args = args;
+  process.terminal = false;
+  process.oom_score_adj.reset();  // the container's own score already covers its cgroup's processes
   return process;
 }
 
-StatusOr<json> BuildOciSpec(const SpecInputs& in) {
+StatusOr<runtime::Spec> BuildOciSpec(const SpecInputs& in) {
   const PodSpec& pod = in.pod->spec;
   const ContainerSpec& c = *in.container;
   const SecuritySpec& sec = c.security;
   ASSIGN_OR_RETURN(std::vector<std::string> args, ResolveArgs(c, *in.image));
-  ASSIGN_OR_RETURN(User user, ResolveUser(in));
+  ASSIGN_OR_RETURN(ContainerUser user, ResolveContainerUser(in.rootfs, in.image->user, sec, pod));
   std::vector<std::string> caps = ContainerCapabilities(sec);
 
-  json process = {
-      {"terminal", c.tty},
-      {"user", {{"uid", user.uid}, {"gid", user.gid}, {"additionalGids", user.additional_gids}}},
-      {"args", args},
-      {"env", MergeEnv(*in.image, c, pod.hostname)},
-      {"cwd", !c.working_dir.empty() ? c.working_dir : (!in.image->working_dir.empty() ? in.image->working_dir : "/")},
-      {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-      {"noNewPrivileges", sec.no_new_privs},
-      {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", NofileLimit()}, {"soft", NofileLimit()}}}},
-  };
-  if (c.resources.oom_score_adj != 0) process["oomScoreAdj"] = ClampOomScoreAdj(c.resources.oom_score_adj);
-  ASSIGN_OR_RETURN(std::string apparmor, AppArmorProfileFor(sec));
-  if (!apparmor.empty()) process["apparmorProfile"] = apparmor;
+  runtime::Spec spec;
+  spec.oci_version = runtime::kOciVersion;
+  spec.root_path = "rootfs";
+  spec.root_readonly = sec.readonly_rootfs;
+  runtime::Process& process = spec.process;
+  process.terminal = c.tty;
+  process.user.uid = static_cast<uid_t>(user.uid);
+  process.user.gid = static_cast<gid_t>(user.gid);
+  for (int64_t gid : user.additional_gids) process.user.additional_gids.push_back(static_cast<gid_t>(gid));
+  process.args = std::move(args);
+  process.env = MergeEnv(*in.image, c, pod.hostname);
+  process.cwd = !c.working_dir.empty() ? c.working_dir : (!in.image->working_dir.empty() ? in.image->working_dir : "/");
+  process.capabilities.emplace();
+  process.capabilities->bounding = process.capabilities->effective = process.capabilities->permitted = caps;
+  process.no_new_privileges = sec.no_new_privs;
+  process.rlimits = {{"RLIMIT_NOFILE", NofileLimit(), NofileLimit()}};
+  if (c.resources.oom_score_adj != 0) process.oom_score_adj = ClampOomScoreAdj(c.resources.oom_score_adj);
+  ASSIGN_OR_RETURN(process.apparmor_profile, AppArmorProfileFor(sec));
 
-  json mounts = json::array();
-  mounts.push_back({{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"},
-                    {"options", {"nosuid", "noexec", "nodev"}}});
-  mounts.push_back({{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
-                    {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}});
-  mounts.push_back({{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
-                    {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}});
-  mounts.push_back({{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"},
-                    {"options", {"nosuid", "noexec", "nodev"}}});
-  mounts.push_back({{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
-                    {"options", {"nosuid", "noexec", "nodev", sec.privileged ? "rw" : "ro"}}});
-  mounts.push_back({{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
-                    {"options", {"nosuid", "noexec", "nodev", "relatime", sec.privileged ? "rw" : "ro"}}});
+  const char* sys_access = sec.privileged ? "rw" : "ro";
+  spec.mounts = {
+      {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}},
+      {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}},
+      {"/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+      {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
+      {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", sys_access}},
+      {"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", sys_access}},
+  };
   // The pod's shared files, unless the container brings its own.
   auto user_mounts = [&](const std::string& destination) {
     return std::any_of(c.mounts.begin(), c.mounts.end(),
@@ -399,11 +281,11 @@ StatusOr<json> BuildOciSpec(const SpecInputs& in) {
   const std::string& dir = in.pod->dir;
   for (auto [file, destination] : {std::pair{"hosts", "/etc/hosts"}, std::pair{"resolv.conf", "/etc/resolv.conf"},
                                    std::pair{"hostname", "/etc/hostname"}}) {
-    if (!user_mounts(destination)) mounts.push_back(BindMount(destination, dir + "/" + file, sec.readonly_rootfs));
+    if (!user_mounts(destination)) spec.mounts.push_back(BindMount(destination, dir + "/" + file, sec.readonly_rootfs));
   }
   if (!user_mounts("/dev/shm")) {
     std::string shm = pod.ipc == NamespaceMode::kNode ? "/dev/shm" : in.pod->shm_path;
-    mounts.push_back(BindMount("/dev/shm", shm, false));
+    spec.mounts.push_back(BindMount("/dev/shm", shm, false));
   }
   for (const auto& m : c.mounts) {
     if (m.container_path.empty() || m.container_path[0] != '/') {
@@ -422,14 +304,11 @@ StatusOr<json> BuildOciSpec(const SpecInputs& in) {
           absl::StrCat("mount on ", m.container_path, ": recursive read-only needs private propagation"));
     }
     const char* propagation = m.propagation == 2 ? "rshared" : m.propagation == 1 ? "rslave" : "rprivate";
-    mounts.push_back(BindMount(m.container_path, m.host_path, m.readonly, propagation, m.recursive_readonly));
+    spec.mounts.push_back(BindMount(m.container_path, m.host_path, m.readonly, propagation, m.recursive_readonly));
   }
 
-  json namespaces = json::array();
-  namespaces.push_back({{"type", "mount"}});
-  auto join_or_new = [&](const char* type, const std::string& path) {
-    namespaces.push_back(path.empty() ? json{{"type", type}} : json{{"type", type}, {"path", path}});
-  };
+  spec.namespaces.push_back({"mount", ""});
+  auto join_or_new = [&](const char* type, const std::string& path) { spec.namespaces.push_back({type, path}); };
   if (pod.network != NamespaceMode::kNode) join_or_new("network", in.pod->netns_path);
   if (pod.ipc != NamespaceMode::kNode) join_or_new("ipc", in.pod->ipcns_path);
   if (pod.network != NamespaceMode::kNode) join_or_new("uts", in.pod->utsns_path);
@@ -446,58 +325,30 @@ StatusOr<json> BuildOciSpec(const SpecInputs& in) {
     }
   }
 
-  json resources = {{"devices", {{{"allow", false}, {"access", "rwm"}}}}};
-  if (sec.privileged) resources["devices"] = {{{"allow", true}, {"access", "rwm"}}};
-  const ResourcesSpec& r = c.resources;
-  json memory = json::object();
-  if (r.memory_limit > 0) memory["limit"] = r.memory_limit;
-  if (r.memory_swap_limit > 0) memory["swap"] = r.memory_swap_limit;
-  if (!memory.empty() && in.cgroup_controllers.count("memory")) resources["memory"] = memory;
-  json cpu = json::object();
-  if (r.cpu_shares > 0) cpu["shares"] = r.cpu_shares;
-  if (r.cpu_quota > 0) cpu["quota"] = r.cpu_quota;
-  if (r.cpu_period > 0) cpu["period"] = r.cpu_period;
-  if (!r.cpuset_cpus.empty()) cpu["cpus"] = r.cpuset_cpus;
-  if (!r.cpuset_mems.empty()) cpu["mems"] = r.cpuset_mems;
-  if (!cpu.empty()) resources["cpu"] = cpu;
-  if (r.pids_limit > 0 && in.cgroup_controllers.count("pids")) resources["pids"] = {{"limit", r.pids_limit}};
-  if (in.cgroup_controllers.count("hugetlb")) {
-    json pages = json::array();
-    for (const auto& [size, limit] : r.hugepage_limits) pages.push_back({{"pageSize", size}, {"limit", limit}});
-    if (!pages.empty()) resources["hugepageLimits"] = pages;
-  }
-  if (in.cgroup_v2 && !r.unified.empty()) resources["unified"] = r.unified;
-
-  json linux = {{"namespaces", namespaces}, {"cgroupsPath", in.cgroup_path}, {"resources", resources}};
-  if (!pod.sysctls.empty()) linux["sysctl"] = pod.sysctls;
+  spec.cgroups_path = in.cgroup_path;
+  spec.resources = ContainerResources(c.resources, in.cgroup_controllers, in.cgroup_v2);
+  // Every device denied, then those the container is given allowed (privileged: all).
+  spec.resources->devices = {{.allow = sec.privileged, .type = 'a', .major = -1, .minor = -1, .access = "rwm"}};
+  spec.sysctl = pod.sysctls;
   if (!sec.privileged) {
-    linux["maskedPaths"] = sec.masked_paths.empty() ? kDefaultMaskedPaths : sec.masked_paths;
-    linux["readonlyPaths"] = sec.readonly_paths.empty() ? kDefaultReadonlyPaths : sec.readonly_paths;
+    spec.masked_paths = sec.masked_paths.empty() ? kDefaultMaskedPaths : sec.masked_paths;
+    spec.readonly_paths = sec.readonly_paths.empty() ? kDefaultReadonlyPaths : sec.readonly_paths;
   }
-  ASSIGN_OR_RETURN(json seccomp, SeccompProfile(sec, caps));
-  if (!seccomp.is_null()) linux["seccomp"] = seccomp;
-  linux["devices"] = json::array();
+  ASSIGN_OR_RETURN(spec.seccomp, SeccompProfile(sec, caps));
   if (sec.privileged) {
     // A node can vanish between the listing and the stat (a hot-unplugged disk).
-    for (const std::string& path : HostDevicePaths()) (void)AddDevice(path, path, "rwm", true, linux);
+    for (const std::string& path : HostDevicePaths()) (void)AddDevice(path, path, "rwm", true, spec);
   }
   for (const auto& d : c.devices) {
-    RETURN_IF_ERROR(AddDevice(d.host_path, d.container_path, d.permissions, sec.privileged, linux));
+    RETURN_IF_ERROR(AddDevice(d.host_path, d.container_path, d.permissions, sec.privileged, spec));
   }
-  if (linux["devices"].empty()) linux.erase("devices");
-
-  json spec = {{"ociVersion", "1.0.2"},
-               {"process", process},
-               {"root", {{"path", "rootfs"}, {"readonly", sec.readonly_rootfs}}},
-               {"mounts", mounts},
-               {"linux", linux},
-               {"annotations", c.annotations}};
-  if (pod.network != NamespaceMode::kNode && !pod.hostname.empty()) spec["hostname"] = pod.hostname;
+  spec.annotations = c.annotations;
+  if (pod.network != NamespaceMode::kNode && !pod.hostname.empty()) spec.hostname = pod.hostname;
   // Mounts that propagate need the container's root to propagate too.
   int widest = 0;
   for (const auto& m : c.mounts) widest = std::max(widest, m.propagation);
-  if (widest == 2) spec["linux"]["rootfsPropagation"] = "rshared";
-  if (widest == 1) spec["linux"]["rootfsPropagation"] = "rslave";
+  if (widest == 2) spec.rootfs_propagation = "rshared";
+  if (widest == 1) spec.rootfs_propagation = "rslave";
   return spec;
 }
 

@@ -1,16 +1,16 @@
-// Builds the OCI runtime-spec config.json for a container from its pod, its CRI
-// config and its image, following Kubernetes' rules (command and args against the
+// Builds the OCI runtime spec of a container (typed; written as config.json by
+// runtime::SpecJson) from its pod, its CRI config and its image, following Kubernetes' rules (command and args against the
 // image's entrypoint and cmd, env merged, users resolved in the image) and
 // containerd's defaults (capabilities, masked paths, device rules).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
 #include "base/status.h"
 #include "image/manifest.h"
 #include "pods/records.h"
+#include "runtime/spec.h"
 
 namespace berth::pods {
 
@@ -26,10 +26,10 @@ struct SpecInputs {
   std::string target_pid_ns;   // for NamespaceMode::kTarget: /proc/<pid>/ns/pid
 };
 
-StatusOr<nlohmann::json> BuildOciSpec(const SpecInputs& in);
+StatusOr<runtime::Spec> BuildOciSpec(const SpecInputs& in);
 
-// The process part alone, for exec: args, the container's env, user and caps.
-nlohmann::json ExecProcess(const nlohmann::json& container_spec, const std::vector<std::string>& args);
+// The process of an exec: args, with the container's env, user and capabilities.
+runtime::Process ExecProcess(const runtime::Spec& container_spec, const std::vector<std::string>& args);
 
 // The argv Kubernetes runs: command/args against the image's entrypoint/cmd.
 StatusOr<std::vector<std::string>> ResolveArgs(const ContainerSpec& container, const image::ImageConfig& image);

@@ -76,7 +76,7 @@ void Lifecycle::RemoveOrphans() {
       shim = ParentPid(init);
     }
     uint64_t shim_start = ProcessStartTime(shim);
-    for (OciRuntime* handler : handlers_.All()) (void)handler->Delete(orphan.id, /*force=*/true);
+    for (RuntimeHandler* handler : handlers_->All()) (void)handler->Delete(orphan.id, /*force=*/true);
     if (shim > 1) (void)WaitForProcessExit(shim, shim_start, std::chrono::seconds(5));
     Status removed = RemoveContainerFiles(orphan);
     if (!removed.ok()) BERTH_LOG(Error) << "remove an unfinished container" << Kv("container", orphan.id) << removed;

@@ -1,19 +1,14 @@
 // RunPodSandbox, StopPodSandbox and RemovePodSandbox: a pod's namespaces pinned
 // (no pause process), its network attached, its /dev/shm, files and shared-PID init
 // made, each undone if a later step fails, and all of it torn down at removal.
-#include <signal.h>
-#include <sys/mount.h>
-
 #include "absl/cleanup/cleanup.h"
 #include "base/clock.h"
 #include "base/file_util.h"
 #include "base/log.h"
 #include "base/random_id.h"
 #include "pods/lifecycle.h"
-#include "pods/namespaces.h"
 #include "pods/pod_files.h"
-#include "pods/runtime/sysctl.h"
-#include "pods/shim/protocol.h"
+#include "runtime/sysctl.h"
 
 namespace berth::pods {
 
@@ -29,23 +24,15 @@ Status Lifecycle::ForEachContainerLocked(const std::string& pod_id,
 }
 
 void Lifecycle::StopPodInit(const SandboxRecord& pod) {
-  if (!ProcessAlive(pod.init_pid, pod.init_start_time)) return;
-  ::kill(pod.init_pid, SIGTERM);
-  if (!WaitForProcessExit(pod.init_pid, pod.init_start_time, std::chrono::seconds(5))) {
-    ::kill(pod.init_pid, SIGKILL);
-    WaitForProcessExit(pod.init_pid, pod.init_start_time, std::chrono::seconds(5));
-  }
+  if (pod.init_pid > 0) host_->StopPodInit({pod.init_pid, pod.init_start_time});
 }
 
 Status Lifecycle::TearDownPod(const SandboxRecord& pod) {
   StopPodInit(pod);
   for (const std::string* path : {&pod.netns_path, &pod.ipcns_path, &pod.utsns_path}) {
-    RETURN_IF_ERROR(UnpinNamespace(*path));
+    RETURN_IF_ERROR(host_->UnpinNamespace(*path));
   }
-  if (!pod.shm_path.empty() && ::umount2(pod.shm_path.c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
-      errno != ENOENT) {
-    return ErrnoError(absl::StrCat("unmount ", pod.shm_path));
-  }
+  RETURN_IF_ERROR(host_->UnmountShm(pod.shm_path));
   RETURN_IF_ERROR(RemoveAll(pod.dir));
   if (pod.spec.cgroup_parent.empty()) {
     cgroups::RemoveIfEmpty(cgroups_, "/berth/" + pod.id);
@@ -58,7 +45,7 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
   if (spec.name.empty() || spec.uid.empty() || spec.namespace_name.empty()) {
     return absl::InvalidArgumentError("pod metadata needs a name, a uid and a namespace");
   }
-  RETURN_IF_ERROR(handlers_.Get(spec.runtime_handler).status());
+  RETURN_IF_ERROR(handlers_->Get(spec.runtime_handler).status());
   bool own_net = spec.network != NamespaceMode::kNode;
   bool own_ipc = spec.ipc != NamespaceMode::kNode;
   // The pod's UTS namespace is its own exactly when its network is (as kubelet has it).
@@ -78,29 +65,21 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
     Status undone = TearDownPod(pod);
     if (!undone.ok()) BERTH_LOG(Error) << "undo a failed RunPodSandbox" << Kv("pod", pod.id) << undone;
   };
-  ASSIGN_OR_RETURN(PinnedNamespaces ns, PinNamespaces(pod.dir, own_net, own_ipc, own_net, spec.hostname));
+  ASSIGN_OR_RETURN(PinnedNamespaces ns, host_->PinNamespaces(pod.dir, own_net, own_ipc, own_net, spec.hostname));
   pod.netns_path = ns.net;
   pod.ipcns_path = ns.ipc;
   pod.utsns_path = ns.uts;
   // The pod's network comes up before anything runs in it.
   if (own_net) RETURN_IF_ERROR(network_.Attach(pod, CgroupParent(pod)));
   if (own_ipc) {
+    RETURN_IF_ERROR(host_->MountShm(pod.dir + "/shm"));
     pod.shm_path = pod.dir + "/shm";
-    RETURN_IF_ERROR(MakeDirs(pod.shm_path, 01777));
-    if (::mount("shm", pod.shm_path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                "mode=1777,size=65536k") != 0) {
-      std::string path = pod.shm_path;
-      pod.shm_path.clear();
-      return ErrnoError(absl::StrCat("mount /dev/shm for the pod at ", path));
-    }
   }
   if (spec.pid == NamespaceMode::kPod) {
     // A PID namespace shared by the pod lives as long as its pid 1 does.
-    ASSIGN_OR_RETURN(std::string answer, SpawnDetached(shim::PodInitArgv(handlers_.shim_binary(), pod.dir)));
-    auto pid = shim::ParseReadyReply(answer);
-    if (!pid.ok()) return Annotate(pid.status(), "start the pod's init");
-    pod.init_pid = *pid;
-    pod.init_start_time = ProcessStartTime(*pid);
+    ASSIGN_OR_RETURN(PodInit init, host_->StartPodInit(pod.dir));
+    pod.init_pid = init.pid;
+    pod.init_start_time = init.start_time;
   }
   if (!spec.log_directory.empty()) RETURN_IF_ERROR(MakeDirs(spec.log_directory, 0755));
   RETURN_IF_ERROR(WritePodFiles(pod));

@@ -6,7 +6,6 @@
 namespace berth::pods {
 namespace {
 
-using nlohmann::json;
 
 // What any container may call: the x86-64 system calls minus the ones below.
 const std::vector<std::string> kAllowed = {
@@ -104,13 +103,16 @@ constexpr uint64_t kNamespaceFlags = 0x7E020000;
 constexpr int kEperm = 1;
 constexpr int kEnosys = 38;
 
-json Rule(const std::vector<std::string>& names, const char* action) {
-  return json{{"names", names}, {"action", action}};
+runtime::SeccompSyscall Rule(std::vector<std::string> names, const char* action) {
+  runtime::SeccompSyscall rule;
+  rule.names = std::move(names);
+  rule.action = action;
+  return rule;
 }
 
 }  // namespace
 
-json RuntimeDefaultSeccompProfile(const std::vector<std::string>& capabilities) {
+runtime::Seccomp RuntimeDefaultSeccompProfile(const std::vector<std::string>& capabilities) {
   auto has = [&](const std::string& cap) {
     return std::find(capabilities.begin(), capabilities.end(), cap) != capabilities.end();
   };
@@ -129,34 +131,35 @@ json RuntimeDefaultSeccompProfile(const std::vector<std::string>& capabilities) 
                                }),
                 refused.end());
 
-  json syscalls = json::array();
+  runtime::Seccomp profile;
+  profile.default_action = "SCMP_ACT_ERRNO";
+  profile.default_errno_ret = kEnosys;
+  profile.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+  auto& syscalls = profile.syscalls;
   syscalls.push_back(Rule(allowed, "SCMP_ACT_ALLOW"));
   for (uint64_t persona : kPersonalities) {
-    json rule = Rule({"personality"}, "SCMP_ACT_ALLOW");
-    rule["args"] = {{{"index", 0}, {"value", persona}, {"op", "SCMP_CMP_EQ"}}};
+    runtime::SeccompSyscall rule = Rule({"personality"}, "SCMP_ACT_ALLOW");
+    rule.args = {{.index = 0, .value = persona, .value_two = 0, .op = "SCMP_CMP_EQ"}};
     syscalls.push_back(rule);
   }
   if (has("CAP_SYS_ADMIN")) {
     syscalls.push_back(Rule({"clone"}, "SCMP_ACT_ALLOW"));
   } else {
-    json clone = Rule({"clone"}, "SCMP_ACT_ALLOW");
+    runtime::SeccompSyscall clone = Rule({"clone"}, "SCMP_ACT_ALLOW");
     // MASKED_EQ: (flags & value) == valueTwo.
-    clone["args"] = {{{"index", 0}, {"value", kNamespaceFlags}, {"valueTwo", 0}, {"op", "SCMP_CMP_MASKED_EQ"}}};
+    clone.args = {{.index = 0, .value = kNamespaceFlags, .value_two = 0, .op = "SCMP_CMP_MASKED_EQ"}};
     syscalls.push_back(clone);
     // clone3 passes its flags in memory, out of a filter's sight: ENOSYS makes the
     // C library use clone instead.
-    json clone3 = Rule({"clone3"}, "SCMP_ACT_ERRNO");
-    clone3["errnoRet"] = kEnosys;
+    runtime::SeccompSyscall clone3 = Rule({"clone3"}, "SCMP_ACT_ERRNO");
+    clone3.errno_ret = kEnosys;
     syscalls.push_back(clone3);
     refused.erase(std::remove(refused.begin(), refused.end(), "clone3"), refused.end());
   }
-  json refuse = Rule(refused, "SCMP_ACT_ERRNO");
-  refuse["errnoRet"] = kEperm;
+  runtime::SeccompSyscall refuse = Rule(refused, "SCMP_ACT_ERRNO");
+  refuse.errno_ret = kEperm;
   syscalls.push_back(refuse);
-  return json{{"defaultAction", "SCMP_ACT_ERRNO"},
-              {"defaultErrnoRet", kEnosys},
-              {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
-              {"syscalls", syscalls}};
+  return profile;
 }
 
 }  // namespace berth::pods

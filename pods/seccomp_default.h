@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "runtime/spec.h"
 
 namespace berth::pods {
 
@@ -16,6 +16,6 @@ namespace berth::pods {
 // the capability that the kernel would ask for anyway, or not at all. A call berth
 // knows and refuses fails with EPERM; a call newer than this list fails with ENOSYS,
 // so that a C library probing for it falls back to an older one (as runc arranges).
-nlohmann::json RuntimeDefaultSeccompProfile(const std::vector<std::string>& capabilities);
+runtime::Seccomp RuntimeDefaultSeccompProfile(const std::vector<std::string>& capabilities);
 
 }  // namespace berth::pods

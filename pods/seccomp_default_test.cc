@@ -8,16 +8,16 @@
 namespace berth::pods {
 namespace {
 
-using nlohmann::json;
+using runtime::Seccomp;
 
 // The action a profile's rules give a call made without arguments the rules check.
-std::string ActionFor(const json& profile, const std::string& name) {
-  for (const auto& rule : profile["syscalls"]) {
-    const auto& names = rule["names"];
+std::string ActionFor(const Seccomp& profile, const std::string& name) {
+  for (const auto& rule : profile.syscalls) {
+    const auto& names = rule.names;
     if (std::find(names.begin(), names.end(), name) == names.end()) continue;
-    if (rule.contains("args")) return "conditional " + rule["action"].get<std::string>();
-    std::string action = rule["action"];
-    if (rule.contains("errnoRet")) action += " " + std::to_string(rule["errnoRet"].get<int>());
+    if (!rule.args.empty()) return "conditional " + rule.action;
+    std::string action = rule.action;
+    if (rule.errno_ret) action += " " + std::to_string(*rule.errno_ret);
     return action;
   }
   return "default";
@@ -29,9 +29,9 @@ const std::vector<std::string> kDefaultCaps = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", 
                                                "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
 
 TEST(SeccompDefaultTest, AnAllowlistWithNewCallsUnknown) {
-  json profile = RuntimeDefaultSeccompProfile(kDefaultCaps);
-  EXPECT_EQ(profile["defaultAction"], "SCMP_ACT_ERRNO");
-  EXPECT_EQ(profile["defaultErrnoRet"], 38) << "ENOSYS, so C libraries fall back";
+  Seccomp profile = RuntimeDefaultSeccompProfile(kDefaultCaps);
+  EXPECT_EQ(profile.default_action, "SCMP_ACT_ERRNO");
+  EXPECT_EQ(profile.default_errno_ret, 38u) << "ENOSYS, so C libraries fall back";
   for (const char* ordinary : {"read", "openat", "execve", "futex", "statx", "faccessat2", "landlock_create_ruleset"}) {
     EXPECT_EQ(ActionFor(profile, ordinary), "SCMP_ACT_ALLOW") << ordinary;
   }
@@ -39,7 +39,7 @@ TEST(SeccompDefaultTest, AnAllowlistWithNewCallsUnknown) {
 }
 
 TEST(SeccompDefaultTest, DangerousCallsNeedTheirCapability) {
-  json plain = RuntimeDefaultSeccompProfile(kDefaultCaps);
+  Seccomp plain = RuntimeDefaultSeccompProfile(kDefaultCaps);
   for (const char* call : {"mount", "unshare", "setns", "reboot", "init_module", "settimeofday", "bpf",
                            "perf_event_open", "keyctl", "io_uring_setup"}) {
     EXPECT_EQ(ActionFor(plain, call), "SCMP_ACT_ERRNO 1") << call;
@@ -51,7 +51,7 @@ TEST(SeccompDefaultTest, DangerousCallsNeedTheirCapability) {
   std::vector<std::string> admin = kDefaultCaps;
   admin.push_back("CAP_SYS_ADMIN");
   admin.push_back("CAP_SYS_TIME");
-  json privileged = RuntimeDefaultSeccompProfile(admin);
+  Seccomp privileged = RuntimeDefaultSeccompProfile(admin);
   for (const char* call : {"mount", "unshare", "setns", "clone", "clone3", "bpf", "settimeofday"}) {
     EXPECT_EQ(ActionFor(privileged, call), "SCMP_ACT_ALLOW") << call;
   }
@@ -60,13 +60,13 @@ TEST(SeccompDefaultTest, DangerousCallsNeedTheirCapability) {
 }
 
 TEST(SeccompDefaultTest, NoCallIsBothAllowedAndRefused) {
-  json profile = RuntimeDefaultSeccompProfile({"CAP_BPF"});
+  Seccomp profile = RuntimeDefaultSeccompProfile({"CAP_BPF"});
   EXPECT_EQ(ActionFor(profile, "bpf"), "SCMP_ACT_ALLOW");
   std::set<std::string> allowed, refused;
-  for (const auto& rule : profile["syscalls"]) {
-    if (rule.contains("args")) continue;
-    auto& into = rule["action"] == "SCMP_ACT_ALLOW" ? allowed : refused;
-    for (const auto& name : rule["names"]) into.insert(name.get<std::string>());
+  for (const auto& rule : profile.syscalls) {
+    if (!rule.args.empty()) continue;
+    auto& into = rule.action == "SCMP_ACT_ALLOW" ? allowed : refused;
+    for (const auto& name : rule.names) into.insert(name);
   }
   for (const auto& name : allowed) EXPECT_EQ(refused.count(name), 0u) << name;
 }

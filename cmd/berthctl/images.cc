@@ -54,9 +54,9 @@ int RunImages(const GlobalOptions& global, const std::vector<std::string>& args)
     return 2;
   }
   cri::CriClient client(global.endpoint);
-  runtime::v1::ListImagesRequest request;
+  ::runtime::v1::ListImagesRequest request;
   if (flags.count("image")) request.mutable_filter()->mutable_image()->set_image(flags["image"].as<std::string>());
-  runtime::v1::ListImagesResponse response;
+  ::runtime::v1::ListImagesResponse response;
   auto status = client.image().ListImages(cri::CriClient::Context(global.timeout).get(), request, &response);
   if (!status.ok()) return ReportRpcError("ListImages", status);
   if (flags.count("quiet")) {
@@ -108,10 +108,10 @@ int RunInspectImage(const GlobalOptions& global, const std::vector<std::string>&
   cri::CriClient client(global.endpoint);
   int rc = 0;
   for (const auto& name : flags["image"].as<std::vector<std::string>>()) {
-    runtime::v1::ImageStatusRequest request;
+    ::runtime::v1::ImageStatusRequest request;
     request.mutable_image()->set_image(name);
     request.set_verbose(true);
-    runtime::v1::ImageStatusResponse response;
+    ::runtime::v1::ImageStatusResponse response;
     auto status = client.image().ImageStatus(cri::CriClient::Context(global.timeout).get(), request, &response);
     if (!status.ok()) {
       rc = ReportRpcError("ImageStatus", status);
@@ -150,18 +150,18 @@ int RunRemoveImage(const GlobalOptions& global, const std::vector<std::string>& 
   int rc = 0;
   for (const auto& name : flags["image"].as<std::vector<std::string>>()) {
     // Say what the name meant before it is gone.
-    runtime::v1::ImageStatusRequest lookup;
+    ::runtime::v1::ImageStatusRequest lookup;
     lookup.mutable_image()->set_image(name);
-    runtime::v1::ImageStatusResponse found;
+    ::runtime::v1::ImageStatusResponse found;
     auto status = client.image().ImageStatus(cri::CriClient::Context(global.timeout).get(), lookup, &found);
     if (status.ok() && !found.has_image()) {
       std::cerr << "berthctl rmi: image \"" << name << "\" not found\n";
       rc = 1;
       continue;
     }
-    runtime::v1::RemoveImageRequest request;
+    ::runtime::v1::RemoveImageRequest request;
     request.mutable_image()->set_image(name);
-    runtime::v1::RemoveImageResponse response;
+    ::runtime::v1::RemoveImageResponse response;
     status = client.image().RemoveImage(cri::CriClient::Context(global.timeout).get(), request, &response);
     if (!status.ok()) {
       rc = ReportRpcError("RemoveImage", status);

@@ -26,9 +26,9 @@ int RunInfo(const GlobalOptions& global, const std::vector<std::string>& args) {
     return 2;
   }
   cri::CriClient client(global.endpoint);
-  runtime::v1::StatusRequest request;
+  ::runtime::v1::StatusRequest request;
   request.set_verbose(true);
-  runtime::v1::StatusResponse response;
+  ::runtime::v1::StatusResponse response;
   auto status = client.runtime().Status(cri::CriClient::Context(global.timeout).get(), request, &response);
   if (!status.ok()) return ReportRpcError("Status", status);
   if (PrintStructured(response, format)) return 0;

@@ -31,7 +31,7 @@ std::string Str(const YAML::Node& node, const char* key, const std::string& fall
   return node[key] && node[key].IsScalar() ? node[key].as<std::string>() : fallback;
 }
 
-void FillContainerSecurity(const YAML::Node& sc, runtime::v1::LinuxContainerSecurityContext* out) {
+void FillContainerSecurity(const YAML::Node& sc, ::runtime::v1::LinuxContainerSecurityContext* out) {
   if (!sc) return;
   if (sc["runAsUser"]) out->mutable_run_as_user()->set_value(sc["runAsUser"].as<int64_t>());
   if (sc["runAsGroup"]) out->mutable_run_as_group()->set_value(sc["runAsGroup"].as<int64_t>());
@@ -78,7 +78,7 @@ int RunPlay(const GlobalOptions& global, const std::vector<std::string>& args) {
   }
   const YAML::Node meta = pod["metadata"];
   const YAML::Node spec = pod["spec"];
-  runtime::v1::PodSandboxConfig sandbox;
+  ::runtime::v1::PodSandboxConfig sandbox;
   auto* md = sandbox.mutable_metadata();
   md->set_name(Str(meta, "name", "pod"));
   md->set_namespace_(Str(meta, "namespace", "default"));
@@ -91,35 +91,35 @@ int RunPlay(const GlobalOptions& global, const std::vector<std::string>& args) {
   auto* ns = sandbox.mutable_linux()->mutable_security_context()->mutable_namespace_options();
   bool host_network = spec["hostNetwork"] && spec["hostNetwork"].as<bool>();
   bool share_pid = spec["shareProcessNamespace"] && spec["shareProcessNamespace"].as<bool>();
-  ns->set_network(host_network ? runtime::v1::NODE : runtime::v1::POD);
-  ns->set_pid(share_pid ? runtime::v1::POD : runtime::v1::CONTAINER);
-  ns->set_ipc(spec["hostIPC"] && spec["hostIPC"].as<bool>() ? runtime::v1::NODE : runtime::v1::POD);
+  ns->set_network(host_network ? ::runtime::v1::NODE : ::runtime::v1::POD);
+  ns->set_pid(share_pid ? ::runtime::v1::POD : ::runtime::v1::CONTAINER);
+  ns->set_ipc(spec["hostIPC"] && spec["hostIPC"].as<bool>() ? ::runtime::v1::NODE : ::runtime::v1::POD);
 
   cri::CriClient client(global.endpoint);
   // Images first, as kubelet pulls before it runs the pod.
   for (const auto& c : spec["containers"]) {
-    runtime::v1::ImageStatusRequest lookup;
+    ::runtime::v1::ImageStatusRequest lookup;
     lookup.mutable_image()->set_image(Str(c, "image"));
-    runtime::v1::ImageStatusResponse found;
+    ::runtime::v1::ImageStatusResponse found;
     auto status = client.image().ImageStatus(cri::CriClient::Context(global.timeout).get(), lookup, &found);
     if (!status.ok()) return ReportRpcError("ImageStatus", status);
     if (found.has_image()) continue;
-    runtime::v1::PullImageRequest pull;
+    ::runtime::v1::PullImageRequest pull;
     pull.mutable_image()->set_image(Str(c, "image"));
-    runtime::v1::PullImageResponse pulled;
+    ::runtime::v1::PullImageResponse pulled;
     std::cout << "pulling " << Str(c, "image") << "\n";
     status = client.image().PullImage(cri::CriClient::Context(std::chrono::hours(1)).get(), pull, &pulled);
     if (!status.ok()) return ReportRpcError("PullImage", status);
   }
-  runtime::v1::RunPodSandboxRequest run;
+  ::runtime::v1::RunPodSandboxRequest run;
   *run.mutable_config() = sandbox;
   if (spec["runtimeClassName"]) run.set_runtime_handler(spec["runtimeClassName"].as<std::string>());
-  runtime::v1::RunPodSandboxResponse ran;
+  ::runtime::v1::RunPodSandboxResponse ran;
   auto status = client.runtime().RunPodSandbox(cri::CriClient::Context(global.timeout).get(), run, &ran);
   if (!status.ok()) return ReportRpcError("RunPodSandbox", status);
   std::cout << "pod " << md->namespace_() << "/" << md->name() << " " << ran.pod_sandbox_id() << "\n";
   for (const auto& c : spec["containers"]) {
-    runtime::v1::CreateContainerRequest create;
+    ::runtime::v1::CreateContainerRequest create;
     create.set_pod_sandbox_id(ran.pod_sandbox_id());
     *create.mutable_sandbox_config() = sandbox;
     auto* config = create.mutable_config();
@@ -136,14 +136,14 @@ int RunPlay(const GlobalOptions& global, const std::vector<std::string>& args) {
     config->set_log_path(Str(c, "name") + "/0.log");
     config->set_tty(c["tty"] && c["tty"].as<bool>());
     auto* sec = config->mutable_linux()->mutable_security_context();
-    sec->mutable_namespace_options()->set_pid(share_pid ? runtime::v1::POD : runtime::v1::CONTAINER);
+    sec->mutable_namespace_options()->set_pid(share_pid ? ::runtime::v1::POD : ::runtime::v1::CONTAINER);
     FillContainerSecurity(c["securityContext"], sec);
-    runtime::v1::CreateContainerResponse created;
+    ::runtime::v1::CreateContainerResponse created;
     status = client.runtime().CreateContainer(cri::CriClient::Context(global.timeout).get(), create, &created);
     if (!status.ok()) return ReportRpcError("CreateContainer", status);
-    runtime::v1::StartContainerRequest start;
+    ::runtime::v1::StartContainerRequest start;
     start.set_container_id(created.container_id());
-    runtime::v1::StartContainerResponse started;
+    ::runtime::v1::StartContainerResponse started;
     status = client.runtime().StartContainer(cri::CriClient::Context(global.timeout).get(), start, &started);
     if (!status.ok()) return ReportRpcError("StartContainer", status);
     std::cout << "container " << Str(c, "name") << " " << created.container_id() << "\n";

@@ -104,10 +104,10 @@ int RunRunPod(const GlobalOptions& global, const std::vector<std::string>& args)
   po::options_description o("Flags");
   o.add_options()("runtime", po::value<std::string>()->default_value(""), "runtime handler (RuntimeClass)");
   if (int rc = Parse("runp", "Usage: berthctl runp POD_CONFIG(.json|.yaml)", args, o, &p, 1); rc >= 0) return rc;
-  runtime::v1::RunPodSandboxRequest request;
+  ::runtime::v1::RunPodSandboxRequest request;
   if (!ReadConfig(p.positional[0], request.mutable_config())) return 1;
   request.set_runtime_handler(p.flags["runtime"].as<std::string>());
-  runtime::v1::RunPodSandboxResponse response;
+  ::runtime::v1::RunPodSandboxResponse response;
   cri::CriClient client(global.endpoint);
   auto status = client.runtime().RunPodSandbox(cri::CriClient::Context(global.timeout).get(), request, &response);
   if (!status.ok()) return ReportRpcError("RunPodSandbox", status);
@@ -121,11 +121,11 @@ int RunCreate(const GlobalOptions& global, const std::vector<std::string>& args)
       rc >= 0) {
     return rc;
   }
-  runtime::v1::CreateContainerRequest request;
+  ::runtime::v1::CreateContainerRequest request;
   request.set_pod_sandbox_id(p.positional[0]);
   if (!ReadConfig(p.positional[1], request.mutable_config())) return 1;
   if (!ReadConfig(p.positional[2], request.mutable_sandbox_config())) return 1;
-  runtime::v1::CreateContainerResponse response;
+  ::runtime::v1::CreateContainerResponse response;
   cri::CriClient client(global.endpoint);
   auto status = client.runtime().CreateContainer(cri::CriClient::Context(global.timeout).get(), request, &response);
   if (!status.ok()) return ReportRpcError("CreateContainer", status);
@@ -150,34 +150,34 @@ int RunForEachId(const GlobalOptions& global, const std::vector<std::string>& ar
     const char* rpc = "";
     if (name == "start") {
       rpc = "StartContainer";
-      runtime::v1::StartContainerRequest r;
+      ::runtime::v1::StartContainerRequest r;
       r.set_container_id(id);
-      runtime::v1::StartContainerResponse out;
+      ::runtime::v1::StartContainerResponse out;
       status = client.runtime().StartContainer(ctx.get(), r, &out);
     } else if (name == "stop") {
       rpc = "StopContainer";
-      runtime::v1::StopContainerRequest r;
+      ::runtime::v1::StopContainerRequest r;
       r.set_container_id(id);
       r.set_timeout(p.flags["timeout"].as<int64_t>());
-      runtime::v1::StopContainerResponse out;
+      ::runtime::v1::StopContainerResponse out;
       status = client.runtime().StopContainer(ctx.get(), r, &out);
     } else if (name == "rm") {
       rpc = "RemoveContainer";
-      runtime::v1::RemoveContainerRequest r;
+      ::runtime::v1::RemoveContainerRequest r;
       r.set_container_id(id);
-      runtime::v1::RemoveContainerResponse out;
+      ::runtime::v1::RemoveContainerResponse out;
       status = client.runtime().RemoveContainer(ctx.get(), r, &out);
     } else if (name == "stopp") {
       rpc = "StopPodSandbox";
-      runtime::v1::StopPodSandboxRequest r;
+      ::runtime::v1::StopPodSandboxRequest r;
       r.set_pod_sandbox_id(id);
-      runtime::v1::StopPodSandboxResponse out;
+      ::runtime::v1::StopPodSandboxResponse out;
       status = client.runtime().StopPodSandbox(ctx.get(), r, &out);
     } else {
       rpc = "RemovePodSandbox";
-      runtime::v1::RemovePodSandboxRequest r;
+      ::runtime::v1::RemovePodSandboxRequest r;
       r.set_pod_sandbox_id(id);
-      runtime::v1::RemovePodSandboxResponse out;
+      ::runtime::v1::RemovePodSandboxResponse out;
       status = client.runtime().RemovePodSandbox(ctx.get(), r, &out);
     }
     if (!status.ok()) {
@@ -197,10 +197,10 @@ int RunPs(const GlobalOptions& global, const std::vector<std::string>& args) {
   if (int rc = Parse("ps", "Usage: berthctl ps [-a] [-p POD] [-q] [-o json|yaml|table]", args, o, &p, 0); rc >= 0) {
     return rc;
   }
-  runtime::v1::ListContainersRequest request;
+  ::runtime::v1::ListContainersRequest request;
   if (p.flags.count("pod")) request.mutable_filter()->set_pod_sandbox_id(p.flags["pod"].as<std::string>());
-  if (!p.flags.count("all")) request.mutable_filter()->mutable_state()->set_state(runtime::v1::CONTAINER_RUNNING);
-  runtime::v1::ListContainersResponse response;
+  if (!p.flags.count("all")) request.mutable_filter()->mutable_state()->set_state(::runtime::v1::CONTAINER_RUNNING);
+  ::runtime::v1::ListContainersResponse response;
   cri::CriClient client(global.endpoint);
   auto status = client.runtime().ListContainers(cri::CriClient::Context(global.timeout).get(), request, &response);
   if (!status.ok()) return ReportRpcError("ListContainers", status);
@@ -213,7 +213,7 @@ int RunPs(const GlobalOptions& global, const std::vector<std::string>& args) {
   if (PrintStructured(response, format)) return 0;
   std::vector<std::vector<std::string>> rows = {{"CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID"}};
   for (const auto& c : response.containers()) {
-    std::string state = runtime::v1::ContainerState_Name(c.state());
+    std::string state = ::runtime::v1::ContainerState_Name(c.state());
     rows.push_back({Short(c.id()), c.image().image(), Ago(c.created_at()), state.substr(state.find('_') + 1),
                     c.metadata().name(), std::to_string(c.metadata().attempt()), Short(c.pod_sandbox_id())});
   }
@@ -227,7 +227,7 @@ int RunPods(const GlobalOptions& global, const std::vector<std::string>& args) {
   o.add_options()("quiet,q", "print ids only")("output,o", po::value<std::string>()->default_value("table"),
                                                "json, yaml or table");
   if (int rc = Parse("pods", "Usage: berthctl pods [-q] [-o json|yaml|table]", args, o, &p, 0); rc >= 0) return rc;
-  runtime::v1::ListPodSandboxResponse response;
+  ::runtime::v1::ListPodSandboxResponse response;
   cri::CriClient client(global.endpoint);
   auto status = client.runtime().ListPodSandbox(cri::CriClient::Context(global.timeout).get(), {}, &response);
   if (!status.ok()) return ReportRpcError("ListPodSandbox", status);
@@ -241,7 +241,7 @@ int RunPods(const GlobalOptions& global, const std::vector<std::string>& args) {
   std::vector<std::vector<std::string>> rows = {{"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME"}};
   for (const auto& pod : response.items()) {
     rows.push_back({Short(pod.id()), Ago(pod.created_at()),
-                    pod.state() == runtime::v1::SANDBOX_READY ? "Ready" : "NotReady", pod.metadata().name(),
+                    pod.state() == ::runtime::v1::SANDBOX_READY ? "Ready" : "NotReady", pod.metadata().name(),
                     pod.metadata().namespace_(), std::to_string(pod.metadata().attempt()),
                     pod.runtime_handler().empty() ? "(default)" : pod.runtime_handler()});
   }
@@ -266,10 +266,10 @@ int RunInspect(const GlobalOptions& global, const std::vector<std::string>& args
   for (const auto& id : p.positional) {
     auto ctx = cri::CriClient::Context(global.timeout);
     if (pod) {
-      runtime::v1::PodSandboxStatusRequest r;
+      ::runtime::v1::PodSandboxStatusRequest r;
       r.set_pod_sandbox_id(id);
       r.set_verbose(true);
-      runtime::v1::PodSandboxStatusResponse out;
+      ::runtime::v1::PodSandboxStatusResponse out;
       auto status = client.runtime().PodSandboxStatus(ctx.get(), r, &out);
       if (!status.ok()) {
         rc = ReportRpcError("PodSandboxStatus", status);
@@ -277,10 +277,10 @@ int RunInspect(const GlobalOptions& global, const std::vector<std::string>& args
       }
       PrintWithInfo(out.status(), out.info(), format);
     } else {
-      runtime::v1::ContainerStatusRequest r;
+      ::runtime::v1::ContainerStatusRequest r;
       r.set_container_id(id);
       r.set_verbose(true);
-      runtime::v1::ContainerStatusResponse out;
+      ::runtime::v1::ContainerStatusResponse out;
       auto status = client.runtime().ContainerStatus(ctx.get(), r, &out);
       if (!status.ok()) {
         rc = ReportRpcError("ContainerStatus", status);
@@ -298,12 +298,12 @@ int RunLogs(const GlobalOptions& global, const std::vector<std::string>& args) {
   o.add_options()("follow,f", "keep printing as the container writes")("timestamps,t", "show timestamps");
   if (int rc = Parse("logs", "Usage: berthctl logs [-f] [-t] CONTAINER_ID", args, o, &p, 1); rc >= 0) return rc;
   cri::CriClient client(global.endpoint);
-  auto status_of = [&](runtime::v1::ContainerStatusResponse* out) {
-    runtime::v1::ContainerStatusRequest r;
+  auto status_of = [&](::runtime::v1::ContainerStatusResponse* out) {
+    ::runtime::v1::ContainerStatusRequest r;
     r.set_container_id(p.positional[0]);
     return client.runtime().ContainerStatus(cri::CriClient::Context(global.timeout).get(), r, out);
   };
-  runtime::v1::ContainerStatusResponse response;
+  ::runtime::v1::ContainerStatusResponse response;
   auto status = status_of(&response);
   if (!status.ok()) return ReportRpcError("ContainerStatus", status);
   const std::string path = response.status().log_path();
@@ -343,8 +343,8 @@ int RunLogs(const GlobalOptions& global, const std::vector<std::string>& args) {
     std::cout.flush();
     if (!follow) return 0;
     // Until the container exits, wait for the shim to write more.
-    runtime::v1::ContainerStatusResponse now;
-    if (!status_of(&now).ok() || now.status().state() == runtime::v1::CONTAINER_EXITED) return 0;
+    ::runtime::v1::ContainerStatusResponse now;
+    if (!status_of(&now).ok() || now.status().state() == ::runtime::v1::CONTAINER_EXITED) return 0;
     pollfd pfd{notify.get(), POLLIN, 0};
     if (::poll(&pfd, 1, 1000) > 0) {
       char events[4096];
@@ -361,11 +361,11 @@ int RunExec(const GlobalOptions& global, const std::vector<std::string>& args) {
       rc >= 0) {
     return rc;
   }
-  runtime::v1::ExecSyncRequest request;
+  ::runtime::v1::ExecSyncRequest request;
   request.set_container_id(p.positional[0]);
   for (size_t i = 1; i < p.positional.size(); ++i) request.add_cmd(p.positional[i]);
   request.set_timeout(p.flags["timeout"].as<int64_t>());
-  runtime::v1::ExecSyncResponse response;
+  ::runtime::v1::ExecSyncResponse response;
   cri::CriClient client(global.endpoint);
   auto ctx = cri::CriClient::Context(request.timeout() > 0 ? std::chrono::seconds(request.timeout() + 30)
                                                            : std::chrono::hours(24));

@@ -31,9 +31,9 @@ struct Progress {
 };
 
 std::optional<Progress> QueryProgress(cri::CriClient& client, const std::string& reference) {
-  runtime::v1::StatusRequest request;
+  ::runtime::v1::StatusRequest request;
   request.set_verbose(true);
-  runtime::v1::StatusResponse response;
+  ::runtime::v1::StatusResponse response;
   if (!client.runtime().Status(cri::CriClient::Context(std::chrono::seconds(2)).get(), request, &response).ok()) {
     return std::nullopt;
   }
@@ -76,7 +76,7 @@ int RunPull(const GlobalOptions& global, const std::vector<std::string>& args) {
     return 2;
   }
   std::string name = flags["image"].as<std::string>();
-  runtime::v1::PullImageRequest request;
+  ::runtime::v1::PullImageRequest request;
   request.mutable_image()->set_image(name);
   if (flags.count("creds")) {
     std::string creds = flags["creds"].as<std::string>();
@@ -90,7 +90,7 @@ int RunPull(const GlobalOptions& global, const std::vector<std::string>& args) {
   cri::CriClient client(global.endpoint);
   // Pulls take as long as they take; the global timeout is for quick calls.
   auto pull = std::async(std::launch::async, [&] {
-    runtime::v1::PullImageResponse response;
+    ::runtime::v1::PullImageResponse response;
     auto context = cri::CriClient::Context(std::chrono::hours(2));
     grpc::Status status = client.image().PullImage(context.get(), request, &response);
     return std::make_pair(status, response);

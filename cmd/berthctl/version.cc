@@ -25,8 +25,8 @@ int RunVersion(const GlobalOptions& global, const std::vector<std::string>& args
     return 2;
   }
   cri::CriClient client(global.endpoint);
-  runtime::v1::VersionRequest request;
-  runtime::v1::VersionResponse response;
+  ::runtime::v1::VersionRequest request;
+  ::runtime::v1::VersionResponse response;
   auto status = client.runtime().Version(cri::CriClient::Context(global.timeout).get(), request, &response);
   if (!status.ok()) return ReportRpcError("Version", status);
   if (!PrintStructured(response, format)) {

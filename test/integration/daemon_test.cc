@@ -13,16 +13,16 @@
 namespace berth::testing {
 namespace {
 
-using runtime::v1::RuntimeCondition;
+using ::runtime::v1::RuntimeCondition;
 
 class DaemonTest : public BerthdFixture {
  protected:
   // The Status conditions by type.
   std::map<std::string, RuntimeCondition> Conditions(bool verbose = false,
                                                      std::map<std::string, std::string>* info = nullptr) {
-    runtime::v1::StatusRequest request;
+    ::runtime::v1::StatusRequest request;
     request.set_verbose(verbose);
-    runtime::v1::StatusResponse response;
+    ::runtime::v1::StatusResponse response;
     auto status = client().runtime().Status(Ctx().get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     std::map<std::string, RuntimeCondition> out;
@@ -34,7 +34,7 @@ class DaemonTest : public BerthdFixture {
 
 TEST_F(DaemonTest, VersionNamesBerthAndCriV1) {
   StartBerthd();
-  runtime::v1::VersionResponse response;
+  ::runtime::v1::VersionResponse response;
   auto status = client().runtime().Version(Ctx().get(), {}, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.runtime_name(), "berth");
@@ -79,16 +79,16 @@ TEST_F(DaemonTest, NetworkReadyFollowsTheCniConfDirWithoutRestart) {
 
 TEST_F(DaemonTest, RuntimeConfigReportsCgroupfs) {
   StartBerthd();
-  runtime::v1::RuntimeConfigResponse response;
+  ::runtime::v1::RuntimeConfigResponse response;
   auto status = client().runtime().RuntimeConfig(Ctx().get(), {}, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.linux().cgroup_driver(), runtime::v1::CGROUPFS);
+  EXPECT_EQ(response.linux().cgroup_driver(), ::runtime::v1::CGROUPFS);
 }
 
 TEST_F(DaemonTest, PodCidrIsValidatedAndSurvivesRestart) {
   StartBerthd();
-  runtime::v1::UpdateRuntimeConfigRequest request;
-  runtime::v1::UpdateRuntimeConfigResponse response;
+  ::runtime::v1::UpdateRuntimeConfigRequest request;
+  ::runtime::v1::UpdateRuntimeConfigResponse response;
   request.mutable_runtime_config()->mutable_network_config()->set_pod_cidr("10.99.0.0/not-a-prefix");
   auto status = client().runtime().UpdateRuntimeConfig(Ctx().get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -107,7 +107,7 @@ TEST_F(DaemonTest, PodCidrIsValidatedAndSurvivesRestart) {
 
 TEST_F(DaemonTest, RpcsNotYetBuiltAnswerUnimplementedNamingThemselves) {
   StartBerthd();
-  runtime::v1::CheckpointPodResponse checkpoint;
+  ::runtime::v1::CheckpointPodResponse checkpoint;
   auto status = client().runtime().CheckpointPod(Ctx().get(), {}, &checkpoint);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_NE(status.error_message().find("CheckpointPod"), std::string::npos);
@@ -115,7 +115,7 @@ TEST_F(DaemonTest, RpcsNotYetBuiltAnswerUnimplementedNamingThemselves) {
   // Server-streaming RPCs go through the same wrapper.
   auto context = Ctx();
   auto reader = client().runtime().GetContainerEvents(context.get(), {});
-  runtime::v1::ContainerEventResponse event;
+  ::runtime::v1::ContainerEventResponse event;
   EXPECT_FALSE(reader->Read(&event));
   status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
@@ -148,7 +148,7 @@ TEST_F(DaemonTest, SecondBerthdOnTheSameSocketIsRefused) {
   EXPECT_EQ(second.exit_code, 1) << second.log;
   EXPECT_NE(second.log.find("is in use by another berthd"), std::string::npos) << second.log;
   // The first one still serves.
-  runtime::v1::VersionResponse response;
+  ::runtime::v1::VersionResponse response;
   EXPECT_TRUE(client().runtime().Version(Ctx().get(), {}, &response).ok());
 }
 
@@ -163,7 +163,7 @@ TEST_F(DaemonTest, StaleSocketFileIsReplaced) {
   ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   ::close(fd);
   StartBerthd();
-  runtime::v1::VersionResponse response;
+  ::runtime::v1::VersionResponse response;
   EXPECT_TRUE(client().runtime().Version(Ctx().get(), {}, &response).ok());
 }
 

@@ -72,18 +72,18 @@ class ImagePullTest : public BerthdFixture {
     return digest.value_or("");
   }
 
-  grpc::Status Pull(const std::string& ref, runtime::v1::PullImageResponse* response,
-                    const runtime::v1::AuthConfig* auth = nullptr) {
-    runtime::v1::PullImageRequest request;
+  grpc::Status Pull(const std::string& ref, ::runtime::v1::PullImageResponse* response,
+                    const ::runtime::v1::AuthConfig* auth = nullptr) {
+    ::runtime::v1::PullImageRequest request;
     request.mutable_image()->set_image(ref);
     if (auth) *request.mutable_auth() = *auth;
     return client().image().PullImage(Ctx().get(), request, response);
   }
 
-  std::optional<runtime::v1::Image> Status(const std::string& ref) {
-    runtime::v1::ImageStatusRequest request;
+  std::optional<::runtime::v1::Image> Status(const std::string& ref) {
+    ::runtime::v1::ImageStatusRequest request;
     request.mutable_image()->set_image(ref);
-    runtime::v1::ImageStatusResponse response;
+    ::runtime::v1::ImageStatusResponse response;
     auto status = client().image().ImageStatus(Ctx().get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     if (!response.has_image()) return std::nullopt;
@@ -145,7 +145,7 @@ TEST_F(ImagePullTest, PullsListsFindsByEveryNameAndRemoves) {
   const std::string ref = busybox->Reference(registry_->host_port());
   const std::string id = busybox->HostImage().config.digest;
 
-  runtime::v1::PullImageResponse pulled;
+  ::runtime::v1::PullImageResponse pulled;
   auto status = Pull(ref, &pulled);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(pulled.image_ref(), id);
@@ -161,7 +161,7 @@ TEST_F(ImagePullTest, PullsListsFindsByEveryNameAndRemoves) {
   }
   EXPECT_FALSE(Status(absl::StrCat(registry_->host_port(), "/berth-test/busybox:other")).has_value());
 
-  runtime::v1::ListImagesResponse list;
+  ::runtime::v1::ListImagesResponse list;
   ASSERT_TRUE(client().image().ListImages(Ctx().get(), {}, &list).ok());
   ASSERT_EQ(list.images_size(), 1);
   EXPECT_EQ(list.images(0).id(), id);
@@ -173,13 +173,13 @@ TEST_F(ImagePullTest, PullsListsFindsByEveryNameAndRemoves) {
     EXPECT_TRUE(diffs.empty()) << absl::StrJoin(diffs, "\n");
   }
 
-  runtime::v1::ImageFsInfoResponse fs_info;
+  ::runtime::v1::ImageFsInfoResponse fs_info;
   ASSERT_TRUE(client().image().ImageFsInfo(Ctx().get(), {}, &fs_info).ok());
   EXPECT_GT(fs_info.image_filesystems(0).used_bytes().value(), 2000000u);
 
-  runtime::v1::RemoveImageRequest remove;
+  ::runtime::v1::RemoveImageRequest remove;
   remove.mutable_image()->set_image(digest_ref);
-  runtime::v1::RemoveImageResponse removed;
+  ::runtime::v1::RemoveImageResponse removed;
   ASSERT_TRUE(client().image().RemoveImage(Ctx().get(), remove, &removed).ok());
   EXPECT_FALSE(Status(ref).has_value());
   EXPECT_FALSE(Status(id).has_value());
@@ -196,7 +196,7 @@ TEST_F(ImagePullTest, UnpacksLayersWithWhiteoutsOpaqueDirsLinksAndXattrs) {
   Push(*zstd);
   StartBerthd();
   for (const TestImage* image : {&*layered, &*zstd}) {
-    runtime::v1::PullImageResponse pulled;
+    ::runtime::v1::PullImageResponse pulled;
     auto status = Pull(image->Reference(registry_->host_port()), &pulled);
     ASSERT_TRUE(status.ok()) << image->repository << ": " << status.error_message();
     auto rootfs = MountImage(image->HostImage());
@@ -211,7 +211,7 @@ TEST_F(ImagePullTest, PicksTheNodePlatformFromAnIndexOrManifestList) {
     auto multiarch = MultiArchImage(format);
     ASSERT_TRUE(multiarch.ok()) << multiarch.status();
     std::string index_digest = Push(*multiarch);
-    runtime::v1::PullImageResponse pulled;
+    ::runtime::v1::PullImageResponse pulled;
     auto status = Pull(multiarch->Reference(registry_->host_port()), &pulled);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(pulled.image_ref(), multiarch->HostImage().config.digest);
@@ -230,9 +230,9 @@ TEST_F(ImagePullTest, ReportsTheImageUser) {
   ASSERT_TRUE(users.ok()) << users.status();
   for (const auto& image : *users) Push(image);
   StartBerthd();
-  std::map<std::string, runtime::v1::Image> by_tag;
+  std::map<std::string, ::runtime::v1::Image> by_tag;
   for (const auto& image : *users) {
-    runtime::v1::PullImageResponse pulled;
+    ::runtime::v1::PullImageResponse pulled;
     ASSERT_TRUE(Pull(image.Reference(registry_->host_port()), &pulled).ok());
     by_tag[image.tag] = *Status(pulled.image_ref());
   }
@@ -252,7 +252,7 @@ TEST_F(ImagePullTest, HostileImagesAreRefusedAndWriteNothingOutside) {
   for (const auto& h : *hostile) Push(h.image);
   StartBerthd();
   for (const auto& h : *hostile) {
-    runtime::v1::PullImageResponse pulled;
+    ::runtime::v1::PullImageResponse pulled;
     auto status = Pull(h.image.Reference(registry_->host_port()), &pulled);
     EXPECT_FALSE(status.ok()) << h.name << " (" << h.what << ") was accepted";
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
@@ -263,7 +263,7 @@ TEST_F(ImagePullTest, HostileImagesAreRefusedAndWriteNothingOutside) {
   }
   auto violations = (*sentinels)->Violations();
   EXPECT_TRUE(violations.empty()) << absl::StrJoin(violations, "\n");
-  runtime::v1::ListImagesResponse list;
+  ::runtime::v1::ListImagesResponse list;
   ASSERT_TRUE(client().image().ListImages(Ctx().get(), {}, &list).ok());
   EXPECT_EQ(list.images_size(), 0);
   ExpectNoImageContentLeft();
@@ -283,28 +283,28 @@ TEST_F(ImagePullTest, BasicAndTokenAuthWithEveryCredentialForm) {
     const std::string ref = busybox->Reference((*registry)->host_port());
     const char* mode_name = mode == RegistryAuth::kBasic ? "basic" : "token";
 
-    runtime::v1::PullImageResponse pulled;
+    ::runtime::v1::PullImageResponse pulled;
     auto status = Pull(ref, &pulled);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << mode_name << ": " << status.error_message();
 
-    runtime::v1::AuthConfig wrong;
+    ::runtime::v1::AuthConfig wrong;
     wrong.set_username((*registry)->username());
     wrong.set_password("wrong");
     status = Pull(ref, &pulled, &wrong);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << mode_name << ": " << status.error_message();
 
-    runtime::v1::AuthConfig user_pass;
+    ::runtime::v1::AuthConfig user_pass;
     user_pass.set_username((*registry)->username());
     user_pass.set_password((*registry)->password());
     status = Pull(ref, &pulled, &user_pass);
     ASSERT_TRUE(status.ok()) << mode_name << ": " << status.error_message();
 
     // The same credentials as AuthConfig.auth (base64 "user:password"), after a removal.
-    runtime::v1::RemoveImageRequest remove;
+    ::runtime::v1::RemoveImageRequest remove;
     remove.mutable_image()->set_image(pulled.image_ref());
-    runtime::v1::RemoveImageResponse removed;
+    ::runtime::v1::RemoveImageResponse removed;
     ASSERT_TRUE(client().image().RemoveImage(Ctx().get(), remove, &removed).ok());
-    runtime::v1::AuthConfig encoded;
+    ::runtime::v1::AuthConfig encoded;
     encoded.set_auth(absl::Base64Escape((*registry)->username() + ":" + (*registry)->password()));
     status = Pull(ref, &pulled, &encoded);
     EXPECT_TRUE(status.ok()) << mode_name << ": " << status.error_message();
@@ -324,7 +324,7 @@ TEST_F(ImagePullTest, MirrorsAreTriedInOrderWithoutTheUpstream) {
       "registry:\n  hosts:\n    registry.invalid:\n      mirrors: [\"http://127.0.0.1:", DeadPort(),
       "\", \"http://", registry_->host_port(), "\"]\n      skip_upstream: true\n")).ok());
   StartBerthd({"--config", config});
-  runtime::v1::PullImageResponse pulled;
+  ::runtime::v1::PullImageResponse pulled;
   const std::string ref = "registry.invalid/" + busybox->repository + ":latest";
   auto status = Pull(ref, &pulled);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -355,9 +355,9 @@ TEST_F(ImagePullTest, ConcurrentPullsShareTheirWork) {
   for (size_t i = 0; i < refs.size(); ++i) {
     threads.emplace_back([&, i] {
       cri::CriClient own(socket_);
-      runtime::v1::PullImageRequest request;
+      ::runtime::v1::PullImageRequest request;
       request.mutable_image()->set_image(refs[i]);
-      runtime::v1::PullImageResponse response;
+      ::runtime::v1::PullImageResponse response;
       results[i] = own.image().PullImage(Ctx().get(), request, &response);
       ids[i] = response.image_ref();
     });
@@ -365,7 +365,7 @@ TEST_F(ImagePullTest, ConcurrentPullsShareTheirWork) {
   for (auto& t : threads) t.join();
   for (size_t i = 0; i < refs.size(); ++i) EXPECT_TRUE(results[i].ok()) << refs[i] << ": " << results[i].error_message();
   for (size_t i = 1; i < 4; ++i) EXPECT_EQ(ids[i], ids[0]);
-  runtime::v1::ListImagesResponse list;
+  ::runtime::v1::ListImagesResponse list;
   ASSERT_TRUE(client().image().ListImages(Ctx().get(), {}, &list).ok());
   EXPECT_EQ(list.images_size(), 1 + static_cast<int>(users->size()));
   // The shared busybox layer was unpacked once.
@@ -386,7 +386,7 @@ TEST_F(ImagePullTest, ImagesSurviveRestartAndKill) {
   ASSERT_TRUE(busybox.ok());
   Push(*busybox);
   StartBerthd();
-  runtime::v1::PullImageResponse pulled;
+  ::runtime::v1::PullImageResponse pulled;
   ASSERT_TRUE(Pull(busybox->Reference(registry_->host_port()), &pulled).ok());
   ASSERT_EQ(StopBerthd(SIGKILL).signal, SIGKILL);
   StartBerthd();
@@ -399,7 +399,7 @@ TEST_F(ImagePullTest, ImagesSurviveRestartAndKill) {
 
 TEST_F(ImagePullTest, BadReferencesAndMissingImagesAreClearErrors) {
   StartBerthd();
-  runtime::v1::PullImageResponse pulled;
+  ::runtime::v1::PullImageResponse pulled;
   auto status = Pull("", &pulled);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   status = Pull("Upper/Case:tag", &pulled);
@@ -408,8 +408,8 @@ TEST_F(ImagePullTest, BadReferencesAndMissingImagesAreClearErrors) {
   status = Pull(registry_->host_port() + "/berth-test/never-pushed:1", &pulled);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_NE(status.error_message().find("berth-test/never-pushed:1"), std::string::npos) << status.error_message();
-  runtime::v1::ImageStatusRequest empty;
-  runtime::v1::ImageStatusResponse response;
+  ::runtime::v1::ImageStatusRequest empty;
+  ::runtime::v1::ImageStatusResponse response;
   EXPECT_EQ(client().image().ImageStatus(Ctx().get(), empty, &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }

@@ -190,16 +190,16 @@ class KubeletTest : public PodFixture {
 
   // Every sandbox and container CRI lists for a static pod (kubelet names it
   // NAME-NODE and labels its objects with that name).
-  std::pair<std::vector<runtime::v1::PodSandbox>, std::vector<runtime::v1::Container>> ObjectsOf(
+  std::pair<std::vector<::runtime::v1::PodSandbox>, std::vector<::runtime::v1::Container>> ObjectsOf(
       const std::string& name) {
     std::string pod_name = absl::StrCat(name, "-", kNodeName);
-    runtime::v1::ListPodSandboxRequest pods_request;
+    ::runtime::v1::ListPodSandboxRequest pods_request;
     (*pods_request.mutable_filter()->mutable_label_selector())["io.kubernetes.pod.name"] = pod_name;
-    runtime::v1::ListPodSandboxResponse pods;
+    ::runtime::v1::ListPodSandboxResponse pods;
     EXPECT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), pods_request, &pods).ok());
-    runtime::v1::ListContainersRequest containers_request;
+    ::runtime::v1::ListContainersRequest containers_request;
     (*containers_request.mutable_filter()->mutable_label_selector())["io.kubernetes.pod.name"] = pod_name;
-    runtime::v1::ListContainersResponse containers;
+    ::runtime::v1::ListContainersResponse containers;
     EXPECT_TRUE(client().runtime().ListContainers(Ctx().get(), containers_request, &containers).ok());
     return {{pods.items().begin(), pods.items().end()}, {containers.containers().begin(), containers.containers().end()}};
   }
@@ -211,7 +211,7 @@ class KubeletTest : public PodFixture {
     while (std::chrono::steady_clock::now() < deadline) {
       auto [pods, containers] = ObjectsOf(name);
       for (const auto& container : containers) {
-        if (container.state() == runtime::v1::CONTAINER_RUNNING) return {container.pod_sandbox_id(), container.id()};
+        if (container.state() == ::runtime::v1::CONTAINER_RUNNING) return {container.pod_sandbox_id(), container.id()};
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -277,10 +277,10 @@ TEST_F(KubeletTest, KillingAndRestartingBerthdRestartsNoContainer) {
   auto [pods, containers] = ObjectsOf("steady");
   ASSERT_EQ(pods.size(), 1u) << "kubelet made a new sandbox for the pod";
   EXPECT_EQ(pods[0].id(), before.pod_id);
-  EXPECT_EQ(pods[0].state(), runtime::v1::SANDBOX_READY);
+  EXPECT_EQ(pods[0].state(), ::runtime::v1::SANDBOX_READY);
   ASSERT_EQ(containers.size(), 1u) << "kubelet made a new container for the pod";
   EXPECT_EQ(containers[0].id(), before.container_id);
-  EXPECT_EQ(containers[0].state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(containers[0].state(), ::runtime::v1::CONTAINER_RUNNING);
   EXPECT_EQ(containers[0].metadata().attempt(), 0u);
   EXPECT_EQ(ContainerPid(before.container_id), pid) << "the container's process was replaced";
 

@@ -194,10 +194,10 @@ class NetworkTest : public PodFixture {
 
   // A pod with one container serving body over HTTP on port 8080.
   std::string RunWebPod(const std::string& name, const std::string& body,
-                        runtime::v1::PodSandboxConfig* config_out = nullptr) {
+                        ::runtime::v1::PodSandboxConfig* config_out = nullptr) {
     auto config = PodConfig(name);
     auto* port = config.add_port_mappings();
-    port->set_protocol(runtime::v1::TCP);
+    port->set_protocol(::runtime::v1::TCP);
     port->set_container_port(8080);
     port->set_host_port(kHostPort);
     std::string pod = RunPod(config);
@@ -272,9 +272,9 @@ TEST_F(NetworkTest, HostPortIsReachableFromTheHostLoopback) {
   EXPECT_EQ(body, "hello-via-hostport\n");
 
   // Stopping the pod takes the mapping down with the rest of its network.
-  runtime::v1::StopPodSandboxRequest stop;
+  ::runtime::v1::StopPodSandboxRequest stop;
   stop.set_pod_sandbox_id(pod);
-  runtime::v1::StopPodSandboxResponse stopped;
+  ::runtime::v1::StopPodSandboxResponse stopped;
   ASSERT_TRUE(client().runtime().StopPodSandbox(Ctx().get(), stop, &stopped).ok());
   EXPECT_EQ(IptablesSave().find(pod), std::string::npos);
   EXPECT_TRUE(Leases().empty());
@@ -291,7 +291,7 @@ TEST_F(NetworkTest, DelAfterBerthdRestartReleasesTheAddress) {
   StopBerthd(SIGKILL);
   ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", Conflist("10.231.8.0/24")).ok());
   StartBerthd();
-  EXPECT_EQ(PodStatus(pod).state(), runtime::v1::SANDBOX_READY);
+  EXPECT_EQ(PodStatus(pod).state(), ::runtime::v1::SANDBOX_READY);
   EXPECT_EQ(PodStatus(pod).network().ip(), ip);
   ASSERT_TRUE(RemovePod(pod).ok());
   EXPECT_TRUE(Leases().empty()) << absl::StrJoin(Leases(), ", ");
@@ -321,18 +321,18 @@ TEST_F(NetworkTest, RestartOnTheShippedNetworkKeepsHealthyPodsReadyAndFlagsOnlyG
   StartBerthd();
 
   for (const std::string& pod : {healthy, shaped}) {
-    EXPECT_EQ(PodStatus(pod).state(), runtime::v1::SANDBOX_READY) << pod;
+    EXPECT_EQ(PodStatus(pod).state(), ::runtime::v1::SANDBOX_READY) << pod;
     EXPECT_EQ(VerbosePodInfo(pod).value("networkReport", ""), "") << pod;
   }
   auto still = StatusOf(container);
-  EXPECT_EQ(still.state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(still.state(), ::runtime::v1::CONTAINER_RUNNING);
   EXPECT_EQ(VerboseContainerInfo(container)["pid"], pid) << "the container was restarted";
   EXPECT_EQ(Exec(container, {"echo", "alive"}).stdout(), "alive\n");
 
-  EXPECT_EQ(PodStatus(no_interface).state(), runtime::v1::SANDBOX_NOTREADY);
+  EXPECT_EQ(PodStatus(no_interface).state(), ::runtime::v1::SANDBOX_NOTREADY);
   EXPECT_NE(VerbosePodInfo(no_interface).value("networkReport", "").find("interface eth0 is missing"),
             std::string::npos) << VerbosePodInfo(no_interface).dump();
-  EXPECT_EQ(PodStatus(no_netns).state(), runtime::v1::SANDBOX_NOTREADY);
+  EXPECT_EQ(PodStatus(no_netns).state(), ::runtime::v1::SANDBOX_NOTREADY);
   EXPECT_NE(VerbosePodInfo(no_netns).value("networkReport", "").find("no longer holds a network namespace"),
             std::string::npos) << VerbosePodInfo(no_netns).dump();
 
@@ -357,7 +357,7 @@ TEST_F(NetworkTest, FailedCheckAtRestartIsReportedAndThePodStaysReady) {
     if (report.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_NE(report.find("CHECK is broken"), std::string::npos) << report;
-  EXPECT_EQ(PodStatus(pod).state(), runtime::v1::SANDBOX_READY);
+  EXPECT_EQ(PodStatus(pod).state(), ::runtime::v1::SANDBOX_READY);
   ASSERT_TRUE(RemovePod(pod).ok());
   EXPECT_TRUE(Leases().empty()) << absl::StrJoin(Leases(), ", ");
 }
@@ -399,16 +399,16 @@ TEST_F(NetworkTest, DelFailedAtStopIsRetriedAtRemove) {
   ASSERT_TRUE(WriteFileAtomically(flag, "").ok());
 
   // The stop succeeds (the pod's processes are gone) and owes the DEL...
-  runtime::v1::StopPodSandboxRequest stop;
+  ::runtime::v1::StopPodSandboxRequest stop;
   stop.set_pod_sandbox_id(pod);
-  runtime::v1::StopPodSandboxResponse stopped;
+  ::runtime::v1::StopPodSandboxResponse stopped;
   ASSERT_TRUE(client().runtime().StopPodSandbox(Ctx().get(), stop, &stopped).ok());
-  EXPECT_EQ(PodStatus(pod).state(), runtime::v1::SANDBOX_NOTREADY);
+  EXPECT_EQ(PodStatus(pod).state(), ::runtime::v1::SANDBOX_NOTREADY);
   // ...which remove retries, failing with the plugin's reason rather than forgetting it.
   auto removed = RemovePod(pod);
   EXPECT_FALSE(removed.ok());
   EXPECT_NE(removed.error_message().find("DEL refused"), std::string::npos) << removed.error_message();
-  EXPECT_EQ(PodStatus(pod).state(), runtime::v1::SANDBOX_NOTREADY);
+  EXPECT_EQ(PodStatus(pod).state(), ::runtime::v1::SANDBOX_NOTREADY);
 
   ASSERT_EQ(::unlink(flag.c_str()), 0);
   ASSERT_TRUE(RemovePod(pod).ok());
@@ -419,7 +419,7 @@ TEST_F(NetworkTest, DelFailedAtStopIsRetriedAtRemove) {
 TEST_F(NetworkTest, HostNetworkPodsSkipCni) {
   StartWithImages({});
   auto config = PodConfig("hostnet");
-  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(runtime::v1::NODE);
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(::runtime::v1::NODE);
   std::string pod = RunPod(config);
   EXPECT_EQ(PodStatus(pod).network().ip(), "");
   EXPECT_TRUE(Leases().empty());
@@ -434,9 +434,9 @@ TEST_F(NetworkTest, PodCidrFromKubeletReachesTheIpamConfig) {
   ASSERT_TRUE(WriteFileAtomically(config, "cni:\n  conf_template: " + tmpl + "\n").ok());
   StartWithImages({"--config", config});
 
-  runtime::v1::UpdateRuntimeConfigRequest update;
+  ::runtime::v1::UpdateRuntimeConfigRequest update;
   update.mutable_runtime_config()->mutable_network_config()->set_pod_cidr(absl::StrCat(kSubnetPrefix, "128/25"));
-  runtime::v1::UpdateRuntimeConfigResponse updated;
+  ::runtime::v1::UpdateRuntimeConfigResponse updated;
   ASSERT_TRUE(client().runtime().UpdateRuntimeConfig(Ctx().get(), update, &updated).ok());
   std::string pod = RunPod(PodConfig("cidr"));
   std::string ip = PodStatus(pod).network().ip();
@@ -464,7 +464,7 @@ TEST_F(NetworkTest, FailingPluginFailsThePodAndUndoesTheChain) {
   auto status = RunPod(PodConfig("refused"), &id);
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.error_message().find("refused by policy"), std::string::npos) << status.error_message();
-  runtime::v1::ListPodSandboxResponse pods;
+  ::runtime::v1::ListPodSandboxResponse pods;
   ASSERT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), {}, &pods).ok());
   EXPECT_EQ(pods.items_size(), 0);
   EXPECT_TRUE(Leases().empty()) << absl::StrJoin(Leases(), ", ");
@@ -479,7 +479,7 @@ TEST_F(NetworkTest, NoNetworkConfigRefusesPodsButNotHostNetworkPods) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
   EXPECT_NE(status.error_message().find("no network config"), std::string::npos) << status.error_message();
   auto config = PodConfig("hostnet");
-  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(runtime::v1::NODE);
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(::runtime::v1::NODE);
   RunPod(config);
 }
 

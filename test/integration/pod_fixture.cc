@@ -35,7 +35,7 @@ void PodFixture::StartWithImages(const std::vector<std::string>& berthd_flags) {
 void PodFixture::TearDown() {
   if (berthd_pid_ > 0) {
     // Everything a test made goes through CRI, as kubelet would remove it.
-    runtime::v1::ListPodSandboxResponse pods;
+    ::runtime::v1::ListPodSandboxResponse pods;
     if (client().runtime().ListPodSandbox(Ctx().get(), {}, &pods).ok()) {
       for (const auto& pod : pods.items()) {
         auto status = RemovePod(pod.id());
@@ -50,9 +50,9 @@ void PodFixture::TearDown() {
 }
 
 void PodFixture::Pull(const std::string& ref) {
-  runtime::v1::PullImageRequest request;
+  ::runtime::v1::PullImageRequest request;
   request.mutable_image()->set_image(ref);
-  runtime::v1::PullImageResponse response;
+  ::runtime::v1::PullImageResponse response;
   auto status = client().image().PullImage(Ctx().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
 }
@@ -78,132 +78,132 @@ void PodFixture::UseShippedNetwork(const std::string& bridge) {
   ASSERT_TRUE(WriteFileAtomically(cni_conf_ + "/10-test.conflist", shipped.dump()).ok());
 }
 
-runtime::v1::PodSandboxConfig PodFixture::PodConfig(const std::string& name) {
-  runtime::v1::PodSandboxConfig config;
+::runtime::v1::PodSandboxConfig PodFixture::PodConfig(const std::string& name) {
+  ::runtime::v1::PodSandboxConfig config;
   config.mutable_metadata()->set_name(name);
   config.mutable_metadata()->set_uid("uid-" + name);
   config.mutable_metadata()->set_namespace_("berth-test");
   config.set_hostname(name + "-host");
   config.set_log_directory(logs_ + "/" + name);
-  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(runtime::v1::CONTAINER);
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(::runtime::v1::CONTAINER);
   return config;
 }
 
-grpc::Status PodFixture::RunPod(const runtime::v1::PodSandboxConfig& config, std::string* id) {
-  runtime::v1::RunPodSandboxRequest request;
+grpc::Status PodFixture::RunPod(const ::runtime::v1::PodSandboxConfig& config, std::string* id) {
+  ::runtime::v1::RunPodSandboxRequest request;
   *request.mutable_config() = config;
-  runtime::v1::RunPodSandboxResponse response;
+  ::runtime::v1::RunPodSandboxResponse response;
   auto status = client().runtime().RunPodSandbox(Ctx().get(), request, &response);
   *id = response.pod_sandbox_id();
   return status;
 }
 
-std::string PodFixture::RunPod(const runtime::v1::PodSandboxConfig& config) {
+std::string PodFixture::RunPod(const ::runtime::v1::PodSandboxConfig& config) {
   std::string id;
   auto status = RunPod(config, &id);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return id;
 }
 
-runtime::v1::PodSandboxStatus PodFixture::PodStatus(const std::string& id) {
-  runtime::v1::PodSandboxStatusRequest request;
+::runtime::v1::PodSandboxStatus PodFixture::PodStatus(const std::string& id) {
+  ::runtime::v1::PodSandboxStatusRequest request;
   request.set_pod_sandbox_id(id);
-  runtime::v1::PodSandboxStatusResponse response;
+  ::runtime::v1::PodSandboxStatusResponse response;
   auto status = client().runtime().PodSandboxStatus(Ctx().get(), request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return response.status();
 }
 
 grpc::Status PodFixture::RemovePod(const std::string& id) {
-  runtime::v1::RemovePodSandboxRequest request;
+  ::runtime::v1::RemovePodSandboxRequest request;
   request.set_pod_sandbox_id(id);
-  runtime::v1::RemovePodSandboxResponse response;
+  ::runtime::v1::RemovePodSandboxResponse response;
   return client().runtime().RemovePodSandbox(Ctx().get(), request, &response);
 }
 
-runtime::v1::ContainerConfig PodFixture::ContainerConfig(const std::string& name, std::vector<std::string> command) {
-  runtime::v1::ContainerConfig config;
+::runtime::v1::ContainerConfig PodFixture::ContainerConfig(const std::string& name, std::vector<std::string> command) {
+  ::runtime::v1::ContainerConfig config;
   config.mutable_metadata()->set_name(name);
   config.mutable_image()->set_image(image_);
   for (auto& arg : command) config.add_command(arg);
   config.set_log_path(name + ".log");
-  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(runtime::v1::CONTAINER);
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(::runtime::v1::CONTAINER);
   return config;
 }
 
-grpc::Status PodFixture::Create(const std::string& pod, const runtime::v1::PodSandboxConfig& pod_config,
-                                const runtime::v1::ContainerConfig& config, std::string* id) {
-  runtime::v1::CreateContainerRequest request;
+grpc::Status PodFixture::Create(const std::string& pod, const ::runtime::v1::PodSandboxConfig& pod_config,
+                                const ::runtime::v1::ContainerConfig& config, std::string* id) {
+  ::runtime::v1::CreateContainerRequest request;
   request.set_pod_sandbox_id(pod);
   *request.mutable_config() = config;
   *request.mutable_sandbox_config() = pod_config;
-  runtime::v1::CreateContainerResponse response;
+  ::runtime::v1::CreateContainerResponse response;
   auto status = client().runtime().CreateContainer(Ctx().get(), request, &response);
   *id = response.container_id();
   return status;
 }
 
-std::string PodFixture::CreateAndStart(const std::string& pod, const runtime::v1::PodSandboxConfig& pod_config,
-                                       const runtime::v1::ContainerConfig& config) {
+std::string PodFixture::CreateAndStart(const std::string& pod, const ::runtime::v1::PodSandboxConfig& pod_config,
+                                       const ::runtime::v1::ContainerConfig& config) {
   std::string id;
   auto status = Create(pod, pod_config, config, &id);
   EXPECT_TRUE(status.ok()) << status.error_message();
-  runtime::v1::StartContainerRequest start;
+  ::runtime::v1::StartContainerRequest start;
   start.set_container_id(id);
-  runtime::v1::StartContainerResponse started;
+  ::runtime::v1::StartContainerResponse started;
   status = client().runtime().StartContainer(Ctx().get(), start, &started);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return id;
 }
 
-runtime::v1::ContainerStatus PodFixture::StatusOf(const std::string& id) {
-  runtime::v1::ContainerStatusRequest request;
+::runtime::v1::ContainerStatus PodFixture::StatusOf(const std::string& id) {
+  ::runtime::v1::ContainerStatusRequest request;
   request.set_container_id(id);
   request.set_verbose(true);
-  runtime::v1::ContainerStatusResponse response;
+  ::runtime::v1::ContainerStatusResponse response;
   auto status = client().runtime().ContainerStatus(Ctx().get(), request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return response.status();
 }
 
 nlohmann::json PodFixture::VerboseContainerInfo(const std::string& id) {
-  runtime::v1::ContainerStatusRequest request;
+  ::runtime::v1::ContainerStatusRequest request;
   request.set_container_id(id);
   request.set_verbose(true);
-  runtime::v1::ContainerStatusResponse response;
+  ::runtime::v1::ContainerStatusResponse response;
   EXPECT_TRUE(client().runtime().ContainerStatus(Ctx().get(), request, &response).ok());
   auto it = response.info().find("info");
   return it == response.info().end() ? nlohmann::json::object() : nlohmann::json::parse(it->second, nullptr, false);
 }
 
 nlohmann::json PodFixture::VerbosePodInfo(const std::string& id) {
-  runtime::v1::PodSandboxStatusRequest request;
+  ::runtime::v1::PodSandboxStatusRequest request;
   request.set_pod_sandbox_id(id);
   request.set_verbose(true);
-  runtime::v1::PodSandboxStatusResponse response;
+  ::runtime::v1::PodSandboxStatusResponse response;
   EXPECT_TRUE(client().runtime().PodSandboxStatus(Ctx().get(), request, &response).ok());
   auto it = response.info().find("info");
   return it == response.info().end() ? nlohmann::json::object() : nlohmann::json::parse(it->second, nullptr, false);
 }
 
-runtime::v1::ContainerStatus PodFixture::WaitForExit(const std::string& id) {
+::runtime::v1::ContainerStatus PodFixture::WaitForExit(const std::string& id) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (;;) {
     auto status = StatusOf(id);
-    if (status.state() == runtime::v1::CONTAINER_EXITED || std::chrono::steady_clock::now() > deadline) {
+    if (status.state() == ::runtime::v1::CONTAINER_EXITED || std::chrono::steady_clock::now() > deadline) {
       return status;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
-runtime::v1::ExecSyncResponse PodFixture::Exec(const std::string& id, std::vector<std::string> cmd, int64_t timeout,
+::runtime::v1::ExecSyncResponse PodFixture::Exec(const std::string& id, std::vector<std::string> cmd, int64_t timeout,
                                                grpc::Status* status_out) {
-  runtime::v1::ExecSyncRequest request;
+  ::runtime::v1::ExecSyncRequest request;
   request.set_container_id(id);
   for (auto& c : cmd) request.add_cmd(c);
   request.set_timeout(timeout);
-  runtime::v1::ExecSyncResponse response;
+  ::runtime::v1::ExecSyncResponse response;
   auto status = client().runtime().ExecSync(Ctx().get(), request, &response);
   if (status_out) {
     *status_out = status;

@@ -30,24 +30,24 @@ class PodFixture : public BerthdFixture {
   // (DIR/ipam) of the test's own.
   void UseShippedNetwork(const std::string& bridge);
 
-  runtime::v1::PodSandboxConfig PodConfig(const std::string& name);
-  std::string RunPod(const runtime::v1::PodSandboxConfig& config);
-  grpc::Status RunPod(const runtime::v1::PodSandboxConfig& config, std::string* id);
-  runtime::v1::PodSandboxStatus PodStatus(const std::string& id);
+  ::runtime::v1::PodSandboxConfig PodConfig(const std::string& name);
+  std::string RunPod(const ::runtime::v1::PodSandboxConfig& config);
+  grpc::Status RunPod(const ::runtime::v1::PodSandboxConfig& config, std::string* id);
+  ::runtime::v1::PodSandboxStatus PodStatus(const std::string& id);
   grpc::Status RemovePod(const std::string& id);
 
-  runtime::v1::ContainerConfig ContainerConfig(const std::string& name, std::vector<std::string> command);
-  grpc::Status Create(const std::string& pod, const runtime::v1::PodSandboxConfig& pod_config,
-                      const runtime::v1::ContainerConfig& config, std::string* id);
-  std::string CreateAndStart(const std::string& pod, const runtime::v1::PodSandboxConfig& pod_config,
-                             const runtime::v1::ContainerConfig& config);
-  runtime::v1::ContainerStatus StatusOf(const std::string& id);
+  ::runtime::v1::ContainerConfig ContainerConfig(const std::string& name, std::vector<std::string> command);
+  grpc::Status Create(const std::string& pod, const ::runtime::v1::PodSandboxConfig& pod_config,
+                      const ::runtime::v1::ContainerConfig& config, std::string* id);
+  std::string CreateAndStart(const std::string& pod, const ::runtime::v1::PodSandboxConfig& pod_config,
+                             const ::runtime::v1::ContainerConfig& config);
+  ::runtime::v1::ContainerStatus StatusOf(const std::string& id);
   // The "info" of a verbose status, parsed; an empty object when there is none.
   nlohmann::json VerboseContainerInfo(const std::string& id);
   nlohmann::json VerbosePodInfo(const std::string& id);
   // Asks for the container's status until it has exited, as kubelet does.
-  runtime::v1::ContainerStatus WaitForExit(const std::string& id);
-  runtime::v1::ExecSyncResponse Exec(const std::string& id, std::vector<std::string> cmd, int64_t timeout = 30,
+  ::runtime::v1::ContainerStatus WaitForExit(const std::string& id);
+  ::runtime::v1::ExecSyncResponse Exec(const std::string& id, std::vector<std::string> cmd, int64_t timeout = 30,
                                      grpc::Status* status_out = nullptr);
 
   std::unique_ptr<TestRegistry> registry_;

@@ -20,7 +20,7 @@ namespace berth::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using runtime::v1::ContainerState;
+using ::runtime::v1::ContainerState;
 
 class PodLifecycleTest : public PodFixture, public ::testing::WithParamInterface<std::string> {
  protected:
@@ -54,7 +54,7 @@ TEST_P(PodLifecycleTest, RunsAContainerWithLogsAndExitCode) {
   std::string id = CreateAndStart(pod, pod_config,
                                   ContainerConfig("c", {"/bin/sh", "-c", "echo out; echo err >&2; printf tail; exit 3"}));
   auto status = WaitForExit(id);
-  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.state(), ::runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(status.exit_code(), 3);
   EXPECT_EQ(status.reason(), "Error");
   EXPECT_GT(status.finished_at(), status.started_at());
@@ -63,11 +63,11 @@ TEST_P(PodLifecycleTest, RunsAContainerWithLogsAndExitCode) {
   EXPECT_EQ(lines, (std::vector<std::string>{"stdout F out", "stderr F err", "stdout P tail"}))
       << ReadFile(status.log_path()).value_or("");
 
-  runtime::v1::ListContainersResponse list;
+  ::runtime::v1::ListContainersResponse list;
   ASSERT_TRUE(client().runtime().ListContainers(Ctx().get(), {}, &list).ok());
   ASSERT_EQ(list.containers_size(), 1);
   EXPECT_EQ(list.containers(0).pod_sandbox_id(), pod);
-  EXPECT_EQ(list.containers(0).state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(list.containers(0).state(), ::runtime::v1::CONTAINER_EXITED);
 }
 
 TEST_P(PodLifecycleTest, MergesCommandEnvAndUserLikeKubernetes) {
@@ -104,14 +104,14 @@ TEST_P(PodLifecycleTest, MergesCommandEnvAndUserLikeKubernetes) {
 
   // SupplementalGroupsPolicy Strict: the image's /etc/group adds nothing (Status
   // advertises the policy, so kubelet sends it).
-  runtime::v1::StatusResponse runtime_status;
-  ASSERT_TRUE(client().runtime().Status(Ctx().get(), runtime::v1::StatusRequest(), &runtime_status).ok());
+  ::runtime::v1::StatusResponse runtime_status;
+  ASSERT_TRUE(client().runtime().Status(Ctx().get(), ::runtime::v1::StatusRequest(), &runtime_status).ok());
   EXPECT_TRUE(runtime_status.features().supplemental_groups_policy());
   auto strict = ContainerConfig("strict", {"sleep", "3600"});
   auto* strict_sec = strict.mutable_linux()->mutable_security_context();
   strict_sec->mutable_run_as_user()->set_value(1000);
   strict_sec->add_supplemental_groups(3000);
-  strict_sec->set_supplemental_groups_policy(runtime::v1::SupplementalGroupsPolicy::Strict);
+  strict_sec->set_supplemental_groups_policy(::runtime::v1::SupplementalGroupsPolicy::Strict);
   std::string strict_id = CreateAndStart(pod, pod_config, strict);
   EXPECT_EQ(Exec(strict_id, {"id", "-G"}).stdout(), "1000 3000\n");
   auto strict_status = StatusOf(strict_id);
@@ -136,7 +136,7 @@ TEST_P(PodLifecycleTest, SecurityContextCapabilitiesReadonlyRootfsAndSeccomp) {
   sec->mutable_capabilities()->add_add_capabilities("NET_ADMIN");
   sec->mutable_capabilities()->add_add_capabilities("CHOWN");
   sec->set_readonly_rootfs(true);
-  sec->mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
+  sec->mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::RuntimeDefault);
   std::string id = CreateAndStart(pod, pod_config, config);
   // CAP_CHOWN is bit 0, CAP_NET_ADMIN bit 12.
   auto caps = Exec(id, {"grep", "CapEff", "/proc/self/status"});
@@ -218,7 +218,7 @@ TEST_P(PodLifecycleTest, PodsComeAndGoSideBySide) {
   // kubelet starts and removes pods concurrently; each pod and container is locked
   // on its own, so these overlap, and each ends up whole and then wholly gone.
   constexpr int kPods = 6;
-  std::vector<runtime::v1::PodSandboxConfig> configs;
+  std::vector<::runtime::v1::PodSandboxConfig> configs;
   for (int i = 0; i < kPods; ++i) configs.push_back(PodConfig(absl::StrCat("parallel-", i)));
   std::vector<std::string> pods(kPods), containers(kPods);
   std::vector<std::thread> threads;
@@ -238,12 +238,12 @@ TEST_P(PodLifecycleTest, PodsComeAndGoSideBySide) {
     threads.emplace_back([&, i] { EXPECT_TRUE(RemovePod(pods[i % kPods]).ok()); });
   }
   for (auto& t : threads) t.join();
-  runtime::v1::ListPodSandboxResponse listed;
-  ASSERT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), runtime::v1::ListPodSandboxRequest(), &listed).ok());
+  ::runtime::v1::ListPodSandboxResponse listed;
+  ASSERT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), ::runtime::v1::ListPodSandboxRequest(), &listed).ok());
   EXPECT_EQ(listed.items_size(), 0);
-  runtime::v1::ListContainersResponse containers_left;
+  ::runtime::v1::ListContainersResponse containers_left;
   ASSERT_TRUE(
-      client().runtime().ListContainers(Ctx().get(), runtime::v1::ListContainersRequest(), &containers_left).ok());
+      client().runtime().ListContainers(Ctx().get(), ::runtime::v1::ListContainersRequest(), &containers_left).ok());
   EXPECT_EQ(containers_left.containers_size(), 0);
 }
 
@@ -253,14 +253,14 @@ TEST_P(PodLifecycleTest, RemovedContainersAreGoneAndLeaveNothing) {
   std::string id = CreateAndStart(pod, pod_config, ContainerConfig("c", {"sleep", "3600"}));
   std::string dir = root_ + "/containers/" + id;
   ASSERT_TRUE(fs::exists(dir));
-  runtime::v1::RemoveContainerRequest remove;
+  ::runtime::v1::RemoveContainerRequest remove;
   remove.set_container_id(id);
-  runtime::v1::RemoveContainerResponse removed;
+  ::runtime::v1::RemoveContainerResponse removed;
   // A running container is stopped first, then removed.
   ASSERT_TRUE(client().runtime().RemoveContainer(Ctx().get(), remove, &removed).ok());
-  runtime::v1::ContainerStatusRequest status_request;
+  ::runtime::v1::ContainerStatusRequest status_request;
   status_request.set_container_id(id);
-  runtime::v1::ContainerStatusResponse status_response;
+  ::runtime::v1::ContainerStatusResponse status_response;
   EXPECT_EQ(client().runtime().ContainerStatus(Ctx().get(), status_request, &status_response).error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_TRUE(client().runtime().RemoveContainer(Ctx().get(), remove, &removed).ok()) << "removing twice";
@@ -285,14 +285,14 @@ TEST_P(PodLifecycleTest, StopEscalatesToSigkillAfterTheTimeout) {
   std::string polite = CreateAndStart(pod, pod_config, ContainerConfig("polite", {"/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"}));
   std::string stubborn = CreateAndStart(pod, pod_config, ContainerConfig("stubborn", {"/bin/sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"}));
   for (const auto& [id, expected] : {std::pair{polite, 0}, std::pair{stubborn, 137}}) {
-    runtime::v1::StopContainerRequest stop;
+    ::runtime::v1::StopContainerRequest stop;
     stop.set_container_id(id);
     stop.set_timeout(2);
-    runtime::v1::StopContainerResponse stopped;
+    ::runtime::v1::StopContainerResponse stopped;
     auto status = client().runtime().StopContainer(Ctx().get(), stop, &stopped);
     ASSERT_TRUE(status.ok()) << status.error_message();
     auto after = StatusOf(id);
-    EXPECT_EQ(after.state(), runtime::v1::CONTAINER_EXITED);
+    EXPECT_EQ(after.state(), ::runtime::v1::CONTAINER_EXITED);
     EXPECT_EQ(after.exit_code(), expected);
     // Stopping again, or removing twice, is not an error.
     EXPECT_TRUE(client().runtime().StopContainer(Ctx().get(), stop, &stopped).ok());
@@ -312,9 +312,9 @@ TEST_P(PodLifecycleTest, ContainersOfAPodShareIpcAndTheNetworkNamespace) {
   EXPECT_NE(Exec(a, {"cat", "/proc/1/cmdline"}).stdout().find("sleep"), std::string::npos);
   EXPECT_NE(Exec(a, {"readlink", "/proc/self/ns/pid"}).stdout(), Exec(b, {"readlink", "/proc/self/ns/pid"}).stdout());
   // Stats come from the container's cgroup and writable layer.
-  runtime::v1::ContainerStatsRequest stats_request;
+  ::runtime::v1::ContainerStatsRequest stats_request;
   stats_request.set_container_id(a);
-  runtime::v1::ContainerStatsResponse stats;
+  ::runtime::v1::ContainerStatsResponse stats;
   ASSERT_TRUE(client().runtime().ContainerStats(Ctx().get(), stats_request, &stats).ok());
   EXPECT_EQ(stats.stats().attributes().id(), a);
   EXPECT_GT(stats.stats().cpu().usage_core_nano_seconds().value(), 0u);
@@ -356,7 +356,7 @@ TEST_P(PodLifecycleTest, ContainersSurviveBerthdKillAndAreRecovered) {
   auto exited = WaitForExit(exits);
   EXPECT_EQ(exited.exit_code(), 42);
   auto still = StatusOf(running);
-  EXPECT_EQ(still.state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(still.state(), ::runtime::v1::CONTAINER_RUNNING);
   EXPECT_EQ(Exec(running, {"echo", "alive"}).stdout(), "alive\n");
 }
 
@@ -364,12 +364,12 @@ TEST_P(PodLifecycleTest, UpdatedResourcesAreAppliedLive) {
   auto pod_config = PodConfig("resources");
   std::string pod = RunPod(pod_config);
   std::string id = CreateAndStart(pod, pod_config, ContainerConfig("busy", {"sleep", "3600"}));
-  runtime::v1::UpdateContainerResourcesRequest update;
+  ::runtime::v1::UpdateContainerResourcesRequest update;
   update.set_container_id(id);
   update.mutable_linux()->set_memory_limit_in_bytes(64 << 20);
   update.mutable_linux()->set_cpu_period(100000);
   update.mutable_linux()->set_cpu_quota(50000);
-  runtime::v1::UpdateContainerResourcesResponse updated;
+  ::runtime::v1::UpdateContainerResourcesResponse updated;
   auto status = client().runtime().UpdateContainerResources(Ctx().get(), update, &updated);
   ASSERT_TRUE(status.ok()) << status.error_message();
   // Read back where the container itself sees its limits (cgroup v1 or v2).
@@ -403,9 +403,9 @@ TEST_P(PodLifecycleTest, ReopenedLogContinuesInANewFileAfterRotation) {
   EXPECT_NE(wait_for(log, "stdout F before").find("before"), std::string::npos);
   // kubelet rotates: rename, then ask the runtime to reopen.
   ASSERT_EQ(::rename(log.c_str(), (log + ".1").c_str()), 0);
-  runtime::v1::ReopenContainerLogRequest reopen;
+  ::runtime::v1::ReopenContainerLogRequest reopen;
   reopen.set_container_id(id);
-  runtime::v1::ReopenContainerLogResponse reopened;
+  ::runtime::v1::ReopenContainerLogResponse reopened;
   ASSERT_TRUE(client().runtime().ReopenContainerLog(Ctx().get(), reopen, &reopened).ok());
   // The new file is there when the call returns, as kubelet expects.
   EXPECT_TRUE(fs::exists(log));
@@ -422,7 +422,7 @@ TEST_P(PodLifecycleTest, TargetPidModeSharesAnotherContainersProcesses) {
   std::string main_id = CreateAndStart(pod, pod_config, ContainerConfig("main", {"sleep", "3600"}));
   auto debug = ContainerConfig("debug", {"sleep", "3601"});
   auto* ns = debug.mutable_linux()->mutable_security_context()->mutable_namespace_options();
-  ns->set_pid(runtime::v1::TARGET);
+  ns->set_pid(::runtime::v1::TARGET);
   ns->set_target_id(main_id);
   std::string debug_id = CreateAndStart(pod, pod_config, debug);
   // pid 1 of the debug container's namespace is the target's sleep.
@@ -446,7 +446,7 @@ TEST_P(PodLifecycleTest, WhatACreateKilledMidwayLeftIsRemovedAtRestart) {
   // init and network were set up) but before either record was written: a restart
   // must find and remove both, processes, mounts and all.
   auto pod_config = PodConfig("unfinished");
-  pod_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(runtime::v1::POD);
+  pod_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(::runtime::v1::POD);
   std::string pod = RunPod(pod_config);
   std::string id = CreateAndStart(pod, pod_config, ContainerConfig("orphan", {"sleep", "3600"}));
   StopBerthd(SIGKILL);
@@ -455,7 +455,7 @@ TEST_P(PodLifecycleTest, WhatACreateKilledMidwayLeftIsRemovedAtRestart) {
   ASSERT_TRUE((*db)->Exec("DELETE FROM containers; DELETE FROM pods;").ok());
   db->reset();
   StartBerthd();
-  runtime::v1::ListPodSandboxResponse pods;
+  ::runtime::v1::ListPodSandboxResponse pods;
   ASSERT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), {}, &pods).ok());
   EXPECT_EQ(pods.items_size(), 0);
   EXPECT_FALSE(fs::exists(root_ + "/containers/" + id));
@@ -479,7 +479,7 @@ TEST_P(PodLifecycleTest, TtyAndStdinAreWhatTheContainerAskedFor) {
   reader.set_stdin(true);
   std::string reader_id = CreateAndStart(pod, pod_config, reader);
   EXPECT_TRUE(absl::StartsWith(Exec(reader_id, {"readlink", "/proc/1/fd/0"}).stdout(), "pipe:"));
-  EXPECT_EQ(StatusOf(reader_id).state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(StatusOf(reader_id).state(), ::runtime::v1::CONTAINER_RUNNING);
   // Without either: /dev/null, and the same reader ends at once.
   std::string plain_id = CreateAndStart(pod, pod_config, ContainerConfig("plain", {"/bin/sh", "-c", "read line; echo got-eof"}));
   EXPECT_EQ(WaitForExit(plain_id).exit_code(), 0);
@@ -494,8 +494,8 @@ TEST_P(PodLifecycleTest, TtyAndStdinAreWhatTheContainerAskedFor) {
 
 TEST_P(PodLifecycleTest, RecursiveReadOnlyMountsReachSubmounts) {
   // Status says the handler can; kubelet asks before it sends recursive_read_only.
-  runtime::v1::StatusResponse status_response;
-  ASSERT_TRUE(client().runtime().Status(Ctx().get(), runtime::v1::StatusRequest(), &status_response).ok());
+  ::runtime::v1::StatusResponse status_response;
+  ASSERT_TRUE(client().runtime().Status(Ctx().get(), ::runtime::v1::StatusRequest(), &status_response).ok());
   bool advertised = false;
   for (const auto& handler : status_response.runtime_handlers()) {
     if (handler.name() == GetParam() || handler.name().empty()) {
@@ -513,7 +513,7 @@ TEST_P(PodLifecycleTest, RecursiveReadOnlyMountsReachSubmounts) {
 
   auto pod_config = PodConfig("rro");
   std::string pod = RunPod(pod_config);
-  auto with_volume = [&](const std::string& name, bool readonly, bool recursive, runtime::v1::MountPropagation p) {
+  auto with_volume = [&](const std::string& name, bool readonly, bool recursive, ::runtime::v1::MountPropagation p) {
     auto config = ContainerConfig(name, {"sleep", "3600"});
     auto* mount = config.add_mounts();
     mount->set_container_path("/data");
@@ -523,8 +523,8 @@ TEST_P(PodLifecycleTest, RecursiveReadOnlyMountsReachSubmounts) {
     mount->set_propagation(p);
     return config;
   };
-  std::string plain = CreateAndStart(pod, pod_config, with_volume("plain", true, false, runtime::v1::PROPAGATION_PRIVATE));
-  std::string recursive = CreateAndStart(pod, pod_config, with_volume("recursive", true, true, runtime::v1::PROPAGATION_PRIVATE));
+  std::string plain = CreateAndStart(pod, pod_config, with_volume("plain", true, false, ::runtime::v1::PROPAGATION_PRIVATE));
+  std::string recursive = CreateAndStart(pod, pod_config, with_volume("recursive", true, true, ::runtime::v1::PROPAGATION_PRIVATE));
   // Read-only alone covers the volume's own mount, not the one inside it.
   EXPECT_NE(Exec(plain, {"touch", "/data/top"}).exit_code(), 0);
   EXPECT_EQ(Exec(plain, {"touch", "/data/inner/plain"}).exit_code(), 0);
@@ -534,9 +534,9 @@ TEST_P(PodLifecycleTest, RecursiveReadOnlyMountsReachSubmounts) {
 
   // What cannot be recursively read-only is refused at create.
   std::string id;
-  for (auto [readonly, propagation] : {std::pair{false, runtime::v1::PROPAGATION_PRIVATE},
-                                       std::pair{true, runtime::v1::PROPAGATION_HOST_TO_CONTAINER},
-                                       std::pair{true, runtime::v1::PROPAGATION_BIDIRECTIONAL}}) {
+  for (auto [readonly, propagation] : {std::pair{false, ::runtime::v1::PROPAGATION_PRIVATE},
+                                       std::pair{true, ::runtime::v1::PROPAGATION_HOST_TO_CONTAINER},
+                                       std::pair{true, ::runtime::v1::PROPAGATION_BIDIRECTIONAL}}) {
     auto status = Create(pod, pod_config, with_volume("bad", readonly, true, propagation), &id);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
   }
@@ -562,7 +562,7 @@ TEST_P(PodLifecycleTest, BidirectionalMountPropagatesToTheHost) {
   auto* mount = config.add_mounts();
   mount->set_container_path("/data");
   mount->set_host_path(source);
-  mount->set_propagation(runtime::v1::PROPAGATION_BIDIRECTIONAL);
+  mount->set_propagation(::runtime::v1::PROPAGATION_BIDIRECTIONAL);
   std::string id = CreateAndStart(pod, pod_config, config);
 
   // What the container mounts under the volume appears on the host...
@@ -615,7 +615,7 @@ TEST_P(PodLifecycleTest, BadRequestsAreClearErrorsAndLeaveNothing) {
   // An AppArmor profile the host cannot apply (not loaded, or no AppArmor at all).
   auto apparmor = ContainerConfig("c", {"true"});
   auto* profile = apparmor.mutable_linux()->mutable_security_context()->mutable_apparmor();
-  profile->set_profile_type(runtime::v1::SecurityProfile::Localhost);
+  profile->set_profile_type(::runtime::v1::SecurityProfile::Localhost);
   profile->set_localhost_ref("berth-test-no-such-profile");
   status = Create(pod, pod_config, apparmor, &id);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
@@ -627,17 +627,17 @@ TEST_P(PodLifecycleTest, BadRequestsAreClearErrorsAndLeaveNothing) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_NE(status.error_message().find(first), std::string::npos) << status.error_message();
   // An unknown runtime handler.
-  runtime::v1::RunPodSandboxRequest run;
+  ::runtime::v1::RunPodSandboxRequest run;
   *run.mutable_config() = PodConfig("handler");
   run.set_runtime_handler("kata");
-  runtime::v1::RunPodSandboxResponse ran;
+  ::runtime::v1::RunPodSandboxResponse ran;
   status = client().runtime().RunPodSandbox(Ctx().get(), run, &ran);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("kata"), std::string::npos);
   // Stop and remove of what does not exist succeed.
-  runtime::v1::StopPodSandboxRequest stop;
+  ::runtime::v1::StopPodSandboxRequest stop;
   stop.set_pod_sandbox_id("feedfacefeedface");
-  runtime::v1::StopPodSandboxResponse stopped;
+  ::runtime::v1::StopPodSandboxResponse stopped;
   EXPECT_TRUE(client().runtime().StopPodSandbox(Ctx().get(), stop, &stopped).ok());
 }
 
@@ -667,8 +667,8 @@ TEST_P(PodLifecycleTest, SysctlsReachOnlyThePodsOwnNamespaces) {
        }) {
     auto config = PodConfig(r.name);
     auto* ns = config.mutable_linux()->mutable_security_context()->mutable_namespace_options();
-    if (r.host_network) ns->set_network(runtime::v1::NODE);
-    if (r.host_ipc) ns->set_ipc(runtime::v1::NODE);
+    if (r.host_network) ns->set_network(::runtime::v1::NODE);
+    if (r.host_ipc) ns->set_ipc(::runtime::v1::NODE);
     (*config.mutable_linux()->mutable_sysctls())[r.sysctl] = r.value;
     std::string id;
     auto status = RunPod(config, &id);
@@ -677,7 +677,7 @@ TEST_P(PodLifecycleTest, SysctlsReachOnlyThePodsOwnNamespaces) {
     EXPECT_NE(status.error_message().find(r.says), std::string::npos) << status.error_message();
   }
   EXPECT_EQ(ReadFile("/proc/sys/kernel/core_pattern").value_or(""), host_core_pattern);
-  runtime::v1::ListPodSandboxResponse listed;
+  ::runtime::v1::ListPodSandboxResponse listed;
   ASSERT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), {}, &listed).ok());
   EXPECT_EQ(listed.items_size(), 0) << "a refused pod was made";
 
@@ -735,13 +735,13 @@ TEST_P(PodLifecycleTest, AnExitNobodyRecordedIsUnknownUntilStopped) {
   ASSERT_EQ(::kill(init, SIGKILL), 0);
   ASSERT_TRUE(WaitForProcessExit(init, init_start, std::chrono::seconds(10)));
   auto status = StatusOf(id);
-  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_UNKNOWN);
+  EXPECT_EQ(status.state(), ::runtime::v1::CONTAINER_UNKNOWN);
   EXPECT_EQ(status.reason(), "Unknown");
-  runtime::v1::StopContainerRequest stop;
+  ::runtime::v1::StopContainerRequest stop;
   stop.set_container_id(id);
-  runtime::v1::StopContainerResponse stopped;
+  ::runtime::v1::StopContainerResponse stopped;
   ASSERT_TRUE(client().runtime().StopContainer(Ctx().get(), stop, &stopped).ok());
-  EXPECT_EQ(StatusOf(id).state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(StatusOf(id).state(), ::runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(StatusOf(id).exit_code(), 255);
 }
 
@@ -755,7 +755,7 @@ TEST_P(PodLifecycleTest, StreamListsAnswerWhatListsAnswer) {
   {
     auto ctx = Ctx();
     auto reader = client().runtime().StreamPodSandboxes(ctx.get(), {});
-    runtime::v1::StreamPodSandboxesResponse batch;
+    ::runtime::v1::StreamPodSandboxesResponse batch;
     while (reader->Read(&batch)) {
       for (const auto& item : batch.pod_sandboxes()) streamed.push_back(item.id());
     }
@@ -764,7 +764,7 @@ TEST_P(PodLifecycleTest, StreamListsAnswerWhatListsAnswer) {
   {
     auto ctx = Ctx();
     auto reader = client().runtime().StreamContainers(ctx.get(), {});
-    runtime::v1::StreamContainersResponse batch;
+    ::runtime::v1::StreamContainersResponse batch;
     while (reader->Read(&batch)) {
       for (const auto& item : batch.containers()) streamed.push_back(item.id());
     }
@@ -775,11 +775,11 @@ TEST_P(PodLifecycleTest, StreamListsAnswerWhatListsAnswer) {
   {
     auto ctx = Ctx();
     auto reader = client().image().StreamImages(ctx.get(), {});
-    runtime::v1::StreamImagesResponse batch;
+    ::runtime::v1::StreamImagesResponse batch;
     while (reader->Read(&batch)) images += static_cast<size_t>(batch.images_size());
     EXPECT_TRUE(reader->Finish().ok());
   }
-  runtime::v1::ListImagesResponse listed;
+  ::runtime::v1::ListImagesResponse listed;
   ASSERT_TRUE(client().image().ListImages(Ctx().get(), {}, &listed).ok());
   EXPECT_EQ(images, static_cast<size_t>(listed.images_size()));
   EXPECT_GE(images, 2u);

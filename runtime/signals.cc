@@ -1,4 +1,4 @@
-#include "pods/runtime/signals.h"
+#include "runtime/signals.h"
 
 #include <signal.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "pods/namespaces.h"
+#include "pods/pinned_namespaces.h"
 
 #include <fcntl.h>
 #include <net/if.h>

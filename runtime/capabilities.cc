@@ -1,4 +1,4 @@
-#include "pods/runtime/capabilities.h"
+#include "runtime/capabilities.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -27,7 +27,7 @@
 #include "base/file_util.h"
 #include "cgroups/cgroups.h"
 #include "base/unique_fd.h"
-#include "pods/runtime/errors.h"
+#include "runtime/errors.h"
 
 namespace berth {
 namespace {
@@ -538,7 +538,7 @@ TEST_F(RuntimeE2eTest, SysctlsOutsideTheContainersNamespacesAreRefused) {
 }
 
 // A failure keeps its meaning on its way to CRI: berth-runtime tags it with its
-// code, runc's words are mapped through one table (pods/runtime/errors.h).
+// code, runc's words are mapped through one table (runtime/errors.h).
 TEST_F(RuntimeE2eTest, FailuresAreClassifiedAlikeForBerthRuntimeAndRunc) {
   Result berth = RunCommand({kBerthRuntime, "--root", state_, "kill", "no-such-container", "9"});
   EXPECT_NE(berth.exit_code, 0);

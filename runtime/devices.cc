@@ -1,4 +1,4 @@
-#include "pods/runtime/devices.h"
+#include "runtime/devices.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,7 +7,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "pods/runtime/mounts.h"
+#include "runtime/mounts.h"
 
 namespace berth::runtime {
 

@@ -1,4 +1,4 @@
-#include "pods/runtime/spec.h"
+#include "runtime/spec.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "pods/runtime/errors.h"
+#include "runtime/errors.h"
 
 #include <utility>
 

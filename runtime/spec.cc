@@ -1,4 +1,4 @@
-#include "pods/runtime/spec.h"
+#include "runtime/spec.h"
 
 #include <nlohmann/json.hpp>
 
@@ -255,6 +255,10 @@ StatusOr<Process> ParseProcess(absl::string_view text) {
 
 StatusOr<cgroups::Resources> ParseResources(absl::string_view text) {
   return ParseWith<cgroups::Resources>(text, "resources", ParseResourcesJson);
+}
+
+StatusOr<Seccomp> ParseSeccomp(absl::string_view text) {
+  return ParseWith<Seccomp>(text, "seccomp profile", ParseSeccompJson);
 }
 
 }  // namespace berth::runtime

@@ -1,4 +1,4 @@
-#include "pods/runtime/seccomp.h"
+#include "runtime/seccomp.h"
 
 #include <errno.h>
 #include <seccomp.h>

@@ -6,7 +6,7 @@
 #include <sys/types.h>
 
 #include "base/status.h"
-#include "pods/runtime/spec.h"
+#include "runtime/spec.h"
 
 namespace berth::runtime {
 

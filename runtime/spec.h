@@ -1,6 +1,8 @@
-// The subset of the OCI runtime-spec config.json that berth-runtime understands,
-// parsed into plain structs. Unknown fields are ignored, as runc does; fields that
-// berth cannot honour (user namespaces, terminal=true) are refused at create.
+// The OCI runtime-spec config.json as plain structs: the subset that berth uses,
+// both where berthd builds a container's spec (and writes it for whichever runtime
+// handler runs it) and where berth-runtime reads one. Unknown fields are ignored
+// when parsing, as runc does; fields that berth-runtime cannot honour (user
+// namespaces, terminal=true) are refused at create.
 #pragma once
 
 #include <sys/types.h>
@@ -90,9 +92,12 @@ struct Seccomp {
   std::vector<SeccompSyscall> syscalls;
 };
 
+// The runtime-spec version berthd writes.
+inline constexpr char kOciVersion[] = "1.0.2";
+
 struct Spec {
   std::string oci_version;
-  std::string root_path;  // absolute after parsing
+  std::string root_path;  // absolute after parsing; as written (relative to the bundle) otherwise
   bool root_readonly = false;
   Process process;
   std::string hostname;
@@ -118,5 +123,13 @@ StatusOr<Spec> ParseSpec(absl::string_view json, const std::string& bundle);
 StatusOr<Process> ParseProcess(absl::string_view json);
 // Parses a lone OCI "linux.resources" object (update --resources).
 StatusOr<cgroups::Resources> ParseResources(absl::string_view json);
+// Parses a lone OCI "linux.seccomp" object (a localhost seccomp profile).
+StatusOr<Seccomp> ParseSeccomp(absl::string_view json);
+
+// The other way: config.json for a bundle (indented, for people reading it), a
+// process for `exec --process`, resources for `update --resources`.
+std::string SpecJson(const Spec& spec);
+std::string ProcessJson(const Process& process);
+std::string ResourcesJson(const cgroups::Resources& resources);
 
 }  // namespace berth::runtime

@@ -12,7 +12,7 @@
 
 #include "base/status.h"
 #include "base/unique_fd.h"
-#include "pods/runtime/spec.h"
+#include "runtime/spec.h"
 
 namespace berth::runtime {
 

@@ -1,4 +1,4 @@
-#include "pods/runtime/container.h"
+#include "runtime/container.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,10 +34,10 @@
 #include "base/unique_fd.h"
 #include "cgroups/cgroups.h"
 #include "cgroups/manager.h"
-#include "pods/runtime/capabilities.h"
-#include "pods/runtime/mounts.h"
-#include "pods/runtime/namespaces.h"
-#include "pods/runtime/seccomp.h"
+#include "runtime/capabilities.h"
+#include "runtime/mounts.h"
+#include "runtime/namespaces.h"
+#include "runtime/seccomp.h"
 
 extern char** environ;
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "base/status.h"
-#include "pods/runtime/spec.h"
+#include "runtime/spec.h"
 
 namespace berth::runtime {
 

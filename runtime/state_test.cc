@@ -1,4 +1,4 @@
-#include "pods/runtime/state.h"
+#include "runtime/state.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -7,8 +7,8 @@
 
 #include "base/file_util.h"
 #include "cgroups/manager.h"
-#include "pods/runtime/container.h"
-#include "pods/runtime/signals.h"
+#include "runtime/container.h"
+#include "runtime/signals.h"
 
 namespace berth::runtime {
 namespace {

@@ -1,4 +1,4 @@
-#include "pods/runtime/state.h"
+#include "runtime/state.h"
 
 #include <errno.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "pods/runtime/namespaces.h"
+#include "runtime/namespaces.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "base/unique_fd.h"
-#include "pods/runtime/sysctl.h"
+#include "runtime/sysctl.h"
 
 namespace berth::runtime {
 

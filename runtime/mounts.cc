@@ -1,4 +1,4 @@
-#include "pods/runtime/mounts.h"
+#include "runtime/mounts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +17,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
-#include "pods/runtime/devices.h"
-#include "pods/runtime/sysctl.h"
+#include "runtime/devices.h"
+#include "runtime/sysctl.h"
 
 namespace berth::runtime {
 

@@ -1,4 +1,4 @@
-#include "pods/runtime/sysctl.h"
+#include "runtime/sysctl.h"
 
 #include <vector>
 

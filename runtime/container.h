@@ -18,8 +18,8 @@
 
 #include "base/status.h"
 #include "cgroups/resources.h"
-#include "pods/runtime/spec.h"
-#include "pods/runtime/state.h"
+#include "runtime/spec.h"
+#include "runtime/state.h"
 
 namespace berth::runtime {
 

@@ -1,0 +1,47 @@
+// A runtime handler as the lifecycle uses it: something that runs a container from
+// its OCI spec, each container under a shim of its own. OciRuntime is the real one
+// (berth-runtime, runc or crun); tests give fakes, to fail any step.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "base/process.h"
+#include "base/status.h"
+#include "cgroups/resources.h"
+#include "pods/records.h"
+#include "runtime/spec.h"
+
+namespace berth::pods {
+
+class RuntimeHandler {
+ public:
+  virtual ~RuntimeHandler() = default;
+
+  // What a handler supports, from its OCI features document.
+  struct Features {
+    bool recursive_read_only = false;  // the "rro" mount option
+  };
+
+  virtual const std::string& name() const = 0;
+  virtual const Features& features() = 0;
+
+  // Writes the spec into the record's bundle and starts the container's shim, which
+  // creates the container (stopped before its process runs). Fills in the record's
+  // pid and shim pid.
+  virtual Status Create(ContainerRecord& record, const runtime::Spec& spec, const std::string& oom_file) = 0;
+  // The spec Create wrote, for what is run later in the container (exec).
+  virtual StatusOr<runtime::Spec> ReadSpec(const ContainerRecord& record) = 0;
+  virtual Status Start(const std::string& id) = 0;
+  virtual Status Kill(const std::string& id, int signal) = 0;
+  // Forgets the container; with force, kills what still runs first. NOT_FOUND when
+  // the handler has no such container.
+  virtual Status Delete(const std::string& id, bool force) = 0;
+  // Runs process in the container and waits for it (killing it at timeout);
+  // scratch_dir is the container's own, for the files the handler needs.
+  virtual StatusOr<RunResult> Exec(const std::string& id, const runtime::Process& process,
+                                   const std::string& scratch_dir, std::chrono::milliseconds timeout) = 0;
+  virtual Status Update(const std::string& id, const cgroups::Resources& resources, const std::string& scratch_dir) = 0;
+};
+
+}  // namespace berth::pods

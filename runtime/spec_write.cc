@@ -1,0 +1,180 @@
+// The typed spec written back as OCI JSON: config.json for a bundle, a lone process
+// for `exec --process`, lone resources for `update --resources`. Fields left unset
+// (empty, nullopt) are left out, so that the runtime applies its own default.
+#include <nlohmann/json.hpp>
+
+#include "runtime/spec.h"
+
+namespace berth::runtime {
+namespace {
+
+using nlohmann::json;
+
+template <typename T>
+void SetIf(json& j, const char* key, const std::optional<T>& value) {
+  if (value) j[key] = *value;
+}
+
+void SetIfAny(json& j, const char* key, const std::vector<std::string>& values) {
+  if (!values.empty()) j[key] = values;
+}
+
+json ProcessObject(const Process& p) {
+  json user = {{"uid", p.user.uid}, {"gid", p.user.gid}};
+  if (!p.user.additional_gids.empty()) user["additionalGids"] = p.user.additional_gids;
+  SetIf(user, "umask", p.user.umask);
+  json j = {{"terminal", p.terminal}, {"user", user}, {"args", p.args}, {"env", p.env}, {"cwd", p.cwd}};
+  if (p.capabilities) {
+    j["capabilities"] = {{"bounding", p.capabilities->bounding},
+                         {"effective", p.capabilities->effective},
+                         {"inheritable", p.capabilities->inheritable},
+                         {"permitted", p.capabilities->permitted},
+                         {"ambient", p.capabilities->ambient}};
+  }
+  if (!p.rlimits.empty()) {
+    json rlimits = json::array();
+    for (const Rlimit& r : p.rlimits) rlimits.push_back({{"type", r.type}, {"hard", r.hard}, {"soft", r.soft}});
+    j["rlimits"] = rlimits;
+  }
+  j["noNewPrivileges"] = p.no_new_privileges;
+  SetIf(j, "oomScoreAdj", p.oom_score_adj);
+  if (!p.apparmor_profile.empty()) j["apparmorProfile"] = p.apparmor_profile;
+  return j;
+}
+
+json Throttle(const std::vector<cgroups::BlockIoThrottleDevice>& devices) {
+  json out = json::array();
+  for (const auto& d : devices) out.push_back({{"major", d.major}, {"minor", d.minor}, {"rate", d.rate}});
+  return out;
+}
+
+json ResourcesObject(const cgroups::Resources& r) {
+  json j = json::object();
+  json memory = json::object();
+  SetIf(memory, "limit", r.memory_limit);
+  SetIf(memory, "reservation", r.memory_reservation);
+  SetIf(memory, "swap", r.memory_swap);
+  if (!memory.empty()) j["memory"] = memory;
+  json cpu = json::object();
+  SetIf(cpu, "shares", r.cpu_shares);
+  SetIf(cpu, "quota", r.cpu_quota);
+  SetIf(cpu, "period", r.cpu_period);
+  SetIf(cpu, "cpus", r.cpuset_cpus);
+  SetIf(cpu, "mems", r.cpuset_mems);
+  if (!cpu.empty()) j["cpu"] = cpu;
+  if (r.pids_limit) j["pids"] = {{"limit", *r.pids_limit}};
+  if (!r.hugepage_limits.empty()) {
+    json pages = json::array();
+    for (const auto& h : r.hugepage_limits) pages.push_back({{"pageSize", h.page_size}, {"limit", h.limit}});
+    j["hugepageLimits"] = pages;
+  }
+  json block_io = json::object();
+  SetIf(block_io, "weight", r.blkio_weight);
+  if (!r.blkio_weight_devices.empty()) {
+    json devices = json::array();
+    for (const auto& d : r.blkio_weight_devices) {
+      json device = {{"major", d.major}, {"minor", d.minor}};
+      SetIf(device, "weight", d.weight);
+      devices.push_back(device);
+    }
+    block_io["weightDevice"] = devices;
+  }
+  if (!r.throttle_read_bps.empty()) block_io["throttleReadBpsDevice"] = Throttle(r.throttle_read_bps);
+  if (!r.throttle_write_bps.empty()) block_io["throttleWriteBpsDevice"] = Throttle(r.throttle_write_bps);
+  if (!r.throttle_read_iops.empty()) block_io["throttleReadIOPSDevice"] = Throttle(r.throttle_read_iops);
+  if (!r.throttle_write_iops.empty()) block_io["throttleWriteIOPSDevice"] = Throttle(r.throttle_write_iops);
+  if (!block_io.empty()) j["blockIO"] = block_io;
+  if (!r.devices.empty()) {
+    json devices = json::array();
+    for (const auto& rule : r.devices) {
+      json device = {{"allow", rule.allow}, {"access", rule.access}};
+      // 'a' with no numbers is the OCI default: every device.
+      if (rule.type != 'a') device["type"] = std::string(1, rule.type);
+      if (rule.major >= 0) device["major"] = rule.major;
+      if (rule.minor >= 0) device["minor"] = rule.minor;
+      devices.push_back(device);
+    }
+    j["devices"] = devices;
+  }
+  if (!r.unified.empty()) j["unified"] = r.unified;
+  return j;
+}
+
+json SeccompObject(const Seccomp& s) {
+  json j = {{"defaultAction", s.default_action}};
+  SetIf(j, "defaultErrnoRet", s.default_errno_ret);
+  SetIfAny(j, "architectures", s.architectures);
+  SetIfAny(j, "flags", s.flags);
+  json syscalls = json::array();
+  for (const auto& call : s.syscalls) {
+    json rule = {{"names", call.names}, {"action", call.action}};
+    SetIf(rule, "errnoRet", call.errno_ret);
+    if (!call.args.empty()) {
+      json args = json::array();
+      for (const auto& a : call.args) {
+        args.push_back({{"index", a.index}, {"value", a.value}, {"valueTwo", a.value_two}, {"op", a.op}});
+      }
+      rule["args"] = args;
+    }
+    syscalls.push_back(rule);
+  }
+  if (!syscalls.empty()) j["syscalls"] = syscalls;
+  return j;
+}
+
+json DeviceObject(const Device& d) {
+  json j = {{"path", d.path}, {"type", std::string(1, d.type)}, {"major", d.major}, {"minor", d.minor}};
+  SetIf(j, "fileMode", d.file_mode);
+  SetIf(j, "uid", d.uid);
+  SetIf(j, "gid", d.gid);
+  return j;
+}
+
+json LinuxObject(const Spec& spec) {
+  json namespaces = json::array();
+  for (const auto& ns : spec.namespaces) {
+    json entry = {{"type", ns.type}};
+    if (!ns.path.empty()) entry["path"] = ns.path;
+    namespaces.push_back(entry);
+  }
+  json j = {{"namespaces", namespaces}};
+  if (!spec.cgroups_path.empty()) j["cgroupsPath"] = spec.cgroups_path;
+  if (spec.resources) j["resources"] = ResourcesObject(*spec.resources);
+  if (!spec.sysctl.empty()) j["sysctl"] = spec.sysctl;
+  SetIfAny(j, "maskedPaths", spec.masked_paths);
+  SetIfAny(j, "readonlyPaths", spec.readonly_paths);
+  if (!spec.rootfs_propagation.empty()) j["rootfsPropagation"] = spec.rootfs_propagation;
+  if (spec.seccomp) j["seccomp"] = SeccompObject(*spec.seccomp);
+  if (!spec.devices.empty()) {
+    json devices = json::array();
+    for (const auto& d : spec.devices) devices.push_back(DeviceObject(d));
+    j["devices"] = devices;
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string SpecJson(const Spec& spec) {
+  json mounts = json::array();
+  for (const auto& m : spec.mounts) {
+    json mount = {{"destination", m.destination}, {"type", m.type}, {"source", m.source}};
+    if (!m.options.empty()) mount["options"] = m.options;
+    mounts.push_back(mount);
+  }
+  json j = {{"ociVersion", spec.oci_version.empty() ? kOciVersion : spec.oci_version},
+            {"process", ProcessObject(spec.process)},
+            {"root", {{"path", spec.root_path}, {"readonly", spec.root_readonly}}},
+            {"mounts", mounts},
+            {"linux", LinuxObject(spec)}};
+  if (!spec.hostname.empty()) j["hostname"] = spec.hostname;
+  if (!spec.domainname.empty()) j["domainname"] = spec.domainname;
+  if (!spec.annotations.empty()) j["annotations"] = spec.annotations;
+  return j.dump(2);
+}
+
+std::string ProcessJson(const Process& process) { return ProcessObject(process).dump(); }
+
+std::string ResourcesJson(const cgroups::Resources& resources) { return ResourcesObject(resources).dump(); }
+
+}  // namespace berth::runtime
