@@ -19,6 +19,7 @@
 namespace berth::pods {
 Status Lifecycle::RemoveContainerFiles(const ContainerRecord& container) {
   RETURN_IF_ERROR(rootfs_->Remove(container.id, container.rootfs()));
+  RETURN_IF_ERROR(RemoveAll(container.dir));
   return RemoveAll(container.run_dir);
 }
 

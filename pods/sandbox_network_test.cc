@@ -9,50 +9,12 @@
 
 #include "base/file_util.h"
 #include "base/state_db.h"
+#include "pods/test_fakes.h"
 
 namespace berth::pods {
 namespace {
 
-// A network whose answers the test sets: what each pod's probe and CHECK say, and
-// which pods hold an attachment.
-class FakePodNetwork : public network::PodNetwork {
- public:
-  StatusOr<network::Attachment> Attach(const network::PodNetworkRequest& request) override {
-    requests.push_back(request);
-    if (!attach_error.ok()) return attach_error;
-    cached.insert(request.pod_id);
-    network::Attachment attachment;
-    attachment.ips = {"10.1.0.7"};
-    return attachment;
-  }
-  Status Check(const std::string& pod_id) override {
-    std::lock_guard<std::mutex> lock(mu);
-    checked.insert(pod_id);
-    auto it = check_errors.find(pod_id);
-    return it == check_errors.end() ? absl::OkStatus() : it->second;
-  }
-  network::AttachmentProbe Probe(const std::string& pod_id) const override {
-    auto it = probes.find(pod_id);
-    return it == probes.end() ? network::AttachmentProbe{network::AttachmentState::kPresent, ""} : it->second;
-  }
-  Status Detach(const std::string& pod_id) override {
-    detached.push_back(pod_id);
-    if (!detach_error.ok()) return detach_error;
-    cached.erase(pod_id);
-    return absl::OkStatus();
-  }
-  std::vector<std::string> CachedPods() const override { return {cached.begin(), cached.end()}; }
-
-  Status attach_error;
-  Status detach_error;
-  std::vector<network::PodNetworkRequest> requests;
-  std::vector<std::string> detached;
-  std::set<std::string> cached;
-  std::map<std::string, network::AttachmentProbe> probes;
-  std::map<std::string, Status> check_errors;
-  std::mutex mu;  // CHECKs run side by side
-  std::set<std::string> checked;
-};
+using fakes::FakePodNetwork;
 
 SandboxRecord Pod(const std::string& id) {
   SandboxRecord pod;
