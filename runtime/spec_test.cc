@@ -110,5 +110,53 @@ TEST(SpecTest, ParsesLoneProcessAndResources) {
   EXPECT_EQ(resources->unified.at("memory.high"), "10M");
 }
 
+TEST(SpecTest, WritingAndParsingAgainGivesTheSameSpec) {
+  auto parsed = ParseSpec(kConfig, "/bundle");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const std::string written = SpecJson(*parsed);
+  auto again = ParseSpec(written, "/elsewhere");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << written;
+  EXPECT_EQ(SpecJson(*again), written) << "absolute paths stay as they are";
+  EXPECT_EQ(again->process.user.umask, 18u);
+  EXPECT_EQ(again->resources->devices[1].major, 1);
+  EXPECT_EQ(again->resources->devices[0].type, 'a');
+  EXPECT_EQ(*again->seccomp->syscalls[0].errno_ret, 1u);
+
+  Spec relative;
+  relative.root_path = "rootfs";
+  relative.process.args = {"sh"};
+  auto in_bundle = ParseSpec(SpecJson(relative), "/b");
+  ASSERT_TRUE(in_bundle.ok()) << in_bundle.status();
+  EXPECT_EQ(in_bundle->root_path, "/b/rootfs");
+  EXPECT_EQ(in_bundle->oci_version, kOciVersion);
+  EXPECT_FALSE(in_bundle->resources.has_value()) << "nothing asked, nothing written";
+}
+
+TEST(SpecTest, LoneProcessAndResourcesRoundTrip) {
+  Process process;
+  process.args = {"ls", "-l"};
+  process.env = {"A=b"};
+  process.user.uid = 7;
+  process.user.additional_gids = {7, 8};
+  process.oom_score_adj = -5;
+  auto parsed = ParseProcess(ProcessJson(process));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->args, process.args);
+  EXPECT_EQ(parsed->user.additional_gids, process.user.additional_gids);
+  EXPECT_EQ(parsed->oom_score_adj, -5);
+
+  cgroups::Resources resources;
+  resources.cpu_quota = 20000;
+  resources.throttle_read_bps = {{8, 0, 1 << 20}};
+  resources.hugepage_limits = {{"2MB", 4 << 20}};
+  auto back = ParseResources(ResourcesJson(resources));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->cpu_quota, 20000);
+  EXPECT_FALSE(back->memory_limit.has_value());
+  ASSERT_EQ(back->throttle_read_bps.size(), 1u);
+  EXPECT_EQ(back->throttle_read_bps[0].rate, 1u << 20);
+  EXPECT_EQ(back->hugepage_limits[0].page_size, "2MB");
+}
+
 }  // namespace
 }  // namespace berth::runtime
