@@ -1,70 +1,71 @@
 #include "base/state_db.h"
 
-#include <array>
 #include "absl/strings/string_view.h"
 
 namespace berth {
 namespace {
 
-// Migration N (1-based) takes the schema from version N-1 to N. Append only: a
-// shipped migration is never edited, since databases in the field already ran it.
-constexpr std::array<absl::string_view, 2> kMigrations = {
-    // 1: the first schema. Records are serialized protobuf messages of the CRI types
-    // plus berth's own fields; the columns are what lookups and uniqueness need.
-    R"sql(
+// The node settings, base's own table.
+const Schema kBaseSchema = {"base", {R"sql(
     CREATE TABLE settings (
       key   TEXT PRIMARY KEY,
       value TEXT NOT NULL
     );
-    CREATE TABLE pods (
-      id          TEXT PRIMARY KEY,
-      name        TEXT NOT NULL UNIQUE,   -- name_namespace_uid_attempt, as kubelet reserves it
-      created_at  INTEGER NOT NULL,       -- unix nanoseconds
-      state       INTEGER NOT NULL,
-      record      BLOB NOT NULL
-    );
-    CREATE TABLE containers (
-      id          TEXT PRIMARY KEY,
-      pod_id      TEXT NOT NULL REFERENCES pods(id),
-      name        TEXT NOT NULL UNIQUE,
-      created_at  INTEGER NOT NULL,
-      state       INTEGER NOT NULL,
-      record      BLOB NOT NULL
-    );
-    CREATE INDEX containers_by_pod ON containers(pod_id);
-    CREATE TABLE images (
-      id          TEXT PRIMARY KEY,       -- config digest
-      record      BLOB NOT NULL
-    );
-    CREATE TABLE image_names (
-      name        TEXT PRIMARY KEY,       -- repo:tag or repo@digest
-      image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
-    );
-    )sql",
-    // 2: image content and layer snapshots. An image holds references to the blobs
-    // and layers it is made of; a container holds the layers under its rootfs. What
-    // nothing references is garbage.
-    R"sql(
-    CREATE TABLE layers (
-      chain_id    TEXT PRIMARY KEY,
-      snapshot_id INTEGER NOT NULL UNIQUE,  -- directory name under images/snapshots
-      diff_id     TEXT NOT NULL,
-      size        INTEGER NOT NULL          -- bytes of files unpacked
-    );
-    CREATE TABLE image_refs (
-      image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-      kind        TEXT NOT NULL,            -- 'blob' or 'layer'
-      ref         TEXT NOT NULL,            -- a digest or a chain ID
-      PRIMARY KEY (image_id, kind, ref)
-    );
-    CREATE INDEX image_refs_by_ref ON image_refs(kind, ref);
-    CREATE TABLE container_layers (
-      container_id TEXT NOT NULL,
-      chain_id     TEXT NOT NULL,
-      PRIMARY KEY (container_id, chain_id)
-    );
-    )sql",
-};
+    )sql"}};
+
+// user_version says how the file is laid out: 1 and 2 were one list of migrations
+// for every module (base, pods and images 1; images 2 at file version 2); 3 keeps a
+// version per module in schema_versions.
+constexpr int kPerModuleLayout = 3;
+
+Status StartPerModuleLayout(SqliteDatabase& db, int file_version) {
+  RETURN_IF_ERROR(db.Exec("CREATE TABLE schema_versions (module TEXT PRIMARY KEY, version INTEGER NOT NULL)"));
+  if (file_version >= 1) {
+    // What the one list had applied, by module.
+    RETURN_IF_ERROR(db.Exec(absl::StrCat("INSERT INTO schema_versions VALUES ('base', 1), ('pods', 1), ('images', ",
+                                         file_version, ")")));
+  }
+  return db.Exec(absl::StrCat("PRAGMA user_version = ", kPerModuleLayout));
+}
+
+StatusOr<int> ModuleVersion(SqliteDatabase& db, const std::string& module) {
+  ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT version FROM schema_versions WHERE module = ?"));
+  stmt.Bind(1, module);
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  return row ? static_cast<int>(stmt.ColumnInt(0)) : 0;
+}
+
+Status Migrate(SqliteDatabase& db, const Schema& schema, const std::string& path, std::map<std::string, int>& versions) {
+  ASSIGN_OR_RETURN(int version, ModuleVersion(db, schema.module));
+  const int known = static_cast<int>(schema.migrations.size());
+  if (version > known) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state database ", path, " has ", schema.module, " schema version ", version,
+        ", newer than this berthd understands (", known,
+        "): it was written by a newer berth; run that version or restore a backup"));
+  }
+  for (int v = version; v < known; ++v) {
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(&db));
+    Status applied = db.Exec(schema.migrations[static_cast<size_t>(v)]);
+    if (applied.ok()) {
+      auto stmt = db.Prepare(
+          "INSERT INTO schema_versions(module, version) VALUES(?, ?) "
+          "ON CONFLICT(module) DO UPDATE SET version = excluded.version");
+      applied = stmt.status();
+      if (applied.ok()) {
+        stmt->Bind(1, schema.module).Bind(2, int64_t{v + 1});
+        applied = stmt->Run();
+      }
+    }
+    if (applied.ok()) applied = txn.Commit();
+    if (!applied.ok()) {
+      return Annotate(applied, absl::StrCat("migrate the ", schema.module, " tables of state database ", path,
+                                            " to version ", v + 1));
+    }
+  }
+  versions[schema.module] = known;
+  return absl::OkStatus();
+}
 
 StatusOr<int> ReadUserVersion(SqliteDatabase& db) {
   ASSIGN_OR_RETURN(auto stmt, db.Prepare("PRAGMA user_version"));
@@ -86,9 +87,7 @@ Status CheckIntegrity(SqliteDatabase& db) {
 
 }  // namespace
 
-int StateDb::CurrentSchemaVersion() { return static_cast<int>(kMigrations.size()); }
-
-StatusOr<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
+StatusOr<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path, const std::vector<const Schema*>& modules) {
   // Whatever makes the file unreadable, say so and leave it for the operator.
   auto refuse = [&path](const Status& status) {
     return Status(status.code(),
@@ -103,22 +102,21 @@ StatusOr<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
   if (!version.ok()) return refuse(version.status());
   Status integrity = CheckIntegrity(*db);
   if (!integrity.ok()) return refuse(integrity);
-  if (*version > CurrentSchemaVersion()) {
+  if (*version > kPerModuleLayout) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "state database ", path, " has schema version ", *version,
-        ", newer than this berthd understands (", CurrentSchemaVersion(),
-        "): it was written by a newer berth; run that version or restore a backup"));
+        "state database ", path, " has layout version ", *version, ", newer than this berthd understands (",
+        kPerModuleLayout, "): it was written by a newer berth; run that version or restore a backup"));
   }
-  for (int v = *version; v < CurrentSchemaVersion(); ++v) {
+  if (*version < kPerModuleLayout) {
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(db.get()));
-    Status applied = db->Exec(kMigrations[static_cast<size_t>(v)]);
-    if (applied.ok()) applied = db->Exec(absl::StrCat("PRAGMA user_version = ", v + 1));
-    if (applied.ok()) applied = txn.Commit();
-    if (!applied.ok()) {
-      return Annotate(applied, absl::StrCat("migrate state database ", path, " to version ", v + 1));
-    }
+    Status started = StartPerModuleLayout(*db, *version);
+    if (started.ok()) started = txn.Commit();
+    if (!started.ok()) return Annotate(started, absl::StrCat("give state database ", path, " per-module versions"));
   }
-  return std::unique_ptr<StateDb>(new StateDb(std::move(db), CurrentSchemaVersion()));
+  std::map<std::string, int> versions;
+  RETURN_IF_ERROR(Migrate(*db, kBaseSchema, path, versions));
+  for (const Schema* schema : modules) RETURN_IF_ERROR(Migrate(*db, *schema, path, versions));
+  return std::unique_ptr<StateDb>(new StateDb(std::move(db), std::move(versions)));
 }
 
 Status StateDb::Transaction(const std::function<Status(SqliteDatabase& db)>& fn) {

@@ -1,31 +1,40 @@
 // berthd's persistent state: one SQLite database under the state root.
 //
-// The schema is versioned with SQLite's user_version. Open() applies every migration
-// newer than the file's version, each in its own transaction, and refuses a file that
-// is corrupt or was written by a newer berth: state is never reset behind the
-// operator's back. Each module owns its own tables (pods/ the pod and container
-// tables, image/ the image tables); the migrations live here so that their order is
-// one list.
+// Each module owns its tables and their migrations (a Schema: pods/ the pod and
+// container records, image/ the images and layers, base the node settings), and
+// each is versioned on its own in the schema_versions table. Open() applies every
+// migration newer than a module's version, each in its own transaction, and refuses
+// a file that is corrupt or was written by a newer berth: state is never reset
+// behind the operator's back.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/string_view.h"
 #include "base/sqlite.h"
 #include "base/status.h"
 
 namespace berth {
 
+// One module's tables. Migration N (1-based) takes them from version N-1 to N.
+// Append only: a shipped migration is never edited, since databases in the field
+// already ran it.
+struct Schema {
+  std::string module;
+  std::vector<absl::string_view> migrations;
+};
+
 class StateDb {
  public:
-  // The schema version this build writes.
-  static int CurrentSchemaVersion();
-
-  // Opens or creates the database at path and migrates it.
-  static StatusOr<std::unique_ptr<StateDb>> Open(const std::string& path);
+  // Opens or creates the database at path and migrates the node settings and the
+  // modules' tables to what this build writes.
+  static StatusOr<std::unique_ptr<StateDb>> Open(const std::string& path, const std::vector<const Schema*>& modules);
 
   // Runs fn inside one transaction with the database to itself: committed when fn
   // succeeds, rolled back when it fails. Every module writes through here, so
@@ -36,18 +45,19 @@ class StateDb {
 
   // For tests and migrations only: the connection without the lock.
   SqliteDatabase& DbForTest() { return *db_; }
-  int schema_version() const { return schema_version_; }
+  // Each module's schema version ("base" included).
+  const std::map<std::string, int>& schema_versions() const { return versions_; }
 
   // Node-wide settings kept across restarts (e.g. the pod CIDR kubelet pushes).
   StatusOr<std::optional<std::string>> GetSetting(const std::string& key);
   Status PutSetting(const std::string& key, const std::string& value);
 
  private:
-  explicit StateDb(std::unique_ptr<SqliteDatabase> db, int version)
-      : db_(std::move(db)), schema_version_(version) {}
+  StateDb(std::unique_ptr<SqliteDatabase> db, std::map<std::string, int> versions)
+      : db_(std::move(db)), versions_(std::move(versions)) {}
   std::mutex mu_;
   std::unique_ptr<SqliteDatabase> db_;
-  int schema_version_;
+  std::map<std::string, int> versions_;
 };
 
 }  // namespace berth

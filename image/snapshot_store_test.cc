@@ -10,6 +10,7 @@
 #include "base/file_util.h"
 #include "image/digest.h"
 #include "image/manifest.h"
+#include "image/schema.h"
 #include "image/test_tar.h"
 
 namespace berth::image {
@@ -26,7 +27,7 @@ class SnapshotStoreTest : public ::testing::Test {
     char tmpl[] = "/tmp/berth-snap-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto db = StateDb::Open(dir_ + "/berth.db");
+    auto db = StateDb::Open(dir_ + "/berth.db", {&ImageSchema()});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
     auto store = SnapshotStore::Open(db_.get(), dir_ + "/snapshots", dir_ + "/containers");

@@ -13,6 +13,7 @@
 #include "base/state_db.h"
 #include "pods/exit_watcher.h"
 #include "pods/record_store.h"
+#include "pods/schema.h"
 
 namespace berth::pods {
 namespace {
@@ -51,7 +52,7 @@ TEST(RecordStoreEventsTest, LifecycleChangesArePublishedAsRecorded) {
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   std::string dir = tmpl;
   {
-    auto db = StateDb::Open(dir + "/berth.db");
+    auto db = StateDb::Open(dir + "/berth.db", {&RecordSchema()});
     ASSERT_TRUE(db.ok()) << db.status();
     EventBus bus;
     auto events = bus.Subscribe();

@@ -11,6 +11,7 @@
 
 #include "base/file_util.h"
 #include "base/state_db.h"
+#include "pods/schema.h"
 #include "pods/test_fakes.h"
 
 namespace berth::pods {
@@ -31,7 +32,7 @@ class FakeNode {
     cgroups_.root = dir_ + "/cgroup";
     cgroups_.controllers = {"cpu", "memory", "pids"};
     if (!MakeDirs(config_.root, 0700).ok()) std::abort();
-    db_ = *StateDb::Open(config_.root + "/berth.db");
+    db_ = *StateDb::Open(config_.root + "/berth.db", {&RecordSchema()});
     ledger_.fail_at = fail_at;
 
     image::ImageRecord image;

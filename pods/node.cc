@@ -12,8 +12,10 @@
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "base/log.h"
+#include "image/schema.h"
 #include "network/cni.h"
 #include "network/cni_config.h"
+#include "pods/schema.h"
 #include "pods/state_layout.h"
 
 namespace berth::pods {
@@ -67,7 +69,7 @@ StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
   ASSIGN_OR_RETURN(UniqueFd lock, LockStateRoot(state));
   RETURN_IF_ERROR(MakeDirs(state.ImagesDir(), 0711));
   RETURN_IF_ERROR(MakeDirs(state.ContainersDir(), 0711));
-  ASSIGN_OR_RETURN(auto db, StateDb::Open(state.Database()));
+  ASSIGN_OR_RETURN(auto db, StateDb::Open(state.Database(), {&image::ImageSchema(), &RecordSchema()}));
   ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
   ASSIGN_OR_RETURN(auto cidr, db->GetSetting(kPodCidrSetting));
   image::ImageStoreOptions image_options;
@@ -116,7 +118,7 @@ std::map<std::string, std::string> Node::StatusInfo() const {
       {"cgroupMode", std::string(cgroups::ModeName(cgroup_layout_.mode))},
       {"cgroupControllers", cgroup_layout_.controllers},
       {"podCIDR", pod_cidr()},
-      {"schemaVersion", db_->schema_version()},
+      {"schemaVersions", db_->schema_versions()},
   };
   auto network = network::FindNetworkConfig(config_.cni.conf_dir, config_.cni.bin_dirs);
   if (network.ok()) {

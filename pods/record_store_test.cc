@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "base/file_util.h"
+#include "pods/schema.h"
 
 namespace berth::pods {
 namespace {
@@ -15,7 +16,7 @@ class RecordStoreTest : public ::testing::Test {
     char tmpl[] = "/tmp/berth-record-store-test-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto db = StateDb::Open(dir_ + "/berth.db");
+    auto db = StateDb::Open(dir_ + "/berth.db", {&RecordSchema()});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
     store_ = std::make_unique<RecordStore>(db_.get(), &events_);

@@ -9,6 +9,7 @@
 
 #include "base/file_util.h"
 #include "base/state_db.h"
+#include "pods/schema.h"
 #include "pods/test_fakes.h"
 
 namespace berth::pods {
@@ -83,7 +84,7 @@ class SandboxNetworkRecoveryTest : public ::testing::Test {
     char tmpl[] = "/tmp/berth-sandbox-network-test-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto db = StateDb::Open(dir_ + "/berth.db");
+    auto db = StateDb::Open(dir_ + "/berth.db", {&RecordSchema()});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
     records_ = std::make_unique<RecordStore>(db_.get());

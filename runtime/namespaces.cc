@@ -16,14 +16,22 @@ struct NamespaceKind {
   const char* type;   // OCI name
   const char* proc;   // /proc/PID/ns/<proc>
   int flag;
+  bool supported;     // can a container have one (user, time: not yet)
 };
 
 constexpr NamespaceKind kKinds[] = {
-    {"pid", "pid", CLONE_NEWPID},     {"network", "net", CLONE_NEWNET},
-    {"mount", "mnt", CLONE_NEWNS},    {"ipc", "ipc", CLONE_NEWIPC},
-    {"uts", "uts", CLONE_NEWUTS},     {"cgroup", "cgroup", CLONE_NEWCGROUP},
-    {"user", "user", CLONE_NEWUSER},  {"time", "time", CLONE_NEWTIME},
+    {"pid", "pid", CLONE_NEWPID, true},       {"network", "net", CLONE_NEWNET, true},
+    {"mount", "mnt", CLONE_NEWNS, true},      {"ipc", "ipc", CLONE_NEWIPC, true},
+    {"uts", "uts", CLONE_NEWUTS, true},       {"cgroup", "cgroup", CLONE_NEWCGROUP, true},
+    {"user", "user", CLONE_NEWUSER, false},   {"time", "time", CLONE_NEWTIME, false},
 };
+
+bool Supported(absl::string_view type) {
+  for (const auto& kind : kKinds) {
+    if (kind.type == type) return kind.supported;
+  }
+  return false;
+}
 
 Status Join(const Namespace& ns, int flag) {
   UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -55,7 +63,7 @@ Status EnterNamespaces(const Spec& spec) {
   int unshare_flags = 0;
   for (const auto& ns : spec.namespaces) {
     if (ns.type == "pid" || ns.type == "cgroup") continue;
-    if (ns.type == "user" || ns.type == "time") {
+    if (!Supported(ns.type)) {
       return absl::UnimplementedError(absl::StrCat(ns.type, " namespaces are not supported"));
     }
     ASSIGN_OR_RETURN(int flag, NamespaceFlag(ns.type));
@@ -133,6 +141,14 @@ StatusOr<int> NamespacesToJoin(pid_t pid) {
     if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev) flags |= kind.flag;
   }
   return flags;
+}
+
+std::vector<std::string> SupportedNamespaceTypes() {
+  std::vector<std::string> types;
+  for (const auto& kind : kKinds) {
+    if (kind.supported) types.push_back(kind.type);
+  }
+  return types;
 }
 
 }  // namespace berth::runtime

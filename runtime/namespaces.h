@@ -12,6 +12,8 @@ namespace berth::runtime {
 
 // CLONE_NEW* for an OCI namespace type ("network" -> CLONE_NEWNET).
 StatusOr<int> NamespaceFlag(absl::string_view type);
+// The namespace types a container may have (for the features document).
+std::vector<std::string> SupportedNamespaceTypes();
 
 // Makes the caller's next child pid 1 of a new pid namespace, or a member of the one
 // the spec names. No-op when the spec shares the host's.

@@ -19,25 +19,58 @@ struct CtxRelease {
   void operator()(void* ctx) const { ::seccomp_release(ctx); }
 };
 
-StatusOr<uint32_t> Action(const std::string& name, std::optional<uint32_t> errno_ret) {
-  if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
-  if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
-  if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
-  if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
-  if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
-  if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
-  if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
-  return absl::InvalidArgumentError(absl::StrCat("unsupported seccomp action ", name));
+// Each action berth-runtime knows, and how it becomes libseccomp's (errno_ret: for
+// those that carry one). The features document lists exactly these.
+using ActionMaker = uint32_t (*)(uint32_t errno_ret);
+const std::map<std::string, ActionMaker>& Actions() {
+  static const auto* actions = new std::map<std::string, ActionMaker>{
+      {"SCMP_ACT_ALLOW", [](uint32_t) -> uint32_t { return SCMP_ACT_ALLOW; }},
+      {"SCMP_ACT_ERRNO", [](uint32_t e) -> uint32_t { return SCMP_ACT_ERRNO(e); }},
+      {"SCMP_ACT_KILL", [](uint32_t) -> uint32_t { return SCMP_ACT_KILL_THREAD; }},
+      {"SCMP_ACT_KILL_THREAD", [](uint32_t) -> uint32_t { return SCMP_ACT_KILL_THREAD; }},
+      {"SCMP_ACT_KILL_PROCESS", [](uint32_t) -> uint32_t { return SCMP_ACT_KILL_PROCESS; }},
+      {"SCMP_ACT_TRAP", [](uint32_t) -> uint32_t { return SCMP_ACT_TRAP; }},
+      {"SCMP_ACT_TRACE", [](uint32_t e) -> uint32_t { return SCMP_ACT_TRACE(e); }},
+      {"SCMP_ACT_LOG", [](uint32_t) -> uint32_t { return SCMP_ACT_LOG; }},
+  };
+  return *actions;
 }
 
-StatusOr<scmp_compare> Operator(const std::string& op) {
-  static const std::map<std::string, scmp_compare> kOps = {
+const std::map<std::string, scmp_compare>& Operators() {
+  static const auto* operators = new std::map<std::string, scmp_compare>{
       {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
       {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
       {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
   };
-  auto it = kOps.find(op);
-  if (it == kOps.end()) return absl::InvalidArgumentError(absl::StrCat("unknown seccomp operator ", op));
+  return *operators;
+}
+
+// The filter flags and the libseccomp attribute each sets.
+const std::map<std::string, scmp_filter_attr>& Flags() {
+  static const auto* flags = new std::map<std::string, scmp_filter_attr>{
+      {"SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG},
+      {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB},
+      {"SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC},
+  };
+  return *flags;
+}
+
+template <typename Map>
+std::vector<std::string> Keys(const Map& map) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : map) keys.push_back(key);
+  return keys;
+}
+
+StatusOr<uint32_t> Action(const std::string& name, std::optional<uint32_t> errno_ret) {
+  auto it = Actions().find(name);
+  if (it == Actions().end()) return absl::InvalidArgumentError(absl::StrCat("unsupported seccomp action ", name));
+  return it->second(errno_ret.value_or(EPERM));
+}
+
+StatusOr<scmp_compare> Operator(const std::string& op) {
+  auto it = Operators().find(op);
+  if (it == Operators().end()) return absl::InvalidArgumentError(absl::StrCat("unknown seccomp operator ", op));
   return it->second;
 }
 
@@ -52,15 +85,9 @@ Status LoadSeccomp(const Seccomp& seccomp) {
   int rc = ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
   if (rc != 0) return SeccompError(rc, "seccomp: clear CTL_NNP");
   for (const auto& flag : seccomp.flags) {
-    if (flag == "SECCOMP_FILTER_FLAG_LOG") {
-      rc = ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_LOG, 1);
-    } else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
-      rc = ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_SSB, 1);
-    } else if (flag == "SECCOMP_FILTER_FLAG_TSYNC") {
-      rc = ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1);
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("unsupported seccomp flag ", flag));
-    }
+    auto attr = Flags().find(flag);
+    if (attr == Flags().end()) return absl::InvalidArgumentError(absl::StrCat("unsupported seccomp flag ", flag));
+    rc = ::seccomp_attr_set(ctx.get(), attr->second, 1);
     if (rc != 0) return SeccompError(rc, absl::StrCat("seccomp flag ", flag));
   }
   for (const auto& arch_name : seccomp.architectures) {
@@ -101,5 +128,9 @@ Status LoadSeccomp(const Seccomp& seccomp) {
   if (rc != 0) return SeccompError(rc, "load seccomp filter");
   return absl::OkStatus();
 }
+
+std::vector<std::string> SupportedSeccompActions() { return Keys(Actions()); }
+std::vector<std::string> SupportedSeccompOperators() { return Keys(Operators()); }
+std::vector<std::string> SupportedSeccompFlags() { return Keys(Flags()); }
 
 }  // namespace berth::runtime

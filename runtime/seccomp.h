@@ -11,4 +11,9 @@ namespace berth::runtime {
 // itself: without it the caller needs CAP_SYS_ADMIN.
 Status LoadSeccomp(const Seccomp& seccomp);
 
+// What LoadSeccomp understands, for the features document.
+std::vector<std::string> SupportedSeccompActions();
+std::vector<std::string> SupportedSeccompOperators();
+std::vector<std::string> SupportedSeccompFlags();
+
 }  // namespace berth::runtime

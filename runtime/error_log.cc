@@ -1,0 +1,36 @@
+#include "runtime/error_log.h"
+
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "base/unique_fd.h"
+#include "runtime/errors.h"
+
+namespace berth::runtime {
+
+void ErrorLog::Write(const Status& status) const {
+  std::cerr << "berth-runtime: " << TagRuntimeError(status) << "\n";
+  const std::string message(status.message());
+  if (path.empty()) return;
+  char stamp[40];
+  timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  tm utc;
+  ::gmtime_r(&now.tv_sec, &utc);
+  ::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  std::string line;
+  if (format == "json") {
+    line = nlohmann::json{{"level", "error"}, {"msg", message}, {"time", stamp}}.dump() + "\n";
+  } else {
+    line = std::string("time=\"") + stamp + "\" level=error msg=" + nlohmann::json(message).dump() + "\n";
+  }
+  UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (file) (void)!::write(file.get(), line.data(), line.size());
+}
+
+}  // namespace berth::runtime

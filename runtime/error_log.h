@@ -1,0 +1,21 @@
+// Where berth-runtime's errors go besides stderr: the --log file, in runc's formats,
+// so that a caller keeping only the log (a shim whose stderr is the container's)
+// still learns why.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+
+namespace berth::runtime {
+
+struct ErrorLog {
+  std::string path;               // empty: stderr only
+  std::string format = "text";    // or "json"
+
+  // stderr carries the code as a tag (see errors.h); the log's msg is the plain
+  // message, as runc writes it.
+  void Write(const Status& status) const;
+};
+
+}  // namespace berth::runtime
