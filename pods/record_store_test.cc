@@ -127,5 +127,31 @@ TEST_F(RecordStoreTest, EveryLifecycleChangeIsPublished) {
                                                             {EventType::kDeleted, false}}));
 }
 
+TEST(RecordSchemaTest, PodsStoredBeforeVersionTwoKeepTheirNamespace) {
+  char tmpl[] = "/tmp/berth-record-schema-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/berth.db";
+  {
+    const Schema first = {"pods", {RecordSchema().migrations[0]}};
+    auto db = StateDb::Open(path, {&first});
+    ASSERT_TRUE(db.ok()) << db.status();
+    // A record as version 1 wrote it.
+    ASSERT_TRUE((*db)->DbForTest().Exec(
+        R"(INSERT INTO pods VALUES ('aa11', 'web_team-a_u1_0', 1, 0,
+             CAST('{"id": "aa11", "spec": {"name": "web", "namespace": "team-a", "uid": "u1", "run_as_user": 7}}' AS BLOB)))").ok());
+  }
+  auto db = StateDb::Open(path, {&RecordSchema()});
+  ASSERT_TRUE(db.ok()) << db.status();
+  RecordStore store(db->get());
+  ASSERT_TRUE(store.Load().ok());
+  auto pod = store.GetSandbox("aa11");
+  ASSERT_TRUE(pod.has_value());
+  EXPECT_EQ(pod->spec.namespace_name, "team-a");
+  EXPECT_EQ(pod->spec.run_as_user, 7);
+  EXPECT_FALSE(pod->spec.run_as_group.has_value());
+  EXPECT_EQ(pod->spec.ReservationKey(), "web_team-a_u1_0");
+  (void)RemoveAll(tmpl);
+}
+
 }  // namespace
 }  // namespace berth::pods

@@ -24,6 +24,14 @@ const Schema& RecordSchema() {
       );
       CREATE INDEX containers_by_pod ON containers(pod_id);
       )sql",
+      // 2: a pod's namespace is stored under its field's name, as every other field
+      // is (it was "namespace").
+      R"sql(
+      UPDATE pods SET record = CAST(json_remove(
+          json_set(CAST(record AS TEXT), '$.spec.namespace_name', json_extract(CAST(record AS TEXT), '$.spec.namespace')),
+          '$.spec.namespace') AS BLOB)
+        WHERE json_type(CAST(record AS TEXT), '$.spec.namespace') IS NOT NULL;
+      )sql",
   }};
   return *schema;
 }

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_optional.h"
 #include "base/status.h"
 
 namespace berth::pods {
@@ -155,14 +156,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourcesSpec, cpu_period, cpu_q
                                                 memory_swap_limit, oom_score_adj, pids_limit, cpuset_cpus,
                                                 cpuset_mems, hugepage_limits, unified)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecurityProfileSpec, type, localhost_ref)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PodSpec, name, uid, namespace_name, attempt, hostname, log_directory,
+                                                cgroup_parent, runtime_handler, labels, annotations, sysctls, ports,
+                                                dns, network, pid, ipc, privileged, run_as_user, run_as_group,
+                                                supplemental_groups, strict_supplemental_groups, readonly_rootfs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecuritySpec, privileged, add_capabilities, drop_capabilities,
+                                                run_as_user, run_as_group, run_as_username, supplemental_groups,
+                                                strict_supplemental_groups, readonly_rootfs, no_new_privs,
+                                                masked_paths, readonly_paths, seccomp, apparmor, pid,
+                                                target_container_id)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerSpec, name, attempt, image, command, args, working_dir, env,
+                                                mounts, devices, labels, annotations, log_path, stdin, stdin_once, tty,
+                                                resources, security, stop_signal)
 
-}  // namespace berth::pods
-
-namespace berth::pods {
-void to_json(nlohmann::json& j, const PodSpec& s);
-void from_json(const nlohmann::json& j, PodSpec& s);
-void to_json(nlohmann::json& j, const SecuritySpec& s);
-void from_json(const nlohmann::json& j, SecuritySpec& s);
-void to_json(nlohmann::json& j, const ContainerSpec& s);
-void from_json(const nlohmann::json& j, ContainerSpec& s);
 }  // namespace berth::pods
