@@ -3,8 +3,11 @@
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
+
+#include "cmd/berthctl/output.h"
 
 namespace berth::ctl {
 
@@ -22,13 +25,32 @@ struct Command {
   CommandFn run;
 };
 
-// Parses a command's flags (args[0] is the command's name). Returns -1 to go on,
-// 0 when --help was asked for (the caller prints its help), 2 on a usage error
-// (already reported).
-int ParseCommandFlags(const char* name, const std::vector<std::string>& args,
-                      const boost::program_options::options_description& options,
-                      const boost::program_options::positional_options_description& positional,
-                      boost::program_options::variables_map* flags);
+// What a command takes, for parsing and for its --help.
+struct Syntax {
+  std::string name;
+  std::string usage;  // what follows "Usage: berthctl "
+  std::string about;  // what the command does, for --help; may be empty
+  size_t min_args = 0;
+  size_t max_args = SIZE_MAX;
+};
+
+// A command's flags and its positional arguments.
+struct CommandLine {
+  boost::program_options::variables_map flags;
+  std::vector<std::string> positional;
+};
+
+// Parses a command's flags (args[0] is the command's name; --help is added).
+// Returns -1 to go on; 0 when --help was asked for and printed; 2 on a usage error,
+// already reported.
+int ParseCommand(const Syntax& syntax, const std::vector<std::string>& args,
+                 boost::program_options::options_description flags, CommandLine* out);
+
+// -o/--output: json and yaml, and table where the command prints one (the
+// default then; json otherwise).
+void AddOutputFlag(boost::program_options::options_description& flags, bool table);
+// The -o given; reports a bad value and returns false.
+bool ReadOutputFlag(const std::string& name, const CommandLine& line, bool table, OutputFormat* format);
 
 int RunVersion(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunInfo(const GlobalOptions& global, const std::vector<std::string>& args);

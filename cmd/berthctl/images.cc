@@ -33,33 +33,25 @@ std::string HumanBytes(uint64_t bytes) {
 }  // namespace
 
 int RunImages(const GlobalOptions& global, const std::vector<std::string>& args) {
-  po::options_description options("Usage: berthctl images [IMAGE] [-q] [-o json|yaml|table]\n\n"
-                                  "Lists the images on the node, or the one IMAGE names");
-  options.add_options()("help,h", "show this help")("quiet,q", "print image IDs only")(
-      "output,o", po::value<std::string>()->default_value("table"), "json, yaml or table");
-  po::options_description hidden;
-  hidden.add_options()("image", po::value<std::string>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("image", 1);
-  po::variables_map flags;
-  if (int rc = ParseCommandFlags("images", args, all, positional, &flags); rc >= 0) {
-    if (rc == 0) std::cout << options << "\n";
+  po::options_description options("Flags");
+  options.add_options()("quiet,q", "print image IDs only");
+  AddOutputFlag(options, /*table=*/true);
+  CommandLine line;
+  if (int rc = ParseCommand({"images", "images [IMAGE] [-q] [-o json|yaml|table]",
+                             "Lists the images on the node, or the one IMAGE names", 0, 1},
+                            args, options, &line);
+      rc >= 0) {
     return rc;
   }
   OutputFormat format;
-  if (!ParseOutputFormat(flags["output"].as<std::string>(), &format)) {
-    std::cerr << "berthctl images: -o must be json, yaml or table\n";
-    return 2;
-  }
+  if (!ReadOutputFlag("images", line, /*table=*/true, &format)) return 2;
   cri::CriClient client(global.endpoint);
   ::runtime::v1::ListImagesRequest request;
-  if (flags.count("image")) request.mutable_filter()->mutable_image()->set_image(flags["image"].as<std::string>());
+  if (!line.positional.empty()) request.mutable_filter()->mutable_image()->set_image(line.positional[0]);
   ::runtime::v1::ListImagesResponse response;
   auto status = client.image().ListImages(cri::CriClient::Context(global.timeout).get(), request, &response);
   if (!status.ok()) return ReportRpcError("ListImages", status);
-  if (flags.count("quiet")) {
+  if (line.flags.count("quiet")) {
     for (const auto& image : response.images()) std::cout << image.id() << "\n";
     return 0;
   }
@@ -81,33 +73,19 @@ int RunImages(const GlobalOptions& global, const std::vector<std::string>& args)
 }
 
 int RunInspectImage(const GlobalOptions& global, const std::vector<std::string>& args) {
-  po::options_description options("Usage: berthctl inspecti IMAGE... [-o json|yaml]\n\n"
-                                  "Shows an image's status with its config");
-  options.add_options()("help,h", "show this help")(
-      "output,o", po::value<std::string>()->default_value("json"), "json or yaml");
-  po::options_description hidden;
-  hidden.add_options()("image", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("image", -1);
-  po::variables_map flags;
-  if (int rc = ParseCommandFlags("inspecti", args, all, positional, &flags); rc >= 0) {
-    if (rc == 0) std::cout << options << "\n";
+  po::options_description options("Flags");
+  AddOutputFlag(options, /*table=*/false);
+  CommandLine line;
+  if (int rc = ParseCommand({"inspecti", "inspecti IMAGE... [-o json|yaml]", "Shows an image's status with its config", 1},
+                            args, options, &line);
+      rc >= 0) {
     return rc;
   }
   OutputFormat format;
-  if (!ParseOutputFormat(flags["output"].as<std::string>(), &format) || format == OutputFormat::kTable) {
-    std::cerr << "berthctl inspecti: -o must be json or yaml\n";
-    return 2;
-  }
-  if (!flags.count("image")) {
-    std::cerr << "berthctl inspecti: name at least one image\n";
-    return 2;
-  }
+  if (!ReadOutputFlag("inspecti", line, /*table=*/false, &format)) return 2;
   cri::CriClient client(global.endpoint);
   int rc = 0;
-  for (const auto& name : flags["image"].as<std::vector<std::string>>()) {
+  for (const auto& name : line.positional) {
     ::runtime::v1::ImageStatusRequest request;
     request.mutable_image()->set_image(name);
     request.set_verbose(true);
@@ -128,27 +106,15 @@ int RunInspectImage(const GlobalOptions& global, const std::vector<std::string>&
 }
 
 int RunRemoveImage(const GlobalOptions& global, const std::vector<std::string>& args) {
-  po::options_description options("Usage: berthctl rmi IMAGE...\n\n"
-                                  "Removes images (by ID, tag or digest) with all their names");
-  options.add_options()("help,h", "show this help");
-  po::options_description hidden;
-  hidden.add_options()("image", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("image", -1);
-  po::variables_map flags;
-  if (int rc = ParseCommandFlags("rmi", args, all, positional, &flags); rc >= 0) {
-    if (rc == 0) std::cout << options << "\n";
+  CommandLine line;
+  if (int rc = ParseCommand({"rmi", "rmi IMAGE...", "Removes images (by ID, tag or digest) with all their names", 1},
+                            args, po::options_description("Flags"), &line);
+      rc >= 0) {
     return rc;
-  }
-  if (!flags.count("image")) {
-    std::cerr << "berthctl rmi: name at least one image\n";
-    return 2;
   }
   cri::CriClient client(global.endpoint);
   int rc = 0;
-  for (const auto& name : flags["image"].as<std::vector<std::string>>()) {
+  for (const auto& name : line.positional) {
     // Say what the name meant before it is gone.
     ::runtime::v1::ImageStatusRequest lookup;
     lookup.mutable_image()->set_image(name);

@@ -10,21 +10,14 @@ namespace po = boost::program_options;
 namespace berth::ctl {
 
 int RunInfo(const GlobalOptions& global, const std::vector<std::string>& args) {
-  po::options_description options("Usage: berthctl info [-o json|yaml|table]\n\n"
-                                  "Shows the runtime's readiness conditions, handlers and "
-                                  "effective configuration");
-  options.add_options()("help,h", "show this help")(
-      "output,o", po::value<std::string>()->default_value("table"), "json, yaml or table");
-  po::variables_map flags;
-  if (int rc = ParseCommandFlags("info", args, options, {}, &flags); rc >= 0) {
-    if (rc == 0) std::cout << options << "\n";
+  po::options_description options("Flags");
+  AddOutputFlag(options, /*table=*/true);
+  CommandLine line;
+  if (int rc = ParseCommand({"info", "info [-o json|yaml|table]", "Shows the runtime's readiness conditions, handlers and effective configuration", 0, 0}, args, options, &line); rc >= 0) {
     return rc;
   }
   OutputFormat format;
-  if (!ParseOutputFormat(flags["output"].as<std::string>(), &format)) {
-    std::cerr << "berthctl info: -o must be json, yaml or table\n";
-    return 2;
-  }
+  if (!ReadOutputFlag("info", line, /*table=*/true, &format)) return 2;
   cri::CriClient client(global.endpoint);
   ::runtime::v1::StatusRequest request;
   request.set_verbose(true);

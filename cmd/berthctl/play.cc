@@ -47,27 +47,17 @@ void FillContainerSecurity(const YAML::Node& sc, ::runtime::v1::LinuxContainerSe
 }  // namespace
 
 int RunPlay(const GlobalOptions& global, const std::vector<std::string>& args) {
-  po::options_description options("Usage: berthctl play POD.yaml\n\nRuns a Kubernetes Pod manifest: pulls, runs the pod, "
-                                  "creates and starts its containers");
-  options.add_options()("help,h", "show this help");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value<std::string>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("file", 1);
-  po::variables_map flags;
-  if (int rc = ParseCommandFlags("play", args, all, positional, &flags); rc >= 0) {
-    if (rc == 0) std::cout << options << "\n";
+  CommandLine line;
+  if (int rc = ParseCommand({"play", "play POD.yaml",
+                             "Runs a Kubernetes Pod manifest: pulls, runs the pod, creates and starts its containers", 1,
+                             1},
+                            args, po::options_description("Flags"), &line);
+      rc >= 0) {
     return rc;
-  }
-  if (!flags.count("file")) {
-    std::cerr << "berthctl play: name a Pod manifest\n";
-    return 2;
   }
   YAML::Node pod;
   try {
-    pod = YAML::LoadFile(flags["file"].as<std::string>());
+    pod = YAML::LoadFile(line.positional[0]);
   } catch (const YAML::Exception& e) {
     std::cerr << "berthctl play: " << e.what() << "\n";
     return 2;

@@ -68,42 +68,16 @@ std::string Ago(int64_t nanos) {
 
 std::string Short(const std::string& id) { return id.substr(0, 13); }
 
-// Common shape of a command: its own flags plus positional arguments.
-struct Parsed {
-  po::variables_map flags;
-  std::vector<std::string> positional;
-};
-
-int Parse(const char* name, const char* usage, const std::vector<std::string>& args,
-          po::options_description options, Parsed* out, size_t min_args) {
-  options.add_options()("help,h", "show this help");
-  po::options_description hidden;
-  hidden.add_options()("args", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("args", -1);
-  int rc = ParseCommandFlags(name, args, all, positional, &out->flags);
-  if (rc == 0) {
-    std::cout << usage << "\n\n" << options << "\n";
-    return 0;
-  }
-  if (rc > 0) return rc;
-  if (out->flags.count("args")) out->positional = out->flags["args"].as<std::vector<std::string>>();
-  if (out->positional.size() < min_args) {
-    std::cerr << "berthctl " << name << ": " << usage << "\n";
-    return 2;
-  }
-  return -1;
-}
-
 }  // namespace
 
 int RunRunPod(const GlobalOptions& global, const std::vector<std::string>& args) {
-  Parsed p;
+  CommandLine p;
   po::options_description o("Flags");
   o.add_options()("runtime", po::value<std::string>()->default_value(""), "runtime handler (RuntimeClass)");
-  if (int rc = Parse("runp", "Usage: berthctl runp POD_CONFIG(.json|.yaml)", args, o, &p, 1); rc >= 0) return rc;
+  if (int rc = ParseCommand({"runp", "runp POD_CONFIG(.json|.yaml)", "Runs a pod sandbox", 1, 1}, args, o, &p);
+      rc >= 0) {
+    return rc;
+  }
   ::runtime::v1::RunPodSandboxRequest request;
   if (!ReadConfig(p.positional[0], request.mutable_config())) return 1;
   request.set_runtime_handler(p.flags["runtime"].as<std::string>());
@@ -116,8 +90,9 @@ int RunRunPod(const GlobalOptions& global, const std::vector<std::string>& args)
 }
 
 int RunCreate(const GlobalOptions& global, const std::vector<std::string>& args) {
-  Parsed p;
-  if (int rc = Parse("create", "Usage: berthctl create POD_ID CONTAINER_CONFIG POD_CONFIG", args, {}, &p, 3);
+  CommandLine p;
+  if (int rc = ParseCommand(
+          {"create", "create POD_ID CONTAINER_CONFIG POD_CONFIG", "Creates a container in a pod", 3, 3}, args, {}, &p);
       rc >= 0) {
     return rc;
   }
@@ -136,10 +111,10 @@ int RunCreate(const GlobalOptions& global, const std::vector<std::string>& args)
 // start, stop, rm, stopp, rmp: one RPC per id.
 int RunForEachId(const GlobalOptions& global, const std::vector<std::string>& args) {
   const std::string& name = args[0];
-  Parsed p;
+  CommandLine p;
   po::options_description o("Flags");
   if (name == "stop") o.add_options()("timeout", po::value<int64_t>()->default_value(10), "seconds before SIGKILL");
-  if (int rc = Parse(name.c_str(), absl::StrCat("Usage: berthctl ", name, " ID...").c_str(), args, o, &p, 1); rc >= 0) {
+  if (int rc = ParseCommand({name, name + " ID...", "", 1}, args, o, &p); rc >= 0) {
     return rc;
   }
   cri::CriClient client(global.endpoint);
@@ -190,13 +165,17 @@ int RunForEachId(const GlobalOptions& global, const std::vector<std::string>& ar
 }
 
 int RunPs(const GlobalOptions& global, const std::vector<std::string>& args) {
-  Parsed p;
+  CommandLine p;
   po::options_description o("Flags");
   o.add_options()("all,a", "include exited containers")("pod,p", po::value<std::string>(), "only this pod's")(
-      "quiet,q", "print ids only")("output,o", po::value<std::string>()->default_value("table"), "json, yaml or table");
-  if (int rc = Parse("ps", "Usage: berthctl ps [-a] [-p POD] [-q] [-o json|yaml|table]", args, o, &p, 0); rc >= 0) {
+      "quiet,q", "print ids only");
+  AddOutputFlag(o, /*table=*/true);
+  if (int rc = ParseCommand({"ps", "ps [-a] [-p POD] [-q] [-o json|yaml|table]", "Lists containers", 0, 0}, args, o, &p);
+      rc >= 0) {
     return rc;
   }
+  OutputFormat format;
+  if (!ReadOutputFlag(args[0], p, /*table=*/true, &format)) return 2;
   ::runtime::v1::ListContainersRequest request;
   if (p.flags.count("pod")) request.mutable_filter()->set_pod_sandbox_id(p.flags["pod"].as<std::string>());
   if (!p.flags.count("all")) request.mutable_filter()->mutable_state()->set_state(::runtime::v1::CONTAINER_RUNNING);
@@ -208,8 +187,6 @@ int RunPs(const GlobalOptions& global, const std::vector<std::string>& args) {
     for (const auto& c : response.containers()) std::cout << c.id() << "\n";
     return 0;
   }
-  OutputFormat format;
-  if (!ParseOutputFormat(p.flags["output"].as<std::string>(), &format)) return 2;
   if (PrintStructured(response, format)) return 0;
   std::vector<std::vector<std::string>> rows = {{"CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID"}};
   for (const auto& c : response.containers()) {
@@ -222,11 +199,16 @@ int RunPs(const GlobalOptions& global, const std::vector<std::string>& args) {
 }
 
 int RunPods(const GlobalOptions& global, const std::vector<std::string>& args) {
-  Parsed p;
+  CommandLine p;
   po::options_description o("Flags");
-  o.add_options()("quiet,q", "print ids only")("output,o", po::value<std::string>()->default_value("table"),
-                                               "json, yaml or table");
-  if (int rc = Parse("pods", "Usage: berthctl pods [-q] [-o json|yaml|table]", args, o, &p, 0); rc >= 0) return rc;
+  o.add_options()("quiet,q", "print ids only");
+  AddOutputFlag(o, /*table=*/true);
+  if (int rc = ParseCommand({"pods", "pods [-q] [-o json|yaml|table]", "Lists pod sandboxes", 0, 0}, args, o, &p);
+      rc >= 0) {
+    return rc;
+  }
+  OutputFormat format;
+  if (!ReadOutputFlag(args[0], p, /*table=*/true, &format)) return 2;
   ::runtime::v1::ListPodSandboxResponse response;
   cri::CriClient client(global.endpoint);
   auto status = client.runtime().ListPodSandbox(cri::CriClient::Context(global.timeout).get(), {}, &response);
@@ -235,8 +217,6 @@ int RunPods(const GlobalOptions& global, const std::vector<std::string>& args) {
     for (const auto& pod : response.items()) std::cout << pod.id() << "\n";
     return 0;
   }
-  OutputFormat format;
-  if (!ParseOutputFormat(p.flags["output"].as<std::string>(), &format)) return 2;
   if (PrintStructured(response, format)) return 0;
   std::vector<std::vector<std::string>> rows = {{"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME"}};
   for (const auto& pod : response.items()) {
@@ -251,16 +231,15 @@ int RunPods(const GlobalOptions& global, const std::vector<std::string>& args) {
 
 int RunInspect(const GlobalOptions& global, const std::vector<std::string>& args) {
   const bool pod = args[0] == "inspectp";
-  Parsed p;
+  CommandLine p;
   po::options_description o("Flags");
-  o.add_options()("output,o", po::value<std::string>()->default_value("json"), "json or yaml");
-  if (int rc = Parse(args[0].c_str(), pod ? "Usage: berthctl inspectp POD_ID..." : "Usage: berthctl inspect CONTAINER_ID...",
-                     args, o, &p, 1);
+  AddOutputFlag(o, /*table=*/false);
+  if (int rc = ParseCommand({args[0], pod ? "inspectp POD_ID..." : "inspect CONTAINER_ID...", "", 1}, args, o, &p);
       rc >= 0) {
     return rc;
   }
   OutputFormat format;
-  if (!ParseOutputFormat(p.flags["output"].as<std::string>(), &format) || format == OutputFormat::kTable) return 2;
+  if (!ReadOutputFlag(args[0], p, /*table=*/false, &format)) return 2;
   cri::CriClient client(global.endpoint);
   int rc = 0;
   for (const auto& id : p.positional) {
@@ -293,10 +272,13 @@ int RunInspect(const GlobalOptions& global, const std::vector<std::string>& args
 }
 
 int RunLogs(const GlobalOptions& global, const std::vector<std::string>& args) {
-  Parsed p;
+  CommandLine p;
   po::options_description o("Flags");
   o.add_options()("follow,f", "keep printing as the container writes")("timestamps,t", "show timestamps");
-  if (int rc = Parse("logs", "Usage: berthctl logs [-f] [-t] CONTAINER_ID", args, o, &p, 1); rc >= 0) return rc;
+  if (int rc = ParseCommand({"logs", "logs [-f] [-t] CONTAINER_ID", "Prints a container's log", 1, 1}, args, o, &p);
+      rc >= 0) {
+    return rc;
+  }
   cri::CriClient client(global.endpoint);
   auto status_of = [&](::runtime::v1::ContainerStatusResponse* out) {
     ::runtime::v1::ContainerStatusRequest r;
@@ -354,10 +336,12 @@ int RunLogs(const GlobalOptions& global, const std::vector<std::string>& args) {
 }
 
 int RunExec(const GlobalOptions& global, const std::vector<std::string>& args) {
-  Parsed p;
+  CommandLine p;
   po::options_description o("Flags");
   o.add_options()("timeout", po::value<int64_t>()->default_value(0), "seconds before the command is killed (0: none)");
-  if (int rc = Parse("exec", "Usage: berthctl exec [--timeout S] CONTAINER_ID -- COMMAND [ARG...]", args, o, &p, 2);
+  if (int rc = ParseCommand(
+          {"exec", "exec [--timeout S] CONTAINER_ID -- COMMAND [ARG...]", "Runs a command in a container", 2}, args,
+          o, &p);
       rc >= 0) {
     return rc;
   }

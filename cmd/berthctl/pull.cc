@@ -54,28 +54,19 @@ std::string Mb(int64_t bytes) { return absl::StrFormat("%.1f MB", static_cast<do
 }  // namespace
 
 int RunPull(const GlobalOptions& global, const std::vector<std::string>& args) {
-  po::options_description options("Usage: berthctl pull IMAGE [--creds USER[:PASSWORD]] [--auth AUTH]\n\n"
-                                  "Pulls an image; shows bytes and rate on a terminal");
-  options.add_options()("help,h", "show this help")(
-      "creds", po::value<std::string>(), "registry credentials, USER[:PASSWORD]")(
+  po::options_description options("Flags");
+  options.add_options()("creds", po::value<std::string>(), "registry credentials, USER[:PASSWORD]")(
       "auth", po::value<std::string>(), "registry credentials as base64(USER:PASSWORD)")(
       "registry-token", po::value<std::string>(), "a bearer token for the registry");
-  po::options_description hidden;
-  hidden.add_options()("image", po::value<std::string>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("image", 1);
-  po::variables_map flags;
-  if (int rc = ParseCommandFlags("pull", args, all, positional, &flags); rc >= 0) {
-    if (rc == 0) std::cout << options << "\n";
+  CommandLine line;
+  if (int rc = ParseCommand({"pull", "pull IMAGE [--creds USER[:PASSWORD]] [--auth AUTH]",
+                             "Pulls an image; shows bytes and rate on a terminal", 1, 1},
+                            args, options, &line);
+      rc >= 0) {
     return rc;
   }
-  if (!flags.count("image")) {
-    std::cerr << "berthctl pull: name an image\n";
-    return 2;
-  }
-  std::string name = flags["image"].as<std::string>();
+  const po::variables_map& flags = line.flags;
+  std::string name = line.positional[0];
   ::runtime::v1::PullImageRequest request;
   request.mutable_image()->set_image(name);
   if (flags.count("creds")) {

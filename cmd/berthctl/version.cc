@@ -10,20 +10,14 @@ namespace po = boost::program_options;
 namespace berth::ctl {
 
 int RunVersion(const GlobalOptions& global, const std::vector<std::string>& args) {
-  po::options_description options("Usage: berthctl version [-o json|yaml|table]\n\n"
-                                  "Shows the runtime's name and version and its CRI version");
-  options.add_options()("help,h", "show this help")(
-      "output,o", po::value<std::string>()->default_value("table"), "json, yaml or table");
-  po::variables_map flags;
-  if (int rc = ParseCommandFlags("version", args, options, {}, &flags); rc >= 0) {
-    if (rc == 0) std::cout << options << "\n";
+  po::options_description options("Flags");
+  AddOutputFlag(options, /*table=*/true);
+  CommandLine line;
+  if (int rc = ParseCommand({"version", "version [-o json|yaml|table]", "Shows the runtime's name and version and its CRI version", 0, 0}, args, options, &line); rc >= 0) {
     return rc;
   }
   OutputFormat format;
-  if (!ParseOutputFormat(flags["output"].as<std::string>(), &format)) {
-    std::cerr << "berthctl version: -o must be json, yaml or table\n";
-    return 2;
-  }
+  if (!ReadOutputFlag("version", line, /*table=*/true, &format)) return 2;
   cri::CriClient client(global.endpoint);
   ::runtime::v1::VersionRequest request;
   ::runtime::v1::VersionResponse response;
