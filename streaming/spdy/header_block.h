@@ -1,0 +1,55 @@
+// SPDY/3 header blocks: name/value pairs, zlib-compressed against the SPDY
+// dictionary with one compression context per direction for a connection's life
+// (every block continues the same zlib stream, ending in a sync flush).
+#pragma once
+
+#include <zlib.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "base/status.h"
+
+namespace berth::streaming::spdy {
+
+// Lower-case names; a name given twice would be refused by the Go peer, so the
+// encoder refuses it first.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// The value of name in headers, or "" (names compare case-insensitively).
+std::string HeaderValue(const Headers& headers, absl::string_view name);
+
+class HeaderDecoder {
+ public:
+  HeaderDecoder();
+  ~HeaderDecoder();
+  HeaderDecoder(const HeaderDecoder&) = delete;
+  HeaderDecoder& operator=(const HeaderDecoder&) = delete;
+
+  // One block, as it came in a frame: it must decompress to exactly one header
+  // block, and consume all of compressed. Any error leaves the context unusable
+  // (the connection must end).
+  StatusOr<Headers> Decode(absl::string_view compressed);
+
+ private:
+  z_stream stream_{};
+  bool ready_ = false;
+};
+
+class HeaderEncoder {
+ public:
+  HeaderEncoder();
+  ~HeaderEncoder();
+  HeaderEncoder(const HeaderEncoder&) = delete;
+  HeaderEncoder& operator=(const HeaderEncoder&) = delete;
+
+  StatusOr<std::string> Encode(const Headers& headers);
+
+ private:
+  z_stream stream_{};
+  bool ready_ = false;
+};
+
+}  // namespace berth::streaming::spdy
