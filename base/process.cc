@@ -106,6 +106,75 @@ StatusOr<std::string> SpawnDetached(const std::vector<std::string>& argv) {
   return std::string(absl::StripAsciiWhitespace(answer));
 }
 
+namespace {
+
+// posix_spawn of argv with actions, signals as a new program expects them (none
+// blocked, all at their defaults).
+StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, posix_spawn_file_actions_t* actions, char** env) {
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t defaults;
+  sigfillset(&defaults);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  int rc = ::posix_spawn(&pid, args[0], actions, &attr, args.data(), env);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return ErrnoError(rc, absl::StrCat("run ", argv[0]));
+  return pid;
+}
+
+}  // namespace
+
+StatusOr<Child> SpawnChild(const std::vector<std::string>& argv, bool pipe_stdin) {
+  int in[2] = {-1, -1}, out[2], err[2];
+  if (pipe_stdin && ::pipe2(in, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd in_r(in[0]), in_w(in[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd err_r(err[0]), err_w(err[1]);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (in_r) {
+    posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  }
+  posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
+  auto spawned = Spawn(argv, &actions, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (!spawned.ok()) return spawned.status();
+  Child child;
+  child.pid = *spawned;
+  child.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, child.pid, 0)));
+  if (!child.pidfd) {
+    Status failed = ErrnoError("pidfd_open");
+    ::kill(child.pid, SIGKILL);
+    (void)WaitChild(child.pid);
+    return failed;
+  }
+  child.stdin = std::move(in_w);
+  child.stdout = std::move(out_r);
+  child.stderr = std::move(err_r);
+  return child;
+}
+
+int WaitChild(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOptions& options) {
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoError("pipe");
@@ -142,18 +211,6 @@ StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOp
   posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
   for (int fd : options.keep_fds) posix_spawn_file_actions_adddup2(&actions, fd, fd);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  sigset_t defaults;
-  sigfillset(&defaults);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
   std::vector<std::string> env_storage;
   char** env = environ;
   std::vector<char*> env_pointers;
@@ -172,11 +229,10 @@ StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOp
     env_pointers.push_back(nullptr);
     env = env_pointers.data();
   }
-  pid_t pid;
-  int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), env);
+  auto spawned = Spawn(argv, &actions, env);
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return ErrnoError(rc, absl::StrCat("run ", argv[0]));
+  if (!spawned.ok()) return spawned.status();
+  pid_t pid = *spawned;
   out_w.Reset();
   err_w.Reset();
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/unique_fd.h"
 
 namespace berth {
 
@@ -51,6 +52,20 @@ struct RunOptions {
 // Starts a program that detaches itself (berth-shim) and reports on fd 3; returns
 // what it reported once it closed fd 3, stripped of white space.
 StatusOr<std::string> SpawnDetached(const std::vector<std::string>& argv);
+
+// A child whose stdio are pipes the caller holds the other ends of (stdin is
+// /dev/null unless asked for), for talking to it while it runs.
+struct Child {
+  pid_t pid = 0;
+  UniqueFd pidfd;  // readable once it exits
+  UniqueFd stdin;  // invalid unless asked for
+  UniqueFd stdout;
+  UniqueFd stderr;
+};
+StatusOr<Child> SpawnChild(const std::vector<std::string>& argv, bool pipe_stdin);
+// Reaps a child of ours: its exit code, 128+n for a death by signal n (-1 if pid is
+// no child of ours).
+int WaitChild(pid_t pid);
 
 // Runs argv to completion with stdout/stderr captured.
 StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOptions& options);

@@ -8,6 +8,7 @@
 
 #include "cri/proto/api.grpc.pb.h"
 #include "pods/node.h"
+#include "streaming/server.h"
 
 namespace berth::cri {
 
@@ -59,6 +60,8 @@ Status HandleContainerStatus(pods::Node& node, const ::runtime::v1::ContainerSta
     ::runtime::v1::ContainerStatusResponse* response);
 Status HandleExecSync(pods::Node& node, const ::runtime::v1::ExecSyncRequest& request,
     ::runtime::v1::ExecSyncResponse* response);
+Status HandleExec(pods::Node& node, streaming::Server& streaming, const ::runtime::v1::ExecRequest& request,
+                  ::runtime::v1::ExecResponse* response);
 Status HandleReopenContainerLog(pods::Node& node, const ::runtime::v1::ReopenContainerLogRequest& request,
     ::runtime::v1::ReopenContainerLogResponse* response);
 Status HandleUpdateContainerResources(pods::Node& node, const ::runtime::v1::UpdateContainerResourcesRequest& request,

@@ -91,8 +91,8 @@ grpc::Status RuntimeServiceImpl::ExecSync(grpc::ServerContext* context, const ::
 }
 
 grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext* context, const ::runtime::v1::ExecRequest* request,
-                      ::runtime::v1::ExecResponse* /*response*/) {
-  return Serve("Exec", context, *request, [] { return NotImplementedYet("Exec"); });
+                      ::runtime::v1::ExecResponse* response) {
+  return Serve("Exec", context, *request, [&] { return HandleExec(node_, streaming_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::Attach(grpc::ServerContext* context, const ::runtime::v1::AttachRequest* request,

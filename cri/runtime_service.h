@@ -4,12 +4,13 @@
 
 #include "cri/proto/api.grpc.pb.h"
 #include "pods/node.h"
+#include "streaming/server.h"
 
 namespace berth::cri {
 
 class RuntimeServiceImpl final : public ::runtime::v1::RuntimeService::Service {
  public:
-  explicit RuntimeServiceImpl(pods::Node& node) : node_(node) {}
+  RuntimeServiceImpl(pods::Node& node, streaming::Server& streaming) : node_(node), streaming_(streaming) {}
 
   grpc::Status Version(grpc::ServerContext* context, const ::runtime::v1::VersionRequest* request,
                         ::runtime::v1::VersionResponse* response) override;
@@ -88,6 +89,7 @@ class RuntimeServiceImpl final : public ::runtime::v1::RuntimeService::Service {
 
  private:
   pods::Node& node_;
+  streaming::Server& streaming_;
 };
 
 }  // namespace berth::cri

@@ -58,10 +58,13 @@ Status RemoveStaleSocket(const std::string& socket_path) {
 
 }  // namespace
 
-CriServer::CriServer(pods::Node& node, std::string socket_path, UniqueFd lock)
+CriServer::CriServer(pods::Node& node, std::string socket_path, UniqueFd lock,
+                     std::unique_ptr<StreamingBackend> streaming_backend, std::unique_ptr<streaming::Server> streaming)
     : socket_path_(std::move(socket_path)),
       lock_(std::move(lock)),
-      runtime_service_(node),
+      streaming_backend_(std::move(streaming_backend)),
+      streaming_(std::move(streaming)),
+      runtime_service_(node, *streaming_),
       image_service_(node) {}
 
 StatusOr<std::unique_ptr<CriServer>> CriServer::Start(pods::Node& node,
@@ -69,7 +72,16 @@ StatusOr<std::unique_ptr<CriServer>> CriServer::Start(pods::Node& node,
   RETURN_IF_ERROR(MakeDirs(std::filesystem::path(socket_path).parent_path().string(), 0711));
   ASSIGN_OR_RETURN(UniqueFd lock, LockSocket(socket_path));
   RETURN_IF_ERROR(RemoveStaleSocket(socket_path));
-  std::unique_ptr<CriServer> server(new CriServer(node, socket_path, std::move(lock)));
+  auto backend = std::make_unique<StreamingBackend>(node);
+  const pods::StreamingConfig& config = node.config().streaming;
+  streaming::ServerOptions options;
+  options.address = config.address;
+  options.port = static_cast<uint16_t>(config.port);
+  options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  options.timeouts.drain = std::chrono::seconds(config.drain_timeout_seconds);
+  ASSIGN_OR_RETURN(std::unique_ptr<streaming::Server> streaming, streaming::Server::Start(options, backend.get()));
+  std::unique_ptr<CriServer> server(
+      new CriServer(node, socket_path, std::move(lock), std::move(backend), std::move(streaming)));
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());

@@ -12,6 +12,7 @@
 #include "base/unique_fd.h"
 #include "cri/image_service.h"
 #include "cri/runtime_service.h"
+#include "cri/streaming_backend.h"
 #include "pods/node.h"
 
 namespace berth::cri {
@@ -31,10 +32,14 @@ class CriServer {
   void Shutdown(std::chrono::milliseconds grace);
 
  private:
-  CriServer(pods::Node& node, std::string socket_path, UniqueFd lock);
+  CriServer(pods::Node& node, std::string socket_path, UniqueFd lock,
+            std::unique_ptr<StreamingBackend> streaming_backend, std::unique_ptr<streaming::Server> streaming);
 
   const std::string socket_path_;
   const UniqueFd lock_;
+  // The Exec/Attach/PortForward URLs' server, and its way into the node.
+  std::unique_ptr<StreamingBackend> streaming_backend_;
+  std::unique_ptr<streaming::Server> streaming_;
   RuntimeServiceImpl runtime_service_;
   ImageServiceImpl image_service_;
   std::unique_ptr<grpc::Server> server_;

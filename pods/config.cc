@@ -115,6 +115,20 @@ Status RuntimesConfig::Validate() const {
   return CheckAbsolutePath("runtimes.crun_path", crun_path);
 }
 
+Status StreamingConfig::Validate() const {
+  if (address.empty()) return absl::InvalidArgumentError("config key \"streaming.address\" is empty");
+  if (port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("config key \"streaming.port\": ", port, " is not in 0..65535"));
+  }
+  if (idle_timeout_seconds < 1) {
+    return absl::InvalidArgumentError("config key \"streaming.idle_timeout_seconds\" must be positive");
+  }
+  if (drain_timeout_seconds < 0) {
+    return absl::InvalidArgumentError("config key \"streaming.drain_timeout_seconds\" must not be negative");
+  }
+  return absl::OkStatus();
+}
+
 Status ImagesConfig::Validate() const {
   if (max_concurrent_downloads < 1 || max_concurrent_downloads > 64) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -142,6 +156,7 @@ Status Config::Validate() const {
   RETURN_IF_ERROR(runtimes.Validate());
   RETURN_IF_ERROR(cni.Validate());
   RETURN_IF_ERROR(registry.Validate());
+  RETURN_IF_ERROR(streaming.Validate());
   return images.Validate();
 }
 
@@ -157,6 +172,12 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "runtimes" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "runc_path" << YAML::Value << runtimes.runc_path;
   out << YAML::Key << "crun_path" << YAML::Value << runtimes.crun_path;
+  out << YAML::EndMap;
+  out << YAML::Key << "streaming" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "address" << YAML::Value << streaming.address;
+  out << YAML::Key << "port" << YAML::Value << streaming.port;
+  out << YAML::Key << "idle_timeout_seconds" << YAML::Value << streaming.idle_timeout_seconds;
+  out << YAML::Key << "drain_timeout_seconds" << YAML::Value << streaming.drain_timeout_seconds;
   out << YAML::EndMap;
   out << YAML::Key << "cni" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "conf_dir" << YAML::Value << cni.conf_dir;
@@ -230,6 +251,12 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"pinned", SetStringList(&config.images.pinned)},
       {"max_concurrent_downloads", SetInt(&config.images.max_concurrent_downloads)},
   };
+  const std::map<std::string, KeyHandler, std::less<>> streaming_keys = {
+      {"address", SetString(&config.streaming.address)},
+      {"port", SetInt(&config.streaming.port)},
+      {"idle_timeout_seconds", SetInt(&config.streaming.idle_timeout_seconds)},
+      {"drain_timeout_seconds", SetInt(&config.streaming.drain_timeout_seconds)},
+  };
   const std::map<std::string, KeyHandler, std::less<>> top_keys = {
       {"socket", SetString(&config.socket)},
       {"root", SetString(&config.root)},
@@ -259,6 +286,10 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"runtimes",
        [&](absl::string_view key, const YAML::Node& node) {
          return ParseSection(key, node, runtimes_keys);
+       }},
+      {"streaming",
+       [&](absl::string_view key, const YAML::Node& node) {
+         return ParseSection(key, node, streaming_keys);
        }},
   };
   Status parsed;

@@ -47,6 +47,20 @@ struct RuntimesConfig {
   Status Validate() const;
 };
 
+struct StreamingConfig {
+  // Where the Exec/Attach/PortForward URLs point: loopback by default (kubelet, on
+  // the node, proxies every client's connection there), port 0 picks a free one.
+  std::string address = "127.0.0.1";
+  int port = 0;
+  // A session with no traffic either way for this long is closed (PINGs count).
+  int idle_timeout_seconds = 4 * 3600;
+  // How long an exec's output may stay open after the process exited (a background
+  // child holding it) before the session ends anyway.
+  int drain_timeout_seconds = 30;
+
+  Status Validate() const;
+};
+
 struct Config {
   // The CRI endpoint: a unix socket, created mode 0660.
   std::string socket = "/run/berth/berth.sock";
@@ -67,6 +81,7 @@ struct Config {
   // registry.hosts.<host>.skip_upstream, registry.insecure).
   image::RegistryConfig registry;
   ImagesConfig images;
+  StreamingConfig streaming;
 
   Status Validate() const;
   // The effective configuration as YAML, in the same form the file takes.

@@ -28,13 +28,30 @@ StatusOr<ExecResult> Lifecycle::ExecSync(const std::string& id_prefix, const std
   cgroups::PrimeMigration(cgroups_);  // the exec'd process joins the container's cgroup
   ASSIGN_OR_RETURN(runtime::Spec spec, runtime->ReadSpec(record));
   if (timeout.count() <= 0) timeout = std::chrono::hours(24);
-  ASSIGN_OR_RETURN(RunResult run, runtime->Exec(record.id, ExecProcess(spec, cmd), record.run_dir, timeout));
+  ASSIGN_OR_RETURN(RunResult run, runtime->Exec(record.id, ProcessForExec(spec, cmd), record.run_dir, timeout));
   if (run.timed_out) {
     return absl::DeadlineExceededError(absl::StrCat("command timed out after ",
                                                     std::chrono::duration_cast<std::chrono::seconds>(timeout).count(),
                                                     "s in container ", record.id));
   }
   return ExecResult{run.exit_code, std::move(run.out), std::move(run.err)};
+}
+
+StatusOr<std::unique_ptr<ExecProcess>> Lifecycle::StartExec(const std::string& id_prefix,
+                                                             const std::vector<std::string>& cmd, bool tty,
+                                                             bool stdin) {
+  if (cmd.empty()) return absl::InvalidArgumentError("Exec: no command given");
+  if (tty) return absl::UnimplementedError("Exec with a terminal (tty) is not supported by berth yet");
+  ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id_prefix));
+  if (record.state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " is not running"));
+  }
+  ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(record.handler));
+  cgroups::PrimeMigration(cgroups_);
+  ASSIGN_OR_RETURN(runtime::Spec spec, runtime->ReadSpec(record));
+  ASSIGN_OR_RETURN(RuntimeHandler::ExecChild child,
+                   runtime->StartExec(record.id, ProcessForExec(spec, cmd), record.run_dir, stdin));
+  return std::make_unique<pods::ExecProcess>(std::move(child));
 }
 
 Status Lifecycle::ReopenLog(const std::string& id_prefix) {

@@ -36,6 +36,7 @@
 #include "network/pod_network.h"
 #include "pods/config.h"
 #include "pods/events.h"
+#include "pods/exec_process.h"
 #include "pods/exit_watcher.h"
 #include "pods/filters.h"
 #include "pods/handler_registry.h"
@@ -94,6 +95,10 @@ class Lifecycle {
   std::vector<ContainerRecord> ListContainers(const ContainerFilter& filter);
   StatusOr<ExecResult> ExecSync(const std::string& id, const std::vector<std::string>& cmd,
                                 std::chrono::milliseconds timeout);
+  // Starts cmd in a running container for a streaming session, its stdio as pipes
+  // (stdin only when asked for).
+  StatusOr<std::unique_ptr<ExecProcess>> StartExec(const std::string& id, const std::vector<std::string>& cmd,
+                                                   bool tty, bool stdin);
   Status ReopenLog(const std::string& id);
   Status UpdateResources(const std::string& id, const ResourcesSpec& resources);
   // Resource usage of a container that runs (an exited one has no cgroup left).

@@ -97,15 +97,22 @@ Status OciRuntime::Delete(const std::string& id, bool force) {
   return Run(args, "delete");
 }
 
+StatusOr<std::string> OciRuntime::WriteExecProcess(const runtime::Process& process, const std::string& scratch_dir) {
+  RETURN_IF_ERROR(MakeDirs(scratch_dir, 0700));
+  std::string dir = scratch_dir + "/exec-XXXXXX";
+  if (::mkdtemp(dir.data()) == nullptr) return ErrnoError("create exec directory");
+  Status written = WriteFileAtomically(dir + "/process.json", runtime::ProcessJson(process), 0600, Durability::kCrash);
+  if (!written.ok()) {
+    (void)RemoveAll(dir);
+    return written;
+  }
+  return dir;
+}
+
 StatusOr<RunResult> OciRuntime::Exec(const std::string& id, const runtime::Process& process,
                                      const std::string& scratch_dir, std::chrono::milliseconds timeout) {
-  RETURN_IF_ERROR(MakeDirs(scratch_dir, 0700));
-  char name[] = "/exec-XXXXXX";
-  std::string base = scratch_dir + name;
-  if (::mkdtemp(base.data()) == nullptr) return ErrnoError("create exec directory");
-  std::string process_file = base + "/process.json";
-  std::string pid_file = base + "/pid";
-  RETURN_IF_ERROR(WriteFileAtomically(process_file, runtime::ProcessJson(process), 0600, Durability::kCrash));
+  ASSIGN_OR_RETURN(std::string dir, WriteExecProcess(process, scratch_dir));
+  const std::string pid_file = dir + "/pid";
   RunOptions options;
   options.timeout = timeout;
   // On timeout the exec'd process itself is killed, not just the runtime's exec.
@@ -116,10 +123,27 @@ StatusOr<RunResult> OciRuntime::Exec(const std::string& id, const runtime::Proce
       ::kill(exec_pid, SIGKILL);
     }
   };
-  auto result = RunProcess({binary_, "--root", root_, "exec", "--process", process_file, "--pid-file", pid_file, id},
-                           options);
-  (void)RemoveAll(base);
+  auto result = RunProcess(
+      {binary_, "--root", root_, "exec", "--process", dir + "/process.json", "--pid-file", pid_file, id}, options);
+  (void)RemoveAll(dir);
   return result;
+}
+
+StatusOr<RuntimeHandler::ExecChild> OciRuntime::StartExec(const std::string& id, const runtime::Process& process,
+                                                          const std::string& scratch_dir, bool with_stdin) {
+  ASSIGN_OR_RETURN(std::string dir, WriteExecProcess(process, scratch_dir));
+  ExecChild child;
+  child.dir = dir;
+  child.pid_file = dir + "/pid";
+  auto spawned =
+      SpawnChild({binary_, "--root", root_, "exec", "--process", dir + "/process.json", "--pid-file", child.pid_file, id},
+                 with_stdin);
+  if (!spawned.ok()) {
+    (void)RemoveAll(dir);
+    return spawned.status();
+  }
+  child.runtime = *std::move(spawned);
+  return child;
 }
 
 Status OciRuntime::Update(const std::string& id, const cgroups::Resources& resources,

@@ -27,8 +27,12 @@ class OciRuntime : public RuntimeHandler {
   StatusOr<RunResult> Exec(const std::string& id, const runtime::Process& process, const std::string& scratch_dir,
                            std::chrono::milliseconds timeout) override;
   Status Update(const std::string& id, const cgroups::Resources& resources, const std::string& scratch_dir) override;
+  StatusOr<ExecChild> StartExec(const std::string& id, const runtime::Process& process,
+                                const std::string& scratch_dir, bool with_stdin) override;
 
  private:
+  // A scratch directory of its own for one exec, with the process written in it.
+  StatusOr<std::string> WriteExecProcess(const runtime::Process& process, const std::string& scratch_dir);
   Status Run(std::vector<std::string> args, const char* what);
 
   const std::string name_;

@@ -229,7 +229,7 @@ StatusOr<std::vector<std::string>> ResolveArgs(const ContainerSpec& c, const ima
   return argv;
 }
 
-runtime::Process ExecProcess(const runtime::Spec& container_spec, const std::vector<std::string>& args) {
+runtime::Process ProcessForExec(const runtime::Spec& container_spec, const std::vector<std::string>& args) {
   runtime::Process process = container_spec.process;
   process.args = args;
   process.terminal = false;

@@ -205,7 +205,7 @@ TEST_F(OciSpecTest, ExecRunsWithTheContainersIdentityAndNewArgs) {
   container_.resources.oom_score_adj = 500;
   auto spec = Build();
   ASSERT_TRUE(spec.ok()) << spec.status();
-  runtime::Process exec = ExecProcess(*spec, {"ls", "-l"});
+  runtime::Process exec = ProcessForExec(*spec, {"ls", "-l"});
   EXPECT_EQ(exec.args, (std::vector<std::string>{"ls", "-l"}));
   EXPECT_EQ(exec.user.uid, 1000u);
   EXPECT_EQ(exec.env, spec->process.env);

@@ -42,6 +42,16 @@ class RuntimeHandler {
   virtual StatusOr<RunResult> Exec(const std::string& id, const runtime::Process& process,
                                    const std::string& scratch_dir, std::chrono::milliseconds timeout) = 0;
   virtual Status Update(const std::string& id, const cgroups::Resources& resources, const std::string& scratch_dir) = 0;
+
+  // A process started in the container for an interactive session: the runtime's
+  // exec, in the foreground, with the process's stdio as pipes berthd holds.
+  struct ExecChild {
+    Child runtime;         // the runtime's exec: it exits with the process's code
+    std::string pid_file;  // where the runtime wrote the process's pid
+    std::string dir;       // the scratch files of this exec, removed with it
+  };
+  virtual StatusOr<ExecChild> StartExec(const std::string& id, const runtime::Process& process,
+                                        const std::string& scratch_dir, bool with_stdin) = 0;
 };
 
 }  // namespace berth::pods

@@ -193,6 +193,9 @@ class FakeRuntimeHandler : public RuntimeHandler {
     updates.push_back(resources);
     return absl::OkStatus();
   }
+  StatusOr<ExecChild> StartExec(const std::string&, const runtime::Process&, const std::string&, bool) override {
+    return absl::UnimplementedError("the fake runs no processes");
+  }
 
   std::map<std::string, runtime::Spec> specs;
   std::vector<cgroups::Resources> updates;

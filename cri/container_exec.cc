@@ -1,0 +1,32 @@
+#include "cri/handlers.h"
+
+namespace berth::cri {
+
+Status HandleExec(pods::Node& node, streaming::Server& streaming, const ::runtime::v1::ExecRequest& request,
+                  ::runtime::v1::ExecResponse* response) {
+  if (request.container_id().empty()) return absl::InvalidArgumentError("Exec: container_id is empty");
+  if (request.cmd().empty()) return absl::InvalidArgumentError("Exec: cmd is empty");
+  if (request.tty() && request.stderr()) {
+    return absl::InvalidArgumentError("Exec: tty and stderr cannot both be set (a terminal has one output)");
+  }
+  if (!request.stdin() && !request.stdout() && !request.stderr()) {
+    return absl::InvalidArgumentError("Exec: none of stdin, stdout and stderr is requested");
+  }
+  if (request.tty()) return absl::UnimplementedError("Exec with a terminal (tty) is not supported by berth yet");
+  ASSIGN_OR_RETURN(pods::ContainerRecord container, node.lifecycle().GetContainer(request.container_id()));
+  if (container.state != pods::ContainerState::kRunning) {
+    return absl::FailedPreconditionError(absl::StrCat("Exec: container ", container.id, " is not running"));
+  }
+  streaming::ExecRequest exec;
+  exec.container_id = container.id;
+  exec.cmd.assign(request.cmd().begin(), request.cmd().end());
+  exec.tty = request.tty();
+  exec.stdin = request.stdin();
+  exec.stdout = request.stdout();
+  exec.stderr = request.stderr();
+  ASSIGN_OR_RETURN(std::string url, streaming.Url(std::move(exec)));
+  response->set_url(std::move(url));
+  return absl::OkStatus();
+}
+
+}  // namespace berth::cri
