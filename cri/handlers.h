@@ -62,6 +62,9 @@ Status HandleExecSync(pods::Node& node, const ::runtime::v1::ExecSyncRequest& re
     ::runtime::v1::ExecSyncResponse* response);
 Status HandleExec(pods::Node& node, streaming::Server& streaming, const ::runtime::v1::ExecRequest& request,
                   ::runtime::v1::ExecResponse* response);
+Status HandlePortForward(pods::Node& node, streaming::Server& streaming,
+                         const ::runtime::v1::PortForwardRequest& request,
+                         ::runtime::v1::PortForwardResponse* response);
 Status HandleReopenContainerLog(pods::Node& node, const ::runtime::v1::ReopenContainerLogRequest& request,
     ::runtime::v1::ReopenContainerLogResponse* response);
 Status HandleUpdateContainerResources(pods::Node& node, const ::runtime::v1::UpdateContainerResourcesRequest& request,

@@ -101,8 +101,9 @@ grpc::Status RuntimeServiceImpl::Attach(grpc::ServerContext* context, const ::ru
 }
 
 grpc::Status RuntimeServiceImpl::PortForward(grpc::ServerContext* context, const ::runtime::v1::PortForwardRequest* request,
-                      ::runtime::v1::PortForwardResponse* /*response*/) {
-  return Serve("PortForward", context, *request, [] { return NotImplementedYet("PortForward"); });
+                      ::runtime::v1::PortForwardResponse* response) {
+  return Serve("PortForward", context, *request,
+               [&] { return HandlePortForward(node_, streaming_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::ContainerStats(grpc::ServerContext* context, const ::runtime::v1::ContainerStatsRequest* request,

@@ -27,8 +27,8 @@ StatusOr<std::unique_ptr<streaming::SessionProcess>> StreamingBackend::Exec(cons
   return std::make_unique<ExecSessionProcess>(std::move(process));
 }
 
-StatusOr<UniqueFd> StreamingBackend::DialPod(const std::string&, int32_t) {
-  return absl::UnimplementedError("PortForward is not supported by berth yet");
+StatusOr<UniqueFd> StreamingBackend::DialPod(const std::string& pod_id, int32_t port) {
+  return node_.lifecycle().DialPod(pod_id, port);
 }
 
 }  // namespace berth::cri

@@ -99,6 +99,8 @@ class Lifecycle {
   // (stdin only when asked for).
   StatusOr<std::unique_ptr<ExecProcess>> StartExec(const std::string& id, const std::vector<std::string>& cmd,
                                                    bool tty, bool stdin);
+  // A connection to port on a ready pod's loopback (port-forward).
+  StatusOr<UniqueFd> DialPod(const std::string& pod_id, int32_t port);
   Status ReopenLog(const std::string& id);
   Status UpdateResources(const std::string& id, const ResourcesSpec& resources);
   // Resource usage of a container that runs (an exited one has no cgroup left).

@@ -6,6 +6,7 @@
 #include "base/file_util.h"
 #include "base/log.h"
 #include "base/random_id.h"
+#include "network/pod_dial.h"
 #include "pods/lifecycle.h"
 #include "pods/pod_files.h"
 #include "runtime/sysctl.h"
@@ -132,6 +133,15 @@ Status Lifecycle::RemovePod(const std::string& id_prefix) {
   network_.Forget(*id);
   BERTH_LOG(Info) << "pod removed" << Kv("pod", *id);
   return absl::OkStatus();
+}
+
+StatusOr<UniqueFd> Lifecycle::DialPod(const std::string& pod_id, int32_t port) {
+  ASSIGN_OR_RETURN(SandboxRecord pod, GetPod(pod_id));
+  if (pod.state != SandboxState::kReady) {
+    return absl::FailedPreconditionError(absl::StrCat("pod sandbox ", pod.id, " is not ready"));
+  }
+  // A host-network pod has no namespace of its own: its ports are the host's.
+  return network::DialPodPort(pod.netns_path, port);
 }
 
 StatusOr<SandboxRecord> Lifecycle::GetPod(const std::string& id_prefix) {

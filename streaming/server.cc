@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/log.h"
+#include "streaming/port_forward_session.h"
 
 namespace berth::streaming {
 
@@ -81,6 +82,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     std::vector<std::string> supported;
     if (std::holds_alternative<ExecRequest>(*cached)) {
       supported.assign(std::begin(kRemoteCommandProtocols), std::end(kRemoteCommandProtocols));
+    } else if (std::holds_alternative<PortForwardRequest>(*cached)) {
+      supported = {kPortForwardProtocol};
     }
     // The client's order decides, as Kubernetes' own servers have it.
     std::string chosen;
@@ -92,7 +95,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     if (chosen.empty()) {
       if (supported.empty()) {
-        return Reply(http::status::not_implemented, "berth does not serve attach and port-forward yet\n");
+        return Reply(http::status::not_implemented, "berth does not serve attach yet\n");
       }
       http::response<http::string_body> refusal{http::status::forbidden, 11};
       for (const auto& protocol : supported) refusal.insert("X-Accepted-Stream-Protocol-Versions", protocol);
@@ -116,6 +119,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     std::string early = beast::buffers_to_string(buffer_.data());
     auto connection = std::make_shared<spdy::Connection>(stream_.release_socket(), std::move(early),
                                                          options_.idle_timeout);
+    if (auto* forward = std::get_if<PortForwardRequest>(&request)) {
+      auto session = std::make_shared<PortForwardSession>(io_, blocking_, connection, std::move(*forward), backend_,
+                                                          options_.timeouts);
+      connection->Start(session);
+      return;
+    }
     auto session = std::make_shared<ExecSession>(io_, blocking_, connection, std::get<ExecRequest>(std::move(request)),
                                                  protocol, backend_, options_.timeouts);
     connection->Start(session);

@@ -1,7 +1,10 @@
 // Exec over berthd's streaming server, driven by client-go's own SPDY executor (the
 // client kubelet, kubectl and critest use), built from test/streaming/client.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,6 +217,115 @@ TEST_P(StreamingTest, AClientThatGoesAwayTakesItsProcessWithIt) {
     if (count == "0\n") break;
   }
   EXPECT_EQ(count, "0\n") << "the exec'd process outlived its session";
+}
+
+// client-go's port-forwarder running on a streaming URL: the local port it listens
+// on, and how to stop it (by pid, the one process the test started).
+class Forwarder {
+ public:
+  Forwarder(const std::string& binary, const std::string& url, int port) {
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
+    UniqueFd in_r(in[0]), out_w(out[1]);
+    stdin_ = UniqueFd(in[1]);
+    UniqueFd out_r(out[0]);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(in_r.get(), 0);
+      ::dup2(out_w.get(), 1);
+      const std::string forward = std::to_string(port);
+      ::execl(binary.c_str(), binary.c_str(), "-url", url.c_str(), "-forward", forward.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    out_w.Reset();
+    std::string line;
+    char c;
+    while (::read(out_r.get(), &c, 1) == 1 && c != '\n') line += c;
+    local_port_ = std::atoi(line.c_str());
+  }
+  ~Forwarder() {
+    stdin_.Reset();  // its end stops the forwarder
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+  }
+  int local_port() const { return local_port_; }
+
+ private:
+  pid_t pid_ = -1;
+  UniqueFd stdin_;
+  int local_port_ = 0;
+};
+
+// One exchange through the forward: sends data, half-closes, and reads until the
+// far side closes. Empty with the connection refused.
+std::string Exchange(int port, const std::string& data) {
+  UniqueFd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(socket_fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "";
+  for (size_t sent = 0; sent < data.size();) {
+    ssize_t n = ::write(socket_fd.get(), data.data() + sent, data.size() - sent);
+    if (n <= 0) return "";
+    sent += static_cast<size_t>(n);
+  }
+  ::shutdown(socket_fd.get(), SHUT_WR);
+  std::string got;
+  char buffer[65536];
+  ssize_t n;
+  while ((n = ::read(socket_fd.get(), buffer, sizeof buffer)) > 0) got.append(buffer, static_cast<size_t>(n));
+  return got;
+}
+
+TEST_P(StreamingTest, PortForwardCarriesManyConnectionsBothWays) {
+  auto pod_config = PodConfig("forward");
+  std::string pod = RunPod(pod_config);
+  // An echo server on the pod's loopback: each connection gets cat, which answers
+  // until the client's side ends.
+  std::string server = CreateAndStart(pod, pod_config, ContainerConfig("echo", {"nc", "-ll", "-p", "8080", "-e", "cat"}));
+  // Listening once port 8080 (1F90) shows in the pod's socket tables.
+  const std::string wait_for_listener =
+      "until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ':1F90 '; do :; done; echo up";
+  ASSERT_EQ(Exec(server, {"/bin/sh", "-c", wait_for_listener}).stdout(), "up\n");
+  ::runtime::v1::PortForwardRequest request;
+  request.set_pod_sandbox_id(pod);
+  ::runtime::v1::PortForwardResponse response;
+  grpc::Status status = client().runtime().PortForward(Ctx().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  Forwarder forwarder(client_binary_, response.url(), 8080);
+  ASSERT_GT(forwarder.local_port(), 0) << "the forwarder did not get ready";
+  for (int i = 0; i < 20; ++i) {
+    const std::string message = absl::StrCat("request ", i, "\n");
+    EXPECT_EQ(Exchange(forwarder.local_port(), message), message) << "connection " << i;
+  }
+  // A few MiB each way in one connection.
+  std::string large;
+  for (int i = 0; large.size() < (4u << 20); ++i) absl::StrAppend(&large, "bulk ", i, "\n");
+  EXPECT_TRUE(Exchange(forwarder.local_port(), large) == large) << "the large exchange differs";
+}
+
+TEST_P(StreamingTest, PortForwardRequestsAreChecked) {
+  ::runtime::v1::PortForwardRequest request;
+  ::runtime::v1::PortForwardResponse response;
+  EXPECT_EQ(client().runtime().PortForward(Ctx().get(), request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_pod_sandbox_id("no-such-pod");
+  EXPECT_EQ(client().runtime().PortForward(Ctx().get(), request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  auto pod_config = PodConfig("stopped");
+  std::string pod = RunPod(pod_config);
+  request.set_pod_sandbox_id(pod);
+  request.add_port(70000);
+  EXPECT_EQ(client().runtime().PortForward(Ctx().get(), request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  request.clear_port();
+  ::runtime::v1::StopPodSandboxRequest stop;
+  stop.set_pod_sandbox_id(pod);
+  ::runtime::v1::StopPodSandboxResponse stopped;
+  ASSERT_TRUE(client().runtime().StopPodSandbox(Ctx().get(), stop, &stopped).ok());
+  EXPECT_EQ(client().runtime().PortForward(Ctx().get(), request, &response).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 INSTANTIATE_TEST_SUITE_P(Handlers, StreamingTest, ::testing::Values("berth", "runc"),
