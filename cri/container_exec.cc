@@ -12,10 +12,13 @@ Status HandleExec(pods::Node& node, streaming::Server& streaming, const ::runtim
   if (!request.stdin() && !request.stdout() && !request.stderr()) {
     return absl::InvalidArgumentError("Exec: none of stdin, stdout and stderr is requested");
   }
-  if (request.tty()) return absl::UnimplementedError("Exec with a terminal (tty) is not supported by berth yet");
   ASSIGN_OR_RETURN(pods::ContainerRecord container, node.lifecycle().GetContainer(request.container_id()));
   if (container.state != pods::ContainerState::kRunning) {
     return absl::FailedPreconditionError(absl::StrCat("Exec: container ", container.id, " is not running"));
+  }
+  if (request.tty() && container.handler != "berth") {
+    return absl::UnimplementedError(absl::StrCat("Exec: a terminal is not supported on the ", container.handler,
+                                                 " runtime handler yet (the berth handler has it)"));
   }
   streaming::ExecRequest exec;
   exec.container_id = container.id;

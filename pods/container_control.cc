@@ -41,7 +41,6 @@ StatusOr<std::unique_ptr<ExecProcess>> Lifecycle::StartExec(const std::string& i
                                                              const std::vector<std::string>& cmd, bool tty,
                                                              bool stdin) {
   if (cmd.empty()) return absl::InvalidArgumentError("Exec: no command given");
-  if (tty) return absl::UnimplementedError("Exec with a terminal (tty) is not supported by berth yet");
   ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id_prefix));
   if (record.state != ContainerState::kRunning) {
     return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " is not running"));
@@ -50,7 +49,7 @@ StatusOr<std::unique_ptr<ExecProcess>> Lifecycle::StartExec(const std::string& i
   cgroups::PrimeMigration(cgroups_);
   ASSIGN_OR_RETURN(runtime::Spec spec, runtime->ReadSpec(record));
   ASSIGN_OR_RETURN(RuntimeHandler::ExecChild child,
-                   runtime->StartExec(record.id, ProcessForExec(spec, cmd), record.run_dir, stdin));
+                   runtime->StartExec(record.id, ProcessForExec(spec, cmd, tty), record.run_dir, stdin));
   return std::make_unique<pods::ExecProcess>(std::move(child));
 }
 

@@ -25,6 +25,9 @@ class ExecProcess {
   UniqueFd& stderr() { return child_.runtime.stderr; }
   // Readable once the process has exited.
   UniqueFd& exit_fd() { return child_.runtime.pidfd; }
+  // The process's terminal (master end), when it has one: then it is its stdin and
+  // stdout, and stdout() and stdin() are not.
+  UniqueFd& terminal() { return child_.terminal; }
 
   // Reaps it: 0..255, 128+n for a death by signal n. Waits if it still runs.
   int ExitCode();

@@ -7,12 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
+#include "pods/shim/console.h"
 #include "pods/shim/protocol.h"
 #include "runtime/errors.h"
 
@@ -135,14 +137,41 @@ StatusOr<RuntimeHandler::ExecChild> OciRuntime::StartExec(const std::string& id,
   ExecChild child;
   child.dir = dir;
   child.pid_file = dir + "/pid";
-  auto spawned =
-      SpawnChild({binary_, "--root", root_, "exec", "--process", dir + "/process.json", "--pid-file", child.pid_file, id},
-                 with_stdin);
-  if (!spawned.ok()) {
-    (void)RemoveAll(dir);
-    return spawned.status();
+  absl::Cleanup remove_dir = [&] { (void)RemoveAll(dir); };
+  std::vector<std::string> argv = {binary_, "--root", root_, "exec", "--process", dir + "/process.json",
+                                   "--pid-file", child.pid_file};
+  std::optional<shim::ConsoleSocket> console;
+  if (process.terminal && name_ == "berth") {
+    // berth-runtime hands the terminal's master over, in the foreground, so berthd
+    // holds the terminal itself (and can resize it).
+    ASSIGN_OR_RETURN(console, shim::ListenConsoleSocket(dir));
+    argv.insert(argv.end(), {"--tty", "--console-socket", console->path});
+  } else if (process.terminal) {
+    // runc and crun take a console socket only when they detach, which would leave
+    // the process to no parent berthd could reap (containerd's shim is a subreaper
+    // for that; berthd is not one).
+    return absl::UnimplementedError(absl::StrCat("exec with a terminal is not supported on the ", name_,
+                                                 " runtime handler yet (the berth handler has it)"));
   }
-  child.runtime = *std::move(spawned);
+  argv.push_back(id);
+  ASSIGN_OR_RETURN(child.runtime, SpawnChild(argv, with_stdin && !console));
+  if (console) {
+    // The runtime's exec stays in the foreground: the terminal comes while it runs,
+    // or never if it fails first.
+    auto terminal = shim::AwaitConsole(*console, child.runtime.pidfd.get(), std::chrono::seconds(30));
+    if (!terminal.ok()) {
+      ::kill(child.runtime.pid, SIGKILL);
+      char message[4096];
+      ssize_t n = ::read(child.runtime.stderr.get(), message, sizeof message);
+      WaitChild(child.runtime.pid);
+      if (n > 0) {
+        return runtime::ClassifyRuntimeError(name_, "exec", 1, std::string(message, static_cast<size_t>(n)));
+      }
+      return terminal.status();
+    }
+    child.terminal = *std::move(terminal);
+  }
+  std::move(remove_dir).Cancel();
   return child;
 }
 

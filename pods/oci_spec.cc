@@ -229,10 +229,11 @@ StatusOr<std::vector<std::string>> ResolveArgs(const ContainerSpec& c, const ima
   return argv;
 }
 
-runtime::Process ProcessForExec(const runtime::Spec& container_spec, const std::vector<std::string>& args) {
+runtime::Process ProcessForExec(const runtime::Spec& container_spec, const std::vector<std::string>& args,
+                                bool tty) {
   runtime::Process process = container_spec.process;
   process.args = args;
-  process.terminal = false;
+  process.terminal = tty;
   process.oom_score_adj.reset();  // the container's own score already covers its cgroup's processes
   return process;
 }

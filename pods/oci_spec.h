@@ -28,8 +28,10 @@ struct SpecInputs {
 
 StatusOr<runtime::Spec> BuildOciSpec(const SpecInputs& in);
 
-// The process of an exec: args, with the container's env, user and capabilities.
-runtime::Process ProcessForExec(const runtime::Spec& container_spec, const std::vector<std::string>& args);
+// The process of an exec: args, with the container's env, user and capabilities,
+// and a terminal of its own when tty.
+runtime::Process ProcessForExec(const runtime::Spec& container_spec, const std::vector<std::string>& args,
+                                bool tty = false);
 
 // The argv Kubernetes runs: command/args against the image's entrypoint/cmd.
 StatusOr<std::vector<std::string>> ResolveArgs(const ContainerSpec& container, const image::ImageConfig& image);

@@ -47,9 +47,11 @@ class RuntimeHandler {
   // exec, in the foreground, with the process's stdio as pipes berthd holds.
   struct ExecChild {
     Child runtime;         // the runtime's exec: it exits with the process's code
+    UniqueFd terminal;     // the process's terminal (its master end), when it has one
     std::string pid_file;  // where the runtime wrote the process's pid
     std::string dir;       // the scratch files of this exec, removed with it
   };
+  // A process with process.terminal set gets a terminal, whose master comes back.
   virtual StatusOr<ExecChild> StartExec(const std::string& id, const runtime::Process& process,
                                         const std::string& scratch_dir, bool with_stdin) = 0;
 };

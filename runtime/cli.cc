@@ -101,10 +101,8 @@ StatusOr<int> Exec(Runtime& rt, const std::vector<std::string>& argv) {
                                                  {"-u", "user"}}, {"process", "pid-file", "preserve-fds",
                                                  "console-socket", "env", "cwd", "user"},
                                                 {"detach", "tty", "t"}}));
-  if (args.Has("console-socket") || args.Has("tty") || args.Has("t")) {
-    return absl::InvalidArgumentError("terminals are not supported");
-  }
   ExecOptions options;
+  options.console_socket = args.Get("console-socket");
   if (args.positional.empty()) return absl::InvalidArgumentError("missing container id");
   options.id = args.positional[0];
   if (args.Has("process")) {
@@ -128,6 +126,7 @@ StatusOr<int> Exec(Runtime& rt, const std::vector<std::string>& argv) {
       if (parts.size() == 1) options.process.user.gid = 0;
     }
   }
+  if (args.Has("tty") || args.Has("t")) options.process.terminal = true;
   options.pid_file = args.Get("pid-file");
   options.detach = args.Has("detach");
   ASSIGN_OR_RETURN(options.preserve_fds, PreserveFds(args));

@@ -251,6 +251,22 @@ Status SetupConsole(int console_fd, uid_t uid) {
   return absl::OkStatus();
 }
 
+// Connected here, where the socket's path means what the caller meant; the
+// process sends its terminal over it from inside the container.
+StatusOr<UniqueFd> ConnectConsoleSocket(const std::string& path) {
+  UniqueFd console(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat("console socket path too long: ", path));
+  }
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+  if (!console || ::connect(console.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return ErrnoError(absl::StrCat("connect to console socket ", path));
+  }
+  return console;
+}
+
 // Blocks until create says the next step may go: "g" once the init is in its
 // cgroups, "D" once the container's device rules are in force.
 Status WaitForCreate(int sync_fd, absl::string_view what) {
@@ -370,12 +386,18 @@ struct ExecChildArgs {
   int pidfd = -1;
   int join_flags = 0;
   int preserve_fds = 0;
+  int console_fd = -1;  // connected to --console-socket when process.terminal is set
 };
 
 StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
   const Process& process = *a.process;
   if (a.join_flags != 0 && ::setns(a.pidfd, a.join_flags) != 0) {
     return ErrnoError("join the container's namespaces");
+  }
+  // In the container's mount namespace: the terminal is one of its own devpts.
+  if (process.terminal) {
+    RETURN_IF_ERROR(SetupConsole(a.console_fd, process.user.uid));
+    ::close(a.console_fd);
   }
   if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
   ASSIGN_OR_RETURN(std::string exe, FindExecutable(process.args[0], process.env));
@@ -459,16 +481,7 @@ Status Runtime::Create(const CreateOptions& o) {
   // sends the terminal over it from inside the container.
   UniqueFd console;
   if (spec.process.terminal) {
-    console = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    struct sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    if (o.console_socket.size() >= sizeof(addr.sun_path)) {
-      return absl::InvalidArgumentError(absl::StrCat("console socket path too long: ", o.console_socket));
-    }
-    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", o.console_socket.c_str());
-    if (!console || ::connect(console.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      return ErrnoError(absl::StrCat("connect to console socket ", o.console_socket));
-    }
+    ASSIGN_OR_RETURN(console, ConnectConsoleSocket(o.console_socket));
   }
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return ErrnoError("socketpair");
@@ -635,10 +648,14 @@ StatusOr<int> Runtime::Exec(const ExecOptions& o) {
   if (store_.Probe(state) == ContainerStatus::kStopped) {
     return absl::FailedPreconditionError(absl::StrCat("cannot exec in stopped container ", o.id));
   }
-  if (o.process.terminal) {
-    return absl::InvalidArgumentError("process.terminal is not supported (no --console-socket)");
+  if (o.process.terminal && o.console_socket.empty()) {
+    return absl::InvalidArgumentError("process.terminal needs --console-socket to send the terminal to");
   }
   ASSIGN_OR_RETURN(Spec spec, LoadSpec(state));
+  UniqueFd console;
+  if (o.process.terminal) {
+    ASSIGN_OR_RETURN(console, ConnectConsoleSocket(o.console_socket));
+  }
   ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
   cgroups::Manager cg = cgroups::Manager::Open(layout, state.cgroup_path);
   ASSIGN_OR_RETURN(UniqueFd pidfd, OpenInit(state));
@@ -672,6 +689,7 @@ StatusOr<int> Runtime::Exec(const ExecOptions& o) {
   args.pidfd = pidfd.get();
   args.join_flags = join_flags;
   args.preserve_fds = o.preserve_fds;
+  args.console_fd = console.get();
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("fork exec process");
   if (pid == 0) {
@@ -681,6 +699,7 @@ StatusOr<int> Runtime::Exec(const ExecOptions& o) {
   }
   go_read.Reset();
   err_write.Reset();
+  console.Reset();
   bool started = false;
   absl::Cleanup kill_child = [&] {
     if (started) return;

@@ -36,6 +36,7 @@ struct ExecOptions {
   std::string id;
   Process process;
   std::string pid_file;
+  std::string console_socket;  // where the terminal's master goes, for process.terminal
   bool detach = false;
   int preserve_fds = 0;
 };

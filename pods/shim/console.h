@@ -2,6 +2,7 @@
 // its master end over a unix socket (--console-socket) that the shim listens on.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "base/status.h"
@@ -22,5 +23,8 @@ StatusOr<ConsoleSocket> ListenConsoleSocket(const std::string& dir);
 
 // The terminal master the runtime sent during create; the socket file is removed.
 StatusOr<UniqueFd> ReceiveConsole(const ConsoleSocket& socket);
+// For a runtime that keeps running (exec): waits up to timeout for the terminal,
+// giving up early when give_up_fd (the runtime's pidfd: its exit) becomes readable.
+StatusOr<UniqueFd> AwaitConsole(const ConsoleSocket& socket, int give_up_fd, std::chrono::milliseconds timeout);
 
 }  // namespace berth::pods::shim

@@ -100,8 +100,8 @@ class StreamingTest : public PodFixture, public ::testing::WithParamInterface<st
   }
 
   // Runs the client on url; stdin_file feeds its stdin when given.
-  RunResult Stream(const std::string& url, const std::string& stdin_file = "") {
-    std::string command = absl::StrCat("'", client_binary_, "' -url '", url, "'");
+  RunResult Stream(const std::string& url, const std::string& stdin_file = "", bool tty = false) {
+    std::string command = absl::StrCat("'", client_binary_, "' -url '", url, "'", tty ? " -tty" : "");
     if (!stdin_file.empty()) absl::StrAppend(&command, " -stdin < '", stdin_file, "'");
     RunOptions options;
     options.timeout = std::chrono::minutes(2);
@@ -137,6 +137,31 @@ TEST_P(StreamingTest, StdinReachesTheProcessIntactAndItsEndClosesIt) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out.size(), data.size());
   EXPECT_TRUE(run.out == data) << "stdout differs from stdin";
+}
+
+TEST_P(StreamingTest, ExecWithATerminal) {
+  std::string id = SleepingContainer("tty");
+  ::runtime::v1::ExecRequest request;
+  request.set_container_id(id);
+  for (const char* arg : {"/bin/sh", "-c", "tty; echo hello; exit 4"}) request.add_cmd(arg);
+  request.set_tty(true);
+  request.set_stdin(true);
+  request.set_stdout(true);
+  std::string url;
+  grpc::Status status = ExecUrl(request, &url);
+  if (GetParam() != "berth") {
+    // runc and crun give a terminal only to a detached exec, which berthd cannot reap.
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
+    return;
+  }
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string input = dir_ + "/input";
+  ASSERT_TRUE(WriteFileAtomically(input, "", 0644, Durability::kCrash).ok());
+  RunResult run = Stream(url, input, /*tty=*/true);
+  EXPECT_EQ(run.exit_code, 4) << run.err << run.out;
+  // A terminal of the container's own devpts, which turns newlines into CR LF.
+  EXPECT_TRUE(absl::StartsWith(run.out, "/dev/pts/")) << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, "hello\r\n")) << run.out;
 }
 
 TEST_P(StreamingTest, AUrlIsGoodForOneSession) {
