@@ -22,6 +22,7 @@
 
 #include "base/clock.h"
 #include "base/file_util.h"
+#include "base/unix_socket.h"
 #include "pods/shim/console.h"
 #include "pods/shim/cri_log.h"
 #include "pods/shim/monitor.h"
@@ -128,6 +129,14 @@ int main(int argc, char** argv) {
   Report(shim::ReadyLine(*init));
   ::close(shim::kReadyFd);
 
+  // The stdin write end stays with the monitor: attachers write to it, and the
+  // container sees the end of its stdin only when the monitor closes it.
+  streams.stdin_write = std::move(in_w);
+  streams.stdin_once = o.stdin_once;
+  if (!o.attach.empty()) {
+    auto attach = berth::ListenUnix(o.attach);
+    if (attach.ok()) streams.attach = *std::move(attach);  // without it, no attach: the container runs on
+  }
   shim::Monitor monitor(*init, std::move(streams), &log_writer);
   shim::ExitRecord record;
   record.exit_code = monitor.Run();

@@ -62,6 +62,8 @@ Status HandleExecSync(pods::Node& node, const ::runtime::v1::ExecSyncRequest& re
     ::runtime::v1::ExecSyncResponse* response);
 Status HandleExec(pods::Node& node, streaming::Server& streaming, const ::runtime::v1::ExecRequest& request,
                   ::runtime::v1::ExecResponse* response);
+Status HandleAttach(pods::Node& node, streaming::Server& streaming, const ::runtime::v1::AttachRequest& request,
+                    ::runtime::v1::AttachResponse* response);
 Status HandlePortForward(pods::Node& node, streaming::Server& streaming,
                          const ::runtime::v1::PortForwardRequest& request,
                          ::runtime::v1::PortForwardResponse* response);

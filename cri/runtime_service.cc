@@ -96,8 +96,8 @@ grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext* context, const ::runt
 }
 
 grpc::Status RuntimeServiceImpl::Attach(grpc::ServerContext* context, const ::runtime::v1::AttachRequest* request,
-                      ::runtime::v1::AttachResponse* /*response*/) {
-  return Serve("Attach", context, *request, [] { return NotImplementedYet("Attach"); });
+                      ::runtime::v1::AttachResponse* response) {
+  return Serve("Attach", context, *request, [&] { return HandleAttach(node_, streaming_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::PortForward(grpc::ServerContext* context, const ::runtime::v1::PortForwardRequest* request,

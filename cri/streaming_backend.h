@@ -12,6 +12,7 @@ class StreamingBackend : public streaming::Backend {
   explicit StreamingBackend(pods::Node& node) : node_(node) {}
 
   StatusOr<std::unique_ptr<streaming::SessionProcess>> Exec(const streaming::ExecRequest& request) override;
+  StatusOr<std::unique_ptr<streaming::SessionProcess>> Attach(const streaming::AttachRequest& request) override;
   StatusOr<UniqueFd> DialPod(const std::string& pod_id, int32_t port) override;
 
  private:

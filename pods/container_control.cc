@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
+#include "base/unix_socket.h"
 #include "base/unique_fd.h"
 #include "pods/container_resources.h"
 #include "pods/lifecycle.h"
@@ -51,6 +52,20 @@ StatusOr<std::unique_ptr<ExecProcess>> Lifecycle::StartExec(const std::string& i
   ASSIGN_OR_RETURN(RuntimeHandler::ExecChild child,
                    runtime->StartExec(record.id, ProcessForExec(spec, cmd, tty), record.run_dir, stdin));
   return std::make_unique<pods::ExecProcess>(std::move(child));
+}
+
+StatusOr<UniqueFd> Lifecycle::Attach(const std::string& id_prefix) {
+  ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id_prefix));
+  if (record.state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " is not running"));
+  }
+  auto connection = ConnectUnix(record.attach_socket());
+  if (!connection.ok() && (connection.status().code() == StatusCode::kNotFound || ::access(record.attach_socket().c_str(), F_OK) != 0)) {
+    // A shim started by a berthd from before attach.
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", record.id, " was started without attach support; recreate it to attach"));
+  }
+  return connection;
 }
 
 Status Lifecycle::ReopenLog(const std::string& id_prefix) {

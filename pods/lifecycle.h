@@ -99,6 +99,9 @@ class Lifecycle {
   // (stdin only when asked for).
   StatusOr<std::unique_ptr<ExecProcess>> StartExec(const std::string& id, const std::vector<std::string>& cmd,
                                                    bool tty, bool stdin);
+  // A connection to the shim of a running container for attach (see
+  // shim::AttachFrame for what it carries).
+  StatusOr<UniqueFd> Attach(const std::string& id);
   // A connection to port on a ready pod's loopback (port-forward).
   StatusOr<UniqueFd> DialPod(const std::string& pod_id, int32_t port);
   Status ReopenLog(const std::string& id);

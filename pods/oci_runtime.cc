@@ -63,6 +63,8 @@ Status OciRuntime::Create(ContainerRecord& record, const runtime::Spec& spec, co
   options.runtime_log = record.run_dir + "/runtime.log";
   options.tty = record.spec.tty;
   options.stdin = record.spec.stdin;
+  options.stdin_once = record.spec.stdin_once;
+  options.attach = record.attach_socket();
   ASSIGN_OR_RETURN(std::string answer, SpawnDetached(options.ToArgv(shim_)));
   auto container_pid = shim::ParseReadyReply(answer);
   if (!container_pid.ok()) {

@@ -72,6 +72,8 @@ struct ContainerRecord {
   std::string rootfs() const { return dir + "/bundle/rootfs"; }
   std::string exit_file() const { return run_dir + "/exit.json"; }
   std::string control_fifo() const { return run_dir + "/control"; }
+  // Where the container's shim takes attach connections.
+  std::string attach_socket() const { return run_dir + "/attach.sock"; }
 };
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SandboxRecord, id, spec, state, created_at, dir, netns_path,

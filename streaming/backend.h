@@ -39,6 +39,10 @@ class Backend {
   // Starts request's command in its container. May block (it starts a runtime
   // process): the server calls it off its I/O thread.
   virtual StatusOr<std::unique_ptr<SessionProcess>> Exec(const ExecRequest& request) = 0;
+  // Attaches to the container's stdio: its output from now on, and its stdin. The
+  // "process" ends (exit code 0) when the container does; Kill only detaches.
+  // May block, like Exec.
+  virtual StatusOr<std::unique_ptr<SessionProcess>> Attach(const AttachRequest& request) = 0;
   // A TCP connection to port on the pod's loopback (the pod's network namespace, or
   // the host's for a host-network pod). May block, like Exec.
   virtual StatusOr<UniqueFd> DialPod(const std::string& pod_id, int32_t port) = 0;

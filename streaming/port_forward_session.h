@@ -16,7 +16,7 @@
 #include <boost/asio.hpp>
 
 #include "streaming/backend.h"
-#include "streaming/exec_session.h"
+#include "streaming/remote_command_session.h"
 #include "streaming/spdy/connection.h"
 
 namespace berth::streaming {

@@ -80,7 +80,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     if (offered.empty()) return Reply(http::status::bad_request, "X-Stream-Protocol-Version is missing\n");
     std::vector<std::string> supported;
-    if (std::holds_alternative<ExecRequest>(*cached)) {
+    if (!std::holds_alternative<PortForwardRequest>(*cached)) {
       supported.assign(std::begin(kRemoteCommandProtocols), std::end(kRemoteCommandProtocols));
     } else if (std::holds_alternative<PortForwardRequest>(*cached)) {
       supported = {kPortForwardProtocol};
@@ -94,9 +94,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       }
     }
     if (chosen.empty()) {
-      if (supported.empty()) {
-        return Reply(http::status::not_implemented, "berth does not serve attach yet\n");
-      }
       http::response<http::string_body> refusal{http::status::forbidden, 11};
       for (const auto& protocol : supported) refusal.insert("X-Accepted-Stream-Protocol-Versions", protocol);
       refusal.body() = absl::StrCat("none of the offered protocol versions is supported\n");
@@ -125,8 +122,19 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       connection->Start(session);
       return;
     }
-    auto session = std::make_shared<ExecSession>(io_, blocking_, connection, std::get<ExecRequest>(std::move(request)),
-                                                 protocol, backend_, options_.timeouts);
+    ExecRequest streams;
+    RemoteCommandSession::Starter start;
+    if (auto* exec = std::get_if<ExecRequest>(&request)) {
+      streams = *exec;
+      start = [backend = backend_, exec = *exec] { return backend->Exec(exec); };
+    } else {
+      const auto& attach = std::get<AttachRequest>(request);
+      streams = {.container_id = attach.container_id, .cmd = {}, .tty = attach.tty, .stdin = attach.stdin,
+                 .stdout = attach.stdout, .stderr = attach.stderr};
+      start = [backend = backend_, attach] { return backend->Attach(attach); };
+    }
+    auto session = std::make_shared<RemoteCommandSession>(io_, blocking_, connection, std::move(streams), protocol,
+                                                          std::move(start), options_.timeouts);
     connection->Start(session);
     session->Begin();
   }

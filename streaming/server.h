@@ -17,7 +17,7 @@
 
 #include "base/status.h"
 #include "streaming/backend.h"
-#include "streaming/exec_session.h"
+#include "streaming/remote_command_session.h"
 #include "streaming/request_cache.h"
 
 namespace berth::streaming {

@@ -6,14 +6,15 @@
 
 namespace berth::pods::shim {
 
-void EventLoop::Watch(int fd, Handler handler) {
+void EventLoop::Watch(int fd, Handler handler, short events) {
   for (auto& entry : entries_) {
     if (entry.fd == fd) {
       entry.handler = std::move(handler);
+      entry.events = events;
       return;
     }
   }
-  entries_.push_back({fd, std::move(handler)});
+  entries_.push_back({fd, std::move(handler), events});
 }
 
 void EventLoop::Unwatch(int fd) {
@@ -37,7 +38,7 @@ void EventLoop::Run() {
     }
     std::vector<pollfd> fds;
     fds.reserve(entries_.size());
-    for (const auto& entry : entries_) fds.push_back({entry.fd, POLLIN, 0});
+    for (const auto& entry : entries_) fds.push_back({entry.fd, entry.events, 0});
     int n = ::poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {

@@ -14,11 +14,12 @@ namespace berth::pods::shim {
 
 class EventLoop {
  public:
-  // Called with poll's revents for the fd (POLLIN, POLLHUP, POLLERR).
+  // Called with poll's revents for the fd (POLLIN, POLLOUT, POLLHUP, POLLERR).
   using Handler = std::function<void(short revents)>;
 
-  // Watches fd for input; a second Watch of the same fd replaces its handler.
-  void Watch(int fd, Handler handler);
+  // Watches fd for events (input by default); a second Watch of the same fd
+  // replaces its handler and events.
+  void Watch(int fd, Handler handler, short events = POLLIN);
   void Unwatch(int fd);
   bool Watching(int fd) const;
 
@@ -32,6 +33,7 @@ class EventLoop {
   struct Entry {
     int fd;
     Handler handler;
+    short events;
   };
   std::vector<Entry> entries_;
   bool stopped_ = false;

@@ -23,8 +23,10 @@ std::vector<std::string> ShimOptions::ToArgv(const std::string& shim_binary) con
                                    "--control", control};
   if (!oom_file.empty()) argv.insert(argv.end(), {"--oom-file", oom_file});
   if (!runtime_log.empty()) argv.insert(argv.end(), {"--runtime-log", runtime_log});
+  if (!attach.empty()) argv.insert(argv.end(), {"--attach", attach});
   if (tty) argv.push_back("--tty");
   if (stdin) argv.push_back("--stdin");
+  if (stdin_once) argv.push_back("--stdin-once");
   return argv;
 }
 
@@ -33,8 +35,10 @@ StatusOr<ShimOptions> ParseShimArgs(const std::vector<std::string>& args) {
   const std::map<std::string, std::string*> values = {
       {"--id", &o.id},           {"--bundle", &o.bundle},       {"--runtime", &o.runtime},
       {"--runtime-root", &o.runtime_root}, {"--log", &o.log},   {"--exit-file", &o.exit_file},
-      {"--control", &o.control}, {"--oom-file", &o.oom_file},   {"--runtime-log", &o.runtime_log}};
-  const std::map<std::string, bool*> switches = {{"--tty", &o.tty}, {"--stdin", &o.stdin}};
+      {"--control", &o.control}, {"--oom-file", &o.oom_file},   {"--runtime-log", &o.runtime_log},
+      {"--attach", &o.attach}};
+  const std::map<std::string, bool*> switches = {
+      {"--tty", &o.tty}, {"--stdin", &o.stdin}, {"--stdin-once", &o.stdin_once}};
   for (size_t i = 0; i < args.size(); ++i) {
     if (auto value = values.find(args[i]); value != values.end()) {
       if (i + 1 == args.size()) return absl::InvalidArgumentError(absl::StrCat(args[i], " needs a value"));
@@ -46,7 +50,7 @@ StatusOr<ShimOptions> ParseShimArgs(const std::vector<std::string>& args) {
     }
   }
   for (const auto& [name, value] : values) {
-    bool optional = name == "--oom-file" || name == "--runtime-log";
+    bool optional = name == "--oom-file" || name == "--runtime-log" || name == "--attach";
     if (!optional && value->empty()) return absl::InvalidArgumentError(absl::StrCat(name, " is required"));
   }
   return o;
@@ -115,6 +119,50 @@ std::vector<ControlCommand> ParseControl(absl::string_view bytes) {
     if (absl::StripAsciiWhitespace(line) == kReopenLogCommand) commands.push_back(ControlCommand::kReopenLog);
   }
   return commands;
+}
+
+namespace {
+
+constexpr size_t kMaxAttachFrame = 1 << 20;
+
+}  // namespace
+
+std::string EncodeAttachFrame(AttachFrame kind, absl::string_view payload) {
+  std::string frame;
+  frame.reserve(5 + payload.size());
+  frame.push_back(static_cast<char>(kind));
+  const uint32_t length = static_cast<uint32_t>(payload.size());
+  for (int shift = 24; shift >= 0; shift -= 8) frame.push_back(static_cast<char>((length >> shift) & 0xff));
+  frame.append(payload.data(), payload.size());
+  return frame;
+}
+
+std::string EncodeTerminalSize(uint16_t width, uint16_t height) {
+  return {static_cast<char>(width >> 8), static_cast<char>(width & 0xff), static_cast<char>(height >> 8),
+          static_cast<char>(height & 0xff)};
+}
+
+bool DecodeTerminalSize(absl::string_view payload, uint16_t* width, uint16_t* height) {
+  if (payload.size() != 4) return false;
+  auto byte = [&](size_t i) { return static_cast<uint16_t>(static_cast<uint8_t>(payload[i])); };
+  *width = static_cast<uint16_t>(byte(0) << 8 | byte(1));
+  *height = static_cast<uint16_t>(byte(2) << 8 | byte(3));
+  return true;
+}
+
+std::optional<std::pair<AttachFrame, std::string>> AttachFrameReader::Next() {
+  if (bad_ || buffer_.size() < 5) return std::nullopt;
+  uint32_t length = 0;
+  for (size_t i = 1; i < 5; ++i) length = (length << 8) | static_cast<uint8_t>(buffer_[i]);
+  const auto kind = static_cast<uint8_t>(buffer_[0]);
+  if (length > kMaxAttachFrame || kind > static_cast<uint8_t>(AttachFrame::kResize)) {
+    bad_ = true;
+    return std::nullopt;
+  }
+  if (buffer_.size() < 5 + length) return std::nullopt;
+  std::pair<AttachFrame, std::string> frame{static_cast<AttachFrame>(kind), buffer_.substr(5, length)};
+  buffer_.erase(0, 5 + length);
+  return frame;
 }
 
 }  // namespace berth::pods::shim

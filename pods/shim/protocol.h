@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct ShimOptions {
   std::string runtime_log;   // where the runtime logs (JSON); may be empty
   bool tty = false;          // the container gets a terminal, logged as stdout
   bool stdin = false;        // the container's stdin is a pipe the shim holds open
+  bool stdin_once = false;   // the first attacher to close stdin closes the container's
+  std::string attach;        // the attach socket; empty from a berthd before attach
 
   // The command line, shim binary first.
   std::vector<std::string> ToArgv(const std::string& shim_binary) const;
@@ -75,5 +78,29 @@ std::string ControlLine(ControlCommand command);
 // The commands in what was read from the FIFO; unknown lines are skipped (a newer
 // berthd may send more than this shim knows).
 std::vector<ControlCommand> ParseControl(absl::string_view bytes);
+
+// Attach: a connection to the shim's attach socket carries frames both ways,
+// [kind:1][length:4, big-endian][payload]: the container's output to every
+// attacher, and from an attacher stdin, the end of its stdin, and terminal sizes.
+enum class AttachFrame : uint8_t { kStdin = 0, kStdout = 1, kStderr = 2, kCloseStdin = 3, kResize = 4 };
+
+std::string EncodeAttachFrame(AttachFrame kind, absl::string_view payload);
+// A resize payload: width and height, 16 bits each, big-endian.
+std::string EncodeTerminalSize(uint16_t width, uint16_t height);
+bool DecodeTerminalSize(absl::string_view payload, uint16_t* width, uint16_t* height);
+
+// Frames out of the bytes of a connection, as they arrive.
+class AttachFrameReader {
+ public:
+  void Feed(absl::string_view bytes) { buffer_.append(bytes.data(), bytes.size()); }
+  // The next whole frame, if one has arrived; nullopt for a frame over 1 MiB too
+  // (with bad() set: the connection is not a berth one).
+  std::optional<std::pair<AttachFrame, std::string>> Next();
+  bool bad() const { return bad_; }
+
+ private:
+  std::string buffer_;
+  bool bad_ = false;
+};
 
 }  // namespace berth::pods::shim

@@ -164,6 +164,55 @@ TEST_P(StreamingTest, ExecWithATerminal) {
   EXPECT_TRUE(absl::StrContains(run.out, "hello\r\n")) << run.out;
 }
 
+TEST_P(StreamingTest, AttachWithStdinOnce) {
+  auto pod_config = PodConfig("attach");
+  std::string pod = RunPod(pod_config);
+  auto config = ContainerConfig("shell", {"/bin/sh"});
+  config.set_stdin(true);
+  config.set_stdin_once(true);
+  std::string id = CreateAndStart(pod, pod_config, config);
+  ::runtime::v1::AttachRequest request;
+  request.set_container_id(id);
+  request.set_stdin(true);
+  request.set_stdout(true);
+  request.set_stderr(true);
+  ::runtime::v1::AttachResponse response;
+  grpc::Status status = client().runtime().Attach(Ctx().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string input = dir_ + "/commands";
+  ASSERT_TRUE(WriteFileAtomically(input, "echo -n hello\necho oops >&2\n", 0644, Durability::kCrash).ok());
+  // The shell reads the commands; the end of the client's stdin ends the shell's
+  // (stdin_once), the container exits, and with it the session.
+  RunResult run = Stream(response.url(), input);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "hello");
+  EXPECT_EQ(run.err, "oops\n");
+  EXPECT_EQ(WaitForExit(id).exit_code(), 0);
+
+  // A second attach to a stopped container is refused.
+  EXPECT_EQ(client().runtime().Attach(Ctx().get(), request, &response).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_P(StreamingTest, AttachRequestsMatchTheContainer) {
+  std::string id = SleepingContainer("attach-checks");
+  ::runtime::v1::AttachRequest request;
+  ::runtime::v1::AttachResponse response;
+  request.set_container_id(id);
+  request.set_stdout(true);
+  request.set_stdin(true);
+  grpc::Status no_stdin = client().runtime().Attach(Ctx().get(), request, &response);
+  EXPECT_EQ(no_stdin.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(no_stdin.error_message(), "without stdin")) << no_stdin.error_message();
+  request.set_stdin(false);
+  request.set_tty(true);
+  EXPECT_EQ(client().runtime().Attach(Ctx().get(), request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT)
+      << "the container has no terminal";
+  request.set_tty(false);
+  EXPECT_TRUE(client().runtime().Attach(Ctx().get(), request, &response).ok());
+}
+
 TEST_P(StreamingTest, AUrlIsGoodForOneSession) {
   std::string id = SleepingContainer("once");
   std::string url = ExecUrl(id, {"true"}, false);

@@ -1,4 +1,4 @@
-#include "streaming/exec_session.h"
+#include "streaming/remote_command_session.h"
 
 #include <nlohmann/json.hpp>
 
@@ -53,40 +53,40 @@ std::string StatusPayload(int version, const Status& failure, std::optional<int>
 
 }  // namespace
 
-ExecSession::ExecSession(asio::io_context& io, asio::thread_pool& blocking,
-                         std::shared_ptr<spdy::Connection> connection, ExecRequest request,
-                         const std::string& protocol, Backend* backend, SessionTimeouts timeouts)
+RemoteCommandSession::RemoteCommandSession(asio::io_context& io, asio::thread_pool& blocking,
+                                           std::shared_ptr<spdy::Connection> connection, ExecRequest streams,
+                                           const std::string& protocol, Starter start, SessionTimeouts timeouts)
     : io_(io),
       blocking_(blocking),
       connection_(std::move(connection)),
-      request_(std::move(request)),
+      request_(std::move(streams)),
       version_(VersionOf(protocol)),
-      backend_(backend),
+      start_(std::move(start)),
       timeouts_(timeouts),
       timer_(io) {
   stdout_.done = !request_.stdout;
   stderr_.done = !request_.stderr || request_.tty;
 }
 
-ExecSession::~ExecSession() { EndProcess(); }
+RemoteCommandSession::~RemoteCommandSession() { EndProcess(); }
 
-void ExecSession::Begin() {
+void RemoteCommandSession::Begin() {
   timer_.expires_after(timeouts_.stream_creation);
   timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
     if (error || self->starting_ || self->finished_) return;
-    BERTH_LOG(Info) << "exec session: the client did not open its streams in time"
+    BERTH_LOG(Info) << "streaming session: the client did not open its streams in time"
                     << Kv("container", self->request_.container_id);
     self->finished_ = true;
     self->connection_->Close();
   });
 }
 
-bool ExecSession::AllStreamsOpen() const {
+bool RemoteCommandSession::AllStreamsOpen() const {
   return error_stream_ != 0 && (!request_.stdin || stdin_stream_ != 0) && (stdout_.done || stdout_.stream != 0) &&
          (stderr_.done || stderr_.stream != 0) && (!request_.tty || version_ < 3 || resize_stream_ != 0);
 }
 
-bool ExecSession::OnStream(uint32_t id, const spdy::Headers& headers) {
+bool RemoteCommandSession::OnStream(uint32_t id, const spdy::Headers& headers) {
   if (starting_ || finished_) return false;
   const std::string type = absl::AsciiStrToLower(spdy::HeaderValue(headers, "streamtype"));
   uint32_t* slot = nullptr;
@@ -112,18 +112,18 @@ bool ExecSession::OnStream(uint32_t id, const spdy::Headers& headers) {
   return true;
 }
 
-void ExecSession::StartProcess() {
+void RemoteCommandSession::StartProcess() {
   if (finished_) return;
   // Starting a process in a container runs the OCI runtime: not on the I/O thread.
   asio::post(blocking_, [self = shared_from_this()] {
-    auto started = self->backend_->Exec(self->request_);
+    auto started = self->start_();
     asio::post(self->io_, [self, started = std::move(started)]() mutable {
       self->OnProcessStarted(std::move(started));
     });
   });
 }
 
-void ExecSession::OnProcessStarted(StatusOr<std::unique_ptr<SessionProcess>> started) {
+void RemoteCommandSession::OnProcessStarted(StatusOr<std::unique_ptr<SessionProcess>> started) {
   if (!started.ok()) return Finish(started.status(), std::nullopt);
   process_ = *std::move(started);
   if (finished_) return EndProcess();  // the client left while it started
@@ -148,7 +148,7 @@ void ExecSession::OnProcessStarted(StatusOr<std::unique_ptr<SessionProcess>> sta
   ReadOutput(stderr_);
 }
 
-void ExecSession::OnData(uint32_t id, std::string data) {
+void RemoteCommandSession::OnData(uint32_t id, std::string data) {
   if (id == stdin_stream_ && id != 0) {
     if (stdin_fin_ || finished_) return;
     stdin_buffer_ += data;
@@ -175,7 +175,7 @@ void ExecSession::OnData(uint32_t id, std::string data) {
   }
 }
 
-void ExecSession::OnFin(uint32_t id) {
+void RemoteCommandSession::OnFin(uint32_t id) {
   // stdin's end closes the process's stdin (what `echo x | kubectl exec -i` needs);
   // a terminal stays open.
   if (id != stdin_stream_ || id == 0 || request_.tty) return;
@@ -183,9 +183,9 @@ void ExecSession::OnFin(uint32_t id) {
   PumpStdin();
 }
 
-void ExecSession::OnReset(uint32_t id) { OnFin(id); }
+void RemoteCommandSession::OnReset(uint32_t id) { OnFin(id); }
 
-void ExecSession::PumpStdin() {
+void RemoteCommandSession::PumpStdin() {
   if (!stdin_pipe_ || !stdin_writing_.empty()) return;
   if (stdin_buffer_.empty()) {
     if (stdin_fin_) {
@@ -211,7 +211,7 @@ void ExecSession::PumpStdin() {
                     });
 }
 
-void ExecSession::ReadOutput(Output& output) {
+void RemoteCommandSession::ReadOutput(Output& output) {
   if (output.done || output.reading || !output.pipe || finished_) return;
   if (connection_->queued() > spdy::Connection::kHighWater) return;  // OnWritable resumes
   output.reading = true;
@@ -231,12 +231,12 @@ void ExecSession::ReadOutput(Output& output) {
       });
 }
 
-void ExecSession::OnWritable() {
+void RemoteCommandSession::OnWritable() {
   ReadOutput(stdout_);
   ReadOutput(stderr_);
 }
 
-void ExecSession::OnExited() {
+void RemoteCommandSession::OnExited() {
   exited_ = true;
   // The output may still be in the pipes; a background child may also hold them
   // open for good, so their end is waited for only so long.
@@ -253,17 +253,17 @@ void ExecSession::OnExited() {
   MaybeFinish();
 }
 
-void ExecSession::MaybeFinish() {
+void RemoteCommandSession::MaybeFinish() {
   if (finished_ || !exited_ || !stdout_.done || !stderr_.done) return;
   Finish(absl::OkStatus(), process_->ExitCode());
 }
 
-void ExecSession::Finish(const Status& failure, std::optional<int> exit_code) {
+void RemoteCommandSession::Finish(const Status& failure, std::optional<int> exit_code) {
   if (finished_) return;
   finished_ = true;
   timer_.cancel();
   if (!failure.ok()) {
-    BERTH_LOG(Warn) << "exec session failed" << Kv("container", request_.container_id) << failure;
+    BERTH_LOG(Warn) << "streaming session failed" << Kv("container", request_.container_id) << failure;
   }
   const std::string payload = StatusPayload(version_, failure, exit_code);
   // All output goes out before the status, and the status before the GOAWAY.
@@ -272,14 +272,14 @@ void ExecSession::Finish(const Status& failure, std::optional<int> exit_code) {
   EndProcess();
 }
 
-void ExecSession::OnClosed() {
+void RemoteCommandSession::OnClosed() {
   client_gone_ = true;
   finished_ = true;
   timer_.cancel();
   EndProcess();
 }
 
-void ExecSession::EndProcess() {
+void RemoteCommandSession::EndProcess() {
   boost::system::error_code ignored;
   for (Output* output : {&stdout_, &stderr_}) {
     if (output->pipe) output->pipe->close(ignored);

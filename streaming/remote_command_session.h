@@ -1,12 +1,14 @@
-// An exec session of Kubernetes' remotecommand protocol over SPDY (versions 1 to 4,
-// channel.k8s.io to v4.channel.k8s.io): the client opens an error stream, then
-// stdin, stdout and stderr as the request asked, and resize for a tty (v3 and
-// later); once all are there the command starts; its output goes to the client
-// until it exits and its output is drained; then the exit status goes on the error
-// stream and the connection closes. A client that goes away ends the process.
+// An exec or attach session of Kubernetes' remotecommand protocol over SPDY
+// (versions 1 to 4, channel.k8s.io to v4.channel.k8s.io): the client opens an error
+// stream, then stdin, stdout and stderr as the request asked, and resize for a tty
+// (v3 and later); once all are there the command starts (or the attach is made);
+// its output goes to the client until it exits and its output is drained; then the
+// exit status goes on the error stream and the connection closes. A client that
+// goes away ends an exec's process, and only detaches an attach.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,14 +34,18 @@ struct SessionTimeouts {
   std::chrono::seconds drain{30};
 };
 
-class ExecSession : public spdy::Connection::Session, public std::enable_shared_from_this<ExecSession> {
+class RemoteCommandSession : public spdy::Connection::Session, public std::enable_shared_from_this<RemoteCommandSession> {
  public:
-  // protocol: one of kRemoteCommandProtocols. blocking runs what may block (the
-  // backend's Exec), off io's thread.
-  ExecSession(boost::asio::io_context& io, boost::asio::thread_pool& blocking,
-              std::shared_ptr<spdy::Connection> connection, ExecRequest request, const std::string& protocol,
-              Backend* backend, SessionTimeouts timeouts);
-  ~ExecSession() override;
+  // Starts the session's process (an exec, or an attach to the container): called
+  // off io's thread, on blocking.
+  using Starter = std::function<StatusOr<std::unique_ptr<SessionProcess>>()>;
+
+  // streams: what the client asked for (an attach's has no command). protocol: one
+  // of kRemoteCommandProtocols.
+  RemoteCommandSession(boost::asio::io_context& io, boost::asio::thread_pool& blocking,
+                       std::shared_ptr<spdy::Connection> connection, ExecRequest streams,
+                       const std::string& protocol, Starter start, SessionTimeouts timeouts);
+  ~RemoteCommandSession() override;
 
   // Arms the stream-creation timer; call once the connection has started.
   void Begin();
@@ -77,7 +83,7 @@ class ExecSession : public spdy::Connection::Session, public std::enable_shared_
   std::shared_ptr<spdy::Connection> connection_;
   const ExecRequest request_;
   const int version_;  // 1..4
-  Backend* const backend_;
+  const Starter start_;
   const SessionTimeouts timeouts_;
   boost::asio::steady_timer timer_;
 
