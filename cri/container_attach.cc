@@ -1,20 +1,12 @@
 #include "cri/handlers.h"
+#include "cri/streaming_checks.h"
 
 namespace berth::cri {
 
 Status HandleAttach(pods::Node& node, streaming::Server& streaming, const ::runtime::v1::AttachRequest& request,
                     ::runtime::v1::AttachResponse* response) {
-  if (request.container_id().empty()) return absl::InvalidArgumentError("Attach: container_id is empty");
-  if (request.tty() && request.stderr()) {
-    return absl::InvalidArgumentError("Attach: tty and stderr cannot both be set (a terminal has one output)");
-  }
-  if (!request.stdin() && !request.stdout() && !request.stderr()) {
-    return absl::InvalidArgumentError("Attach: none of stdin, stdout and stderr is requested");
-  }
-  ASSIGN_OR_RETURN(pods::ContainerRecord container, node.lifecycle().GetContainer(request.container_id()));
-  if (container.state != pods::ContainerState::kRunning) {
-    return absl::FailedPreconditionError(absl::StrCat("Attach: container ", container.id, " is not running"));
-  }
+  RETURN_IF_ERROR(CheckStreams("Attach", request.tty(), request.stdin(), request.stdout(), request.stderr()));
+  ASSIGN_OR_RETURN(pods::ContainerRecord container, RunningContainer(node, "Attach", request.container_id()));
   // What the container was made with decides: a terminal's output is one stream,
   // and stdin exists only when the container config asked for it.
   if (request.tty() != container.spec.tty) {

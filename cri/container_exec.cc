@@ -1,4 +1,5 @@
 #include "cri/handlers.h"
+#include "cri/streaming_checks.h"
 
 namespace berth::cri {
 
@@ -6,16 +7,8 @@ Status HandleExec(pods::Node& node, streaming::Server& streaming, const ::runtim
                   ::runtime::v1::ExecResponse* response) {
   if (request.container_id().empty()) return absl::InvalidArgumentError("Exec: container_id is empty");
   if (request.cmd().empty()) return absl::InvalidArgumentError("Exec: cmd is empty");
-  if (request.tty() && request.stderr()) {
-    return absl::InvalidArgumentError("Exec: tty and stderr cannot both be set (a terminal has one output)");
-  }
-  if (!request.stdin() && !request.stdout() && !request.stderr()) {
-    return absl::InvalidArgumentError("Exec: none of stdin, stdout and stderr is requested");
-  }
-  ASSIGN_OR_RETURN(pods::ContainerRecord container, node.lifecycle().GetContainer(request.container_id()));
-  if (container.state != pods::ContainerState::kRunning) {
-    return absl::FailedPreconditionError(absl::StrCat("Exec: container ", container.id, " is not running"));
-  }
+  RETURN_IF_ERROR(CheckStreams("Exec", request.tty(), request.stdin(), request.stdout(), request.stderr()));
+  ASSIGN_OR_RETURN(pods::ContainerRecord container, RunningContainer(node, "Exec", request.container_id()));
   if (request.tty() && container.handler != "berth") {
     return absl::UnimplementedError(absl::StrCat("Exec: a terminal is not supported on the ", container.handler,
                                                  " runtime handler yet (the berth handler has it)"));

@@ -57,10 +57,10 @@ std::string HeaderValue(const Headers& headers, absl::string_view name) {
   return "";
 }
 
-HeaderDecoder::HeaderDecoder() { ready_ = ::inflateInit(&stream_) == Z_OK; }
+HeaderDecoder::HeaderDecoder() { initialized_ = ready_ = ::inflateInit(&stream_) == Z_OK; }
 
 HeaderDecoder::~HeaderDecoder() {
-  if (ready_) ::inflateEnd(&stream_);
+  if (initialized_) ::inflateEnd(&stream_);
 }
 
 StatusOr<Headers> HeaderDecoder::Decode(absl::string_view compressed) {
@@ -100,7 +100,7 @@ StatusOr<Headers> HeaderDecoder::Decode(absl::string_view compressed) {
 
 HeaderEncoder::HeaderEncoder() {
   // The level Go's SPDY peers use (blocks are a few dozen bytes: the cost is nil).
-  ready_ = ::deflateInit(&stream_, Z_BEST_COMPRESSION) == Z_OK;
+  initialized_ = ready_ = ::deflateInit(&stream_, Z_BEST_COMPRESSION) == Z_OK;
   if (ready_) {
     const std::string& dictionary = HeaderDictionary();
     ready_ = ::deflateSetDictionary(&stream_, reinterpret_cast<const Bytef*>(dictionary.data()),
@@ -108,7 +108,9 @@ HeaderEncoder::HeaderEncoder() {
   }
 }
 
-HeaderEncoder::~HeaderEncoder() { ::deflateEnd(&stream_); }
+HeaderEncoder::~HeaderEncoder() {
+  if (initialized_) ::deflateEnd(&stream_);
+}
 
 StatusOr<std::string> HeaderEncoder::Encode(const Headers& headers) {
   if (!ready_) return absl::FailedPreconditionError("SPDY header compression is unusable");

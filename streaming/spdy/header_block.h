@@ -35,7 +35,8 @@ class HeaderDecoder {
 
  private:
   z_stream stream_{};
-  bool ready_ = false;
+  bool initialized_ = false;  // inflateEnd owed
+  bool ready_ = false;        // usable: initialized, and no block has failed
 };
 
 class HeaderEncoder {
@@ -49,6 +50,7 @@ class HeaderEncoder {
 
  private:
   z_stream stream_{};
+  bool initialized_ = false;  // deflateEnd owed
   bool ready_ = false;
 };
 

@@ -23,10 +23,12 @@ namespace {
 
 // client-go's executor, built once per test run (a second or so from the module
 // cache; the first build on a machine fetches the modules from the proxy).
-// Empty, with why in *missing, where no Go toolchain is installed.
-std::string StreamClient(std::string* missing) {
+// Empty, with why in *missing, where no Go toolchain is installed (*no_go set) or
+// the build failed.
+std::string StreamClient(std::string* missing, bool* no_go) {
   static std::once_flag once;
   static std::string binary, why;
+  static bool go_missing = false;
   std::call_once(once, [] {
     std::string go;
     for (const char* candidate : {"/usr/local/go/bin/go", "/usr/lib/go/bin/go", "/usr/bin/go"}) {
@@ -36,6 +38,7 @@ std::string StreamClient(std::string* missing) {
       }
     }
     if (go.empty()) {
+      go_missing = true;
       why = "no Go toolchain (looked in /usr/local/go/bin, /usr/lib/go/bin, /usr/bin): the streaming tests need one "
             "to build client-go's executor";
       return;
@@ -55,6 +58,7 @@ std::string StreamClient(std::string* missing) {
     binary = out;
   });
   *missing = why;
+  *no_go = go_missing;
   return binary;
 }
 
@@ -65,7 +69,9 @@ class StreamingTest : public PodFixture, public ::testing::WithParamInterface<st
     if (IsSkipped()) return;
     if (GetParam() == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
     std::string missing;
-    client_binary_ = StreamClient(&missing);
+    bool no_go = false;
+    client_binary_ = StreamClient(&missing, &no_go);
+    if (no_go) GTEST_SKIP() << missing;
     ASSERT_FALSE(client_binary_.empty()) << missing;
     std::string config = dir_ + "/berth.yaml";
     ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: " + GetParam() + "\n").ok());
