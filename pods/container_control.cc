@@ -59,13 +59,12 @@ StatusOr<UniqueFd> Lifecycle::Attach(const std::string& id_prefix) {
   if (record.state != ContainerState::kRunning) {
     return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " is not running"));
   }
-  auto connection = ConnectUnix(record.attach_socket());
-  if (!connection.ok() && (connection.status().code() == StatusCode::kNotFound || ::access(record.attach_socket().c_str(), F_OK) != 0)) {
-    // A shim started by a berthd from before attach.
+  if (::access(record.attach_socket().c_str(), F_OK) != 0) {
+    // A shim started by a berthd from before attach has no socket.
     return absl::FailedPreconditionError(
         absl::StrCat("container ", record.id, " was started without attach support; recreate it to attach"));
   }
-  return connection;
+  return ConnectUnix(record.attach_socket());
 }
 
 Status Lifecycle::ReopenLog(const std::string& id_prefix) {

@@ -267,6 +267,21 @@ StatusOr<UniqueFd> ConnectConsoleSocket(const std::string& path) {
   return console;
 }
 
+// What the init and an exec'd process both do inside the container before the
+// user and capabilities change: the terminal (when asked for), the working
+// directory, the executable looked up, rlimits and the AppArmor profile.
+StatusOr<std::string> PrepareProcess(const Process& process, int console_fd) {
+  if (process.terminal) {
+    RETURN_IF_ERROR(SetupConsole(console_fd, process.user.uid));
+    ::close(console_fd);
+  }
+  if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
+  ASSIGN_OR_RETURN(std::string exe, FindExecutable(process.args[0], process.env));
+  RETURN_IF_ERROR(SetRlimits(process.rlimits));
+  RETURN_IF_ERROR(SetAppArmorExecProfile(process.apparmor_profile));
+  return exe;
+}
+
 // Blocks until create says the next step may go: "g" once the init is in its
 // cgroups, "D" once the container's device rules are in force.
 Status WaitForCreate(int sync_fd, absl::string_view what) {
@@ -300,14 +315,7 @@ StatusOr<std::string> SetupInit(const InitArgs& a) {
   if (rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(a.rootfs));
   RETURN_IF_ERROR(SendMessage(a.sync_fd, "R"));
   RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the device rules were in force"));
-  if (process.terminal) {
-    RETURN_IF_ERROR(SetupConsole(a.console_fd, process.user.uid));
-    ::close(a.console_fd);
-  }
-  if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
-  ASSIGN_OR_RETURN(std::string exe, FindExecutable(process.args[0], process.env));
-  RETURN_IF_ERROR(SetRlimits(process.rlimits));
-  RETURN_IF_ERROR(SetAppArmorExecProfile(process.apparmor_profile));
+  ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, a.console_fd));
   ::umask(process.user.umask.value_or(022));
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes before the
   // capabilities are dropped; with it, as late as possible.
@@ -394,15 +402,8 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
   if (a.join_flags != 0 && ::setns(a.pidfd, a.join_flags) != 0) {
     return ErrnoError("join the container's namespaces");
   }
-  // In the container's mount namespace: the terminal is one of its own devpts.
-  if (process.terminal) {
-    RETURN_IF_ERROR(SetupConsole(a.console_fd, process.user.uid));
-    ::close(a.console_fd);
-  }
-  if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
-  ASSIGN_OR_RETURN(std::string exe, FindExecutable(process.args[0], process.env));
-  RETURN_IF_ERROR(SetRlimits(process.rlimits));
-  RETURN_IF_ERROR(SetAppArmorExecProfile(process.apparmor_profile));
+  // In the container's mount namespace: a terminal is one of its own devpts.
+  ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, a.console_fd));
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
   ::umask(process.user.umask.value_or(022));
   // The steps above ran while exec placed us in the container's cgroups (as the
