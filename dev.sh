@@ -24,6 +24,8 @@ PACKAGES=(
   docker-registry apache2-utils busybox-static
   # test: apparmor_parser checks the AppArmor profile berth loads where AppArmor is on
   apparmor
+  # test: openssl makes the certificates of the streaming TLS tests
+  openssl
 )
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }

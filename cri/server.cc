@@ -79,6 +79,11 @@ StatusOr<std::unique_ptr<CriServer>> CriServer::Start(pods::Node& node,
   options.port = static_cast<uint16_t>(config.port);
   options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   options.timeouts.drain = std::chrono::seconds(config.drain_timeout_seconds);
+  if (!config.tls_cert_file.empty()) {
+    options.tls = streaming::TlsFiles{.cert_file = config.tls_cert_file,
+                                      .key_file = config.tls_key_file,
+                                      .client_ca_file = config.tls_client_ca_file};
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<streaming::Server> streaming, streaming::Server::Start(options, backend.get()));
   std::unique_ptr<CriServer> server(
       new CriServer(node, socket_path, std::move(lock), std::move(backend), std::move(streaming)));

@@ -126,6 +126,19 @@ Status StreamingConfig::Validate() const {
   if (drain_timeout_seconds < 0) {
     return absl::InvalidArgumentError("config key \"streaming.drain_timeout_seconds\" must not be negative");
   }
+  if (tls_cert_file.empty() != tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "config keys \"streaming.tls_cert_file\" and \"streaming.tls_key_file\" go together: set both or neither");
+  }
+  if (!tls_client_ca_file.empty() && tls_cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "config key \"streaming.tls_client_ca_file\" needs \"streaming.tls_cert_file\" and \"tls_key_file\"");
+  }
+  for (const auto& [key, path] : {std::pair{"streaming.tls_cert_file", &tls_cert_file},
+                                  std::pair{"streaming.tls_key_file", &tls_key_file},
+                                  std::pair{"streaming.tls_client_ca_file", &tls_client_ca_file}}) {
+    if (!path->empty()) RETURN_IF_ERROR(CheckAbsolutePath(key, *path));
+  }
   return absl::OkStatus();
 }
 
@@ -178,6 +191,9 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "port" << YAML::Value << streaming.port;
   out << YAML::Key << "idle_timeout_seconds" << YAML::Value << streaming.idle_timeout_seconds;
   out << YAML::Key << "drain_timeout_seconds" << YAML::Value << streaming.drain_timeout_seconds;
+  out << YAML::Key << "tls_cert_file" << YAML::Value << streaming.tls_cert_file;
+  out << YAML::Key << "tls_key_file" << YAML::Value << streaming.tls_key_file;
+  out << YAML::Key << "tls_client_ca_file" << YAML::Value << streaming.tls_client_ca_file;
   out << YAML::EndMap;
   out << YAML::Key << "cni" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "conf_dir" << YAML::Value << cni.conf_dir;
@@ -256,6 +272,9 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"port", SetInt(&config.streaming.port)},
       {"idle_timeout_seconds", SetInt(&config.streaming.idle_timeout_seconds)},
       {"drain_timeout_seconds", SetInt(&config.streaming.drain_timeout_seconds)},
+      {"tls_cert_file", SetString(&config.streaming.tls_cert_file)},
+      {"tls_key_file", SetString(&config.streaming.tls_key_file)},
+      {"tls_client_ca_file", SetString(&config.streaming.tls_client_ca_file)},
   };
   const std::map<std::string, KeyHandler, std::less<>> top_keys = {
       {"socket", SetString(&config.socket)},

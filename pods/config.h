@@ -57,6 +57,11 @@ struct StreamingConfig {
   // How long an exec's output may stay open after the process exited (a background
   // child holding it) before the session ends anyway.
   int drain_timeout_seconds = 30;
+  // TLS (off when unset): a PEM certificate and key; with a client CA, only clients
+  // holding a certificate it signed may connect.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
 
   Status Validate() const;
 };

@@ -33,6 +33,32 @@ cni:
   EXPECT_EQ(config->cni.bin_dirs, (std::vector<std::string>{"/tmp/x/bin", "/usr/lib/cni"}));
 }
 
+TEST(ConfigTest, ReadsStreamingSettingsAndChecksTls) {
+  auto config = ParseConfig(R"(
+streaming:
+  address: 0.0.0.0
+  port: 10010
+  tls_cert_file: /etc/berth/tls.pem
+  tls_key_file: /etc/berth/tls.key
+  tls_client_ca_file: /etc/berth/ca.pem
+)",
+                            "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->streaming.port, 10010);
+  EXPECT_EQ(config->streaming.tls_client_ca_file, "/etc/berth/ca.pem");
+  auto again = ParseConfig(config->ToYaml(), "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->streaming.tls_key_file, "/etc/berth/tls.key");
+
+  auto cert_alone = ParseConfig("streaming:\n  tls_cert_file: /etc/berth/tls.pem\n", "test.yaml");
+  ASSERT_FALSE(cert_alone.ok());
+  EXPECT_NE(cert_alone.status().message().find("go together"), std::string::npos) << cert_alone.status();
+  EXPECT_FALSE(ParseConfig("streaming:\n  tls_client_ca_file: /etc/berth/ca.pem\n", "test.yaml").ok());
+  EXPECT_FALSE(
+      ParseConfig("streaming:\n  tls_cert_file: tls.pem\n  tls_key_file: /etc/berth/tls.key\n", "test.yaml").ok())
+      << "a relative path";
+}
+
 TEST(ConfigTest, ReadsRegistryMirrorsAndImageSettings) {
   auto config = ParseConfig(R"(
 registry:

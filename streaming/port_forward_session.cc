@@ -21,7 +21,7 @@ constexpr size_t kToPodsHighWater = 1 << 20;
 }  // namespace
 
 PortForwardSession::PortForwardSession(asio::io_context& io, asio::thread_pool& blocking,
-                                       std::shared_ptr<spdy::Connection> connection, PortForwardRequest request,
+                                       std::shared_ptr<StreamConnection> connection, PortForwardRequest request,
                                        Backend* backend, SessionTimeouts timeouts)
     : io_(io),
       blocking_(blocking),
@@ -37,15 +37,15 @@ PortForwardSession::~PortForwardSession() {
   }
 }
 
-bool PortForwardSession::OnStream(uint32_t id, const spdy::Headers& headers) {
+bool PortForwardSession::OnStream(uint32_t id, const Headers& headers) {
   if (closed_) return false;
   int32_t port = 0;
-  if (!absl::SimpleAtoi(spdy::HeaderValue(headers, "port"), &port) || port < 1 || port > 65535) return false;
-  const std::string type = absl::AsciiStrToLower(spdy::HeaderValue(headers, "streamtype"));
+  if (!absl::SimpleAtoi(HeaderValue(headers, "port"), &port) || port < 1 || port > 65535) return false;
+  const std::string type = absl::AsciiStrToLower(HeaderValue(headers, "streamtype"));
   if (type != "error" && type != "data") return false;
   // Clients before request ids paired the streams by their ids: the error stream's
   // id is the request's, the data stream's is two more.
-  std::string request_id = spdy::HeaderValue(headers, "requestid");
+  std::string request_id = HeaderValue(headers, "requestid");
   if (request_id.empty()) request_id = std::to_string(type == "error" ? id : id - 2);
   auto& pair = pairs_[request_id];
   if (!pair) {
@@ -149,8 +149,7 @@ void PortForwardSession::PumpToPod(const std::shared_ptr<Pair>& pair) {
                       if (error) {
                         // The pod closed or reset its side: this connection ends,
                         // the session goes on.
-                        self->connection_->Reset(pair->data_stream);
-                        return self->Forget(pair);
+                        return self->EndQuietly(pair);
                       }
                       self->PumpToPod(pair);
                     });
@@ -158,7 +157,7 @@ void PortForwardSession::PumpToPod(const std::shared_ptr<Pair>& pair) {
 
 void PortForwardSession::ReadFromPod(const std::shared_ptr<Pair>& pair) {
   if (!pair->pod || pair->reading || pair->pod_eof || pair->done) return;
-  if (connection_->queued() > spdy::Connection::kHighWater) return;  // OnWritable resumes
+  if (connection_->queued() > StreamConnection::kHighWater) return;  // OnWritable resumes
   pair->reading = true;
   pair->pod->async_read_some(
       asio::buffer(pair->buffer), [self = shared_from_this(), pair](const boost::system::error_code& error, size_t n) {
@@ -169,12 +168,7 @@ void PortForwardSession::ReadFromPod(const std::shared_ptr<Pair>& pair) {
           self->connection_->Send(pair->data_stream, "", /*fin=*/true);
           return self->MaybeDone(pair);
         }
-        if (error) {
-          // A reset by the pod is the pod's business: reset the data stream, say
-          // nothing on the error stream (it would end the user's whole session).
-          self->connection_->Reset(pair->data_stream);
-          return self->Forget(pair);
-        }
+        if (error) return self->EndQuietly(pair);
         self->connection_->Send(pair->data_stream, std::string(pair->buffer, n), /*fin=*/false);
         self->ReadFromPod(pair);
       });
@@ -188,6 +182,16 @@ void PortForwardSession::Fail(const std::shared_ptr<Pair>& pair, const std::stri
   BERTH_LOG(Info) << "port-forward failed" << Kv("pod", request_.pod_id) << Kv("reason", message);
   if (pair->error_stream != 0) connection_->Send(pair->error_stream, message, /*fin=*/true);
   if (pair->data_stream != 0) connection_->Send(pair->data_stream, "", /*fin=*/true);
+  Forget(pair);
+}
+
+void PortForwardSession::EndQuietly(const std::shared_ptr<Pair>& pair) {
+  // A reset by the pod is the pod's business: the data stream is reset, and the
+  // error stream ends with nothing on it (a message would end the user's whole
+  // session; no end at all would leave kubectl's side of the connection open, as
+  // it waits for the error stream's end before closing it).
+  connection_->Reset(pair->data_stream);
+  connection_->Send(pair->error_stream, "", /*fin=*/true);
   Forget(pair);
 }
 

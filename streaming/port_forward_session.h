@@ -17,21 +17,21 @@
 
 #include "streaming/backend.h"
 #include "streaming/remote_command_session.h"
-#include "streaming/spdy/connection.h"
+#include "streaming/stream_connection.h"
 
 namespace berth::streaming {
 
 inline constexpr char kPortForwardProtocol[] = "portforward.k8s.io";
 
-class PortForwardSession : public spdy::Connection::Session,
+class PortForwardSession : public StreamConnection::Session,
                            public std::enable_shared_from_this<PortForwardSession> {
  public:
   PortForwardSession(boost::asio::io_context& io, boost::asio::thread_pool& blocking,
-                     std::shared_ptr<spdy::Connection> connection, PortForwardRequest request, Backend* backend,
+                     std::shared_ptr<StreamConnection> connection, PortForwardRequest request, Backend* backend,
                      SessionTimeouts timeouts);
   ~PortForwardSession() override;
 
-  bool OnStream(uint32_t id, const spdy::Headers& headers) override;
+  bool OnStream(uint32_t id, const Headers& headers) override;
   void OnData(uint32_t id, std::string data) override;
   void OnFin(uint32_t id) override;
   void OnReset(uint32_t id) override;
@@ -62,13 +62,16 @@ class PortForwardSession : public spdy::Connection::Session,
   void PumpToPod(const std::shared_ptr<Pair>& pair);
   void ReadFromPod(const std::shared_ptr<Pair>& pair);
   void Fail(const std::shared_ptr<Pair>& pair, const std::string& message);
+  // The pod reset or closed its side mid-write: this connection ends, the session
+  // goes on.
+  void EndQuietly(const std::shared_ptr<Pair>& pair);
   void MaybeDone(const std::shared_ptr<Pair>& pair);
   void Forget(const std::shared_ptr<Pair>& pair);
   size_t BufferedToPods() const;
 
   boost::asio::io_context& io_;
   boost::asio::thread_pool& blocking_;
-  std::shared_ptr<spdy::Connection> connection_;
+  std::shared_ptr<StreamConnection> connection_;
   const PortForwardRequest request_;
   Backend* const backend_;
   const SessionTimeouts timeouts_;

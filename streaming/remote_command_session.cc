@@ -18,17 +18,10 @@ namespace {
 // connection stops reading (a slow process slows its client, nothing grows).
 constexpr size_t kStdinHighWater = 1 << 20;
 
-int VersionOf(const std::string& protocol) {
-  if (protocol == "v4.channel.k8s.io") return 4;
-  if (protocol == "v3.channel.k8s.io") return 3;
-  if (protocol == "v2.channel.k8s.io") return 2;
-  return 1;
-}
-
-// The error stream's payload: for v4 a Kubernetes Status object (the client reads
-// the exit code from its causes), before v4 the failure's message alone.
-std::string StatusPayload(int version, const Status& failure, std::optional<int> exit_code) {
-  if (version < 4) {
+// The error stream's payload: a Kubernetes Status object (the client reads the exit
+// code from its causes), or before v4 the failure's message alone.
+std::string StatusPayload(Dialect dialect, const Status& failure, std::optional<int> exit_code) {
+  if (!dialect.status_object) {
     if (!failure.ok()) return std::string(failure.message());
     if (exit_code && *exit_code != 0) return absl::StrCat("command terminated with non-zero exit code: ", *exit_code);
     return "";
@@ -53,14 +46,19 @@ std::string StatusPayload(int version, const Status& failure, std::optional<int>
 
 }  // namespace
 
+Dialect Dialect::OfSpdy(const std::string& protocol) {
+  return {.status_object = protocol == "v4.channel.k8s.io",
+          .resize = protocol == "v4.channel.k8s.io" || protocol == "v3.channel.k8s.io"};
+}
+
 RemoteCommandSession::RemoteCommandSession(asio::io_context& io, asio::thread_pool& blocking,
-                                           std::shared_ptr<spdy::Connection> connection, ExecRequest streams,
-                                           const std::string& protocol, Starter start, SessionTimeouts timeouts)
+                                           std::shared_ptr<StreamConnection> connection, ExecRequest streams,
+                                           Dialect dialect, Starter start, SessionTimeouts timeouts)
     : io_(io),
       blocking_(blocking),
       connection_(std::move(connection)),
       request_(std::move(streams)),
-      version_(VersionOf(protocol)),
+      dialect_(dialect),
       start_(std::move(start)),
       timeouts_(timeouts),
       timer_(io) {
@@ -83,12 +81,12 @@ void RemoteCommandSession::Begin() {
 
 bool RemoteCommandSession::AllStreamsOpen() const {
   return error_stream_ != 0 && (!request_.stdin || stdin_stream_ != 0) && (stdout_.done || stdout_.stream != 0) &&
-         (stderr_.done || stderr_.stream != 0) && (!request_.tty || version_ < 3 || resize_stream_ != 0);
+         (stderr_.done || stderr_.stream != 0) && (!request_.tty || !dialect_.resize || resize_stream_ != 0);
 }
 
-bool RemoteCommandSession::OnStream(uint32_t id, const spdy::Headers& headers) {
+bool RemoteCommandSession::OnStream(uint32_t id, const Headers& headers) {
   if (starting_ || finished_) return false;
-  const std::string type = absl::AsciiStrToLower(spdy::HeaderValue(headers, "streamtype"));
+  const std::string type = absl::AsciiStrToLower(HeaderValue(headers, "streamtype"));
   uint32_t* slot = nullptr;
   if (type == "error") {
     slot = &error_stream_;
@@ -98,7 +96,7 @@ bool RemoteCommandSession::OnStream(uint32_t id, const spdy::Headers& headers) {
     slot = &stdout_.stream;
   } else if (type == "stderr" && request_.stderr && !request_.tty) {
     slot = &stderr_.stream;
-  } else if (type == "resize" && request_.tty && version_ >= 3) {
+  } else if (type == "resize" && request_.tty && dialect_.resize) {
     slot = &resize_stream_;
   }
   if (slot == nullptr || *slot != 0) return false;  // not asked for, or a second one
@@ -213,7 +211,7 @@ void RemoteCommandSession::PumpStdin() {
 
 void RemoteCommandSession::ReadOutput(Output& output) {
   if (output.done || output.reading || !output.pipe || finished_) return;
-  if (connection_->queued() > spdy::Connection::kHighWater) return;  // OnWritable resumes
+  if (connection_->queued() > StreamConnection::kHighWater) return;  // OnWritable resumes
   output.reading = true;
   output.pipe->async_read_some(
       asio::buffer(output.buffer), [self = shared_from_this(), &output](const boost::system::error_code& error,
@@ -265,7 +263,7 @@ void RemoteCommandSession::Finish(const Status& failure, std::optional<int> exit
   if (!failure.ok()) {
     BERTH_LOG(Warn) << "streaming session failed" << Kv("container", request_.container_id) << failure;
   }
-  const std::string payload = StatusPayload(version_, failure, exit_code);
+  const std::string payload = StatusPayload(dialect_, failure, exit_code);
   // All output goes out before the status, and the status before the GOAWAY.
   connection_->Send(error_stream_, payload, /*fin=*/true);
   connection_->Close();

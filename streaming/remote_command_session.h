@@ -1,7 +1,8 @@
-// An exec or attach session of Kubernetes' remotecommand protocol over SPDY
-// (versions 1 to 4, channel.k8s.io to v4.channel.k8s.io): the client opens an error
-// stream, then stdin, stdout and stderr as the request asked, and resize for a tty
-// (v3 and later); once all are there the command starts (or the attach is made);
+// An exec or attach session of Kubernetes' remotecommand protocol, over SPDY
+// (versions 1 to 4, channel.k8s.io to v4.channel.k8s.io) or WebSocket channels
+// (channel.k8s.io to v5.channel.k8s.io): the client opens an error stream, then
+// stdin, stdout and stderr as the request asked, and resize for a tty (where the
+// version has it); once all are there the command starts (or the attach is made);
 // its output goes to the client until it exits and its output is drained; then the
 // exit status goes on the error stream and the connection closes. A client that
 // goes away ends an exec's process, and only detaches an attach.
@@ -18,13 +19,25 @@
 #include <boost/asio.hpp>
 
 #include "streaming/backend.h"
-#include "streaming/spdy/connection.h"
+#include "streaming/stream_connection.h"
 
 namespace berth::streaming {
 
 // The remotecommand versions berth speaks over SPDY, best first.
 inline constexpr const char* kRemoteCommandProtocols[] = {"v4.channel.k8s.io", "v3.channel.k8s.io",
                                                           "v2.channel.k8s.io", "channel.k8s.io"};
+
+// What a protocol version changes in a session.
+struct Dialect {
+  // v4 and later: the outcome is a Kubernetes Status object (the exit code in its
+  // causes); before, the failure's text alone.
+  bool status_object = true;
+  // A tty's size comes on a resize stream (SPDY v3 and later, every WebSocket one).
+  bool resize = true;
+
+  // Of a SPDY protocol, one of kRemoteCommandProtocols.
+  static Dialect OfSpdy(const std::string& protocol);
+};
 
 struct SessionTimeouts {
   // For all expected streams to be opened, from the upgrade.
@@ -34,23 +47,22 @@ struct SessionTimeouts {
   std::chrono::seconds drain{30};
 };
 
-class RemoteCommandSession : public spdy::Connection::Session, public std::enable_shared_from_this<RemoteCommandSession> {
+class RemoteCommandSession : public StreamConnection::Session, public std::enable_shared_from_this<RemoteCommandSession> {
  public:
   // Starts the session's process (an exec, or an attach to the container): called
   // off io's thread, on blocking.
   using Starter = std::function<StatusOr<std::unique_ptr<SessionProcess>>()>;
 
-  // streams: what the client asked for (an attach's has no command). protocol: one
-  // of kRemoteCommandProtocols.
+  // streams: what the client asked for (an attach's has no command).
   RemoteCommandSession(boost::asio::io_context& io, boost::asio::thread_pool& blocking,
-                       std::shared_ptr<spdy::Connection> connection, ExecRequest streams,
-                       const std::string& protocol, Starter start, SessionTimeouts timeouts);
+                       std::shared_ptr<StreamConnection> connection, ExecRequest streams, Dialect dialect,
+                       Starter start, SessionTimeouts timeouts);
   ~RemoteCommandSession() override;
 
   // Arms the stream-creation timer; call once the connection has started.
   void Begin();
 
-  bool OnStream(uint32_t id, const spdy::Headers& headers) override;
+  bool OnStream(uint32_t id, const Headers& headers) override;
   void OnData(uint32_t id, std::string data) override;
   void OnFin(uint32_t id) override;
   void OnReset(uint32_t id) override;
@@ -80,9 +92,9 @@ class RemoteCommandSession : public spdy::Connection::Session, public std::enabl
 
   boost::asio::io_context& io_;
   boost::asio::thread_pool& blocking_;
-  std::shared_ptr<spdy::Connection> connection_;
+  std::shared_ptr<StreamConnection> connection_;
   const ExecRequest request_;
-  const int version_;  // 1..4
+  const Dialect dialect_;
   const Starter start_;
   const SessionTimeouts timeouts_;
   boost::asio::steady_timer timer_;

@@ -6,9 +6,10 @@ namespace berth::streaming::spdy {
 
 namespace asio = boost::asio;
 
-Connection::Connection(asio::ip::tcp::socket socket, std::string already_read, std::chrono::seconds idle_timeout)
-    : socket_(std::move(socket)),
-      idle_timer_(socket_.get_executor()),
+Connection::Connection(asio::io_context& io, std::shared_ptr<ByteTransport> transport, std::string already_read,
+                       std::chrono::seconds idle_timeout)
+    : transport_(std::move(transport)),
+      idle_timer_(io),
       idle_timeout_(idle_timeout),
       pending_input_(std::move(already_read)) {}
 
@@ -27,10 +28,10 @@ void Connection::Start(std::shared_ptr<Session> session) {
 void Connection::Read() {
   if (reading_ || paused_ || closed_) return;
   reading_ = true;
-  socket_.async_read_some(asio::buffer(read_buffer_),
-                          [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
-                            self->OnRead(error, bytes);
-                          });
+  transport_->ReadSome(asio::buffer(read_buffer_),
+                       [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
+                         self->OnRead(error, bytes);
+                       });
 }
 
 void Connection::OnRead(const boost::system::error_code& error, size_t bytes) {
@@ -98,11 +99,11 @@ void Connection::Send(uint32_t id, std::string data, bool fin) {
   if (fin) finished_.insert(id);
 }
 
-void Connection::Reset(uint32_t id, RstStatus status) {
+void Connection::Reset(uint32_t id) {
   if (closed_ || finished_.count(id)) return;
   finished_.insert(id);
   streams_.erase(id);
-  Enqueue(writer_.RstStream(id, status), /*urgent=*/false);
+  Enqueue(writer_.RstStream(id, RstStatus::kCancel), /*urgent=*/false);
 }
 
 void Connection::Close() {
@@ -141,11 +142,7 @@ void Connection::Enqueue(std::string bytes, bool urgent) {
 void Connection::Write() {
   if (writing_ || closed_) return;
   if (urgent_.empty() && out_.empty()) {
-    if (closing_) {
-      boost::system::error_code ignored;
-      socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-      Finish();
-    }
+    if (closing_) Finish();
     return;
   }
   in_flight_counted_ = urgent_.empty();
@@ -153,7 +150,7 @@ void Connection::Write() {
   in_flight_ = std::move(queue.front());
   queue.pop_front();
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(in_flight_),
+  transport_->Write(asio::buffer(in_flight_),
                     [self = shared_from_this()](const boost::system::error_code& error, size_t) {
                       self->writing_ = false;
                       if (self->closed_) return;
@@ -188,8 +185,7 @@ void Connection::Finish() {
   if (closed_) return;
   closed_ = true;
   idle_timer_.cancel();
-  boost::system::error_code ignored;
-  socket_.close(ignored);
+  transport_->Close();
   urgent_.clear();
   out_.clear();
   std::shared_ptr<Session> session = std::move(session_);

@@ -1,12 +1,10 @@
-// One SPDY/3.1 connection after the HTTP upgrade, on an asio socket: the streams
-// the client opens are answered at once (SYN_REPLY) and handed to the session;
-// what the session sends goes out in order, in DATA frames of at most 32 KiB;
-// PINGs are echoed ahead of queued data. Everything runs on the io_context the
-// socket belongs to, one thread: the session is called there and calls back there.
+// One SPDY/3.1 connection after the HTTP upgrade (or inside a WebSocket tunnel):
+// the streams the client opens are answered at once (SYN_REPLY) and handed to the
+// session; what the session sends goes out in order, in DATA frames of at most
+// 32 KiB; PINGs are echoed ahead of queued data.
 //
-// Backpressure, since Kubernetes' SPDY peers do no flow control: the session
-// pauses the reading of frames while the buffers it fills are full, and holds its
-// own reads while queued() is high, resuming on OnWritable.
+// Kubernetes' SPDY peers do no flow control, so backpressure is the session's
+// pausing of reads (see StreamConnection).
 #pragma once
 
 #include <chrono>
@@ -22,44 +20,26 @@
 
 #include "base/status.h"
 #include "streaming/spdy/frame.h"
+#include "streaming/stream_connection.h"
+#include "streaming/transport.h"
 
 namespace berth::streaming::spdy {
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public StreamConnection, public std::enable_shared_from_this<Connection> {
  public:
-  class Session {
-   public:
-    virtual ~Session() = default;
-    // A stream the client opened; false refuses it (RST_STREAM, no reply).
-    virtual bool OnStream(uint32_t id, const Headers& headers) = 0;
-    virtual void OnData(uint32_t id, std::string data) = 0;
-    // The client finished its side of the stream (DATA with FIN).
-    virtual void OnFin(uint32_t id) = 0;
-    virtual void OnReset(uint32_t id) = 0;
-    // What was queued has gone out (below the low mark).
-    virtual void OnWritable() {}
-    // The connection is over: the client left, a protocol error, the idle timeout,
-    // or Close() finished. Called once; no other call follows.
-    virtual void OnClosed() = 0;
-  };
-
   // already_read: bytes that came after the HTTP request head.
-  Connection(boost::asio::ip::tcp::socket socket, std::string already_read, std::chrono::seconds idle_timeout);
+  Connection(boost::asio::io_context& io, std::shared_ptr<ByteTransport> transport, std::string already_read,
+             std::chrono::seconds idle_timeout);
 
-  // The connection holds the session until OnClosed.
-  void Start(std::shared_ptr<Session> session);
-  void Send(uint32_t id, std::string data, bool fin);
-  void Reset(uint32_t id, RstStatus status = RstStatus::kCancel);
-  // Ends the connection once everything queued is written: RST_STREAM for each
-  // stream this side has not finished, GOAWAY, then close.
-  void Close();
-
-  void PauseReading();
-  void ResumeReading();
-  size_t queued() const { return queued_bytes_; }
-
-  // Above this many queued bytes a session should stop producing.
-  static constexpr size_t kHighWater = 1 << 20;
+  void Start(std::shared_ptr<Session> session) override;
+  void Send(uint32_t id, std::string data, bool fin) override;
+  // RST_STREAM(CANCEL).
+  void Reset(uint32_t id) override;
+  // RST_STREAM for each stream this side has not finished, GOAWAY, then close.
+  void Close() override;
+  void PauseReading() override;
+  void ResumeReading() override;
+  size_t queued() const override { return queued_bytes_; }
 
  private:
   void Read();
@@ -71,7 +51,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Fail(const std::string& why);
   void Finish();
 
-  boost::asio::ip::tcp::socket socket_;
+  std::shared_ptr<ByteTransport> transport_;
   boost::asio::steady_timer idle_timer_;
   const std::chrono::seconds idle_timeout_;
   std::shared_ptr<Session> session_;

@@ -50,13 +50,6 @@ StatusOr<Headers> ParseBlock(absl::string_view block) {
 
 }  // namespace
 
-std::string HeaderValue(const Headers& headers, absl::string_view name) {
-  for (const auto& [key, value] : headers) {
-    if (absl::EqualsIgnoreCase(key, name)) return value;
-  }
-  return "";
-}
-
 HeaderDecoder::HeaderDecoder() { initialized_ = ready_ = ::inflateInit(&stream_) == Z_OK; }
 
 HeaderDecoder::~HeaderDecoder() {

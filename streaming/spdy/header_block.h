@@ -11,15 +11,14 @@
 
 #include "absl/strings/string_view.h"
 #include "base/status.h"
+#include "streaming/stream_connection.h"
 
 namespace berth::streaming::spdy {
 
-// Lower-case names; a name given twice would be refused by the Go peer, so the
-// encoder refuses it first.
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-// The value of name in headers, or "" (names compare case-insensitively).
-std::string HeaderValue(const Headers& headers, absl::string_view name);
+// A name given twice would be refused by the Go peer, so the encoder refuses it
+// first.
+using ::berth::streaming::Headers;
+using ::berth::streaming::HeaderValue;
 
 class HeaderDecoder {
  public:

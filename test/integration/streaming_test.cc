@@ -1,5 +1,8 @@
-// Exec over berthd's streaming server, driven by client-go's own SPDY executor (the
-// client kubelet, kubectl and critest use), built from test/streaming/client.
+// Exec, attach and port-forward over berthd's streaming server, driven by
+// client-go's own clients (what kubelet, kubectl and critest use), built from
+// test/streaming/client: SPDY, WebSocket (v5 channels, and kubectl's SPDY tunnel
+// for port-forward), and SPDY over TLS with client certificates. The older
+// WebSocket protocols, which client-go no longer speaks, are driven with Beast.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,9 +17,19 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/process.h"
 #include "test/integration/pod_fixture.h"
+#include "test/integration/test_crypto.h"
+
+#include <utility>  // before Boost 1.74's asio, which uses std::exchange without it
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
 
 namespace berth::testing {
 namespace {
@@ -62,20 +75,62 @@ std::string StreamClient(std::string* missing, bool* no_go) {
   return binary;
 }
 
+// A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by
+// the CA, as PEM files in dir (ca.pem, server.pem, server.key, client.pem,
+// client.key).
+Status MakeCertificates(const std::string& dir) {
+  const std::string script = absl::StrCat(
+      "set -e; cd '", dir, "'\n",
+      "key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $1 2>/dev/null; }\n",
+      "key ca.key; key server.key; key client.key\n",
+      "openssl req -x509 -new -key ca.key -out ca.pem -days 1 -subj /CN=berth-test-ca\n",
+      "sign() { openssl req -new -key $1.key -subj /CN=$1 | openssl x509 -req -CA ca.pem -CAkey ca.key ",
+      "-CAcreateserial -days 1 -out $1.pem -extfile $1.ext 2>/dev/null; }\n",
+      "echo 'subjectAltName=IP:127.0.0.1' > server.ext; echo 'extendedKeyUsage=serverAuth' >> server.ext\n",
+      "echo 'extendedKeyUsage=clientAuth' > client.ext\n",
+      "sign server; sign client\n");
+  ASSIGN_OR_RETURN(RunResult run, RunProcess({"/bin/sh", "-c", script}, RunOptions{}));
+  if (run.exit_code != 0) return absl::InternalError(absl::StrCat("making test certificates: ", run.err));
+  return absl::OkStatus();
+}
+
+// The parameter: the runtime handler, then how the client connects: "_websocket"
+// (WebSocket), "_tls" (SPDY over TLS, with client certificates), or SPDY alone.
 class StreamingTest : public PodFixture, public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
     PodFixture::SetUp();
     if (IsSkipped()) return;
-    if (GetParam() == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
+    if (Handler() == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
     std::string missing;
     bool no_go = false;
     client_binary_ = StreamClient(&missing, &no_go);
     if (no_go) GTEST_SKIP() << missing;
     ASSERT_FALSE(client_binary_.empty()) << missing;
+    std::string config_text = "default_runtime_handler: " + Handler() + "\n";
+    if (Tls()) {
+      ASSERT_TRUE(MakeCertificates(dir_).ok());
+      absl::StrAppend(&config_text, "streaming:\n  tls_cert_file: ", dir_, "/server.pem\n  tls_key_file: ", dir_,
+                      "/server.key\n  tls_client_ca_file: ", dir_, "/ca.pem\n");
+    }
     std::string config = dir_ + "/berth.yaml";
-    ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: " + GetParam() + "\n").ok());
+    ASSERT_TRUE(WriteFileAtomically(config, config_text).ok());
     StartWithImages({"--config", config});
+  }
+
+  std::string Handler() const { return GetParam().substr(0, GetParam().find('_')); }
+  bool WebSocket() const { return absl::EndsWith(GetParam(), "_websocket"); }
+  bool Tls() const { return absl::EndsWith(GetParam(), "_tls"); }
+
+  // The client's command line for url, up to the flags of the session itself.
+  std::vector<std::string> ClientCommand(const std::string& url, bool with_certificate = true) const {
+    std::vector<std::string> command = {client_binary_, "-url", url};
+    if (WebSocket()) command.push_back("-websocket");
+    if (Tls()) {
+      command.insert(command.end(), {"-ca", dir_ + "/ca.pem"});
+      if (with_certificate) command.insert(command.end(), {"-cert", dir_ + "/client.pem", "-key", dir_ + "/client.key"});
+    }
+    return command;
   }
 
   // A running container that sleeps, in a pod of its own.
@@ -106,8 +161,12 @@ class StreamingTest : public PodFixture, public ::testing::WithParamInterface<st
   }
 
   // Runs the client on url; stdin_file feeds its stdin when given.
-  RunResult Stream(const std::string& url, const std::string& stdin_file = "", bool tty = false) {
-    std::string command = absl::StrCat("'", client_binary_, "' -url '", url, "'", tty ? " -tty" : "");
+  RunResult Stream(const std::string& url, const std::string& stdin_file = "", bool tty = false,
+                   const std::vector<std::string>& more_flags = {}) {
+    std::string command;
+    for (const auto& arg : ClientCommand(url)) absl::StrAppend(&command, "'", arg, "' ");
+    if (tty) absl::StrAppend(&command, " -tty");
+    for (const auto& arg : more_flags) absl::StrAppend(&command, " '", arg, "'");
     if (!stdin_file.empty()) absl::StrAppend(&command, " -stdin < '", stdin_file, "'");
     RunOptions options;
     options.timeout = std::chrono::minutes(2);
@@ -155,7 +214,7 @@ TEST_P(StreamingTest, ExecWithATerminal) {
   request.set_stdout(true);
   std::string url;
   grpc::Status status = ExecUrl(request, &url);
-  if (GetParam() != "berth") {
+  if (Handler() != "berth") {
     // runc and crun give a terminal only to a detached exec, which berthd cannot reap.
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
     return;
@@ -168,6 +227,41 @@ TEST_P(StreamingTest, ExecWithATerminal) {
   // A terminal of the container's own devpts, which turns newlines into CR LF.
   EXPECT_TRUE(absl::StartsWith(run.out, "/dev/pts/")) << run.out;
   EXPECT_TRUE(absl::StrContains(run.out, "hello\r\n")) << run.out;
+}
+
+TEST_P(StreamingTest, ATerminalHasTheClientsSizeAndFollowsItsResizes) {
+  if (Handler() != "berth") GTEST_SKIP() << "only the berth handler gives an exec a terminal";
+  std::string id = SleepingContainer("resize");
+  ::runtime::v1::ExecRequest request;
+  request.set_container_id(id);
+  // The size the client had at the start, then (once that line is out) its resize.
+  for (const char* arg : {"/bin/sh", "-c",
+                          "stty size; until [ \"$(stty size)\" = '40 100' ]; do usleep 20000; done; stty size"}) {
+    request.add_cmd(arg);
+  }
+  request.set_tty(true);
+  request.set_stdin(true);
+  request.set_stdout(true);
+  std::string url;
+  ASSERT_TRUE(ExecUrl(request, &url).ok());
+  const std::string input = dir_ + "/input";
+  ASSERT_TRUE(WriteFileAtomically(input, "", 0644, Durability::kCrash).ok());
+  RunResult run = Stream(url, input, /*tty=*/true, {"-sizes", "80x24,100x40"});
+  EXPECT_EQ(run.exit_code, 0) << run.err << run.out;
+  EXPECT_EQ(run.out, "24 80\r\n40 100\r\n");
+}
+
+TEST_P(StreamingTest, TlsClientsMustHoldACertificateOfTheCa) {
+  if (!Tls()) GTEST_SKIP() << "checks TLS mode";
+  std::string id = SleepingContainer("tls");
+  RunOptions options;
+  options.timeout = std::chrono::minutes(1);
+  auto refused = RunProcess(ClientCommand(ExecUrl(id, {"true"}, false), /*with_certificate=*/false), options);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->exit_code, 255) << refused->out;
+  auto accepted = RunProcess(ClientCommand(ExecUrl(id, {"true"}, false)), options);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->exit_code, 0) << accepted->err;
 }
 
 TEST_P(StreamingTest, AttachWithStdinOnce) {
@@ -222,7 +316,7 @@ TEST_P(StreamingTest, AttachRequestsMatchTheContainer) {
 TEST_P(StreamingTest, AUrlIsGoodForOneSession) {
   std::string id = SleepingContainer("once");
   std::string url = ExecUrl(id, {"true"}, false);
-  EXPECT_TRUE(absl::StartsWith(url, "http://127.0.0.1:")) << url;
+  EXPECT_TRUE(absl::StartsWith(url, Tls() ? "https://127.0.0.1:" : "http://127.0.0.1:")) << url;
   EXPECT_EQ(Stream(url).exit_code, 0);
   RunResult again = Stream(url);
   EXPECT_EQ(again.exit_code, 255);
@@ -266,11 +360,15 @@ TEST_P(StreamingTest, AClientThatGoesAwayTakesItsProcessWithIt) {
   int out[2];
   ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
   UniqueFd out_r(out[0]), out_w(out[1]);
+  const std::vector<std::string> command = ClientCommand(url);
+  std::vector<char*> argv;
+  for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
   pid_t client = ::fork();
   ASSERT_GE(client, 0);
   if (client == 0) {
     ::dup2(out_w.get(), 1);
-    ::execl(client_binary_.c_str(), client_binary_.c_str(), "-url", url.c_str(), static_cast<char*>(nullptr));
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   out_w.Reset();
@@ -303,7 +401,12 @@ TEST_P(StreamingTest, AClientThatGoesAwayTakesItsProcessWithIt) {
 // on, and how to stop it (by pid, the one process the test started).
 class Forwarder {
  public:
-  Forwarder(const std::string& binary, const std::string& url, int port) {
+  // command: the client's, up to -forward.
+  Forwarder(std::vector<std::string> command, int port) {
+    command.insert(command.end(), {"-forward", std::to_string(port)});
+    std::vector<char*> argv;
+    for (auto& arg : command) argv.push_back(arg.data());
+    argv.push_back(nullptr);
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
     UniqueFd in_r(in[0]), out_w(out[1]);
@@ -313,9 +416,7 @@ class Forwarder {
     if (pid_ == 0) {
       ::dup2(in_r.get(), 0);
       ::dup2(out_w.get(), 1);
-      const std::string forward = std::to_string(port);
-      ::execl(binary.c_str(), binary.c_str(), "-url", url.c_str(), "-forward", forward.c_str(),
-              static_cast<char*>(nullptr));
+      ::execv(argv[0], argv.data());
       ::_exit(127);
     }
     out_w.Reset();
@@ -373,7 +474,7 @@ TEST_P(StreamingTest, PortForwardCarriesManyConnectionsBothWays) {
   ::runtime::v1::PortForwardResponse response;
   grpc::Status status = client().runtime().PortForward(Ctx().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  Forwarder forwarder(client_binary_, response.url(), 8080);
+  Forwarder forwarder(ClientCommand(response.url()), 8080);
   ASSERT_GT(forwarder.local_port(), 0) << "the forwarder did not get ready";
   for (int i = 0; i < 20; ++i) {
     const std::string message = absl::StrCat("request ", i, "\n");
@@ -383,6 +484,33 @@ TEST_P(StreamingTest, PortForwardCarriesManyConnectionsBothWays) {
   std::string large;
   for (int i = 0; large.size() < (4u << 20); ++i) absl::StrAppend(&large, "bulk ", i, "\n");
   EXPECT_TRUE(Exchange(forwarder.local_port(), large) == large) << "the large exchange differs";
+}
+
+TEST_P(StreamingTest, APodResettingAForwardedConnectionEndsThatConnectionOnly) {
+  auto pod_config = PodConfig("reset");
+  std::string pod = RunPod(pod_config);
+  // Each connection: a first line "reset" makes the shell exit with the rest of the
+  // client's data unread, so the pod's kernel answers with RST; any other line is
+  // echoed, and so is what follows.
+  std::string server = CreateAndStart(
+      pod, pod_config,
+      ContainerConfig("echo", {"nc", "-ll", "-p", "8080", "-e", "/bin/sh", "-c",
+                               "read line; [ \"$line\" = reset ] && exit 0; echo \"$line\"; exec cat"}));
+  const std::string wait_for_listener =
+      "until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ':1F90 '; do :; done; echo up";
+  ASSERT_EQ(Exec(server, {"/bin/sh", "-c", wait_for_listener}).stdout(), "up\n");
+  ::runtime::v1::PortForwardRequest request;
+  request.set_pod_sandbox_id(pod);
+  ::runtime::v1::PortForwardResponse response;
+  ASSERT_TRUE(client().runtime().PortForward(Ctx().get(), request, &response).ok());
+  Forwarder forwarder(ClientCommand(response.url()), 8080);
+  ASSERT_GT(forwarder.local_port(), 0) << "the forwarder did not get ready";
+  for (int i = 0; i < 3; ++i) {
+    std::string reset = "reset\n" + std::string(256 << 10, 'x');
+    EXPECT_EQ(Exchange(forwarder.local_port(), reset), "") << "the pod answered nothing";
+    // The session is still there: the next connection goes through.
+    EXPECT_EQ(Exchange(forwarder.local_port(), "hello\n"), "hello\n") << "after reset " << i;
+  }
 }
 
 TEST_P(StreamingTest, PortForwardRequestsAreChecked) {
@@ -408,7 +536,111 @@ TEST_P(StreamingTest, PortForwardRequestsAreChecked) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
-INSTANTIATE_TEST_SUITE_P(Handlers, StreamingTest, ::testing::Values("berth", "runc"),
+// A WebSocket client of the older protocols (which client-go no longer speaks but
+// web terminals and other language clients do), on Beast: connects to url asking
+// for protocol, sends each of to_send as a binary (text, for base64) message, and
+// collects what the server sends until it closes (or until enough have come).
+struct WebSocketExchange {
+  std::string protocol;                // what the server chose
+  std::vector<std::string> received;   // its messages, in order
+};
+
+StatusOr<WebSocketExchange> TalkWebSocket(const std::string& url, const std::string& protocol,
+                                          const std::vector<std::string>& to_send, size_t enough = SIZE_MAX) {
+  namespace beast = boost::beast;
+  namespace asio = boost::asio;
+  std::vector<std::string> parts = absl::StrSplit(absl::StripPrefix(url, "http://"), absl::MaxSplits('/', 1));
+  std::vector<std::string> host_port = absl::StrSplit(parts[0], ':');
+  if (parts.size() != 2 || host_port.size() != 2) return absl::InvalidArgumentError("not an http URL: " + url);
+  asio::io_context io;
+  beast::websocket::stream<asio::ip::tcp::socket> socket(io);
+  beast::error_code error;
+  socket.next_layer().connect({asio::ip::make_address(host_port[0]),
+                               static_cast<uint16_t>(std::stoi(host_port[1]))}, error);
+  if (error) return absl::UnavailableError(error.message());
+  socket.set_option(beast::websocket::stream_base::decorator([&](beast::websocket::request_type& request) {
+    request.set(beast::http::field::sec_websocket_protocol, protocol);
+  }));
+  beast::websocket::response_type response;
+  socket.handshake(response, parts[0], "/" + parts[1], error);
+  if (error) return absl::UnavailableError(absl::StrCat("WebSocket handshake: ", error.message()));
+  WebSocketExchange exchange;
+  exchange.protocol = std::string(response[beast::http::field::sec_websocket_protocol]);
+  const bool text = absl::StrContains(protocol, "base64");
+  for (const auto& message : to_send) {
+    socket.text(text);
+    socket.write(asio::buffer(message), error);
+    if (error) return absl::UnavailableError(error.message());
+  }
+  while (exchange.received.size() < enough) {
+    beast::flat_buffer buffer;
+    socket.read(buffer, error);
+    if (error == beast::websocket::error::closed) break;
+    if (error) return absl::UnavailableError(absl::StrCat("WebSocket read: ", error.message()));
+    exchange.received.push_back(beast::buffers_to_string(buffer.data()));
+  }
+  if (socket.is_open()) socket.close(beast::websocket::close_code::normal, error);
+  return exchange;
+}
+
+TEST_P(StreamingTest, OlderWebSocketProtocols) {
+  if (!WebSocket()) GTEST_SKIP() << "checks WebSocket";
+  std::string id = SleepingContainer("legacy");
+  // Exec on base64 channels: stdin in, stdout and stderr out, then the status.
+  std::string url = ExecUrl(id, {"/bin/sh", "-c", "read x; echo got $x; echo err >&2; exit 2"}, true);
+  auto exec = TalkWebSocket(url, "v4.base64.channel.k8s.io", {"0" + Base64Encode("hi\n")});
+  ASSERT_TRUE(exec.ok()) << exec.status();
+  EXPECT_EQ(exec->protocol, "v4.base64.channel.k8s.io");
+  ASSERT_FALSE(exec->received.empty());
+  EXPECT_EQ(exec->received[0], "1") << "the opening message, on stdout";
+  std::string out, err, status;
+  for (size_t i = 1; i < exec->received.size(); ++i) {
+    const std::string& message = exec->received[i];
+    auto payload = Base64Decode(message.substr(1));
+    ASSERT_TRUE(payload.ok()) << message;
+    (message[0] == '1' ? out : message[0] == '2' ? err : status) += *payload;
+  }
+  EXPECT_EQ(out, "got hi\n");
+  EXPECT_EQ(err, "err\n");
+  EXPECT_TRUE(absl::StrContains(status, "NonZeroExitCode")) << status;
+
+  // channel.k8s.io: binary, and the status (before v4) is only a failure's text.
+  url = ExecUrl(id, {"/bin/sh", "-c", "echo plain"}, false);
+  auto plain = TalkWebSocket(url, "channel.k8s.io", {});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->protocol, "channel.k8s.io");
+  std::string joined;
+  for (const auto& message : plain->received) absl::StrAppend(&joined, "[", message, "]");
+  EXPECT_EQ(joined, "[\x01][\x01plain\n]");
+
+  // A subprotocol berth does not speak is refused at the handshake.
+  url = ExecUrl(id, {"true"}, false);
+  EXPECT_FALSE(TalkWebSocket(url, "v9.channel.k8s.io", {}).ok());
+
+  // Port-forward on v4 channels: a data and an error channel per port of the
+  // request, each opened with its port (little-endian).
+  auto pod_config = PodConfig("legacy-forward");
+  std::string pod = RunPod(pod_config);
+  std::string server = CreateAndStart(pod, pod_config, ContainerConfig("echo", {"nc", "-ll", "-p", "8080", "-e", "cat"}));
+  const std::string wait_for_listener =
+      "until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ':1F90 '; do :; done; echo up";
+  ASSERT_EQ(Exec(server, {"/bin/sh", "-c", wait_for_listener}).stdout(), "up\n");
+  ::runtime::v1::PortForwardRequest request;
+  request.set_pod_sandbox_id(pod);
+  request.add_port(8080);
+  ::runtime::v1::PortForwardResponse response;
+  ASSERT_TRUE(client().runtime().PortForward(Ctx().get(), request, &response).ok());
+  auto forward = TalkWebSocket(response.url(), "v4.channel.k8s.io", {std::string("\x00ping\n", 6)}, 3);
+  ASSERT_TRUE(forward.ok()) << forward.status();
+  ASSERT_EQ(forward->received.size(), 3u);
+  std::sort(forward->received.begin(), forward->received.begin() + 2);
+  EXPECT_EQ(forward->received[0], std::string("\x00\x90\x1f", 3));
+  EXPECT_EQ(forward->received[1], std::string("\x01\x90\x1f", 3));
+  EXPECT_EQ(forward->received[2], std::string("\x00ping\n", 6));
+}
+
+INSTANTIATE_TEST_SUITE_P(Handlers, StreamingTest,
+                         ::testing::Values("berth", "runc", "berth_websocket", "berth_tls"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
