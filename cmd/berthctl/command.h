@@ -66,6 +66,8 @@ int RunPods(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunInspect(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunLogs(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunExec(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunAttach(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunPortForward(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunPlay(const GlobalOptions& global, const std::vector<std::string>& args);
 
 }  // namespace berth::ctl

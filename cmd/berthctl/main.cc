@@ -26,7 +26,9 @@ constexpr Command kCommands[] = {
     {"ps", "list containers", RunPs},
     {"pods", "list pods", RunPods},
     {"logs", "print a container's log", RunLogs},
-    {"exec", "run a command in a container and wait for it", RunExec},
+    {"exec", "run a command in a container (-i, -t: interactively)", RunExec},
+    {"attach", "attach to a running container's output and stdin", RunAttach},
+    {"port-forward", "forward local ports to a pod's", RunPortForward},
     {"inspect", "show a container's status", RunInspect},
     {"inspectp", "show a pod's status", RunInspect},
     {"play", "run a Kubernetes Pod manifest: pull, pod, containers", RunPlay},
@@ -36,7 +38,7 @@ void PrintUsage(const po::options_description& options) {
   std::cout << "berthctl: talk CRI to berthd (or any CRI runtime)\n\n"
                "Usage: berthctl [global flags] COMMAND [flags]\n\nCommands:\n";
   for (const auto& command : kCommands) {
-    std::cout << "  " << command.name << std::string(12 - std::string(command.name).size(), ' ')
+    std::cout << "  " << command.name << std::string(14 - std::string(command.name).size(), ' ')
               << command.summary << "\n";
   }
   std::cout << "\n" << options << "\nRun 'berthctl COMMAND --help' for a command's flags.\n";

@@ -1,5 +1,5 @@
 // berthctl's pod and container commands: runp, create, start, stop, rm, stopp, rmp,
-// ps, pods, logs, exec, inspect, inspectp.
+// ps, pods, logs, exec, attach, inspect, inspectp.
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
 #include <poll.h>
@@ -19,6 +19,7 @@
 #include "base/unique_fd.h"
 #include "cmd/berthctl/command.h"
 #include "cmd/berthctl/output.h"
+#include "cmd/berthctl/stream_session.h"
 #include "cri/client.h"
 
 namespace po = boost::program_options;
@@ -338,19 +339,38 @@ int RunLogs(const GlobalOptions& global, const std::vector<std::string>& args) {
 int RunExec(const GlobalOptions& global, const std::vector<std::string>& args) {
   CommandLine p;
   po::options_description o("Flags");
-  o.add_options()("timeout", po::value<int64_t>()->default_value(0), "seconds before the command is killed (0: none)");
-  if (int rc = ParseCommand(
-          {"exec", "exec [--timeout S] CONTAINER_ID -- COMMAND [ARG...]", "Runs a command in a container", 2}, args,
-          o, &p);
+  o.add_options()("timeout", po::value<int64_t>()->default_value(0), "seconds before the command is killed (0: none)")(
+      "stdin,i", po::bool_switch(), "pass stdin to the command (a streaming session)")(
+      "tty,t", po::bool_switch(), "give the command a terminal (a streaming session)");
+  if (int rc = ParseCommand({"exec", "exec [-i] [-t] [--timeout S] CONTAINER_ID -- COMMAND [ARG...]",
+                             "Runs a command in a container: with -i or -t through the streaming server (Exec), "
+                             "otherwise to completion (ExecSync)",
+                             2},
+                            args, o, &p);
       rc >= 0) {
     return rc;
+  }
+  const bool stdin = p.flags["stdin"].as<bool>(), tty = p.flags["tty"].as<bool>();
+  cri::CriClient client(global.endpoint);
+  if (stdin || tty) {
+    ::runtime::v1::ExecRequest request;
+    request.set_container_id(p.positional[0]);
+    for (size_t i = 1; i < p.positional.size(); ++i) request.add_cmd(p.positional[i]);
+    request.set_stdin(stdin);
+    request.set_tty(tty);
+    request.set_stdout(true);
+    request.set_stderr(!tty);  // a terminal has one output
+    ::runtime::v1::ExecResponse response;
+    auto ctx = cri::CriClient::Context(global.timeout);
+    auto status = client.runtime().Exec(ctx.get(), request, &response);
+    if (!status.ok()) return ReportRpcError("Exec", status);
+    return RunStreamSession(response.url(), stdin, tty);
   }
   ::runtime::v1::ExecSyncRequest request;
   request.set_container_id(p.positional[0]);
   for (size_t i = 1; i < p.positional.size(); ++i) request.add_cmd(p.positional[i]);
   request.set_timeout(p.flags["timeout"].as<int64_t>());
   ::runtime::v1::ExecSyncResponse response;
-  cri::CriClient client(global.endpoint);
   auto ctx = cri::CriClient::Context(request.timeout() > 0 ? std::chrono::seconds(request.timeout() + 30)
                                                            : std::chrono::hours(24));
   auto status = client.runtime().ExecSync(ctx.get(), request, &response);
@@ -358,6 +378,34 @@ int RunExec(const GlobalOptions& global, const std::vector<std::string>& args) {
   std::cout << response.stdout();
   std::cerr << response.stderr();
   return response.exit_code();
+}
+
+int RunAttach(const GlobalOptions& global, const std::vector<std::string>& args) {
+  CommandLine p;
+  po::options_description o("Flags");
+  o.add_options()("stdin,i", po::bool_switch(), "pass stdin to the container (it must have been created with stdin)")(
+      "tty,t", po::bool_switch(), "the container has a terminal");
+  if (int rc = ParseCommand({"attach", "attach [-i] [-t] CONTAINER_ID",
+                             "Attaches to a running container's output (and with -i its stdin) until it exits or "
+                             "this command is interrupted; the container goes on running",
+                             1, 1},
+                            args, o, &p);
+      rc >= 0) {
+    return rc;
+  }
+  const bool stdin = p.flags["stdin"].as<bool>(), tty = p.flags["tty"].as<bool>();
+  ::runtime::v1::AttachRequest request;
+  request.set_container_id(p.positional[0]);
+  request.set_stdin(stdin);
+  request.set_tty(tty);
+  request.set_stdout(true);
+  request.set_stderr(!tty);
+  ::runtime::v1::AttachResponse response;
+  cri::CriClient client(global.endpoint);
+  auto ctx = cri::CriClient::Context(global.timeout);
+  auto status = client.runtime().Attach(ctx.get(), request, &response);
+  if (!status.ok()) return ReportRpcError("Attach", status);
+  return RunStreamSession(response.url(), stdin, tty);
 }
 
 }  // namespace berth::ctl

@@ -536,6 +536,93 @@ TEST_P(StreamingTest, PortForwardRequestsAreChecked) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+// berthctl's streaming commands (exec -i/-t, attach, port-forward) over the same
+// server, as a person would use them on a node.
+class BerthctlStreamingTest : public StreamingTest {
+ protected:
+  RunResult Berthctl(const std::vector<std::string>& args, const std::string& stdin_file) {
+    std::string command = absl::StrCat("'", BERTHCTL_PATH, "' --endpoint 'unix://", socket_, "'");
+    for (const auto& arg : args) absl::StrAppend(&command, " '", arg, "'");
+    absl::StrAppend(&command, " < '", stdin_file, "'");
+    RunOptions options;
+    options.timeout = std::chrono::minutes(2);
+    options.max_output = 64 << 20;
+    auto result = RunProcess({"/bin/sh", "-c", command}, options);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : RunResult{};
+  }
+};
+
+TEST_P(BerthctlStreamingTest, ExecAttachAndPortForward) {
+  std::string id = SleepingContainer("berthctl");
+  std::string data;
+  for (int i = 0; data.size() < (4u << 20); ++i) absl::StrAppend(&data, "berthctl line ", i, "\n");
+  const std::string file = dir_ + "/stdin";
+  ASSERT_TRUE(WriteFileAtomically(file, data, 0644, Durability::kCrash).ok());
+  RunResult cat = Berthctl({"exec", "-i", id, "--", "cat"}, file);
+  EXPECT_EQ(cat.exit_code, 0) << cat.err;
+  EXPECT_TRUE(cat.out == data) << "stdout differs from stdin, " << cat.out.size() << " bytes";
+  const std::string empty = dir_ + "/empty";
+  ASSERT_TRUE(WriteFileAtomically(empty, "", 0644, Durability::kCrash).ok());
+  RunResult failed = Berthctl({"exec", "-i", id, "--", "/bin/sh", "-c", "echo oops >&2; exit 5"}, empty);
+  EXPECT_EQ(failed.exit_code, 5);
+  EXPECT_EQ(failed.err, "oops\n");
+  RunResult tty = Berthctl({"exec", "-t", id, "--", "/bin/sh", "-c", "echo hi"}, empty);
+  EXPECT_EQ(tty.exit_code, 0) << tty.err;
+  EXPECT_EQ(tty.out, "hi\r\n");
+
+  // attach: the container's shell reads what berthctl's stdin has, and ends with it.
+  auto pod_config = PodConfig("berthctl-attach");
+  std::string pod = RunPod(pod_config);
+  auto config = ContainerConfig("shell", {"/bin/sh"});
+  config.set_stdin(true);
+  config.set_stdin_once(true);
+  std::string shell = CreateAndStart(pod, pod_config, config);
+  const std::string commands = dir_ + "/commands";
+  ASSERT_TRUE(WriteFileAtomically(commands, "echo -n attached\n", 0644, Durability::kCrash).ok());
+  RunResult attached = Berthctl({"attach", "-i", shell}, commands);
+  EXPECT_EQ(attached.exit_code, 0) << attached.err;
+  EXPECT_EQ(attached.out, "attached");
+
+  // port-forward: each connection answered once, then closed by the pod.
+  std::string server = CreateAndStart(
+      pod, pod_config,
+      ContainerConfig("answer", {"nc", "-ll", "-p", "8080", "-e", "/bin/sh", "-c", "read line; echo \"got $line\""}));
+  const std::string wait_for_listener =
+      "until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ':1F90 '; do :; done; echo up";
+  ASSERT_EQ(Exec(server, {"/bin/sh", "-c", wait_for_listener}).stdout(), "up\n");
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  const std::string endpoint = "unix://" + socket_;
+  pid_t forwarder = ::fork();
+  ASSERT_GE(forwarder, 0);
+  if (forwarder == 0) {
+    ::dup2(out_w.get(), 1);
+    ::execl(BERTHCTL_PATH, BERTHCTL_PATH, "--endpoint", endpoint.c_str(), "port-forward", pod.c_str(), "0:8080",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  out_w.Reset();
+  std::string line;
+  char c;
+  while (::read(out_r.get(), &c, 1) == 1 && c != '\n') line += c;
+  // "Forwarding from 127.0.0.1:PORT -> 8080"
+  const size_t colon = line.find("127.0.0.1:");
+  ASSERT_NE(colon, std::string::npos) << line;
+  const int local_port = std::atoi(line.c_str() + colon + 10);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Exchange(local_port, absl::StrCat("hello ", i, "\n")), absl::StrCat("got hello ", i, "\n"));
+  }
+  ::kill(forwarder, SIGTERM);
+  int status = 0;
+  ::waitpid(forwarder, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+INSTANTIATE_TEST_SUITE_P(Handlers, BerthctlStreamingTest, ::testing::Values("berth"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
 // A WebSocket client of the older protocols (which client-go no longer speaks but
 // web terminals and other language clients do), on Beast: connects to url asking
 // for protocol, sends each of to_send as a binary (text, for base64) message, and
