@@ -1,7 +1,12 @@
 // berth under a real kubelet (standalone, static pods), built at the pinned
 // Kubernetes version by test/k8s/build.sh into a cache outside the repository. The
 // tests skip, saying how to build it, where the cache has no kubelet.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +23,7 @@
 #include "base/file_util.h"
 #include "base/process.h"
 #include "test/integration/pod_fixture.h"
+#include "test/integration/stream_client.h"
 
 namespace berth::testing {
 namespace {
@@ -120,7 +126,10 @@ class KubeletTest : public PodFixture {
     }
   }
 
-  void StartKubelet() {
+  // serve: kubelet's own HTTPS server on the host's loopback at port (a
+  // self-signed certificate, anonymous clients allowed everything), as a node's
+  // kubelet serves kubectl exec, attach and port-forward through the API server.
+  void StartKubelet(int serve_port = 0) {
     std::string root = dir_ + "/kubelet";
     manifests_ = dir_ + "/manifests";
     ASSERT_TRUE(MakeDirs(manifests_).ok());
@@ -134,7 +143,9 @@ class KubeletTest : public PodFixture {
         "staticPodPath: ", manifests_, "\n"
         "fileCheckFrequency: 1s\n"
         "syncFrequency: 2s\n"
-        "enableServer: false\n"
+        "enableServer: ", serve_port > 0 ? "true" : "false", "\n",
+        "address: 127.0.0.1\n"
+        "port: ", serve_port, "\n"
         "readOnlyPort: 0\n"
         "healthzPort: 0\n"
         "authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}\n"
@@ -153,7 +164,8 @@ class KubeletTest : public PodFixture {
     ASSERT_TRUE(WriteFileAtomically(dir_ + "/kubelet.yaml", config).ok());
     kubelet_log_ = dir_ + "/kubelet.log";
     kubelet_pid_ = SpawnLogged(kubelet_binary_, {"--config", dir_ + "/kubelet.yaml", "--root-dir", root,
-                                                 "--hostname-override", kNodeName, "--v", "4"},
+                                                 "--cert-dir", dir_ + "/kubelet-pki", "--hostname-override",
+                                                 kNodeName, "--v", "4"},
                                kubelet_log_);
     ASSERT_GT(kubelet_pid_, 0);
   }
@@ -164,8 +176,10 @@ class KubeletTest : public PodFixture {
     kubelet_pid_ = -1;
   }
 
-  // A static pod with one busybox container that sleeps.
-  void WriteStaticPod(const std::string& name) {
+  // A static pod with one busybox container that sleeps (or runs command, a shell
+  // line), and more containers as given (YAML list items).
+  void WriteStaticPod(const std::string& name, const std::string& command = "",
+                      const std::string& more_containers = "") {
     std::string manifest = absl::StrCat(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: ", name, ", namespace: default}\n"
         "spec:\n"
@@ -174,8 +188,10 @@ class KubeletTest : public PodFixture {
         "  containers:\n"
         "  - name: main\n"
         "    image: ", image_, "\n"
-        "    imagePullPolicy: IfNotPresent\n"
-        "    command: [sleep, '3600']\n");
+        "    imagePullPolicy: IfNotPresent\n",
+        command.empty() ? "    command: [sleep, '3600']\n"
+                        : absl::StrCat("    command: [/bin/sh, -c, '", command, "']\n"),
+        more_containers);
     // Written beside the directory and renamed in: kubelet would read a temporary
     // file in it as a pod of its own, and remove that pod when the file goes.
     std::string staged = dir_ + "/" + name + ".yaml";
@@ -285,6 +301,105 @@ TEST_F(KubeletTest, KillingAndRestartingBerthdRestartsNoContainer) {
   EXPECT_EQ(ContainerPid(before.container_id), pid) << "the container's process was replaced";
 
   // Kubelet stops; its static pods stay for the fixture to remove through CRI.
+  StopKubelet();
+}
+
+// A free port on the host's loopback (bound and let go: kubelet binds it next).
+int FreeLoopbackPort() {
+  UniqueFd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (::bind(socket_fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(socket_fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return 0;
+  }
+  return ntohs(address.sin_port);
+}
+
+// kubelet's /exec, /attach and /portForward for a pod on berth, from kubelet's own
+// port, with client-go's SPDY clients (kubelet proxies each to berth's streaming
+// URL, as it does for kubectl through the API server).
+TEST_F(KubeletTest, ServesExecAttachAndPortForwardFromItsOwnPort) {
+  std::string missing;
+  bool no_go = false;
+  const std::string client = StreamClient(&missing, &no_go);
+  if (no_go) GTEST_SKIP() << missing;
+  ASSERT_FALSE(client.empty()) << missing;
+  StartWithImages({});
+  const int port = FreeLoopbackPort();
+  ASSERT_GT(port, 0);
+  StartKubelet(port);
+  WriteStaticPod("streams", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done",
+                 absl::StrCat("  - name: echo\n    image: ", image_,
+                              "\n    imagePullPolicy: IfNotPresent\n    command: [nc, -ll, -p, '8080', -e, cat]\n"));
+  // Both containers running, and the echo server listening (a port-forward whose
+  // dial is refused ends client-go's whole session).
+  std::string echo_id;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+       echo_id.empty() && std::chrono::steady_clock::now() < deadline;) {
+    WaitForRunning("streams");
+    auto [pods, containers] = ObjectsOf("streams");
+    int running = 0;
+    for (const auto& container : containers) {
+      if (container.state() != ::runtime::v1::CONTAINER_RUNNING) continue;
+      ++running;
+      if (container.metadata().name() == "echo") echo_id = container.id();
+    }
+    if (running < 2) echo_id.clear();
+  }
+  ASSERT_FALSE(echo_id.empty()) << "kubelet did not run both containers";
+  const std::string wait_for_listener =
+      "until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ':1F90 '; do :; done; echo up";
+  ASSERT_EQ(Exec(echo_id, {"/bin/sh", "-c", wait_for_listener}).stdout(), "up\n");
+  const std::string pod = absl::StrCat("streams-", kNodeName);
+  const std::string base = absl::StrCat("https://127.0.0.1:", port);
+
+  // exec: kubelet takes the command from the query, as the API server sends it.
+  RunOptions options;
+  options.timeout = std::chrono::minutes(2);
+  auto exec = RunProcess({client, "-insecure", "-url",
+                          absl::StrCat(base, "/exec/default/", pod, "/main?command=/bin/sh&command=-c&",
+                                       "command=echo+from-kubelet%3B+exit+7&output=1&error=1")},
+                         options);
+  ASSERT_TRUE(exec.ok()) << exec.status();
+  EXPECT_EQ(exec->exit_code, 7) << exec->err;
+  EXPECT_EQ(exec->out, "from-kubelet\n");
+
+  // attach: the container's output from now on; the client is ended once it shows.
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  const std::string attach_url = absl::StrCat(base, "/attach/default/", pod, "/main?output=1&error=1");
+  pid_t attacher = ::fork();
+  ASSERT_GE(attacher, 0);
+  if (attacher == 0) {
+    ::dup2(out_w.get(), 1);
+    ::execl(client.c_str(), client.c_str(), "-insecure", "-url", attach_url.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  out_w.Reset();
+  std::string seen;
+  char buffer[256];
+  while (!absl::StrContains(seen, "\n")) {
+    ssize_t n = ::read(out_r.get(), buffer, sizeof buffer);
+    if (n <= 0) break;
+    seen.append(buffer, static_cast<size_t>(n));
+  }
+  ::kill(attacher, SIGKILL);
+  ::waitpid(attacher, nullptr, 0);
+  EXPECT_TRUE(absl::StartsWith(seen, "tick ")) << seen;
+
+  // port-forward: the port in each stream's headers, as kubectl sends it.
+  {
+    Forwarder forwarder({client, "-insecure", "-url", absl::StrCat(base, "/portForward/default/", pod)}, 8080);
+    ASSERT_GT(forwarder.local_port(), 0) << "the forwarder did not get ready";
+    EXPECT_EQ(Exchange(forwarder.local_port(), "through kubelet\n"), "through kubelet\n");
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(Exchange(forwarder.local_port(), absl::StrCat("again ", i, "\n")), absl::StrCat("again ", i, "\n"));
+    }
+  }  // the forwarder ends before kubelet does
   StopKubelet();
 }
 

@@ -22,6 +22,7 @@
 #include "base/file_util.h"
 #include "base/process.h"
 #include "test/integration/pod_fixture.h"
+#include "test/integration/stream_client.h"
 #include "test/integration/test_crypto.h"
 
 #include <utility>  // before Boost 1.74's asio, which uses std::exchange without it
@@ -33,47 +34,6 @@
 
 namespace berth::testing {
 namespace {
-
-// client-go's executor, built once per test run (a second or so from the module
-// cache; the first build on a machine fetches the modules from the proxy).
-// Empty, with why in *missing, where no Go toolchain is installed (*no_go set) or
-// the build failed.
-std::string StreamClient(std::string* missing, bool* no_go) {
-  static std::once_flag once;
-  static std::string binary, why;
-  static bool go_missing = false;
-  std::call_once(once, [] {
-    std::string go;
-    for (const char* candidate : {"/usr/local/go/bin/go", "/usr/lib/go/bin/go", "/usr/bin/go"}) {
-      if (::access(candidate, X_OK) == 0) {
-        go = candidate;
-        break;
-      }
-    }
-    if (go.empty()) {
-      go_missing = true;
-      why = "no Go toolchain (looked in /usr/local/go/bin, /usr/lib/go/bin, /usr/bin): the streaming tests need one "
-            "to build client-go's executor";
-      return;
-    }
-    const std::string out = std::string(BERTH_BINARY_DIR) + "/streamclient";
-    RunOptions options;
-    options.timeout = std::chrono::minutes(10);
-    options.extra_env = {"GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "CGO_ENABLED=0"};
-    auto built = RunProcess({"/bin/sh", "-c",
-                             absl::StrCat("cd '", BERTH_SOURCE_DIR, "/test/streaming/client' && '", go,
-                                          "' build -o '", out, "' .")},
-                            options);
-    if (!built.ok() || built->exit_code != 0) {
-      why = absl::StrCat("building test/streaming/client failed: ", built.ok() ? built->err : built.status().ToString());
-      return;
-    }
-    binary = out;
-  });
-  *missing = why;
-  *no_go = go_missing;
-  return binary;
-}
 
 // A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by
 // the CA, as PEM files in dir (ca.pem, server.pem, server.key, client.pem,
@@ -397,68 +357,6 @@ TEST_P(StreamingTest, AClientThatGoesAwayTakesItsProcessWithIt) {
   EXPECT_EQ(count, "0\n") << "the exec'd process outlived its session";
 }
 
-// client-go's port-forwarder running on a streaming URL: the local port it listens
-// on, and how to stop it (by pid, the one process the test started).
-class Forwarder {
- public:
-  // command: the client's, up to -forward.
-  Forwarder(std::vector<std::string> command, int port) {
-    command.insert(command.end(), {"-forward", std::to_string(port)});
-    std::vector<char*> argv;
-    for (auto& arg : command) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    int in[2], out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
-    UniqueFd in_r(in[0]), out_w(out[1]);
-    stdin_ = UniqueFd(in[1]);
-    UniqueFd out_r(out[0]);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in_r.get(), 0);
-      ::dup2(out_w.get(), 1);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    out_w.Reset();
-    std::string line;
-    char c;
-    while (::read(out_r.get(), &c, 1) == 1 && c != '\n') line += c;
-    local_port_ = std::atoi(line.c_str());
-  }
-  ~Forwarder() {
-    stdin_.Reset();  // its end stops the forwarder
-    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
-  }
-  int local_port() const { return local_port_; }
-
- private:
-  pid_t pid_ = -1;
-  UniqueFd stdin_;
-  int local_port_ = 0;
-};
-
-// One exchange through the forward: sends data, half-closes, and reads until the
-// far side closes. Empty with the connection refused.
-std::string Exchange(int port, const std::string& data) {
-  UniqueFd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(socket_fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "";
-  for (size_t sent = 0; sent < data.size();) {
-    ssize_t n = ::write(socket_fd.get(), data.data() + sent, data.size() - sent);
-    if (n <= 0) return "";
-    sent += static_cast<size_t>(n);
-  }
-  ::shutdown(socket_fd.get(), SHUT_WR);
-  std::string got;
-  char buffer[65536];
-  ssize_t n;
-  while ((n = ::read(socket_fd.get(), buffer, sizeof buffer)) > 0) got.append(buffer, static_cast<size_t>(n));
-  return got;
-}
-
 TEST_P(StreamingTest, PortForwardCarriesManyConnectionsBothWays) {
   auto pod_config = PodConfig("forward");
   std::string pod = RunPod(pod_config);
@@ -618,6 +516,85 @@ TEST_P(BerthctlStreamingTest, ExecAttachAndPortForward) {
   int status = 0;
   ::waitpid(forwarder, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+// crictl's exec, attach and port-forward, over SPDY and over WebSocket (-r), where
+// test/critest/build.sh has built crictl into its cache.
+TEST_P(BerthctlStreamingTest, CrictlOverSpdyAndWebSocket) {
+  const std::string crictl = "/var/cache/berth/cri-tools/crictl";
+  if (::access(crictl.c_str(), X_OK) != 0) {
+    GTEST_SKIP() << "no crictl at " << crictl << " (test/critest/build.sh builds it)";
+  }
+  std::string id = SleepingContainer("crictl");
+  auto pod_config = PodConfig("crictl-pod");
+  std::string pod = RunPod(pod_config);
+  std::string server = CreateAndStart(
+      pod, pod_config,
+      ContainerConfig("answer", {"nc", "-ll", "-p", "8080", "-e", "/bin/sh", "-c", "read line; echo \"got $line\""}));
+  const std::string wait_for_listener =
+      "until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ':1F90 '; do :; done; echo up";
+  ASSERT_EQ(Exec(server, {"/bin/sh", "-c", wait_for_listener}).stdout(), "up\n");
+  const std::string input = dir_ + "/input";
+  ASSERT_TRUE(WriteFileAtomically(input, "echo -n from-stdin\n", 0644, Durability::kCrash).ok());
+  auto run = [&](const std::string& args) {
+    RunOptions options;
+    options.timeout = std::chrono::minutes(1);
+    const std::string command = absl::StartsWith(args, "script ")
+                                    ? args
+                                    : absl::StrCat(crictl, " --runtime-endpoint unix://", socket_, " ", args);
+    auto result = RunProcess({"/bin/sh", "-c", absl::StrCat(command, " < ", input)}, options);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : RunResult{};
+  };
+  for (const std::string transport : {"spdy", "websocket"}) {
+    SCOPED_TRACE(transport);
+    RunResult plain = run(absl::StrCat("exec -r ", transport, " ", id, " sh -c 'echo out; exit 3'"));
+    EXPECT_EQ(plain.exit_code, 1) << "crictl says the code, and exits 1: " << plain.err;
+    EXPECT_TRUE(absl::StrContains(plain.err, "exit code 3")) << plain.err;
+    EXPECT_EQ(plain.out, "out\n");
+    RunResult with_stdin = run(absl::StrCat("exec -i -r ", transport, " ", id, " sh"));
+    EXPECT_EQ(with_stdin.exit_code, 0) << with_stdin.err;
+    EXPECT_EQ(with_stdin.out, "from-stdin");
+    // crictl -t wants a terminal of its own: script(1) gives it one.
+    RunResult terminal = run(absl::StrCat("script -qec \"", crictl, " --runtime-endpoint unix://", socket_,
+                                          " exec -it -r ", transport, " ", id,
+                                          " sh -c 'tty >/dev/null && echo tty'\" /dev/null"));
+    EXPECT_EQ(terminal.exit_code, 0) << terminal.err;
+    EXPECT_TRUE(absl::StrContains(terminal.out, "tty\r\n")) << terminal.out;
+
+    auto config = ContainerConfig("shell-" + transport, {"/bin/sh"});
+    config.set_stdin(true);
+    config.set_stdin_once(true);
+    std::string shell = CreateAndStart(pod, pod_config, config);
+    RunResult attached = run(absl::StrCat("attach -i -r ", transport, " ", shell));
+    EXPECT_EQ(attached.exit_code, 0) << attached.err;
+    EXPECT_EQ(attached.out, "from-stdin");
+
+    int out[2];
+    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    UniqueFd out_r(out[0]), out_w(out[1]);
+    const std::string endpoint = "unix://" + socket_;
+    pid_t forwarder = ::fork();
+    ASSERT_GE(forwarder, 0);
+    if (forwarder == 0) {
+      ::dup2(out_w.get(), 1);
+      ::execl(crictl.c_str(), crictl.c_str(), "--runtime-endpoint", endpoint.c_str(), "port-forward", "-r",
+              transport.c_str(), pod.c_str(), "0:8080", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    out_w.Reset();
+    std::string line;
+    char c;
+    while (::read(out_r.get(), &c, 1) == 1 && c != '\n') line += c;
+    const size_t at = line.find("127.0.0.1:");
+    ASSERT_NE(at, std::string::npos) << line;
+    const int local_port = std::atoi(line.c_str() + at + 10);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(Exchange(local_port, absl::StrCat("hello ", i, "\n")), absl::StrCat("got hello ", i, "\n"));
+    }
+    ::kill(forwarder, SIGTERM);
+    ::waitpid(forwarder, nullptr, 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Handlers, BerthctlStreamingTest, ::testing::Values("berth"),

@@ -15,7 +15,7 @@
 //	        forwards until stdin ends
 //
 // -ca, -cert and -key give TLS: the CA that signed the server's certificate, and
-// this client's certificate and key.
+// this client's certificate and key; -insecure takes any server certificate.
 package main
 
 import (
@@ -133,8 +133,10 @@ func main() {
 	ca := flag.String("ca", "", "TLS: the server's CA")
 	cert := flag.String("cert", "", "TLS: this client's certificate")
 	key := flag.String("key", "", "TLS: this client's key")
+	insecure := flag.Bool("insecure", false, "TLS: take any server certificate (kubelet's self-signed one)")
 	flag.Parse()
-	config := &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAFile: *ca, CertFile: *cert, KeyFile: *key}}
+	config := &rest.Config{TLSClientConfig: rest.TLSClientConfig{
+		CAFile: *ca, CertFile: *cert, KeyFile: *key, Insecure: *insecure}}
 	u, err := url.Parse(*target)
 	if err != nil || *target == "" {
 		fmt.Fprintln(os.Stderr, "streamclient: -url must be a URL")
