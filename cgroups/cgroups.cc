@@ -1,6 +1,7 @@
 #include "cgroups/cgroups.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -138,6 +139,39 @@ void RemoveIfEmpty(const Layout& layout, const std::string& path) {
     if (entry.is_symlink(ec)) continue;
     ::rmdir((entry.path().string() + path).c_str());
   }
+}
+
+int KillAll(const Layout& layout, const std::string& path) {
+  // Every hierarchy holds every process of the cgroup: one that has the cgroup is
+  // enough (v1: the first found; they are all alike).
+  std::vector<std::string> procs_files;
+  if (layout.mode == Mode::kUnified) {
+    procs_files.push_back(layout.root + path + "/cgroup.procs");
+  } else {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(layout.root, ec)) {
+      if (entry.is_symlink(ec)) continue;
+      procs_files.push_back(entry.path().string() + path + "/cgroup.procs");
+    }
+  }
+  int signalled = 0;
+  for (const auto& file : procs_files) {
+    if (::access(file.c_str(), F_OK) != 0) continue;
+    for (int round = 0; round < 10; ++round) {
+      auto content = ReadFile(file);
+      if (!content.ok()) break;
+      int seen = 0;
+      for (auto line : absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
+        pid_t pid;
+        if (!absl::SimpleAtoi(line, &pid) || pid <= 0) continue;
+        ++seen;
+        if (::kill(pid, SIGKILL) == 0) ++signalled;
+      }
+      if (seen == 0) break;
+    }
+    break;
+  }
+  return signalled;
 }
 
 StatusOr<Layout> DetectLayout(const std::string& root) {

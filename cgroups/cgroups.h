@@ -43,6 +43,13 @@ StatusOr<Usage> ReadUsage(const Layout& layout, const std::string& path);
 // and is empty; a cgroup still in use, or absent, is left alone.
 void RemoveIfEmpty(const Layout& layout, const std::string& path);
 
+// Sends SIGKILL to every process in the cgroup at path (relative to each
+// hierarchy's root), again until none is left or a few rounds have passed (a process
+// may fork while the first are killed). For what outlives a container's init where
+// the kernel does not end it: processes exec'd into a container of a pod that shares
+// one PID namespace. Returns how many it signalled.
+int KillAll(const Layout& layout, const std::string& path);
+
 // Moving a process into a cgroup first waits for an RCU grace period (the kernel
 // guards migrations with a per-CPU rwsem whose writers must wait one out), 6-14 ms
 // on this VM, unless another move happened within about a grace period before.

@@ -94,6 +94,9 @@ void PortForwardSession::OnDialed(const std::shared_ptr<Pair>& pair, StatusOr<Un
   ::getsockname(dialed->get(), reinterpret_cast<sockaddr*>(&address), &length);
   const tcp protocol = address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
   pair->pod = std::make_unique<tcp::socket>(io_, protocol, dialed->Release());
+  // What the client sends goes on at once (the client's own stack did any batching).
+  boost::system::error_code ignored;
+  pair->pod->set_option(tcp::no_delay(true), ignored);
   PumpToPod(pair);
   ReadFromPod(pair);
 }

@@ -407,6 +407,10 @@ void Server::Accept() {
     } else {
       // The server outlives every exchange: its I/O thread is joined before its
       // members go.
+      // Sessions write as the process or pod produces, often little at a time:
+      // Nagle's wait for an ACK would add a delayed ACK's 40 ms to each answer.
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       const Context context{cache_, backend_, io_, blocking_, options_};
       if (tls_) {
         std::make_shared<Exchange<TlsStream>>(TlsStream(beast::tcp_stream(std::move(socket)), *tls_), context)->Run();

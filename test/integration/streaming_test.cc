@@ -434,6 +434,56 @@ TEST_P(StreamingTest, PortForwardRequestsAreChecked) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+TEST_P(StreamingTest, AnExecEndsWithItsContainerInASharedPidNamespace) {
+  if (WebSocket() || Tls()) GTEST_SKIP() << "the same on every transport";
+  // One PID namespace for the pod: the kernel ends nothing when the target's init
+  // dies, so berthd must end what was exec'd into it.
+  auto pod_config = PodConfig("shared-pid");
+  pod_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(::runtime::v1::POD);
+  std::string pod = RunPod(pod_config);
+  auto shared = [](::runtime::v1::ContainerConfig config) {
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(::runtime::v1::POD);
+    return config;
+  };
+  std::string target = CreateAndStart(pod, pod_config, shared(ContainerConfig("target", {"sleep", "1000"})));
+  std::string watcher = CreateAndStart(pod, pod_config, shared(ContainerConfig("watcher", {"sleep", "1000"})));
+  std::string url = ExecUrl(target, {"/bin/sh", "-c", "echo started; exec sleep 777"}, false);
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  const std::vector<std::string> command = ClientCommand(url);
+  std::vector<char*> argv;
+  for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  pid_t session = ::fork();
+  ASSERT_GE(session, 0);
+  if (session == 0) {
+    ::dup2(out_w.get(), 1);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  out_w.Reset();
+  std::string seen;
+  char buffer[64];
+  while (!absl::StrContains(seen, "started")) {
+    ssize_t n = ::read(out_r.get(), buffer, sizeof buffer);
+    ASSERT_GT(n, 0) << "the client ended before the process started";
+    seen.append(buffer, static_cast<size_t>(n));
+  }
+  const std::vector<std::string> count_sleepers = {
+      "/bin/sh", "-c", "for c in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $c; echo; done | grep -c '^sleep 777'"};
+  ASSERT_EQ(Exec(watcher, count_sleepers).stdout(), "1\n") << "the watcher sees the target's processes";
+  ::runtime::v1::StopContainerRequest stop;
+  stop.set_container_id(target);
+  ::runtime::v1::StopContainerResponse stopped;
+  ASSERT_TRUE(client().runtime().StopContainer(Ctx().get(), stop, &stopped).ok());
+  // The session ends with its process, killed (128 + SIGKILL).
+  int status = 0;
+  ASSERT_EQ(::waitpid(session, &status, 0), session);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 137) << status;
+  EXPECT_EQ(Exec(watcher, count_sleepers).stdout(), "0\n") << "the exec'd process outlived its container";
+}
+
 // berthctl's streaming commands (exec -i/-t, attach, port-forward) over the same
 // server, as a person would use them on a node.
 class BerthctlStreamingTest : public StreamingTest {
