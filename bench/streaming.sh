@@ -44,5 +44,5 @@ jq -r -n --slurpfile b "$RESULTS/berth-streaming.json" --slurpfile c "$RESULTS/c
 	 ["port-forward connection p90 (ms)", "portforward_connection_p90_ms"],
 	 ["port-forward each way (MiB/s)", "portforward_mib_per_s"]][]
 	| [.[0], $b[0][.[1]], $c[0][.[1]]] | @tsv' |
-	awk -F'\t' '{ printf "  %-40s %10.2f %10.2f %8.2f\n", $1, $2, $3, ($3 > 0 ? $2 / $3 : 0) }'
+	awk -F'\t' '{ printf "  %-40s %10.2f %10.2f %8.3f\n", $1, $2, $3, ($3 > 0 ? $2 / $3 : 0) }'
 printf '\nraw reports: %s\n' "$RESULTS"

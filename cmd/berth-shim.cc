@@ -7,8 +7,9 @@
 // records its exit status, finish time and whether the kernel's OOM killer took it.
 // It detaches from berthd at start so that it, and the container, outlive berthd
 // restarts and crashes. With --pod-init POD_DIR it is a pod's shared-PID init
-// instead. The protocol with berthd is pods/shim/protocol.h; the work is in
-// pods/shim/ (monitor.h, runtime_create.h, console.h, pod_init.h).
+// instead; with --reap-exec, the parent of a detached runc/crun exec (exec_reaper.h).
+// The protocol with berthd is pods/shim/protocol.h; the work is in pods/shim/
+// (monitor.h, runtime_create.h, console.h, pod_init.h, exec_reaper.h).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -25,6 +26,7 @@
 #include "base/unix_socket.h"
 #include "pods/shim/console.h"
 #include "pods/shim/cri_log.h"
+#include "pods/shim/exec_reaper.h"
 #include "pods/shim/monitor.h"
 #include "pods/shim/pod_init.h"
 #include "pods/shim/protocol.h"
@@ -68,6 +70,10 @@ int main(int argc, char** argv) {
   // Nothing of berthd's but the ready pipe belongs here.
   ::close_range(shim::kReadyFd + 1, ~0U, 0);
   if (argc == 3 && std::string(argv[1]) == "--pod-init") shim::RunPodInit(argv[2]);
+  // --reap-exec PID_FILE -- RUNTIME ARGS...: the parent of a detached runc/crun exec.
+  if (argc >= 5 && std::string(argv[1]) == "--reap-exec" && std::string(argv[3]) == "--") {
+    shim::RunExecReaper(argv[2], std::vector<std::string>(argv + 4, argv + argc));
+  }
   auto parsed = shim::ParseShimArgs(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed.ok()) {
     fprintf(stderr, "berth-shim: %s\n", std::string(parsed.status().message()).c_str());

@@ -9,10 +9,6 @@ Status HandleExec(pods::Node& node, streaming::Server& streaming, const ::runtim
   if (request.cmd().empty()) return absl::InvalidArgumentError("Exec: cmd is empty");
   RETURN_IF_ERROR(CheckStreams("Exec", request.tty(), request.stdin(), request.stdout(), request.stderr()));
   ASSIGN_OR_RETURN(pods::ContainerRecord container, RunningContainer(node, "Exec", request.container_id()));
-  if (request.tty() && container.handler != "berth") {
-    return absl::UnimplementedError(absl::StrCat("Exec: a terminal is not supported on the ", container.handler,
-                                                 " runtime handler yet (the berth handler has it)"));
-  }
   streaming::ExecRequest exec;
   exec.container_id = container.id;
   exec.cmd.assign(request.cmd().begin(), request.cmd().end());

@@ -143,17 +143,18 @@ StatusOr<RuntimeHandler::ExecChild> OciRuntime::StartExec(const std::string& id,
   std::vector<std::string> argv = {binary_, "--root", root_, "exec", "--process", dir + "/process.json",
                                    "--pid-file", child.pid_file};
   std::optional<shim::ConsoleSocket> console;
-  if (process.terminal && name_ == "berth") {
-    // berth-runtime hands the terminal's master over, in the foreground, so berthd
-    // holds the terminal itself (and can resize it).
+  if (process.terminal) {
+    // The terminal's master comes over a console socket, so berthd holds the
+    // terminal itself (and can resize it).
     ASSIGN_OR_RETURN(console, shim::ListenConsoleSocket(dir));
     argv.insert(argv.end(), {"--tty", "--console-socket", console->path});
-  } else if (process.terminal) {
-    // runc and crun take a console socket only when they detach, which would leave
-    // the process to no parent berthd could reap (containerd's shim is a subreaper
-    // for that; berthd is not one).
-    return absl::UnimplementedError(absl::StrCat("exec with a terminal is not supported on the ", name_,
-                                                 " runtime handler yet (the berth handler has it)"));
+    if (name_ != "berth") {
+      // runc and crun hand it over only when they detach: berth-shim is then the
+      // exec's parent (a subreaper the detached process falls to), and berthd's
+      // child, exiting with the process's code.
+      argv.push_back("--detach");
+      argv.insert(argv.begin(), {shim_, "--reap-exec", child.pid_file, "--"});
+    }
   }
   argv.push_back(id);
   ASSIGN_OR_RETURN(child.runtime, SpawnChild(argv, with_stdin && !console));

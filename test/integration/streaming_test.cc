@@ -174,11 +174,6 @@ TEST_P(StreamingTest, ExecWithATerminal) {
   request.set_stdout(true);
   std::string url;
   grpc::Status status = ExecUrl(request, &url);
-  if (Handler() != "berth") {
-    // runc and crun give a terminal only to a detached exec, which berthd cannot reap.
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
-    return;
-  }
   ASSERT_TRUE(status.ok()) << status.error_message();
   const std::string input = dir_ + "/input";
   ASSERT_TRUE(WriteFileAtomically(input, "", 0644, Durability::kCrash).ok());
@@ -190,7 +185,6 @@ TEST_P(StreamingTest, ExecWithATerminal) {
 }
 
 TEST_P(StreamingTest, ATerminalHasTheClientsSizeAndFollowsItsResizes) {
-  if (Handler() != "berth") GTEST_SKIP() << "only the berth handler gives an exec a terminal";
   std::string id = SleepingContainer("resize");
   ::runtime::v1::ExecRequest request;
   request.set_container_id(id);
