@@ -18,7 +18,12 @@ class FakeMessages : public MessageTransport {
     done({});
   }
   void OnControl(std::function<void()>) override {}
-  void Close() override { closed = true; }
+  // As a real transport's, a read in flight ends (its handler, which holds the
+  // connection, goes).
+  void Close() override {
+    closed = true;
+    reader_ = nullptr;
+  }
 
   // Delivers a message from the client (a read must be pending).
   void Deliver(std::string message) {
@@ -59,6 +64,8 @@ struct Fixture {
       : connection(std::make_shared<ChannelConnection>(io, messages, std::move(layout), std::chrono::seconds(60))) {
     connection->Start(session);
   }
+  // The client leaves: what the connection holds of itself goes.
+  ~Fixture() { messages->Close(); }
   boost::asio::io_context io;
   std::shared_ptr<FakeMessages> messages = std::make_shared<FakeMessages>();
   std::shared_ptr<RecordingSession> session = std::make_shared<RecordingSession>();

@@ -11,12 +11,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
@@ -76,6 +82,65 @@ class StreamingTest : public PodFixture, public ::testing::WithParamInterface<st
     std::string config = dir_ + "/berth.yaml";
     ASSERT_TRUE(WriteFileAtomically(config, config_text).ok());
     StartWithImages({"--config", config});
+  }
+
+  // What a session leaves in berthd is a leak too: a child process (an exec, a
+  // reaper) or a TCP connection of its streaming server. Sessions end
+  // asynchronously, so both are waited for, a while.
+  void TearDown() override {
+    if (berthd_pid_ > 0 && !IsSkipped()) {
+      std::vector<std::string> left;
+      for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);;) {
+        left = StreamingLeftovers();
+        if (left.empty() || std::chrono::steady_clock::now() > deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      EXPECT_TRUE(left.empty()) << "left by streaming sessions: " << absl::StrJoin(left, "; ");
+    }
+    PodFixture::TearDown();
+  }
+
+  std::vector<std::string> StreamingLeftovers() const {
+    std::vector<std::string> left;
+    const std::string task_dir = absl::StrCat("/proc/", berthd_pid_, "/task");
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator(task_dir, ec)) {
+      for (absl::string_view child :
+           absl::StrSplit(ReadFile(task.path().string() + "/children").value_or(""), ' ', absl::SkipEmpty())) {
+        std::string command = ReadFile(absl::StrCat("/proc/", child, "/cmdline")).value_or("");
+        std::replace(command.begin(), command.end(), '\0', ' ');
+        left.push_back(absl::StrCat("berthd's child ", child, ": ", command));
+      }
+    }
+    // The streaming server's port, from its log line; then any connection on it
+    // whose socket berthd holds.
+    const std::string log = ReadFile(berthd_log_).value_or("");
+    const size_t at = log.rfind("streaming server listening url=");
+    if (at == std::string::npos) return left;
+    const size_t colon = log.find(':', log.find("//", at) + 2);
+    const int port = std::atoi(log.c_str() + colon + 1);
+    std::set<std::string> inodes;
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+      for (absl::string_view line : absl::StrSplit(ReadFile(table).value_or(""), '\n', absl::SkipEmpty())) {
+        std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+        if (fields.size() < 10 || fields[0] == "sl") continue;
+        const size_t port_at = fields[1].rfind(':');
+        int local_port = 0;
+        if (port_at == absl::string_view::npos ||
+            !absl::SimpleHexAtoi(fields[1].substr(port_at + 1), &local_port) || local_port != port ||
+            fields[3] == "0A") {  // 0A: the listening socket itself
+          continue;
+        }
+        inodes.insert(std::string(fields[9]));
+      }
+    }
+    for (const auto& fd : std::filesystem::directory_iterator(absl::StrCat("/proc/", berthd_pid_, "/fd"), ec)) {
+      const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+      if (absl::StartsWith(target, "socket:[") && inodes.count(target.substr(8, target.size() - 9))) {
+        left.push_back(absl::StrCat("a streaming connection (fd ", fd.path().filename().string(), ")"));
+      }
+    }
+    return left;
   }
 
   std::string Handler() const { return GetParam().substr(0, GetParam().find('_')); }
