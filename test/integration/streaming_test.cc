@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -102,15 +103,20 @@ class StreamingTest : public PodFixture, public ::testing::WithParamInterface<st
 
   std::vector<std::string> StreamingLeftovers() const {
     std::vector<std::string> left;
-    const std::string task_dir = absl::StrCat("/proc/", berthd_pid_, "/task");
     std::error_code ec;
-    for (const auto& task : std::filesystem::directory_iterator(task_dir, ec)) {
-      for (absl::string_view child :
-           absl::StrSplit(ReadFile(task.path().string() + "/children").value_or(""), ' ', absl::SkipEmpty())) {
-        std::string command = ReadFile(absl::StrCat("/proc/", child, "/cmdline")).value_or("");
-        std::replace(command.begin(), command.end(), '\0', ' ');
-        left.push_back(absl::StrCat("berthd's child ", child, ": ", command));
-      }
+    for (const auto& process : std::filesystem::directory_iterator("/proc", ec)) {
+      const std::string name = process.path().filename().string();
+      if (name.empty() || !absl::ascii_isdigit(name[0])) continue;
+      // stat: "PID (COMM) STATE PPID ...", COMM possibly holding spaces or ')'.
+      const std::string stat = ReadFile(process.path().string() + "/stat").value_or("");
+      const size_t end = stat.rfind(')');
+      if (end == std::string::npos) continue;
+      std::vector<std::string> fields = absl::StrSplit(stat.substr(end + 2), ' ');
+      int parent = 0;
+      if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &parent) || parent != berthd_pid_) continue;
+      std::string command = ReadFile(process.path().string() + "/cmdline").value_or("");
+      std::replace(command.begin(), command.end(), '\0', ' ');
+      left.push_back(absl::StrCat("berthd's child ", name, ": ", command));
     }
     // The streaming server's port, from its log line; then any connection on it
     // whose socket berthd holds.
