@@ -19,7 +19,9 @@ ContainerRecord Lifecycle::Refresh(ContainerRecord record) {
     // The init is gone. In a pod sharing one PID namespace the kernel ends nothing
     // else with it: processes exec'd into the container would live on. None may.
     const int killed = cgroups::KillAll(cgroups_, seen.cgroup_path);
-    if (killed > 0) BERTH_LOG(Info) << "ended what outlived the container" << Kv("container", seen.id) << Kv("processes", killed);
+    if (killed > 0) {
+      BERTH_LOG(Info) << "ended what outlived the container" << Kv("container", seen.id) << Kv("processes", killed);
+    }
   }
   Status saved = records_.UpdateContainer(seen);
   if (!saved.ok()) BERTH_LOG(Error) << "record container exit" << Kv("container", seen.id) << saved;

@@ -138,7 +138,7 @@ void ChannelConnection::Write() {
   in_flight_ = std::move(out_.front());
   out_.pop_front();
   writing_ = true;
-  messages_->Write(in_flight_, /*text=*/layout_.base64, [self = shared_from_this()](const boost::system::error_code& error) {
+  auto written = [self = shared_from_this()](const boost::system::error_code& error) {
     self->writing_ = false;
     if (self->closed_) return;
     if (error) return self->Finish();
@@ -150,7 +150,8 @@ void ChannelConnection::Write() {
       if (self->session_) self->session_->OnWritable();
     }
     self->Write();
-  });
+  };
+  messages_->Write(in_flight_, /*text=*/layout_.base64, std::move(written));
 }
 
 void ChannelConnection::ArmIdleTimer() {

@@ -367,7 +367,9 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Ba
   }
   boost::system::error_code error;
   auto address = asio::ip::make_address(options.address, error);
-  if (error) return absl::InvalidArgumentError(absl::StrCat("streaming address \"", options.address, "\": ", error.message()));
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat("streaming address \"", options.address, "\": ", error.message()));
+  }
   tcp::endpoint endpoint(address, options.port);
   server->acceptor_.open(endpoint.protocol(), error);
   if (!error) server->acceptor_.set_option(asio::socket_base::reuse_address(true), error);

@@ -75,7 +75,8 @@ bool ForwardUrl(const GlobalOptions& global, const std::string& pod, int32_t por
 // One local connection and its WebSocket, bytes pumped both ways until either ends.
 class Forward : public std::enable_shared_from_this<Forward> {
  public:
-  Forward(tcp::socket local, int32_t remote) : local_(std::move(local)), socket_(local_.get_executor()), remote_(remote) {}
+  Forward(tcp::socket local, int32_t remote)
+      : local_(std::move(local)), socket_(local_.get_executor()), remote_(remote) {}
 
   void Start(const std::string& url) {
     std::string host, port, target;
