@@ -368,25 +368,11 @@ TEST_F(KubeletTest, ServesExecAttachAndPortForwardFromItsOwnPort) {
   EXPECT_EQ(exec->out, "from-kubelet\n");
 
   // attach: the container's output from now on; the client is ended once it shows.
-  int out[2];
-  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  UniqueFd out_r(out[0]), out_w(out[1]);
   const std::string attach_url = absl::StrCat(base, "/attach/default/", pod, "/main?output=1&error=1");
-  pid_t attacher = ::fork();
-  ASSERT_GE(attacher, 0);
-  if (attacher == 0) {
-    ::dup2(out_w.get(), 1);
-    ::execl(client.c_str(), client.c_str(), "-insecure", "-url", attach_url.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  out_w.Reset();
-  std::string seen;
-  char buffer[256];
-  while (!absl::StrContains(seen, "\n")) {
-    ssize_t n = ::read(out_r.get(), buffer, sizeof buffer);
-    if (n <= 0) break;
-    seen.append(buffer, static_cast<size_t>(n));
-  }
+  ReadingChild attaching = StartReadingUntil({client, "-insecure", "-url", attach_url}, "\n");
+  const pid_t attacher = attaching.pid;
+  ASSERT_GT(attacher, 0);
+  const std::string& seen = attaching.seen;
   ::kill(attacher, SIGKILL);
   ::waitpid(attacher, nullptr, 0);
   EXPECT_TRUE(absl::StartsWith(seen, "tick ")) << seen;

@@ -82,6 +82,31 @@ Forwarder::~Forwarder() {
   if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
 }
 
+ReadingChild StartReadingUntil(const std::vector<std::string>& argv, const std::string& marker) {
+  ReadingChild child;
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return child;
+  UniqueFd out_w(out[1]);
+  child.stdout_pipe = UniqueFd(out[0]);
+  std::vector<char*> args;
+  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  child.pid = ::fork();
+  if (child.pid == 0) {
+    ::dup2(out_w.get(), 1);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  out_w.Reset();
+  char buffer[256];
+  while (child.pid > 0 && child.seen.find(marker) == std::string::npos) {
+    ssize_t n = ::read(child.stdout_pipe.get(), buffer, sizeof buffer);
+    if (n <= 0) break;
+    child.seen.append(buffer, static_cast<size_t>(n));
+  }
+  return child;
+}
+
 std::string Exchange(int port, const std::string& data) {
   UniqueFd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in address{};

@@ -32,6 +32,16 @@ class Forwarder {
   int local_port_ = 0;
 };
 
+// A process a test started with its stdout on a pipe, read until a marker showed.
+// The pipe stays open (a client that writes on would die of SIGPIPE); the test ends
+// the process by pid.
+struct ReadingChild {
+  pid_t pid = -1;
+  UniqueFd stdout_pipe;
+  std::string seen;  // what came before (and with) the marker; short if the output ended
+};
+ReadingChild StartReadingUntil(const std::vector<std::string>& argv, const std::string& marker);
+
 // One exchange through a forward on the host's loopback: sends data, half-closes,
 // and reads until the far side closes. Empty with the connection refused.
 std::string Exchange(int port, const std::string& data);

@@ -382,29 +382,11 @@ TEST_P(StreamingTest, ExecRequestsAreChecked) {
 TEST_P(StreamingTest, AClientThatGoesAwayTakesItsProcessWithIt) {
   std::string id = SleepingContainer("gone");
   std::string url = ExecUrl(id, {"/bin/sh", "-c", "echo started; exec sleep 777"}, false);
-  int out[2];
-  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  UniqueFd out_r(out[0]), out_w(out[1]);
-  const std::vector<std::string> command = ClientCommand(url);
-  std::vector<char*> argv;
-  for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  pid_t client = ::fork();
-  ASSERT_GE(client, 0);
-  if (client == 0) {
-    ::dup2(out_w.get(), 1);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  out_w.Reset();
   // The process runs once it has said so.
-  std::string seen;
-  char buffer[64];
-  while (!absl::StrContains(seen, "started")) {
-    ssize_t n = ::read(out_r.get(), buffer, sizeof buffer);
-    ASSERT_GT(n, 0) << "the client ended before the process started";
-    seen.append(buffer, static_cast<size_t>(n));
-  }
+  ReadingChild started = StartReadingUntil(ClientCommand(url), "started");
+  const pid_t client = started.pid;
+  ASSERT_GT(client, 0);
+  ASSERT_TRUE(absl::StrContains(started.seen, "started")) << "the client ended before the process started";
   // Processes whose command line is "sleep 777" (this shell's own only contains it).
   const std::vector<std::string> count_sleepers = {
       "/bin/sh", "-c", "for c in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $c; echo; done | grep -c '^sleep 777'"};
@@ -513,28 +495,10 @@ TEST_P(StreamingTest, AnExecEndsWithItsContainerInASharedPidNamespace) {
   std::string target = CreateAndStart(pod, pod_config, shared(ContainerConfig("target", {"sleep", "1000"})));
   std::string watcher = CreateAndStart(pod, pod_config, shared(ContainerConfig("watcher", {"sleep", "1000"})));
   std::string url = ExecUrl(target, {"/bin/sh", "-c", "echo started; exec sleep 777"}, false);
-  int out[2];
-  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  UniqueFd out_r(out[0]), out_w(out[1]);
-  const std::vector<std::string> command = ClientCommand(url);
-  std::vector<char*> argv;
-  for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  pid_t session = ::fork();
-  ASSERT_GE(session, 0);
-  if (session == 0) {
-    ::dup2(out_w.get(), 1);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  out_w.Reset();
-  std::string seen;
-  char buffer[64];
-  while (!absl::StrContains(seen, "started")) {
-    ssize_t n = ::read(out_r.get(), buffer, sizeof buffer);
-    ASSERT_GT(n, 0) << "the client ended before the process started";
-    seen.append(buffer, static_cast<size_t>(n));
-  }
+  ReadingChild started = StartReadingUntil(ClientCommand(url), "started");
+  const pid_t session = started.pid;
+  ASSERT_GT(session, 0);
+  ASSERT_TRUE(absl::StrContains(started.seen, "started")) << "the client ended before the process started";
   const std::vector<std::string> count_sleepers = {
       "/bin/sh", "-c", "for c in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $c; echo; done | grep -c '^sleep 777'"};
   ASSERT_EQ(Exec(watcher, count_sleepers).stdout(), "1\n") << "the watcher sees the target's processes";
@@ -604,22 +568,11 @@ TEST_P(BerthctlStreamingTest, ExecAttachAndPortForward) {
   const std::string wait_for_listener =
       "until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ':1F90 '; do :; done; echo up";
   ASSERT_EQ(Exec(server, {"/bin/sh", "-c", wait_for_listener}).stdout(), "up\n");
-  int out[2];
-  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  UniqueFd out_r(out[0]), out_w(out[1]);
-  const std::string endpoint = "unix://" + socket_;
-  pid_t forwarder = ::fork();
-  ASSERT_GE(forwarder, 0);
-  if (forwarder == 0) {
-    ::dup2(out_w.get(), 1);
-    ::execl(BERTHCTL_PATH, BERTHCTL_PATH, "--endpoint", endpoint.c_str(), "port-forward", pod.c_str(), "0:8080",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  out_w.Reset();
-  std::string line;
-  char c;
-  while (::read(out_r.get(), &c, 1) == 1 && c != '\n') line += c;
+  ReadingChild forwarding = StartReadingUntil(
+      {BERTHCTL_PATH, "--endpoint", "unix://" + socket_, "port-forward", pod, "0:8080"}, "\n");
+  const pid_t forwarder = forwarding.pid;
+  ASSERT_GT(forwarder, 0);
+  const std::string& line = forwarding.seen;
   // "Forwarding from 127.0.0.1:PORT -> 8080"
   const size_t colon = line.find("127.0.0.1:");
   ASSERT_NE(colon, std::string::npos) << line;
@@ -685,22 +638,11 @@ TEST_P(BerthctlStreamingTest, CrictlOverSpdyAndWebSocket) {
     EXPECT_EQ(attached.exit_code, 0) << attached.err;
     EXPECT_EQ(attached.out, "from-stdin");
 
-    int out[2];
-    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-    UniqueFd out_r(out[0]), out_w(out[1]);
-    const std::string endpoint = "unix://" + socket_;
-    pid_t forwarder = ::fork();
-    ASSERT_GE(forwarder, 0);
-    if (forwarder == 0) {
-      ::dup2(out_w.get(), 1);
-      ::execl(crictl.c_str(), crictl.c_str(), "--runtime-endpoint", endpoint.c_str(), "port-forward", "-r",
-              transport.c_str(), pod.c_str(), "0:8080", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    out_w.Reset();
-    std::string line;
-    char c;
-    while (::read(out_r.get(), &c, 1) == 1 && c != '\n') line += c;
+    ReadingChild forwarding = StartReadingUntil(
+        {crictl, "--runtime-endpoint", "unix://" + socket_, "port-forward", "-r", transport, pod, "0:8080"}, "\n");
+    const pid_t forwarder = forwarding.pid;
+    ASSERT_GT(forwarder, 0);
+    const std::string& line = forwarding.seen;
     const size_t at = line.find("127.0.0.1:");
     ASSERT_NE(at, std::string::npos) << line;
     const int local_port = std::atoi(line.c_str() + at + 10);
