@@ -73,62 +73,6 @@ void PrimeMigration(const Layout& layout) {
   }).detach();
 }
 
-namespace {
-
-// "key value" lines of memory.stat / cpu.stat.
-std::map<std::string, uint64_t> ReadKeyValues(const std::string& file) {
-  std::map<std::string, uint64_t> out;
-  auto data = ReadFile(file);
-  if (!data.ok()) return out;
-  for (absl::string_view line : absl::StrSplit(*data, '\n', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits(' ', 1));
-    uint64_t value = 0;
-    if (absl::SimpleAtoi(kv.second, &value)) out[kv.first] = value;
-  }
-  return out;
-}
-
-uint64_t ReadNumber(const std::string& file) {
-  auto data = ReadFile(file);
-  uint64_t value = 0;
-  if (data.ok()) (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(*data), &value);
-  return value;
-}
-
-// The memory.stat figures both versions have, under prefix (v1's "total_"); the
-// working set is what is charged less the inactive page cache, as kubelet defines it.
-void FillMemoryStat(std::map<std::string, uint64_t> stat, const std::string& prefix, const std::string& rss_key,
-                    Usage& usage) {
-  usage.rss_bytes = stat[rss_key];
-  usage.page_faults = stat[prefix + "pgfault"];
-  usage.major_page_faults = stat[prefix + "pgmajfault"];
-  uint64_t inactive = stat[prefix + "inactive_file"];
-  usage.working_set_bytes = usage.memory_bytes > inactive ? usage.memory_bytes - inactive : 0;
-}
-
-}  // namespace
-
-StatusOr<Usage> ReadUsage(const Layout& layout, const std::string& path) {
-  Usage usage;
-  if (layout.mode == Mode::kUnified) {
-    std::string dir = layout.root + path;
-    struct stat st;
-    if (::stat(dir.c_str(), &st) != 0) return ErrnoError(absl::StrCat("cgroup ", path));
-    usage.cpu_nanos = ReadKeyValues(dir + "/cpu.stat")["usage_usec"] * 1000;
-    usage.memory_bytes = ReadNumber(dir + "/memory.current");
-    FillMemoryStat(ReadKeyValues(dir + "/memory.stat"), "", "anon", usage);
-    return usage;
-  }
-  std::string memory = layout.root + "/memory" + path;
-  struct stat st;
-  if (::stat(memory.c_str(), &st) != 0) return ErrnoError(absl::StrCat("cgroup ", path));
-  usage.cpu_nanos = ReadNumber(layout.root + "/cpuacct" + path + "/cpuacct.usage");
-  usage.memory_bytes = ReadNumber(memory + "/memory.usage_in_bytes");
-  // v1 counts the whole subtree under "total_" names.
-  FillMemoryStat(ReadKeyValues(memory + "/memory.stat"), "total_", "total_rss", usage);
-  return usage;
-}
-
 void RemoveIfEmpty(const Layout& layout, const std::string& path) {
   if (layout.mode == Mode::kUnified) {
     ::rmdir((layout.root + path).c_str());

@@ -26,19 +26,6 @@ struct Layout {
   std::set<std::string> controllers;
 };
 
-// What a cgroup has used, as kubelet's stats want it.
-struct Usage {
-  uint64_t cpu_nanos = 0;           // CPU time, all cores
-  uint64_t memory_bytes = 0;        // charged memory, page cache included
-  uint64_t working_set_bytes = 0;   // memory minus inactive file pages: what cannot be reclaimed easily
-  uint64_t rss_bytes = 0;
-  uint64_t page_faults = 0;
-  uint64_t major_page_faults = 0;
-};
-
-// Reads the usage of the cgroup at path (relative to each hierarchy's root).
-StatusOr<Usage> ReadUsage(const Layout& layout, const std::string& path);
-
 // Removes the cgroup at path (relative to each hierarchy's root) wherever it exists
 // and is empty; a cgroup still in use, or absent, is left alone.
 void RemoveIfEmpty(const Layout& layout, const std::string& path);

@@ -76,6 +76,24 @@ Status HandleContainerStats(pods::Node& node, const ::runtime::v1::ContainerStat
     ::runtime::v1::ContainerStatsResponse* response);
 Status HandleListContainerStats(pods::Node& node, const ::runtime::v1::ListContainerStatsRequest& request,
     ::runtime::v1::ListContainerStatsResponse* response);
+Status HandleStreamContainerStats(pods::Node& node, const ::runtime::v1::StreamContainerStatsRequest& request,
+    grpc::ServerWriter<::runtime::v1::StreamContainerStatsResponse>* writer);
+Status HandlePodSandboxStats(pods::Node& node, const ::runtime::v1::PodSandboxStatsRequest& request,
+    ::runtime::v1::PodSandboxStatsResponse* response);
+Status HandleListPodSandboxStats(pods::Node& node, const ::runtime::v1::ListPodSandboxStatsRequest& request,
+    ::runtime::v1::ListPodSandboxStatsResponse* response);
+Status HandleStreamPodSandboxStats(pods::Node& node, const ::runtime::v1::StreamPodSandboxStatsRequest& request,
+    grpc::ServerWriter<::runtime::v1::StreamPodSandboxStatsResponse>* writer);
+Status HandleListMetricDescriptors(pods::Node& node, const ::runtime::v1::ListMetricDescriptorsRequest& request,
+    ::runtime::v1::ListMetricDescriptorsResponse* response);
+Status HandleListPodSandboxMetrics(pods::Node& node, const ::runtime::v1::ListPodSandboxMetricsRequest& request,
+    ::runtime::v1::ListPodSandboxMetricsResponse* response);
+Status HandleStreamPodSandboxMetrics(pods::Node& node, const ::runtime::v1::StreamPodSandboxMetricsRequest& request,
+    grpc::ServerWriter<::runtime::v1::StreamPodSandboxMetricsResponse>* writer);
+// Streams lifecycle events until the client goes away (or falls too far behind).
+Status HandleGetContainerEvents(pods::Node& node, grpc::ServerContext* context,
+    const ::runtime::v1::GetEventsRequest& request,
+    grpc::ServerWriter<::runtime::v1::ContainerEventResponse>* writer);
 
 // The CRI form of an image record (shared by the image RPCs).
 void FillImage(const image::ImageRecord& record, ::runtime::v1::Image* out);

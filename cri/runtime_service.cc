@@ -117,23 +117,23 @@ grpc::Status RuntimeServiceImpl::ListContainerStats(grpc::ServerContext* context
 }
 
 grpc::Status RuntimeServiceImpl::StreamContainerStats(grpc::ServerContext* context, const ::runtime::v1::StreamContainerStatsRequest* request,
-                      grpc::ServerWriter<::runtime::v1::StreamContainerStatsResponse>* /*writer*/) {
-  return Serve("StreamContainerStats", context, *request, [] { return NotImplementedYet("StreamContainerStats"); });
+                      grpc::ServerWriter<::runtime::v1::StreamContainerStatsResponse>* writer) {
+  return Serve("StreamContainerStats", context, *request, [&] { return HandleStreamContainerStats(node_, *request, writer); });
 }
 
 grpc::Status RuntimeServiceImpl::PodSandboxStats(grpc::ServerContext* context, const ::runtime::v1::PodSandboxStatsRequest* request,
-                      ::runtime::v1::PodSandboxStatsResponse* /*response*/) {
-  return Serve("PodSandboxStats", context, *request, [] { return NotImplementedYet("PodSandboxStats"); });
+                      ::runtime::v1::PodSandboxStatsResponse* response) {
+  return Serve("PodSandboxStats", context, *request, [&] { return HandlePodSandboxStats(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::ListPodSandboxStats(grpc::ServerContext* context, const ::runtime::v1::ListPodSandboxStatsRequest* request,
-                      ::runtime::v1::ListPodSandboxStatsResponse* /*response*/) {
-  return Serve("ListPodSandboxStats", context, *request, [] { return NotImplementedYet("ListPodSandboxStats"); });
+                      ::runtime::v1::ListPodSandboxStatsResponse* response) {
+  return Serve("ListPodSandboxStats", context, *request, [&] { return HandleListPodSandboxStats(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::StreamPodSandboxStats(grpc::ServerContext* context, const ::runtime::v1::StreamPodSandboxStatsRequest* request,
-                      grpc::ServerWriter<::runtime::v1::StreamPodSandboxStatsResponse>* /*writer*/) {
-  return Serve("StreamPodSandboxStats", context, *request, [] { return NotImplementedYet("StreamPodSandboxStats"); });
+                      grpc::ServerWriter<::runtime::v1::StreamPodSandboxStatsResponse>* writer) {
+  return Serve("StreamPodSandboxStats", context, *request, [&] { return HandleStreamPodSandboxStats(node_, *request, writer); });
 }
 
 grpc::Status RuntimeServiceImpl::UpdateRuntimeConfig(grpc::ServerContext* context, const ::runtime::v1::UpdateRuntimeConfigRequest* request,
@@ -162,23 +162,23 @@ grpc::Status RuntimeServiceImpl::RestorePod(grpc::ServerContext* context, const 
 }
 
 grpc::Status RuntimeServiceImpl::GetContainerEvents(grpc::ServerContext* context, const ::runtime::v1::GetEventsRequest* request,
-                      grpc::ServerWriter<::runtime::v1::ContainerEventResponse>* /*writer*/) {
-  return Serve("GetContainerEvents", context, *request, [] { return NotImplementedYet("GetContainerEvents"); });
+                      grpc::ServerWriter<::runtime::v1::ContainerEventResponse>* writer) {
+  return Serve("GetContainerEvents", context, *request, [&] { return HandleGetContainerEvents(node_, context, *request, writer); });
 }
 
 grpc::Status RuntimeServiceImpl::ListMetricDescriptors(grpc::ServerContext* context, const ::runtime::v1::ListMetricDescriptorsRequest* request,
-                      ::runtime::v1::ListMetricDescriptorsResponse* /*response*/) {
-  return Serve("ListMetricDescriptors", context, *request, [] { return NotImplementedYet("ListMetricDescriptors"); });
+                      ::runtime::v1::ListMetricDescriptorsResponse* response) {
+  return Serve("ListMetricDescriptors", context, *request, [&] { return HandleListMetricDescriptors(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::ListPodSandboxMetrics(grpc::ServerContext* context, const ::runtime::v1::ListPodSandboxMetricsRequest* request,
-                      ::runtime::v1::ListPodSandboxMetricsResponse* /*response*/) {
-  return Serve("ListPodSandboxMetrics", context, *request, [] { return NotImplementedYet("ListPodSandboxMetrics"); });
+                      ::runtime::v1::ListPodSandboxMetricsResponse* response) {
+  return Serve("ListPodSandboxMetrics", context, *request, [&] { return HandleListPodSandboxMetrics(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::StreamPodSandboxMetrics(grpc::ServerContext* context, const ::runtime::v1::StreamPodSandboxMetricsRequest* request,
-                      grpc::ServerWriter<::runtime::v1::StreamPodSandboxMetricsResponse>* /*writer*/) {
-  return Serve("StreamPodSandboxMetrics", context, *request, [] { return NotImplementedYet("StreamPodSandboxMetrics"); });
+                      grpc::ServerWriter<::runtime::v1::StreamPodSandboxMetricsResponse>* writer) {
+  return Serve("StreamPodSandboxMetrics", context, *request, [&] { return HandleStreamPodSandboxMetrics(node_, *request, writer); });
 }
 
 grpc::Status RuntimeServiceImpl::RuntimeConfig(grpc::ServerContext* context, const ::runtime::v1::RuntimeConfigRequest* request,

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "pods/records.h"
+
 namespace berth::pods {
 
 enum class EventType { kCreated, kStarted, kStopped, kDeleted };
@@ -26,6 +28,10 @@ struct Event {
   std::string id;         // the pod's or the container's
   std::string pod_id;     // the pod it belongs to (its own id for a pod)
   int64_t timestamp = 0;  // unix nanoseconds
+  // The records as the change left them (as they were, for a deletion); pod is
+  // null only for a container whose pod is already gone.
+  std::shared_ptr<const SandboxRecord> pod;
+  std::shared_ptr<const ContainerRecord> container;
 };
 
 class Subscription {

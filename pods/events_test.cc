@@ -18,12 +18,21 @@
 namespace berth::pods {
 namespace {
 
+Event ContainerEvent(EventType type, const std::string& id, int64_t timestamp) {
+  Event event;
+  event.type = type;
+  event.id = id;
+  event.pod_id = "p";
+  event.timestamp = timestamp;
+  return event;
+}
+
 TEST(EventBusTest, EverySubscriberSeesEveryEventInOrder) {
   EventBus bus;
   auto first = bus.Subscribe();
   auto second = bus.Subscribe();
-  bus.Publish({EventType::kCreated, false, "c", "p", 1});
-  bus.Publish({EventType::kStarted, false, "c", "p", 2});
+  bus.Publish(ContainerEvent(EventType::kCreated, "c", 1));
+  bus.Publish(ContainerEvent(EventType::kStarted, "c", 2));
   for (auto& sub : {first, second}) {
     EXPECT_EQ(sub->Next(std::chrono::milliseconds(0))->type, EventType::kCreated);
     EXPECT_EQ(sub->Next(std::chrono::milliseconds(0))->type, EventType::kStarted);
@@ -35,7 +44,7 @@ TEST(EventBusTest, ASubscriberThatFallsBehindIsDroppedNotWaitedFor) {
   EventBus bus;
   auto slow = bus.Subscribe(/*capacity=*/2);
   auto fast = bus.Subscribe(/*capacity=*/100);
-  for (int i = 0; i < 10; ++i) bus.Publish({EventType::kCreated, false, std::to_string(i), "p", i});
+  for (int i = 0; i < 10; ++i) bus.Publish(ContainerEvent(EventType::kCreated, std::to_string(i), i));
   EXPECT_TRUE(slow->dropped());
   EXPECT_EQ(bus.dropped_subscribers(), 1u);
   // What it had queued is still readable; then it has ended.
@@ -80,8 +89,16 @@ TEST(RecordStoreEventsTest, LifecycleChangesArePublishedAsRecorded) {
     while (auto event = events->Next(std::chrono::milliseconds(0))) {
       static const char* kNames[] = {"created", "started", "stopped", "deleted"};
       seen.push_back(std::string(event->sandbox ? "pod " : "container ") + kNames[static_cast<int>(event->type)]);
+      // Each carries the records as the change left them: the pod's always (a
+      // deleted pod's as it was), the container's on its own events.
+      ASSERT_NE(event->pod, nullptr);
+      EXPECT_EQ(event->pod->id, "p");
+      EXPECT_EQ(event->container != nullptr, !event->sandbox);
+      if (event->container) {
+        EXPECT_EQ(event->container->id, "c");
+      }
     }
-    EXPECT_EQ(seen, (std::vector<std::string>{"pod created", "container created", "container started",
+    EXPECT_EQ(seen, (std::vector<std::string>{"pod created", "pod started", "container created", "container started",
                                               "container stopped", "container deleted", "pod stopped",
                                               "pod deleted"}));
   }

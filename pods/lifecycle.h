@@ -7,7 +7,6 @@
 //   container_state.cc      a container's state as its shim's exit file says it is now,
 //                           recorded when the exit watcher sees the shim go
 //   container_control.cc    ExecSync, ReopenLog, UpdateResources
-//   container_stats.cc      resource usage
 //   recovery.cc             what a start of berthd does with what it finds
 // Pieces with a job of their own are apart: the pod's network (sandbox_network.h),
 // its files (pod_files.h), the runtime handlers (handler_registry.h), the state
@@ -27,7 +26,6 @@
 #include <vector>
 
 #include "base/background_worker.h"
-#include "base/disk_usage.h"
 #include "base/keyed_mutex.h"
 #include "base/status.h"
 #include "base/unique_fd.h"
@@ -48,14 +46,6 @@
 #include "pods/state_layout.h"
 
 namespace berth::pods {
-
-struct ContainerUsage {
-  ContainerRecord container;
-  int64_t timestamp = 0;
-  cgroups::Usage cgroup;
-  std::string writable_layer;  // the container's upper directory
-  DiskUsage writable_layer_usage;
-};
 
 struct ExecResult {
   int exit_code = 0;
@@ -106,9 +96,8 @@ class Lifecycle {
   StatusOr<UniqueFd> DialPod(const std::string& pod_id, int32_t port);
   Status ReopenLog(const std::string& id);
   Status UpdateResources(const std::string& id, const ResourcesSpec& resources);
-  // Resource usage of a container that runs (an exited one has no cgroup left).
-  StatusOr<ContainerUsage> Usage(const std::string& id);
-  std::vector<ContainerUsage> ListUsage(const ContainerFilter& filter);
+  // The cgroup of a pod: kubelet's cgroup_parent, or one of berth's.
+  std::string CgroupParent(const SandboxRecord& pod) const;
 
   // Every lifecycle change of a pod or container, as it is recorded.
   EventBus& events() { return events_; }
@@ -149,7 +138,6 @@ class Lifecycle {
   Status TearDownPod(const SandboxRecord& pod);
   // Unmounts and removes a container's rootfs, writable layer and run dir.
   Status RemoveContainerFiles(const ContainerRecord& container);
-  std::string CgroupParent(const SandboxRecord& pod) const;
   std::string CgroupPath(const SandboxRecord& pod, const std::string& container_id) const;
   // Removes containers and pods that a create killed midway left without a record:
   // their processes, mounts, pinned namespaces and directories.

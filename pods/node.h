@@ -16,6 +16,7 @@
 #include "image/image_store.h"
 #include "pods/config.h"
 #include "pods/lifecycle.h"
+#include "pods/stats.h"
 
 namespace berth::pods {
 
@@ -36,6 +37,8 @@ class Node {
   image::ImageStore& images() { return *images_; }
   // Pods and containers.
   Lifecycle& lifecycle() { return *lifecycle_; }
+  // Resource usage of pods and containers.
+  StatsCollector& stats() { return *stats_; }
   const cgroups::Layout& cgroup_layout() const { return cgroup_layout_; }
 
   // Evaluated on each call, so they follow the host (a CNI config added later, say).
@@ -73,6 +76,8 @@ class Node {
   const cgroups::Layout cgroup_layout_;
   const std::unique_ptr<image::ImageStore> images_;
   std::unique_ptr<Lifecycle> lifecycle_;
+  // After the lifecycle, whose records it reads from its sampler thread.
+  std::unique_ptr<StatsCollector> stats_;
   mutable absl::Mutex mu_;
   std::string pod_cidr_ ABSL_GUARDED_BY(mu_);
 };

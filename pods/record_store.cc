@@ -80,9 +80,21 @@ std::string ContainerReservationKey(const PodSpec& pod, const ContainerSpec& con
   return absl::StrCat(container.name, "_", pod.name, "_", pod.namespace_name, "_", pod.uid, "_", container.attempt);
 }
 
-void RecordStore::Publish(EventType type, bool sandbox, const std::string& id, const std::string& pod_id) {
+void RecordStore::Publish(EventType type, const std::optional<SandboxRecord>& pod, const ContainerRecord* container) {
   if (events_ == nullptr) return;
-  events_->Publish(Event{type, sandbox, id, pod_id, NowNanos()});
+  Event event;
+  event.type = type;
+  event.sandbox = container == nullptr;
+  event.timestamp = NowNanos();
+  if (pod) event.pod = std::make_shared<const SandboxRecord>(*pod);
+  if (container != nullptr) {
+    event.container = std::make_shared<const ContainerRecord>(*container);
+    event.id = container->id;
+    event.pod_id = container->pod_id;
+  } else if (pod) {
+    event.id = event.pod_id = pod->id;
+  }
+  events_->Publish(event);
 }
 
 Status RecordStore::Load() {
@@ -108,7 +120,10 @@ Status RecordStore::AddSandbox(const SandboxRecord& record) {
     return q.Run();
   }));
   sandboxes_[record.id] = record;
-  Publish(EventType::kCreated, true, record.id, record.id);
+  // A pod's record is added as the last step of making it: it is created and
+  // started at once.
+  Publish(EventType::kCreated, record, nullptr);
+  Publish(EventType::kStarted, record, nullptr);
   return absl::OkStatus();
 }
 
@@ -117,16 +132,16 @@ Status RecordStore::UpdateSandbox(const SandboxRecord& record) {
   auto before = Find(sandboxes_, record.id);
   RETURN_IF_ERROR(UpdateRecord(db_, "pods", "pod sandbox", record, sandboxes_));
   if (before && before->state != record.state && record.state == SandboxState::kNotReady) {
-    Publish(EventType::kStopped, true, record.id, record.id);
+    Publish(EventType::kStopped, record, nullptr);
   }
   return absl::OkStatus();
 }
 
 Status RecordStore::RemoveSandbox(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  bool existed = sandboxes_.count(id) > 0;
+  auto before = Find(sandboxes_, id);
   RETURN_IF_ERROR(RemoveRecord(db_, "pods", id, sandboxes_));
-  if (existed) Publish(EventType::kDeleted, true, id, id);
+  if (before) Publish(EventType::kDeleted, before, nullptr);
   return absl::OkStatus();
 }
 
@@ -158,7 +173,7 @@ Status RecordStore::AddContainer(const ContainerRecord& record, const std::strin
   });
   RETURN_IF_ERROR(added);
   containers_[record.id] = record;
-  Publish(EventType::kCreated, false, record.id, record.pod_id);
+  Publish(EventType::kCreated, Find(sandboxes_, record.pod_id), &record);
   return absl::OkStatus();
 }
 
@@ -167,8 +182,8 @@ Status RecordStore::UpdateContainer(const ContainerRecord& record) {
   auto before = Find(containers_, record.id);
   RETURN_IF_ERROR(UpdateRecord(db_, "containers", "container", record, containers_));
   if (before && before->state != record.state) {
-    if (record.state == ContainerState::kRunning) Publish(EventType::kStarted, false, record.id, record.pod_id);
-    if (record.state == ContainerState::kExited) Publish(EventType::kStopped, false, record.id, record.pod_id);
+    if (record.state == ContainerState::kRunning) Publish(EventType::kStarted, Find(sandboxes_, record.pod_id), &record);
+    if (record.state == ContainerState::kExited) Publish(EventType::kStopped, Find(sandboxes_, record.pod_id), &record);
   }
   return absl::OkStatus();
 }
@@ -177,7 +192,7 @@ Status RecordStore::RemoveContainer(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto before = Find(containers_, id);
   RETURN_IF_ERROR(RemoveRecord(db_, "containers", id, containers_));
-  if (before) Publish(EventType::kDeleted, false, id, before->pod_id);
+  if (before) Publish(EventType::kDeleted, Find(sandboxes_, before->pod_id), &*before);
   return absl::OkStatus();
 }
 

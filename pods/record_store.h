@@ -46,7 +46,9 @@ class RecordStore {
   StatusOr<std::string> ResolveContainerId(const std::string& prefix);
 
  private:
-  void Publish(EventType type, bool sandbox, const std::string& id, const std::string& pod_id);
+  // pod and container are the records after the change (before it, for a
+  // deletion); a pod's own events have no container. The caller holds mu_.
+  void Publish(EventType type, const std::optional<SandboxRecord>& pod, const ContainerRecord* container);
 
   StateDb* db_;
   EventBus* events_;

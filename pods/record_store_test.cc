@@ -121,6 +121,7 @@ TEST_F(RecordStoreTest, EveryLifecycleChangeIsPublished) {
   std::vector<std::pair<EventType, bool>> seen;
   while (auto event = events->Next(std::chrono::milliseconds(0))) seen.emplace_back(event->type, event->sandbox);
   EXPECT_EQ(seen, (std::vector<std::pair<EventType, bool>>{{EventType::kCreated, true},
+                                                            {EventType::kStarted, true},
                                                             {EventType::kCreated, false},
                                                             {EventType::kStarted, false},
                                                             {EventType::kStopped, false},
