@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "base/log.h"
+#include "base/metrics.h"
 
 namespace berth::cri {
 namespace {
@@ -32,6 +33,45 @@ void AppendRequestIds(const google::protobuf::Message& request, LogLine& line) {
   }
 }
 
+// gRPC's name of a code, as grpc-go's and kubelet's metrics spell it.
+const char* CodeName(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return "OK";
+    case StatusCode::kCancelled: return "Canceled";
+    case StatusCode::kUnknown: return "Unknown";
+    case StatusCode::kInvalidArgument: return "InvalidArgument";
+    case StatusCode::kDeadlineExceeded: return "DeadlineExceeded";
+    case StatusCode::kNotFound: return "NotFound";
+    case StatusCode::kAlreadyExists: return "AlreadyExists";
+    case StatusCode::kPermissionDenied: return "PermissionDenied";
+    case StatusCode::kResourceExhausted: return "ResourceExhausted";
+    case StatusCode::kFailedPrecondition: return "FailedPrecondition";
+    case StatusCode::kAborted: return "Aborted";
+    case StatusCode::kOutOfRange: return "OutOfRange";
+    case StatusCode::kUnimplemented: return "Unimplemented";
+    case StatusCode::kInternal: return "Internal";
+    case StatusCode::kUnavailable: return "Unavailable";
+    case StatusCode::kDataLoss: return "DataLoss";
+    case StatusCode::kUnauthenticated: return "Unauthenticated";
+    default: return "Unknown";
+  }
+}
+
+// Every call, counted by RPC and answer, and timed by RPC.
+void RecordCall(absl::string_view rpc, StatusCode code, double seconds) {
+  static auto& requests = prometheus::BuildCounter()
+                              .Name("berth_cri_requests_total")
+                              .Help("CRI requests served, by RPC and gRPC status code.")
+                              .Register(metrics::Registry());
+  static auto& durations = prometheus::BuildHistogram()
+                               .Name("berth_cri_request_duration_seconds")
+                               .Help("Time to serve a CRI request, by RPC.")
+                               .Register(metrics::Registry());
+  const std::string method(rpc);
+  requests.Add({{"method", method}, {"code", CodeName(code)}}).Increment();
+  durations.Add({{"method", method}}, metrics::LatencyBuckets()).Observe(seconds);
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const Status& status) {
@@ -56,6 +96,7 @@ grpc::Status Serve(absl::string_view rpc, grpc::ServerContext* /*context*/,
   }
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - start).count();
+  RecordCall(rpc, status.code(), static_cast<double>(micros) / 1e6);
   // Lookups that miss and not-yet-implemented calls are routine for a CRI client;
   // only server-side faults are errors.
   LogLevel level = LogLevel::kDebug;

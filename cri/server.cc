@@ -99,6 +99,9 @@ StatusOr<std::unique_ptr<CriServer>> CriServer::Start(pods::Node& node,
     return absl::UnavailableError(absl::StrCat("cannot serve gRPC on ", socket_path,
                                                " (see the gRPC error above)"));
   }
+  if (!node.config().metrics.address.empty()) {
+    ASSIGN_OR_RETURN(server->metrics_, MetricsEndpoint::Start(node.config().metrics.address, node));
+  }
   // Root and the group that owns the directory may talk CRI; nobody else.
   if (::chmod(socket_path.c_str(), 0660) != 0) {
     return ErrnoError(absl::StrCat("chmod ", socket_path));

@@ -11,6 +11,7 @@
 #include "base/status.h"
 #include "base/unique_fd.h"
 #include "cri/image_service.h"
+#include "cri/metrics_endpoint.h"
 #include "cri/runtime_service.h"
 #include "cri/streaming_backend.h"
 #include "pods/node.h"
@@ -43,6 +44,8 @@ class CriServer {
   RuntimeServiceImpl runtime_service_;
   ImageServiceImpl image_service_;
   std::unique_ptr<grpc::Server> server_;
+  // /metrics, when metrics.address is set.
+  std::unique_ptr<MetricsEndpoint> metrics_;
   bool shut_down_ = false;
 };
 

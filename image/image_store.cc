@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "base/log.h"
+#include "base/metrics.h"
+#include "image/pull_metrics.h"
 #include "image/digest.h"
 
 namespace berth::image {
@@ -36,7 +38,8 @@ struct ImageStore::PullState {
   }
   std::string reference;
   std::atomic<int64_t> total{0};
-  std::atomic<int64_t> done{0};
+  std::atomic<int64_t> done{0};  // cached layers count as done
+  std::atomic<int64_t> fetched{0};  // from registries only, retries included
   std::atomic<int> layers{0};
   std::atomic<int> layers_done{0};
   // Blobs and layers this pull is bringing in, which garbage collection must spare
@@ -174,7 +177,11 @@ StatusOr<ImageRecord> ImageStore::Pull(absl::string_view reference, const Creden
       pull_states_[key] = state;
     }
     auto start = std::chrono::steady_clock::now();
-    StatusOr<ImageRecord> result = PullNow(ref, credentials, *state);
+    StatusOr<ImageRecord> result = [&] {
+      PullInProgress counted;
+      return PullNow(ref, credentials, *state);
+    }();
+    RecordPull(result.status(), state->fetched.load(), metrics::SecondsSince(start));
     {
       std::lock_guard<std::mutex> lock(mu_);
       pull_states_.erase(key);
@@ -327,6 +334,7 @@ Status ImageStore::FetchLayers(RegistryClient& client, const ImageManifest& mani
               [&](const char* data, size_t size) {
                 taken += static_cast<int64_t>(size);
                 state.done += static_cast<int64_t>(size);
+                state.fetched += static_cast<int64_t>(size);
                 return writer.Write(data, size);
               },
               [&] {
@@ -336,7 +344,9 @@ Status ImageStore::FetchLayers(RegistryClient& client, const ImageManifest& mani
               });
         });
         if (status.ok()) {
+          auto unpack_start = std::chrono::steady_clock::now();
           status = snapshots_->Ensure(chain_ids[i], config.diff_ids[i], content_->BlobPath(layer.digest));
+          if (status.ok()) RecordLayerUnpack(metrics::SecondsSince(unpack_start));
         }
       } else {
         state.done += layer.size;

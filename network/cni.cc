@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/process.h"
 #include "network/cni_config.h"
 
@@ -202,66 +203,94 @@ Status RunDel(const CniNetworkConfig& network, const json& list, const CacheEntr
 
 }  // namespace
 
+namespace {
+
+// Runs one CNI operation over the whole plugin chain, timing it and counting its
+// failures for Prometheus.
+template <typename Operation>
+auto Timed(const char* operation, Operation run) -> decltype(run()) {
+  static auto& durations = prometheus::BuildHistogram()
+                               .Name("berth_cni_operation_duration_seconds")
+                               .Help("Time a CNI operation (ADD, CHECK, DEL) takes over the whole plugin chain.")
+                               .Register(metrics::Registry());
+  static auto& errors = prometheus::BuildCounter()
+                            .Name("berth_cni_operation_errors_total")
+                            .Help("CNI operations (ADD, CHECK, DEL) that failed.")
+                            .Register(metrics::Registry());
+  const auto start = std::chrono::steady_clock::now();
+  auto result = run();
+  durations.Add({{"operation", operation}}, metrics::LatencyBuckets()).Observe(metrics::SecondsSince(start));
+  auto& failed = errors.Add({{"operation", operation}});
+  if (!result.ok()) failed.Increment();
+  return result;
+}
+
+}  // namespace
+
 std::string CniNetwork::CachePath(const std::string& pod_id) const {
   return absl::StrCat(options_.cache_dir, "/", pod_id, ".json");
 }
 
 StatusOr<Attachment> CniNetwork::Attach(const PodNetworkRequest& request) {
-  ASSIGN_OR_RETURN(CniNetworkConfig network, FindNetworkConfig(options_.conf_dir, options_.bin_dirs));
-  CacheEntry entry;
-  entry.network = json::parse(network.raw_json);
-  entry.ifname = options_.interface;
-  entry.netns = request.netns_path;
-  entry.args = CniArgs(request);
-  entry.runtime_config = RuntimeConfig(request);
-  // Cached before the first plugin runs: if berthd dies mid-chain, recovery still
-  // knows what to DEL.
-  RETURN_IF_ERROR(MakeDirs(options_.cache_dir, 0700));
-  std::string cache_path = CachePath(request.pod_id);
-  RETURN_IF_ERROR(WriteFileAtomically(cache_path, ToJson(entry).dump(), 0600));
+  return Timed("ADD", [&]() -> StatusOr<Attachment> {
+    ASSIGN_OR_RETURN(CniNetworkConfig network, FindNetworkConfig(options_.conf_dir, options_.bin_dirs));
+    CacheEntry entry;
+    entry.network = json::parse(network.raw_json);
+    entry.ifname = options_.interface;
+    entry.netns = request.netns_path;
+    entry.args = CniArgs(request);
+    entry.runtime_config = RuntimeConfig(request);
+    // Cached before the first plugin runs: if berthd dies mid-chain, recovery still
+    // knows what to DEL.
+    RETURN_IF_ERROR(MakeDirs(options_.cache_dir, 0700));
+    std::string cache_path = CachePath(request.pod_id);
+    RETURN_IF_ERROR(WriteFileAtomically(cache_path, ToJson(entry).dump(), 0600));
 
-  Invocation call{"ADD", request.pod_id, request.netns_path, options_.interface, entry.args};
-  json prev;
-  for (const auto& plugin : network.plugins) {
-    auto result = Invoke(plugin, call, PluginInput(entry.network, plugin, entry.runtime_config, prev), options_);
-    if (!result.ok()) {
-      // Undo what the earlier plugins (and this one, partly) did.
-      entry.result = prev;
-      Status undone = RunDel(network, entry.network, entry, request.pod_id, options_);
-      if (undone.ok()) {
-        (void)RemoveAll(cache_path);
-      } else {
-        BERTH_LOG(Warn) << "undo a failed CNI ADD" << Kv("pod", request.pod_id) << undone;
+    Invocation call{"ADD", request.pod_id, request.netns_path, options_.interface, entry.args};
+    json prev;
+    for (const auto& plugin : network.plugins) {
+      auto result = Invoke(plugin, call, PluginInput(entry.network, plugin, entry.runtime_config, prev), options_);
+      if (!result.ok()) {
+        // Undo what the earlier plugins (and this one, partly) did.
+        entry.result = prev;
+        Status undone = RunDel(network, entry.network, entry, request.pod_id, options_);
+        if (undone.ok()) {
+          (void)RemoveAll(cache_path);
+        } else {
+          BERTH_LOG(Warn) << "undo a failed CNI ADD" << Kv("pod", request.pod_id) << undone;
+        }
+        return Annotate(result.status(), absl::StrCat("attach pod to network \"", network.name, "\""));
       }
-      return Annotate(result.status(), absl::StrCat("attach pod to network \"", network.name, "\""));
+      prev = *std::move(result);
     }
-    prev = *std::move(result);
-  }
-  entry.result = prev;
-  RETURN_IF_ERROR(WriteFileAtomically(cache_path, ToJson(entry).dump(), 0600));
+    entry.result = prev;
+    RETURN_IF_ERROR(WriteFileAtomically(cache_path, ToJson(entry).dump(), 0600));
 
-  Attachment attachment;
-  attachment.network_name = network.name;
-  attachment.interface = options_.interface;
-  attachment.result_json = prev.dump();
-  ASSIGN_OR_RETURN(attachment.ips, PodIpsFromResult(attachment.result_json, options_.interface));
-  return attachment;
+    Attachment attachment;
+    attachment.network_name = network.name;
+    attachment.interface = options_.interface;
+    attachment.result_json = prev.dump();
+    ASSIGN_OR_RETURN(attachment.ips, PodIpsFromResult(attachment.result_json, options_.interface));
+    return attachment;
+  });
 }
 
 Status CniNetwork::Check(const std::string& pod_id) {
-  std::string cache_path = CachePath(pod_id);
-  ASSIGN_OR_RETURN(std::string data, ReadFile(cache_path));
-  ASSIGN_OR_RETURN(CacheEntry entry, ParseCacheEntry(cache_path, data));
-  ASSIGN_OR_RETURN(CniNetworkConfig network,
-                   ParseNetworkConfig(cache_path, entry.network.dump(), false, options_.bin_dirs));
-  if (network.disable_check || !VersionAtLeast(network.cni_version, "0.4.0")) return absl::OkStatus();
-  Invocation call{"CHECK", pod_id, entry.netns, entry.ifname, entry.args};
-  for (const auto& plugin : network.plugins) {
-    auto done = Invoke(plugin, call, PluginInput(entry.network, plugin, entry.runtime_config, entry.result),
-                       options_);
-    if (!done.ok()) return Annotate(done.status(), absl::StrCat("check network \"", network.name, "\""));
-  }
-  return absl::OkStatus();
+  return Timed("CHECK", [&]() -> Status {
+    std::string cache_path = CachePath(pod_id);
+    ASSIGN_OR_RETURN(std::string data, ReadFile(cache_path));
+    ASSIGN_OR_RETURN(CacheEntry entry, ParseCacheEntry(cache_path, data));
+    ASSIGN_OR_RETURN(CniNetworkConfig network,
+                     ParseNetworkConfig(cache_path, entry.network.dump(), false, options_.bin_dirs));
+    if (network.disable_check || !VersionAtLeast(network.cni_version, "0.4.0")) return absl::OkStatus();
+    Invocation call{"CHECK", pod_id, entry.netns, entry.ifname, entry.args};
+    for (const auto& plugin : network.plugins) {
+      auto done = Invoke(plugin, call, PluginInput(entry.network, plugin, entry.runtime_config, entry.result),
+                         options_);
+      if (!done.ok()) return Annotate(done.status(), absl::StrCat("check network \"", network.name, "\""));
+    }
+    return absl::OkStatus();
+  });
 }
 
 AttachmentProbe CniNetwork::Probe(const std::string& pod_id) const {
@@ -284,27 +313,29 @@ AttachmentProbe CniNetwork::Probe(const std::string& pod_id) const {
 }
 
 Status CniNetwork::Detach(const std::string& pod_id) {
-  std::string cache_path = CachePath(pod_id);
-  auto data = ReadFile(cache_path);
-  if (!data.ok() && data.status().code() != StatusCode::kNotFound) return data.status();
-  CacheEntry entry;
-  if (data.ok()) {
-    ASSIGN_OR_RETURN(entry, ParseCacheEntry(cache_path, *data));
-  } else {
-    // Nothing cached: a DEL on the current network is harmless and frees whatever an
-    // ADD that berth did not record may have left.
-    auto current = FindNetworkConfig(options_.conf_dir, options_.bin_dirs);
-    if (!current.ok()) return absl::OkStatus();
-    entry.network = json::parse(current->raw_json);
-    entry.ifname = options_.interface;
-    entry.runtime_config = json::object();
-  }
-  ASSIGN_OR_RETURN(CniNetworkConfig network,
-                   ParseNetworkConfig(cache_path, entry.network.dump(), false, options_.bin_dirs));
-  Status deleted = RunDel(network, entry.network, entry, pod_id, options_);
-  if (!deleted.ok()) return Annotate(deleted, absl::StrCat("detach pod from network \"", network.name, "\""));
-  if (data.ok()) RETURN_IF_ERROR(RemoveAll(cache_path));
-  return absl::OkStatus();
+  return Timed("DEL", [&]() -> Status {
+    std::string cache_path = CachePath(pod_id);
+    auto data = ReadFile(cache_path);
+    if (!data.ok() && data.status().code() != StatusCode::kNotFound) return data.status();
+    CacheEntry entry;
+    if (data.ok()) {
+      ASSIGN_OR_RETURN(entry, ParseCacheEntry(cache_path, *data));
+    } else {
+      // Nothing cached: a DEL on the current network is harmless and frees whatever an
+      // ADD that berth did not record may have left.
+      auto current = FindNetworkConfig(options_.conf_dir, options_.bin_dirs);
+      if (!current.ok()) return absl::OkStatus();
+      entry.network = json::parse(current->raw_json);
+      entry.ifname = options_.interface;
+      entry.runtime_config = json::object();
+    }
+    ASSIGN_OR_RETURN(CniNetworkConfig network,
+                     ParseNetworkConfig(cache_path, entry.network.dump(), false, options_.bin_dirs));
+    Status deleted = RunDel(network, entry.network, entry, pod_id, options_);
+    if (!deleted.ok()) return Annotate(deleted, absl::StrCat("detach pod from network \"", network.name, "\""));
+    if (data.ok()) RETURN_IF_ERROR(RemoveAll(cache_path));
+    return absl::OkStatus();
+  });
 }
 
 std::vector<std::string> CniNetwork::CachedPods() const {

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "base/file_util.h"
 
 namespace berth::pods {
@@ -115,6 +116,19 @@ Status RuntimesConfig::Validate() const {
   return CheckAbsolutePath("runtimes.crun_path", crun_path);
 }
 
+Status MetricsConfig::Validate() const {
+  if (address.empty()) return absl::OkStatus();
+  // HOST:PORT, or [V6]:PORT; the host must be given (no wildcard by accident).
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config key \"metrics.address\": \"", address, "\" is not HOST:PORT (say 127.0.0.1:9101)"));
+  }
+  return absl::OkStatus();
+}
+
 Status StreamingConfig::Validate() const {
   if (address.empty()) return absl::InvalidArgumentError("config key \"streaming.address\" is empty");
   if (port < 0 || port > 65535) {
@@ -170,6 +184,7 @@ Status Config::Validate() const {
   RETURN_IF_ERROR(cni.Validate());
   RETURN_IF_ERROR(registry.Validate());
   RETURN_IF_ERROR(streaming.Validate());
+  RETURN_IF_ERROR(metrics.Validate());
   return images.Validate();
 }
 
@@ -194,6 +209,9 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "tls_cert_file" << YAML::Value << streaming.tls_cert_file;
   out << YAML::Key << "tls_key_file" << YAML::Value << streaming.tls_key_file;
   out << YAML::Key << "tls_client_ca_file" << YAML::Value << streaming.tls_client_ca_file;
+  out << YAML::EndMap;
+  out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "address" << YAML::Value << metrics.address;
   out << YAML::EndMap;
   out << YAML::Key << "cni" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "conf_dir" << YAML::Value << cni.conf_dir;
@@ -276,6 +294,9 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"tls_key_file", SetString(&config.streaming.tls_key_file)},
       {"tls_client_ca_file", SetString(&config.streaming.tls_client_ca_file)},
   };
+  const std::map<std::string, KeyHandler, std::less<>> metrics_keys = {
+      {"address", SetString(&config.metrics.address)},
+  };
   const std::map<std::string, KeyHandler, std::less<>> top_keys = {
       {"socket", SetString(&config.socket)},
       {"root", SetString(&config.root)},
@@ -309,6 +330,10 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"streaming",
        [&](absl::string_view key, const YAML::Node& node) {
          return ParseSection(key, node, streaming_keys);
+       }},
+      {"metrics",
+       [&](absl::string_view key, const YAML::Node& node) {
+         return ParseSection(key, node, metrics_keys);
        }},
   };
   Status parsed;

@@ -66,6 +66,14 @@ struct StreamingConfig {
   Status Validate() const;
 };
 
+struct MetricsConfig {
+  // Where Prometheus scrapes berthd's own metrics (/metrics), "HOST:PORT"; empty, the
+  // default, serves none. Port 0 picks a free one (logged at start).
+  std::string address;
+
+  Status Validate() const;
+};
+
 struct Config {
   // The CRI endpoint: a unix socket, created mode 0660.
   std::string socket = "/run/berth/berth.sock";
@@ -87,6 +95,7 @@ struct Config {
   image::RegistryConfig registry;
   ImagesConfig images;
   StreamingConfig streaming;
+  MetricsConfig metrics;
 
   Status Validate() const;
   // The effective configuration as YAML, in the same form the file takes.

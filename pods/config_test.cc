@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace berth::pods {
 namespace {
 
@@ -57,6 +59,23 @@ streaming:
   EXPECT_FALSE(
       ParseConfig("streaming:\n  tls_cert_file: tls.pem\n  tls_key_file: /etc/berth/tls.key\n", "test.yaml").ok())
       << "a relative path";
+}
+
+TEST(ConfigTest, MetricsAreOffByDefaultAndTakeHostAndPort) {
+  auto defaults = ParseConfig("", "test.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->metrics.address, "");
+  auto config = ParseConfig("metrics:\n  address: 127.0.0.1:9101\n", "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metrics.address, "127.0.0.1:9101");
+  auto again = ParseConfig(config->ToYaml(), "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->metrics.address, "127.0.0.1:9101");
+  for (const char* bad : {"9101", ":9101", "127.0.0.1:http", "127.0.0.1:70000"}) {
+    auto refused = ParseConfig(absl::StrCat("metrics:\n  address: \"", bad, "\"\n"), "test.yaml");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("metrics.address"), std::string::npos) << refused.status();
+  }
 }
 
 TEST(ConfigTest, ReadsRegistryMirrorsAndImageSettings) {

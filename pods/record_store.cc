@@ -1,5 +1,7 @@
 #include "pods/record_store.h"
 
+#include "pods/lifecycle_metrics.h"
+
 #include "base/clock.h"
 
 namespace berth::pods {
@@ -183,7 +185,10 @@ Status RecordStore::UpdateContainer(const ContainerRecord& record) {
   RETURN_IF_ERROR(UpdateRecord(db_, "containers", "container", record, containers_));
   if (before && before->state != record.state) {
     if (record.state == ContainerState::kRunning) Publish(EventType::kStarted, Find(sandboxes_, record.pod_id), &record);
-    if (record.state == ContainerState::kExited) Publish(EventType::kStopped, Find(sandboxes_, record.pod_id), &record);
+    if (record.state == ContainerState::kExited) {
+      CountContainerExit(record);
+      Publish(EventType::kStopped, Find(sandboxes_, record.pod_id), &record);
+    }
   }
   return absl::OkStatus();
 }

@@ -15,6 +15,7 @@
 
 #include <boost/asio.hpp>
 
+#include "streaming/session_metrics.h"
 #include "streaming/backend.h"
 #include "streaming/remote_command_session.h"
 #include "streaming/stream_connection.h"
@@ -78,6 +79,7 @@ class PortForwardSession : public StreamConnection::Session,
   bool closed_ = false;
   std::map<std::string, std::shared_ptr<Pair>> pairs_;      // by request id
   std::map<uint32_t, std::shared_ptr<Pair>> by_stream_;     // by either stream
+  SessionCount counted_{"port_forward"};
 };
 
 }  // namespace berth::streaming

@@ -18,6 +18,7 @@
 
 #include <boost/asio.hpp>
 
+#include "streaming/session_metrics.h"
 #include "streaming/backend.h"
 #include "streaming/stream_connection.h"
 
@@ -114,6 +115,8 @@ class RemoteCommandSession : public StreamConnection::Session, public std::enabl
   bool exited_ = false;
   std::string resize_buffer_;
   std::optional<std::pair<uint16_t, uint16_t>> pending_size_;
+  // Last: counted from construction to destruction.
+  SessionCount counted_{request_.cmd.empty() ? "attach" : "exec"};
 };
 
 }  // namespace berth::streaming
