@@ -143,7 +143,11 @@ Status RecordStore::RemoveSandbox(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto before = Find(sandboxes_, id);
   RETURN_IF_ERROR(RemoveRecord(db_, "pods", id, sandboxes_));
-  if (before) Publish(EventType::kDeleted, before, nullptr);
+  if (before) {
+    // A pod removed while ready stopped on the way out: subscribers see that too.
+    if (before->state == SandboxState::kReady) Publish(EventType::kStopped, before, nullptr);
+    Publish(EventType::kDeleted, before, nullptr);
+  }
   return absl::OkStatus();
 }
 
@@ -197,7 +201,12 @@ Status RecordStore::RemoveContainer(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto before = Find(containers_, id);
   RETURN_IF_ERROR(RemoveRecord(db_, "containers", id, containers_));
-  if (before) Publish(EventType::kDeleted, Find(sandboxes_, before->pod_id), &*before);
+  if (before) {
+    auto pod = Find(sandboxes_, before->pod_id);
+    // Likewise a container removed while it ran (its end is recorded as the removal).
+    if (before->state == ContainerState::kRunning) Publish(EventType::kStopped, pod, &*before);
+    Publish(EventType::kDeleted, pod, &*before);
+  }
   return absl::OkStatus();
 }
 

@@ -912,9 +912,12 @@ std::string DescribeWaitStatus(int status) {
   return absl::StrCat("wait status ", status);
 }
 
-// A port on 127.0.0.1 that was free a moment ago. The registry binds it itself
-// (its config takes an address, not a socket), so a race with another process is
-// possible; Start retries when the registry reports the port taken.
+std::vector<std::string> ChildEnv(const std::string& home) {
+  return {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", absl::StrCat("HOME=", home), "LANG=C"};
+}
+
+}  // namespace
+
 StatusOr<int> PickFreePort() {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return ErrnoError("socket");
@@ -927,11 +930,6 @@ StatusOr<int> PickFreePort() {
   return ntohs(addr.sin_port);
 }
 
-std::vector<std::string> ChildEnv(const std::string& home) {
-  return {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", absl::StrCat("HOME=", home), "LANG=C"};
-}
-
-}  // namespace
 
 // ---- TestRegistry ----
 

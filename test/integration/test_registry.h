@@ -50,6 +50,11 @@ struct HttpRequest {
 // error status is a successful exchange (look at response.status).
 StatusOr<HttpResponse> SendHttp(const HttpRequest& request);
 
+// A port on 127.0.0.1 that was free a moment ago: for a server that takes an
+// address rather than a socket (the registry, Prometheus), so a race with another
+// process is possible.
+StatusOr<int> PickFreePort();
+
 // A WWW-Authenticate challenge: `Bearer realm="...",service="...",scope="..."`.
 struct AuthChallenge {
   std::string scheme;  // lowercased: "basic", "bearer"
