@@ -260,6 +260,38 @@ TEST_F(NetworkTest, PodsGetAddressesAndReachEachOtherAcrossTheBridge) {
   EXPECT_TRUE(fs::is_empty(root_ + "/network"));
 }
 
+TEST_F(NetworkTest, PodStatsCountTheTrafficOfThePodsInterfaces) {
+  StartWithImages({});
+  // No container: the counters are read from the pinned namespace, with no process
+  // of the pod's in it.
+  std::string pod = RunPod(PodConfig("counted"));
+  const std::string ip = PodStatus(pod).network().ip();
+  auto read = [&] {
+    ::runtime::v1::PodSandboxStatsRequest request;
+    request.set_pod_sandbox_id(pod);
+    ::runtime::v1::PodSandboxStatsResponse response;
+    EXPECT_TRUE(client().runtime().PodSandboxStats(Ctx().get(), request, &response).ok());
+    return response.stats().linux().network();
+  };
+  auto before = read();
+  ASSERT_EQ(before.default_interface().name(), "eth0") << before.DebugString();
+  ASSERT_GE(before.interfaces_size(), 1);
+  // Connections to a closed port: each SYN in, each RST out, through eth0.
+  for (int i = 0; i < 5; ++i) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(9);
+    ASSERT_EQ(::inet_pton(AF_INET, ip.c_str(), &address.sin_addr), 1);
+    EXPECT_NE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  }
+  auto after = read();
+  EXPECT_GT(after.default_interface().rx_bytes().value(), before.default_interface().rx_bytes().value());
+  EXPECT_GT(after.default_interface().tx_bytes().value(), before.default_interface().tx_bytes().value());
+  EXPECT_GT(after.timestamp(), 0);
+  ASSERT_TRUE(RemovePod(pod).ok());
+}
+
 TEST_F(NetworkTest, HostPortIsReachableFromTheHostLoopback) {
   StartWithImages({});
   std::string pod = RunWebPod("web", "hello-via-hostport");
