@@ -129,7 +129,8 @@ class KubeletTest : public PodFixture {
   // serve: kubelet's own HTTPS server on the host's loopback at port (a
   // self-signed certificate, anonymous clients allowed everything), as a node's
   // kubelet serves kubectl exec, attach and port-forward through the API server.
-  void StartKubelet(int serve_port = 0) {
+  // feature_gates: a YAML flow mapping ("{EventedPLEG: true}"), or empty.
+  void StartKubelet(int serve_port = 0, const std::string& feature_gates = "") {
     std::string root = dir_ + "/kubelet";
     manifests_ = dir_ + "/manifests";
     ASSERT_TRUE(MakeDirs(manifests_).ok());
@@ -160,7 +161,8 @@ class KubeletTest : public PodFixture {
         "podLogsDir: ", dir_, "/pod-logs\n"
         "imageGCHighThresholdPercent: 100\n"
         "imageGCLowThresholdPercent: 99\n"
-        "evictionHard: {memory.available: 1Mi}\n");
+        "evictionHard: {memory.available: 1Mi}\n",
+        feature_gates.empty() ? "" : absl::StrCat("featureGates: ", feature_gates, "\n"));
     ASSERT_TRUE(WriteFileAtomically(dir_ + "/kubelet.yaml", config).ok());
     kubelet_log_ = dir_ + "/kubelet.log";
     kubelet_pid_ = SpawnLogged(kubelet_binary_, {"--config", dir_ + "/kubelet.yaml", "--root-dir", root,
@@ -387,6 +389,75 @@ TEST_F(KubeletTest, ServesExecAttachAndPortForwardFromItsOwnPort) {
     }
   }  // the forwarder ends before kubelet does
   StopKubelet();
+}
+
+// With the runtime as the node's only source of statistics (PodAndContainerStatsFromCRI)
+// and its events as the PLEG's (EventedPLEG), kubelet's /stats/summary (what
+// kubectl top, metrics-server and eviction read) and /metrics/cadvisor come from
+// berth's stats and CRI metrics.
+TEST_F(KubeletTest, ServesStatsSummaryAndCadvisorMetricsFromBerth) {
+  StartWithImages({});  // the fixture's network is the shipped bridge: the pod has an eth0 to count
+  const int port = FreeLoopbackPort();
+  ASSERT_GT(port, 0);
+  StartKubelet(port, "{PodAndContainerStatsFromCRI: true, EventedPLEG: true, PLEGOnDemandRelist: true}");
+  WriteStaticPod("observed", "while true; do :; done");
+  Running running = WaitForRunning("observed");
+  ASSERT_FALSE(running.container_id.empty());
+  const std::string base = absl::StrCat("https://127.0.0.1:", port);
+  const std::string pod_name = absl::StrCat("observed-", kNodeName);
+
+  // kubelet derives rates from two of its own samples: ask until the pod shows use.
+  nlohmann::json pod_stats;
+  std::string last;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+       std::chrono::steady_clock::now() < deadline;) {
+    auto summary = SendHttp({.url = base + "/stats/summary"});
+    if (summary.ok() && summary->status == 200) {
+      last = summary->body;
+      auto parsed = nlohmann::json::parse(summary->body, nullptr, false);
+      for (const auto& pod : parsed.value("pods", nlohmann::json::array())) {
+        if (pod["podRef"].value("name", "") != pod_name) continue;
+        if (pod.contains("network") && pod.contains("cpu") && pod["cpu"].value("usageNanoCores", 0) > 0 &&
+            !pod.value("containers", nlohmann::json::array()).empty()) {
+          pod_stats = pod;
+        }
+      }
+    }
+    if (!pod_stats.is_null()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_FALSE(pod_stats.is_null()) << last;
+  EXPECT_GT(pod_stats["cpu"].value("usageCoreNanoSeconds", 0), 0) << pod_stats.dump();
+  EXPECT_GT(pod_stats["memory"].value("workingSetBytes", 0), 0) << pod_stats.dump();
+  EXPECT_EQ(pod_stats["network"].value("name", ""), "eth0") << pod_stats.dump();
+  EXPECT_GT(pod_stats["process_stats"].value("process_count", 0), 0) << pod_stats.dump();
+  const auto& container = pod_stats["containers"][0];
+  EXPECT_EQ(container.value("name", ""), "main");
+  EXPECT_GT(container["cpu"].value("usageNanoCores", 0), 0) << container.dump();
+  EXPECT_GT(container["memory"].value("workingSetBytes", 0), 0) << container.dump();
+  EXPECT_TRUE(container.contains("rootfs")) << container.dump();
+
+  auto cadvisor = SendHttp({.url = base + "/metrics/cadvisor"});
+  ASSERT_TRUE(cadvisor.ok()) << cadvisor.status();
+  EXPECT_EQ(cadvisor->status, 200);
+  for (const char* series : {"container_cpu_usage_seconds_total{", "container_memory_working_set_bytes{",
+                             "container_network_receive_bytes_total{", "container_threads{"}) {
+    bool found = false;
+    for (absl::string_view line : absl::StrSplit(cadvisor->body, '\n')) {
+      if (absl::StartsWith(line, series) && absl::StrContains(line, absl::StrCat("pod=\"", pod_name, "\""))) found = true;
+    }
+    EXPECT_TRUE(found) << series << " for " << pod_name << " in\n" << cadvisor->body.substr(0, 4000);
+  }
+  StopKubelet();
+  // kubelet held a GetContainerEvents stream, which its stop ended (berthd logs the
+  // call as it notices, within a quarter second).
+  bool subscribed = false;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       !subscribed && std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(std::chrono::milliseconds(100))) {
+    subscribed = ReadFile(berthd_log_).value_or("").find("rpc=GetContainerEvents") != std::string::npos;
+  }
+  EXPECT_TRUE(subscribed);
 }
 
 }  // namespace

@@ -46,7 +46,8 @@ struct HttpRequest {
 };
 
 // One HTTP exchange through libcurl. Fails with INVALID_ARGUMENT for any URL that is
-// not http://127.0.0.1:PORT/..., with UNAVAILABLE when the connection fails; an HTTP
+// not http://127.0.0.1:PORT/... or https://127.0.0.1:PORT/... (whose certificate is
+// not checked: it is a test server's own), with UNAVAILABLE when the connection fails; an HTTP
 // error status is a successful exchange (look at response.status).
 StatusOr<HttpResponse> SendHttp(const HttpRequest& request);
 
