@@ -85,17 +85,17 @@ void FillPodStats(const pods::PodStats& stats, ::runtime::v1::PodSandboxStats* o
   metadata->set_attempt(pod.spec.attempt);
   attributes->mutable_labels()->insert(pod.spec.labels.begin(), pod.spec.labels.end());
   attributes->mutable_annotations()->insert(pod.spec.annotations.begin(), pod.spec.annotations.end());
-  auto* linux = out->mutable_linux();
+  auto* usage = out->mutable_linux();
   const int64_t at = stats.timestamp;
   const cgroups::Stats cgroup = stats.cgroup.value_or(cgroups::Stats{});
-  FillCpu(at, cgroup, stats.nano_cores, linux->mutable_cpu());
-  FillMemory(at, cgroup.memory, cgroup.memory_pressure, linux->mutable_memory());
+  FillCpu(at, cgroup, stats.nano_cores, usage->mutable_cpu());
+  FillMemory(at, cgroup.memory, cgroup.memory_pressure, usage->mutable_memory());
   if (cgroup.io_pressure) {
-    linux->mutable_io()->set_timestamp(at);
-    FillPressure(*cgroup.io_pressure, linux->mutable_io()->mutable_psi());
+    usage->mutable_io()->set_timestamp(at);
+    FillPressure(*cgroup.io_pressure, usage->mutable_io()->mutable_psi());
   }
   if (!stats.interfaces.empty()) {
-    auto* network = linux->mutable_network();
+    auto* network = usage->mutable_network();
     network->set_timestamp(at);
     auto fill = [](const network::InterfaceCounters& i, ::runtime::v1::NetworkInterfaceUsage* usage) {
       usage->set_name(i.name);
@@ -109,10 +109,10 @@ void FillPodStats(const pods::PodStats& stats, ::runtime::v1::PodSandboxStats* o
     }
     for (const auto& i : stats.interfaces) fill(i, network->add_interfaces());
   }
-  auto* process = linux->mutable_process();
+  auto* process = usage->mutable_process();
   process->set_timestamp(at);
   process->mutable_process_count()->set_value(stats.process_count);
-  for (const auto& container : stats.containers) FillContainerStats(container, linux->add_containers());
+  for (const auto& container : stats.containers) FillContainerStats(container, usage->add_containers());
 }
 
 pods::ContainerFilter ToStatsFilter(const ::runtime::v1::ContainerStatsFilter& f) {

@@ -69,5 +69,8 @@ int RunExec(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunAttach(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunPortForward(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunPlay(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunStats(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunEvents(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunMetrics(const GlobalOptions& global, const std::vector<std::string>& args);
 
 }  // namespace berth::ctl

@@ -32,6 +32,9 @@ constexpr Command kCommands[] = {
     {"inspect", "show a container's status", RunInspect},
     {"inspectp", "show a pod's status", RunInspect},
     {"play", "run a Kubernetes Pod manifest: pull, pod, containers", RunPlay},
+    {"stats", "show pods' and containers' CPU, memory and network (live on a terminal)", RunStats},
+    {"events", "follow pod and container lifecycle events", RunEvents},
+    {"metrics", "print a pod's CRI metrics, as kubelet serves them", RunMetrics},
 };
 
 void PrintUsage(const po::options_description& options) {

@@ -29,6 +29,9 @@ bool PrintWithInfo(const google::protobuf::Message& status,
 // Prints message in format; table is left to the caller (returns false for it).
 bool PrintStructured(const google::protobuf::Message& message, OutputFormat format);
 
+// The first 13 characters of an id, as tables show it.
+inline std::string ShortId(const std::string& id) { return id.substr(0, 13); }
+
 // Prints rows as aligned columns; the first row is the header.
 void PrintTable(const std::vector<std::vector<std::string>>& rows);
 

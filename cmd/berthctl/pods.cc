@@ -67,8 +67,6 @@ std::string Ago(int64_t nanos) {
   return absl::StrFormat("%dh ago", seconds / 3600);
 }
 
-std::string Short(const std::string& id) { return id.substr(0, 13); }
-
 }  // namespace
 
 int RunRunPod(const GlobalOptions& global, const std::vector<std::string>& args) {
@@ -192,8 +190,8 @@ int RunPs(const GlobalOptions& global, const std::vector<std::string>& args) {
   std::vector<std::vector<std::string>> rows = {{"CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID"}};
   for (const auto& c : response.containers()) {
     std::string state = ::runtime::v1::ContainerState_Name(c.state());
-    rows.push_back({Short(c.id()), c.image().image(), Ago(c.created_at()), state.substr(state.find('_') + 1),
-                    c.metadata().name(), std::to_string(c.metadata().attempt()), Short(c.pod_sandbox_id())});
+    rows.push_back({ShortId(c.id()), c.image().image(), Ago(c.created_at()), state.substr(state.find('_') + 1),
+                    c.metadata().name(), std::to_string(c.metadata().attempt()), ShortId(c.pod_sandbox_id())});
   }
   PrintTable(rows);
   return 0;
@@ -221,7 +219,7 @@ int RunPods(const GlobalOptions& global, const std::vector<std::string>& args) {
   if (PrintStructured(response, format)) return 0;
   std::vector<std::vector<std::string>> rows = {{"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME"}};
   for (const auto& pod : response.items()) {
-    rows.push_back({Short(pod.id()), Ago(pod.created_at()),
+    rows.push_back({ShortId(pod.id()), Ago(pod.created_at()),
                     pod.state() == ::runtime::v1::SANDBOX_READY ? "Ready" : "NotReady", pod.metadata().name(),
                     pod.metadata().namespace_(), std::to_string(pod.metadata().attempt()),
                     pod.runtime_handler().empty() ? "(default)" : pod.runtime_handler()});

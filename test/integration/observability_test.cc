@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <regex>
@@ -278,6 +279,44 @@ TEST_F(ObservabilityTest, ASubscriberThatNeverReadsDoesNotHoldUpTheLifecycle) {
   }
   stuck.TryCancel();
   (void)never_read->Finish();
+}
+
+TEST_F(ObservabilityTest, BerthctlShowsStatsEventsAndMetrics) {
+  StartWithImages({});
+  auto pod_config = PodConfig("shown");
+  const std::string pod = RunPod(pod_config);
+  CreateAndStart(pod, pod_config, ContainerConfig("app", {"sleep", "3600"}));
+
+  auto stats = RunBerthctl({"stats", "--once"});
+  EXPECT_EQ(stats.exit_code, 0) << stats.log;
+  EXPECT_NE(stats.log.find("berth-test/shown"), std::string::npos) << stats.log;
+  EXPECT_NE(stats.log.find("app"), std::string::npos) << stats.log;
+  EXPECT_NE(stats.log.find("CPU %"), std::string::npos) << stats.log;
+
+  auto metrics = RunBerthctl({"metrics", pod.substr(0, 12)});
+  EXPECT_EQ(metrics.exit_code, 0) << metrics.log;
+  EXPECT_NE(metrics.log.find("container_memory_working_set_bytes{container=\"app\""), std::string::npos)
+      << metrics.log;
+  EXPECT_NE(metrics.log.find("pod=\"shown\""), std::string::npos);
+  EXPECT_EQ(RunBerthctl({"metrics", "no-such-pod"}).exit_code, 1);
+
+  // events follows the stream: it has subscribed once a pod made now shows up in it.
+  ExitResult events;
+  std::thread follower([&] { events = RunBerthctl({"events", "--count", "1"}); });
+  std::atomic<bool> done{false};
+  std::thread marker([&] {
+    for (int i = 0; !done && i < 100; ++i) {
+      std::string made;
+      if (RunPod(PodConfig(absl::StrCat("marker-", i)), &made).ok()) (void)RemovePod(made);
+    }
+  });
+  follower.join();
+  done = true;
+  marker.join();
+  EXPECT_EQ(events.exit_code, 0) << events.log;
+  EXPECT_NE(events.log.find("pod created"), std::string::npos) << events.log;
+  EXPECT_NE(events.log.find("berth-test/marker-"), std::string::npos) << events.log;
+  ASSERT_TRUE(RemovePod(pod).ok());
 }
 
 TEST_F(ObservabilityTest, MetricsEndpointCountsRequestsStatesAndOomKills) {
