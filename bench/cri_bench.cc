@@ -14,6 +14,8 @@
 // memory:    M pods with one running container each, left running; prints one JSON line.
 // parallel:  M pods with one container each started by C clients at once, then stopped and
 //            removed the same way: per-pod latency under that load and the wall time of each half.
+// stats:     N x ListContainerStats, ListPodSandboxStats and ListPodSandboxMetrics against the
+//            pods there are (memory mode leaves M running): the cost of a stats scrape.
 // cleanup:   stops and removes every pod whose name starts with "cri-bench-".
 //
 // Each RPC is timed on the client with steady_clock around the stub call, so a figure includes
@@ -259,6 +261,33 @@ class Bench {
   // Stops and removes every pod whose name starts with prefix; the runtime removes their
   // containers with them (StopPodSandbox and RemovePodSandbox must, per CRI). Goes on past
   // failures so that one stuck pod does not keep the others.
+  // --runs times each of the list RPCs kubelet and metrics scrapers call, against the pods
+  // there are (--mode memory leaves them): what a scrape of a full node costs. An RPC the
+  // runtime fails is noted (with its error) and skipped.
+  grpc::Status Stats() {
+    recording_ = true;
+    auto each = [&](const char* rpc, auto method, const auto& request, auto response) -> grpc::Status {
+      for (int i = 0; i < options_.runs + options_.warmup; ++i) {
+        recording_ = i >= options_.warmup;
+        grpc::Status status = Timed(rpc, rpc, client_.runtime(), method, request, &response, kRpcTimeout);
+        if (!status.ok()) {
+          // containerd 1.6 answers UNIMPLEMENTED for the metrics, and UNKNOWN for pod
+          // stats of pods without a cgroup parent: either is its answer, not the bench's.
+          unimplemented_.push_back(status.error_message());
+          return grpc::Status::OK;
+        }
+      }
+      return grpc::Status::OK;
+    };
+    RETURN_IF_FAILED(each("ListContainerStats", &v1::RuntimeService::Stub::ListContainerStats,
+                          v1::ListContainerStatsRequest(), v1::ListContainerStatsResponse()));
+    RETURN_IF_FAILED(each("ListPodSandboxStats", &v1::RuntimeService::Stub::ListPodSandboxStats,
+                          v1::ListPodSandboxStatsRequest(), v1::ListPodSandboxStatsResponse()));
+    RETURN_IF_FAILED(each("ListPodSandboxMetrics", &v1::RuntimeService::Stub::ListPodSandboxMetrics,
+                          v1::ListPodSandboxMetricsRequest(), v1::ListPodSandboxMetricsResponse()));
+    return grpc::Status::OK;
+  }
+
   grpc::Status Cleanup(const std::string& prefix) {
     v1::ListPodSandboxRequest request;
     v1::ListPodSandboxResponse response;
@@ -316,6 +345,7 @@ class Bench {
     }
     if (options_.mode == "memory") report["pods"] = pods_running_;
     if (options_.mode == "cleanup") report["removed"] = pods_removed_;
+    if (options_.mode == "stats") report["unimplemented"] = unimplemented_;
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& [name, samples] : timings_.steps()) {
       Summary s = Summarize(samples);
@@ -374,6 +404,7 @@ class Bench {
   }
 
   int pods_running() const { return pods_running_; }
+  const std::vector<std::string>& unimplemented() const { return unimplemented_; }
   int pods_removed() const { return pods_removed_; }
 
  private:
@@ -552,6 +583,7 @@ class Bench {
   Timings timings_;
   bool recording_ = true;
   int pods_running_ = 0;
+  std::vector<std::string> unimplemented_;  // --mode stats: the RPCs the runtime failed, with its error
   int pods_removed_ = 0;
 };
 
@@ -574,7 +606,7 @@ int main(int argc, char** argv) {
   flags.add_options()
       ("help,h", "show this help")
       ("socket", po::value(&options.socket)->required(), "CRI socket (path or unix:// endpoint)")
-      ("mode", po::value(&options.mode)->required(), "lifecycle, network, memory, parallel or cleanup")
+      ("mode", po::value(&options.mode)->required(), "lifecycle, network, memory, parallel, stats or cleanup")
       ("image", po::value(&options.image), "container image (lifecycle, memory)")
       ("runs", po::value(&options.runs)->default_value(50), "measured iterations (lifecycle, network)")
       ("pods", po::value(&options.pods)->default_value(100), "pods to leave running (memory), or to start (parallel)")
@@ -598,8 +630,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string& mode = options.mode;
-  if (mode != "lifecycle" && mode != "network" && mode != "memory" && mode != "parallel" && mode != "cleanup") {
-    std::cerr << "cri_bench: --mode must be lifecycle, network, memory, parallel or cleanup\n";
+  if (mode != "lifecycle" && mode != "network" && mode != "memory" && mode != "parallel" && mode != "stats" &&
+      mode != "cleanup") {
+    std::cerr << "cri_bench: --mode must be lifecycle, network, memory, parallel, stats or cleanup\n";
     return 2;
   }
   if ((mode == "lifecycle" || mode == "memory" || mode == "parallel") && options.image.empty()) {
@@ -622,6 +655,7 @@ int main(int argc, char** argv) {
   if (mode == "network") status = bench.Network();
   if (mode == "memory") status = bench.Memory();
   if (mode == "parallel") status = bench.Parallel();
+  if (mode == "stats") status = bench.Stats();
   if (mode == "cleanup") status = bench.Cleanup(kPodPrefix);
   if (!status.ok()) {
     std::cerr << "cri_bench: " << status.error_message() << "\n";
@@ -631,9 +665,10 @@ int main(int argc, char** argv) {
 
   nlohmann::json report = bench.Report();
   if (!options.out.empty() && !WriteReport(options.out, report)) return 1;
-  if (mode == "lifecycle" || mode == "network" || mode == "parallel") {
+  if (mode == "lifecycle" || mode == "network" || mode == "parallel" || mode == "stats") {
     bench.RemoveLogRootIfEmpty();
     bench.PrintTable(std::cout);
+    for (const auto& failure : bench.unimplemented()) std::cout << "  not measured: " << failure << "\n";
   } else if (mode == "memory") {
     // One line, for the script that measures memory while the pods run.
     std::cout << nlohmann::json{{"mode", mode}, {"pods", bench.pods_running()}}.dump() << "\n";

@@ -122,6 +122,8 @@ registry:
       mirrors: ["$REGISTRY"]
       skip_upstream: true
 YAML
+	# BENCH_BERTH_METRICS=1: /metrics on a port the kernel picks, read back into BERTH_METRICS_PORT.
+	[ -n "${BENCH_BERTH_METRICS:-}" ] && printf 'metrics:\n  address: 127.0.0.1:0\n' >>"$dir/berthd.yaml"
 	BERTH_SOCK=$dir/run/berth.sock
 	"$BERTHD" --config "$dir/berthd.yaml" --root "$dir/root" --state-dir "$dir/run" --socket "$BERTH_SOCK" \
 		--cni-conf-dir "$dir/net.d" --cni-bin-dir /usr/lib/cni --log-level "$BERTH_LOG_LEVEL" \
@@ -134,6 +136,10 @@ YAML
 		sleep 0.1
 	done
 	grep -q READY "$dir/ready" || die "berthd not ready after 30 s (log: $dir/berthd.log)"
+	if [ -n "${BENCH_BERTH_METRICS:-}" ]; then
+		BERTH_METRICS_PORT=$(sed -n 's/.*serving metrics .*port=\([0-9]*\).*/\1/p' "$dir/berthd.log" | head -n 1)
+		[ -n "$BERTH_METRICS_PORT" ] || die "berthd did not say where it serves metrics"
+	fi
 	log "berthd pid $BERTHD_PID on $BERTH_SOCK (log $dir/berthd.log)"
 }
 
