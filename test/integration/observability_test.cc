@@ -380,6 +380,11 @@ TEST_F(ObservabilityTest, PrometheusScrapesBerthd) {
                                   absl::StrCat("--web.listen-address=127.0.0.1:", *web_port)},
                                  prometheus_dir + "/prometheus.log");
   ASSERT_GT(prometheus, 0);
+  // The scrape config the repository ships is one Prometheus takes.
+  auto shipped = RunProcess({"/usr/bin/promtool", "check", "config", BERTH_SOURCE_DIR "/manifests/prometheus/berth.yml"},
+                            {});
+  ASSERT_TRUE(shipped.ok());
+  EXPECT_EQ(shipped->exit_code, 0) << shipped->out << shipped->err;
   auto stop_prometheus = absl::MakeCleanup([&] {
     ::kill(prometheus, SIGTERM);
     WaitForChildExit(prometheus, std::chrono::seconds(30));
