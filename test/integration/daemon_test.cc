@@ -112,14 +112,10 @@ TEST_F(DaemonTest, RpcsNotYetBuiltAnswerUnimplementedNamingThemselves) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_NE(status.error_message().find("CheckpointPod"), std::string::npos);
 
-  // Server-streaming RPCs go through the same wrapper.
-  auto context = Ctx();
-  auto reader = client().runtime().GetContainerEvents(context.get(), {});
-  ::runtime::v1::ContainerEventResponse event;
-  EXPECT_FALSE(reader->Read(&event));
-  status = reader->Finish();
+  ::runtime::v1::UpdatePodSandboxResourcesResponse resources;
+  status = client().runtime().UpdatePodSandboxResources(Ctx().get(), {}, &resources);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(status.error_message().find("GetContainerEvents"), std::string::npos);
+  EXPECT_NE(status.error_message().find("UpdatePodSandboxResources"), std::string::npos);
 }
 
 TEST_F(DaemonTest, SocketIsOwnerAndGroupOnlyAndRemovedOnSigterm) {

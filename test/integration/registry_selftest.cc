@@ -224,7 +224,8 @@ StatusOr<std::string> Decompress(const std::string& data) {
 // ---- the HTTP client's own rules ----
 
 TEST(HttpClientTest, RefusesAnythingButLoopbackHttp) {
-  for (const char* url : {"http://10.0.0.1/v2/", "http://127.0.0.1.example.com/v2/", "https://127.0.0.1:5000/v2/",
+  for (const char* url : {"http://10.0.0.1/v2/", "http://127.0.0.1.example.com/v2/", "https://10.0.0.1:5000/v2/",
+                          "https://127.0.0.1.example.com/v2/",
                           "http://127.0.0.1:80@example.com/v2/", "http://localhost:5000/v2/", "http://[::1]:5000/",
                           "http://127.0.0.2:5000/", "ftp://127.0.0.1:21/"}) {
     auto response = SendHttp({.method = "GET", .url = url});
