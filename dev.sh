@@ -26,6 +26,8 @@ PACKAGES=(
   apparmor
   # test: openssl makes the certificates of the streaming TLS tests
   openssl
+  # test: a real Prometheus server scrapes berthd; promtool checks its exposition
+  prometheus
 )
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }
