@@ -1,33 +1,13 @@
 #include "base/disk_usage.h"
 
-#include <ftw.h>
+#include <fts.h>
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <mutex>
 #include <set>
 #include <utility>
 
 namespace berth {
-namespace {
-
-// nftw takes a plain function pointer, so the walk's running totals live here; the
-// mutex keeps concurrent walks from sharing them.
-std::mutex g_walk_mu;
-DiskUsage* g_usage = nullptr;
-std::set<std::pair<dev_t, ino_t>>* g_seen = nullptr;
-
-int CountEntry(const char* /*path*/, const struct stat* st, int type, struct FTW* /*ftw*/) {
-  if (type == FTW_NS) return 0;  // vanished while walking
-  if (st->st_nlink > 1 && !S_ISDIR(st->st_mode)) {
-    if (!g_seen->emplace(st->st_dev, st->st_ino).second) return 0;
-  }
-  g_usage->bytes += static_cast<uint64_t>(st->st_blocks) * 512;
-  g_usage->inodes += 1;
-  return 0;
-}
-
-}  // namespace
 
 StatusOr<DiskUsage> MeasureDiskUsage(const std::string& path) {
   struct stat st;
@@ -35,15 +15,38 @@ StatusOr<DiskUsage> MeasureDiskUsage(const std::string& path) {
     if (errno == ENOENT) return DiskUsage{};
     return ErrnoError(absl::StrCat("stat ", path));
   }
-  std::lock_guard<std::mutex> lock(g_walk_mu);
+  // fts keeps its state in its handle, so walks run side by side (nftw's callback
+  // would need shared globals and a lock); no chdir, no symlink followed, no other
+  // filesystem entered.
+  char* roots[] = {const_cast<char*>(path.c_str()), nullptr};
+  FTS* walk = ::fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, nullptr);
+  if (walk == nullptr) return ErrnoError(absl::StrCat("walk ", path));
   DiskUsage usage;
   std::set<std::pair<dev_t, ino_t>> seen;
-  g_usage = &usage;
-  g_seen = &seen;
-  int rc = ::nftw(path.c_str(), CountEntry, 64, FTW_PHYS | FTW_MOUNT);
-  g_usage = nullptr;
-  g_seen = nullptr;
-  if (rc != 0) return ErrnoError(absl::StrCat("walk ", path));
+  Status failed;
+  while (FTSENT* entry = ::fts_read(walk)) {
+    switch (entry->fts_info) {
+      case FTS_DP:  // a directory again, after its contents
+      case FTS_NS:  // vanished while walking
+      case FTS_DNR:
+        continue;
+      case FTS_ERR:
+        if (entry->fts_level == 0) failed = ErrnoError(absl::StrCat("walk ", path));
+        continue;
+      default:
+        break;
+    }
+    const struct stat* entry_stat = entry->fts_statp;
+    if (entry->fts_level > 0 && entry_stat->st_dev != st.st_dev) continue;  // a mount point below
+    if (entry_stat->st_nlink > 1 && !S_ISDIR(entry_stat->st_mode) &&
+        !seen.emplace(entry_stat->st_dev, entry_stat->st_ino).second) {
+      continue;  // another link to a file already counted
+    }
+    usage.bytes += static_cast<uint64_t>(entry_stat->st_blocks) * 512;
+    usage.inodes += 1;
+  }
+  ::fts_close(walk);
+  if (!failed.ok()) return failed;
   return usage;
 }
 

@@ -69,7 +69,10 @@ void RecordCall(absl::string_view rpc, StatusCode code, double seconds) {
                                .Register(metrics::Registry());
   const std::string method(rpc);
   requests.Add({{"method", method}, {"code", CodeName(code)}}).Increment();
-  durations.Add({{"method", method}}, metrics::LatencyBuckets()).Observe(seconds);
+  // An event subscription lasts as long as its client (hours): not a latency.
+  if (rpc != "GetContainerEvents") {
+    durations.Add({{"method", method}}, metrics::LatencyBuckets()).Observe(seconds);
+  }
 }
 
 }  // namespace

@@ -20,23 +20,18 @@ constexpr size_t kSubscriberQueue = 4096;
   return ::runtime::v1::CONTAINER_CREATED_EVENT;
 }
 
-void FillEvent(pods::Node& node, const pods::Event& event, ::runtime::v1::ContainerEventResponse* out) {
+void FillEvent(const pods::Event& event, ::runtime::v1::ContainerEventResponse* out) {
   out->set_container_id(event.id);
   out->set_container_event_type(ToEventType(event.type));
   out->set_created_at(event.timestamp);
   if (event.pod) FillPodSandboxStatus(*event.pod, out->mutable_pod_sandbox_status());
-  // Every container of the pod as it is now, the event's own as the event left it
-  // (a deleted one is no longer among them); none once the pod itself is deleted.
-  if (event.sandbox && event.type == pods::EventType::kDeleted) return;
+  // The pod's containers as the change left them; a container removed while it ran
+  // is reported stopped (then deleted) after its record is gone: it is listed from
+  // the event's own record then.
   bool own_listed = false;
-  pods::ContainerFilter in_pod;
-  in_pod.pod_id_prefix = event.pod_id;
-  for (const auto& container : node.lifecycle().ListContainers(in_pod)) {
-    if (container.pod_id != event.pod_id) continue;
-    if (event.container && container.id == event.container->id) {
-      own_listed = true;
-      FillContainerStatus(*event.container, out->add_containers_statuses());
-    } else {
+  if (event.pod_containers) {
+    for (const auto& container : *event.pod_containers) {
+      own_listed = own_listed || (event.container && container.id == event.container->id);
       FillContainerStatus(container, out->add_containers_statuses());
     }
   }
@@ -51,6 +46,9 @@ Status HandleGetContainerEvents(pods::Node& node, grpc::ServerContext* context,
                                 const ::runtime::v1::GetEventsRequest& /*request*/,
                                 grpc::ServerWriter<::runtime::v1::ContainerEventResponse>* writer) {
   auto subscription = node.lifecycle().events().Subscribe(kSubscriberQueue);
+  // Headers go out once the subscription exists: a client that waits for them knows
+  // every later change reaches it.
+  writer->SendInitialMetadata();
   // The wait is bounded only so that a client's going away is noticed.
   while (!context->IsCancelled()) {
     auto event = subscription->Next(std::chrono::milliseconds(250));
@@ -60,10 +58,11 @@ Status HandleGetContainerEvents(pods::Node& node, grpc::ServerContext* context,
             "GetContainerEvents: the client fell more than ", kSubscriberQueue,
             " events behind and was dropped; subscribe again and relist"));
       }
+      if (subscription->ended()) return absl::UnavailableError("GetContainerEvents: berthd is stopping");
       continue;
     }
     ::runtime::v1::ContainerEventResponse response;
-    FillEvent(node, *event, &response);
+    FillEvent(*event, &response);
     if (!writer->Write(response)) return absl::CancelledError("GetContainerEvents: the client went away");
   }
   return absl::CancelledError("GetContainerEvents: the client went away");

@@ -60,7 +60,8 @@ Status RemoveStaleSocket(const std::string& socket_path) {
 
 CriServer::CriServer(pods::Node& node, std::string socket_path, UniqueFd lock,
                      std::unique_ptr<StreamingBackend> streaming_backend, std::unique_ptr<streaming::Server> streaming)
-    : socket_path_(std::move(socket_path)),
+    : node_(node),
+      socket_path_(std::move(socket_path)),
       lock_(std::move(lock)),
       streaming_backend_(std::move(streaming_backend)),
       streaming_(std::move(streaming)),
@@ -112,6 +113,9 @@ StatusOr<std::unique_ptr<CriServer>> CriServer::Start(pods::Node& node,
 void CriServer::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  // Event streams last as long as their clients: ended first, they do not hold the
+  // shutdown for its whole grace period.
+  node_.lifecycle().events().CloseAll();
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
   ::unlink(socket_path_.c_str());

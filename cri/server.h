@@ -36,6 +36,7 @@ class CriServer {
   CriServer(pods::Node& node, std::string socket_path, UniqueFd lock,
             std::unique_ptr<StreamingBackend> streaming_backend, std::unique_ptr<streaming::Server> streaming);
 
+  pods::Node& node_;
   const std::string socket_path_;
   const UniqueFd lock_;
   // The Exec/Attach/PortForward URLs' server, and its way into the node.

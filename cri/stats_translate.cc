@@ -3,6 +3,9 @@
 namespace berth::cri {
 namespace {
 
+// What a limit leaves of itself once used is taken, floored at 0.
+uint64_t Remaining(uint64_t limit, uint64_t used) { return limit > used ? limit - used : 0; }
+
 void FillPressure(const cgroups::Pressure& pressure, ::runtime::v1::PsiStats* out) {
   // The kernel counts stall time in microseconds; CRI wants nanoseconds.
   auto fill = [](const cgroups::PressureLine& line, ::runtime::v1::PsiData* data) {
@@ -28,10 +31,7 @@ void FillMemory(int64_t timestamp, const cgroups::MemoryStats& m, const std::opt
   memory->set_timestamp(timestamp);
   memory->mutable_working_set_bytes()->set_value(m.working_set_bytes);
   // What the limit leaves, as kubelet's eviction reads it; no limit, no figure.
-  if (m.limit_bytes) {
-    memory->mutable_available_bytes()->set_value(m.limit_bytes > m.working_set_bytes ? *m.limit_bytes -
-                                                                                       m.working_set_bytes : 0);
-  }
+  if (m.limit_bytes) memory->mutable_available_bytes()->set_value(Remaining(*m.limit_bytes, m.working_set_bytes));
   memory->mutable_usage_bytes()->set_value(m.usage_bytes);
   memory->mutable_rss_bytes()->set_value(m.rss_bytes);
   memory->mutable_page_faults()->set_value(m.page_faults);
@@ -60,8 +60,7 @@ void FillContainerStats(const pods::ContainerStats& stats, ::runtime::v1::Contai
   swap->mutable_swap_usage_bytes()->set_value(cgroup.memory.swap_bytes);
   if (cgroup.memory.swap_limit_bytes) {
     swap->mutable_swap_available_bytes()->set_value(
-        *cgroup.memory.swap_limit_bytes > cgroup.memory.swap_bytes ? *cgroup.memory.swap_limit_bytes -
-                                                                         cgroup.memory.swap_bytes : 0);
+        Remaining(*cgroup.memory.swap_limit_bytes, cgroup.memory.swap_bytes));
   }
   if (cgroup.io_pressure) {
     out->mutable_io()->set_timestamp(at);

@@ -2,6 +2,9 @@
 
 #include <time.h>
 
+#include <exception>
+
+#include "base/log.h"
 #include "cgroups/stats.h"
 
 namespace berth::pods {
@@ -17,7 +20,9 @@ int64_t MonotonicNanos() {
 
 CpuSampler::CpuSampler(const cgroups::Layout& layout, std::chrono::milliseconds interval,
                        std::function<std::vector<std::string>()> cgroups)
-    : layout_(layout), interval_(interval), cgroups_(std::move(cgroups)), thread_([this] { Run(); }) {}
+    : layout_(layout), interval_(interval), cgroups_(std::move(cgroups)) {
+  if (interval_.count() > 0) thread_ = std::thread([this] { Run(); });
+}
 
 CpuSampler::~CpuSampler() {
   {
@@ -25,7 +30,7 @@ CpuSampler::~CpuSampler() {
     stopping_ = true;
   }
   stop_requested_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 std::optional<uint64_t> CpuSampler::Rate(const Sample& earlier, const Sample& later) {
@@ -62,7 +67,12 @@ void CpuSampler::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    SampleOnce();
+    // Nothing may end berthd from here: a failure costs one round of samples.
+    try {
+      SampleOnce();
+    } catch (const std::exception& e) {
+      BERTH_LOG(Warn) << "cpu sampling failed" << Kv("error", e.what());
+    }
     lock.lock();
     stop_requested_.wait_for(lock, interval_, [this] { return stopping_; });
   }

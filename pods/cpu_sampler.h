@@ -24,7 +24,8 @@ namespace berth::pods {
 
 class CpuSampler {
  public:
-  // cgroups() names the cgroups to sample now; it runs on the sampler's thread.
+  // cgroups() names the cgroups to sample now; it runs on the sampler's thread. An
+  // interval of 0 starts no thread: the owner calls SampleOnce() (tests do).
   CpuSampler(const cgroups::Layout& layout, std::chrono::milliseconds interval,
              std::function<std::vector<std::string>()> cgroups);
   ~CpuSampler();

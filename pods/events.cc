@@ -18,6 +18,11 @@ bool Subscription::dropped() const {
   return dropped_;
 }
 
+bool Subscription::ended() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ended_;
+}
+
 void Subscription::Close() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -44,8 +49,29 @@ bool Subscription::Offer(const Event& event) {
 std::shared_ptr<Subscription> EventBus::Subscribe(size_t capacity) {
   auto subscription = std::make_shared<Subscription>(capacity);
   std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    subscription->Close();
+    return subscription;
+  }
   subscribers_.push_back(subscription);
   return subscription;
+}
+
+bool EventBus::has_subscribers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& weak : subscribers_) {
+    if (!weak.expired()) return true;
+  }
+  return false;
+}
+
+void EventBus::CloseAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+  for (const auto& weak : subscribers_) {
+    if (auto subscriber = weak.lock()) subscriber->Close();
+  }
+  subscribers_.clear();
 }
 
 void EventBus::Publish(const Event& event) {

@@ -32,6 +32,9 @@ struct Event {
   // null only for a container whose pod is already gone.
   std::shared_ptr<const SandboxRecord> pod;
   std::shared_ptr<const ContainerRecord> container;
+  // Every container of the pod as the change left them (a deleted one no longer
+  // among them); filled only while someone subscribes.
+  std::shared_ptr<const std::vector<ContainerRecord>> pod_containers;
 };
 
 class Subscription {
@@ -42,6 +45,8 @@ class Subscription {
   std::optional<Event> Next(std::chrono::milliseconds timeout);
   // True once it was dropped for falling behind.
   bool dropped() const;
+  // True once it ended, dropped or closed.
+  bool ended() const;
   void Close();
 
  private:
@@ -59,8 +64,13 @@ class Subscription {
 
 class EventBus {
  public:
+  // After CloseAll, a new subscription is born closed.
   std::shared_ptr<Subscription> Subscribe(size_t capacity = 1024);
   void Publish(const Event& event);
+  // Whether anyone listens: publishers skip the costly parts of an event otherwise.
+  bool has_subscribers() const;
+  // Ends every subscription (berthd is stopping): their readers see the end at once.
+  void CloseAll();
   // Subscribers dropped for falling behind, since start.
   uint64_t dropped_subscribers() const;
 
@@ -68,6 +78,7 @@ class EventBus {
   mutable std::mutex mu_;
   std::vector<std::weak_ptr<Subscription>> subscribers_;
   uint64_t dropped_ = 0;
+  bool closed_ = false;
 };
 
 }  // namespace berth::pods

@@ -56,6 +56,19 @@ TEST(EventBusTest, ASubscriberThatFallsBehindIsDroppedNotWaitedFor) {
   EXPECT_EQ(got, 10);
 }
 
+TEST(EventBusTest, CloseAllEndsEverySubscriptionAndLaterOnes) {
+  EventBus bus;
+  EXPECT_FALSE(bus.has_subscribers());
+  auto sub = bus.Subscribe(4);
+  EXPECT_TRUE(bus.has_subscribers());
+  bus.CloseAll();
+  EXPECT_TRUE(sub->ended());
+  EXPECT_FALSE(sub->dropped());
+  EXPECT_FALSE(sub->Next(std::chrono::hours(1)).has_value());  // at once, not after the timeout
+  EXPECT_TRUE(bus.Subscribe(4)->ended());
+  EXPECT_FALSE(bus.has_subscribers());
+}
+
 TEST(RecordStoreEventsTest, LifecycleChangesArePublishedAsRecorded) {
   char tmpl[] = "/tmp/berth-events-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -31,7 +32,8 @@ class LayerUsageCache {
     std::chrono::steady_clock::time_point measured_at;
     bool refreshing = false;
   };
-  void Store(const std::string& dir, DiskUsage usage);
+  // usage nullopt: the walk failed; the last figure stays.
+  void Store(const std::string& dir, std::optional<DiskUsage> usage, bool only_if_kept);
 
   const std::chrono::milliseconds refresh_;
   std::mutex mu_;

@@ -96,6 +96,13 @@ void RecordStore::Publish(EventType type, const std::optional<SandboxRecord>& po
   } else if (pod) {
     event.id = event.pod_id = pod->id;
   }
+  if (events_->has_subscribers()) {
+    auto containers = std::make_shared<std::vector<ContainerRecord>>();
+    for (const auto& [id, other] : containers_) {
+      if (other.pod_id == event.pod_id) containers->push_back(other);
+    }
+    event.pod_containers = std::move(containers);
+  }
   events_->Publish(event);
 }
 
@@ -188,8 +195,14 @@ Status RecordStore::UpdateContainer(const ContainerRecord& record) {
   auto before = Find(containers_, record.id);
   RETURN_IF_ERROR(UpdateRecord(db_, "containers", "container", record, containers_));
   if (before && before->state != record.state) {
-    if (record.state == ContainerState::kRunning) Publish(EventType::kStarted, Find(sandboxes_, record.pod_id), &record);
-    if (record.state == ContainerState::kExited) {
+    if (record.state == ContainerState::kRunning) {
+      Publish(EventType::kStarted, Find(sandboxes_, record.pod_id), &record);
+    }
+    // It stopped: it exited, or its shim and process vanished (UNKNOWN). Settling
+    // UNKNOWN as EXITED later is no second stop.
+    const bool was_live = before->state == ContainerState::kRunning || before->state == ContainerState::kCreated;
+    const bool is_done = record.state == ContainerState::kExited || record.state == ContainerState::kUnknown;
+    if (was_live && is_done) {
       CountContainerExit(record);
       Publish(EventType::kStopped, Find(sandboxes_, record.pod_id), &record);
     }

@@ -128,6 +128,26 @@ TEST_F(RecordStoreTest, EveryLifecycleChangeIsPublished) {
                                                             {EventType::kDeleted, false}}));
 }
 
+TEST_F(RecordStoreTest, AContainerThatVanishesIsStoppedOnceAndEventsCarryThePodsContainers) {
+  ASSERT_TRUE(store_->AddSandbox(Pod("aa11", "web")).ok());
+  ContainerRecord app = Container("cc11", "aa11", "app");
+  ASSERT_TRUE(store_->AddContainer(app, "web/app").ok());
+  ASSERT_TRUE(store_->AddContainer(Container("cc22", "aa11", "sidecar"), "web/sidecar").ok());
+  app.state = ContainerState::kRunning;
+  ASSERT_TRUE(store_->UpdateContainer(app).ok());
+  auto events = events_.Subscribe();
+  app.state = ContainerState::kUnknown;  // shim and process gone, no exit recorded
+  ASSERT_TRUE(store_->UpdateContainer(app).ok());
+  app.state = ContainerState::kExited;  // a stop settles it: no second stop
+  ASSERT_TRUE(store_->UpdateContainer(app).ok());
+  auto stopped = events->Next(std::chrono::milliseconds(0));
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_EQ(stopped->type, EventType::kStopped);
+  ASSERT_NE(stopped->pod_containers, nullptr);
+  EXPECT_EQ(stopped->pod_containers->size(), 2u);
+  EXPECT_FALSE(events->Next(std::chrono::milliseconds(0)).has_value());
+}
+
 TEST(RecordSchemaTest, PodsStoredBeforeVersionTwoKeepTheirNamespace) {
   char tmpl[] = "/tmp/berth-record-schema-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

@@ -112,7 +112,8 @@ int RunStats(const GlobalOptions& global, const std::vector<std::string>& args) 
 int RunEvents(const GlobalOptions& global, const std::vector<std::string>& args) {
   CommandLine p;
   po::options_description o("Flags");
-  o.add_options()("count", po::value<int>()->default_value(0), "exit after this many events (0: follow until interrupted)");
+  o.add_options()("count", po::value<int>()->default_value(0),
+                  "exit after this many events (0: follow until interrupted)");
   AddOutputFlag(o, /*table=*/true);
   if (int rc = ParseCommand({"events", "events [--count N] [-o json|table]",
                              "Follows pod and container lifecycle events (GetContainerEvents) as they happen", 0, 0},

@@ -444,7 +444,9 @@ TEST_F(KubeletTest, ServesStatsSummaryAndCadvisorMetricsFromBerth) {
                              "container_network_receive_bytes_total{", "container_threads{"}) {
     bool found = false;
     for (absl::string_view line : absl::StrSplit(cadvisor->body, '\n')) {
-      if (absl::StartsWith(line, series) && absl::StrContains(line, absl::StrCat("pod=\"", pod_name, "\""))) found = true;
+      if (absl::StartsWith(line, series) && absl::StrContains(line, absl::StrCat("pod=\"", pod_name, "\""))) {
+        found = true;
+      }
     }
     EXPECT_TRUE(found) << series << " for " << pod_name << " in\n" << cadvisor->body.substr(0, 4000);
   }

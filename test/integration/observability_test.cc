@@ -94,7 +94,8 @@ TEST_F(ObservabilityTest, StatsFollowKnownMemoryAndCpuLoad) {
   // 48 MiB in the pod's /dev/shm stays charged to the container that wrote it.
   constexpr uint64_t kHeld = 48u << 20;
   const std::string memory = CreateAndStart(
-      pod, pod_config, ContainerConfig("memory", {"sh", "-c", "head -c 50331648 /dev/zero > /dev/shm/fill; sleep 3600"}));
+      pod, pod_config,
+      ContainerConfig("memory", {"sh", "-c", "head -c 50331648 /dev/zero > /dev/shm/fill; sleep 3600"}));
   const std::string cpu = CreateAndStart(pod, pod_config, ContainerConfig("cpu", {"sh", "-c", "while :; do :; done"}));
 
   EXPECT_TRUE(Eventually([&] { return ContainerStats(memory).memory().working_set_bytes().value() >= kHeld; }))
@@ -154,7 +155,9 @@ TEST_F(ObservabilityTest, CriMetricsNameThePodOnEverySample) {
   ::runtime::v1::ListMetricDescriptorsResponse descriptors;
   ASSERT_TRUE(client().runtime().ListMetricDescriptors(Ctx().get(), {}, &descriptors).ok());
   std::map<std::string, int> label_count;
-  for (const auto& descriptor : descriptors.descriptors()) label_count[descriptor.name()] = descriptor.label_keys_size();
+  for (const auto& descriptor : descriptors.descriptors()) {
+    label_count[descriptor.name()] = descriptor.label_keys_size();
+  }
 
   ::runtime::v1::ListPodSandboxMetricsResponse metrics;
   ASSERT_TRUE(client().runtime().ListPodSandboxMetrics(Ctx().get(), {}, &metrics).ok());
@@ -192,6 +195,8 @@ class EventReader {
   explicit EventReader(::runtime::v1::RuntimeService::Stub& stub) {
     context_.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(5));
     reader_ = stub.GetContainerEvents(&context_, {});
+    // berthd sends its headers once subscribed: every change from now on is seen.
+    reader_->WaitForInitialMetadata();
     thread_ = std::thread([this] {
       ::runtime::v1::ContainerEventResponse event;
       while (reader_->Read(&event)) {
@@ -231,7 +236,6 @@ class EventReader {
 TEST_F(ObservabilityTest, EventsArriveInOrderForAWholeLife) {
   StartWithImages({});
   EventReader reader(client().runtime());
-  // The stream is open once a lifecycle change reaches it: a pod made now is seen.
   auto pod_config = PodConfig("evented");
   const std::string pod = RunPod(pod_config);
   const std::string container = CreateAndStart(pod, pod_config, ContainerConfig("app", {"sleep", "3600"}));
@@ -383,8 +387,8 @@ TEST_F(ObservabilityTest, PrometheusScrapesBerthd) {
                                  prometheus_dir + "/prometheus.log");
   ASSERT_GT(prometheus, 0);
   // The scrape config the repository ships is one Prometheus takes.
-  auto shipped = RunProcess({"/usr/bin/promtool", "check", "config", BERTH_SOURCE_DIR "/manifests/prometheus/berth.yml"},
-                            {});
+  auto shipped =
+      RunProcess({"/usr/bin/promtool", "check", "config", BERTH_SOURCE_DIR "/manifests/prometheus/berth.yml"}, {});
   ASSERT_TRUE(shipped.ok());
   EXPECT_EQ(shipped->exit_code, 0) << shipped->out << shipped->err;
   auto stop_prometheus = absl::MakeCleanup([&] {
