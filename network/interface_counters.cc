@@ -1,16 +1,11 @@
 #include "network/interface_counters.h"
 
-#include <fcntl.h>
-#include <sched.h>
-
-#include <thread>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
-#include "base/unique_fd.h"
+#include "network/netns_thread.h"
 
 namespace berth::network {
 
@@ -49,18 +44,8 @@ const InterfaceCounters* DefaultInterface(const std::vector<InterfaceCounters>& 
 }
 
 StatusOr<std::vector<InterfaceCounters>> ReadInterfaceCounters(const std::string& netns_path) {
-  UniqueFd netns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!netns) return ErrnoError(absl::StrCat("open the pod's network namespace ", netns_path));
   StatusOr<std::string> table = absl::InternalError("not read");
-  // setns moves only the calling thread: a thread of its own, ended right after, so
-  // no berthd thread is left in a pod's namespace.
-  std::thread([&] {
-    if (::setns(netns.get(), CLONE_NEWNET) != 0) {
-      table = ErrnoError(absl::StrCat("enter the pod's network namespace ", netns_path));
-      return;
-    }
-    table = ReadFile("/proc/thread-self/net/dev");
-  }).join();
+  RETURN_IF_ERROR(RunInNetworkNamespace(netns_path, [&] { table = ReadFile("/proc/thread-self/net/dev"); }));
   if (!table.ok()) return table.status();
   return ParseNetDev(*table);
 }

@@ -1,16 +1,14 @@
 #include "network/pod_dial.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "network/netns_thread.h"
 
 namespace berth::network {
 namespace {
@@ -50,16 +48,8 @@ StatusOr<UniqueFd> DialLoopback(int32_t port) {
 StatusOr<UniqueFd> DialPodPort(const std::string& netns_path, int32_t port) {
   if (port < 1 || port > 65535) return absl::InvalidArgumentError(absl::StrCat("port ", port, " is not in 1..65535"));
   if (netns_path.empty()) return DialLoopback(port);
-  UniqueFd netns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!netns) return ErrnoError(absl::StrCat("open the pod's network namespace ", netns_path));
   StatusOr<UniqueFd> dialed = absl::InternalError("not dialed");
-  std::thread([&] {
-    if (::setns(netns.get(), CLONE_NEWNET) != 0) {
-      dialed = ErrnoError(absl::StrCat("enter the pod's network namespace ", netns_path));
-      return;
-    }
-    dialed = DialLoopback(port);
-  }).join();
+  RETURN_IF_ERROR(RunInNetworkNamespace(netns_path, [&] { dialed = DialLoopback(port); }));
   return dialed;
 }
 

@@ -5,15 +5,14 @@
 #include <ifaddrs.h>
 #include <linux/magic.h>
 #include <net/if.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/vfs.h>
 
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "base/unique_fd.h"
+#include "network/netns_thread.h"
 
 namespace berth::network {
 namespace {
@@ -34,12 +33,8 @@ bool SameAddress(const sockaddr* have, const std::string& want) {
   return false;
 }
 
-// Runs in a thread of its own: setns changes only the calling thread's namespace,
-// and the thread ends with it.
-AttachmentProbe LookInside(int netns_fd, const std::string& ifname, const std::vector<std::string>& ips) {
-  if (::setns(netns_fd, CLONE_NEWNET) != 0) {
-    return {AttachmentState::kUnknown, absl::StrCat("enter the network namespace: ", strerror(errno))};
-  }
+// Runs inside the pod's network namespace.
+AttachmentProbe LookInside(const std::string& ifname, const std::vector<std::string>& ips) {
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) {
     return {AttachmentState::kUnknown, absl::StrCat("list interfaces: ", strerror(errno))};
@@ -90,7 +85,8 @@ AttachmentProbe ProbePodInterface(const std::string& netns_path, const std::stri
   }
   if (ifname.empty()) return {AttachmentState::kPresent, ""};
   AttachmentProbe probe;
-  std::thread([&] { probe = LookInside(netns.get(), ifname, ips); }).join();
+  Status entered = RunInNetworkNamespace(netns.get(), [&] { probe = LookInside(ifname, ips); });
+  if (!entered.ok()) return {AttachmentState::kUnknown, std::string(entered.message())};
   return probe;
 }
 

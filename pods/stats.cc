@@ -1,5 +1,6 @@
 #include "pods/stats.h"
 
+#include <map>
 #include <set>
 
 #include "base/clock.h"
@@ -59,7 +60,17 @@ std::vector<ContainerStats> StatsCollector::Containers(const ContainerFilter& fi
   return out;
 }
 
-PodStats StatsCollector::MeasurePod(SandboxRecord pod, bool with_open_files) {
+std::map<std::string, std::vector<ContainerRecord>> StatsCollector::RunningByPod(const std::string& pod_id_prefix) {
+  ContainerFilter running;
+  running.pod_id_prefix = pod_id_prefix;
+  running.state = ContainerState::kRunning;
+  std::map<std::string, std::vector<ContainerRecord>> by_pod;
+  for (auto& record : lifecycle_.ListContainers(running)) by_pod[record.pod_id].push_back(std::move(record));
+  return by_pod;
+}
+
+PodStats StatsCollector::MeasurePod(SandboxRecord pod, std::vector<ContainerRecord> containers,
+                                    bool with_open_files) {
   PodStats stats;
   stats.timestamp = NowNanos();
   stats.cgroup_path = lifecycle_.CgroupParent(pod);
@@ -72,11 +83,7 @@ PodStats StatsCollector::MeasurePod(SandboxRecord pod, bool with_open_files) {
       if (interfaces.ok()) stats.interfaces = std::move(*interfaces);
     }
   }
-  ContainerFilter in_pod;
-  in_pod.pod_id_prefix = pod.id;
-  in_pod.state = ContainerState::kRunning;
-  for (auto& record : lifecycle_.ListContainers(in_pod)) {
-    if (record.pod_id != pod.id) continue;  // a prefix of another pod's id
+  for (auto& record : containers) {
     stats.containers.push_back(Measure(std::move(record), with_open_files));
     stats.process_count += stats.containers.back().pids.size();
   }
@@ -86,14 +93,21 @@ PodStats StatsCollector::MeasurePod(SandboxRecord pod, bool with_open_files) {
 
 StatusOr<PodStats> StatsCollector::Pod(const std::string& id) {
   ASSIGN_OR_RETURN(SandboxRecord pod, lifecycle_.GetPod(id));
-  return MeasurePod(std::move(pod), false);
+  auto running = RunningByPod(pod.id);
+  return MeasurePod(pod, std::move(running[pod.id]), false);
 }
 
 std::vector<PodStats> StatsCollector::Pods(const SandboxFilter& filter, bool with_open_files) {
   SandboxFilter ready = filter;
   ready.state = SandboxState::kReady;
+  // The containers are listed once for all pods (a list per pod would walk every
+  // container once per pod).
+  auto running = RunningByPod("");
   std::vector<PodStats> out;
-  for (auto& pod : lifecycle_.ListPods(ready)) out.push_back(MeasurePod(std::move(pod), with_open_files));
+  for (auto& pod : lifecycle_.ListPods(ready)) {
+    std::vector<ContainerRecord> containers = std::move(running[pod.id]);
+    out.push_back(MeasurePod(std::move(pod), std::move(containers), with_open_files));
+  }
   return out;
 }
 

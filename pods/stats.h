@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,7 +72,10 @@ class StatsCollector {
 
  private:
   ContainerStats Measure(ContainerRecord record, bool with_open_files);
-  PodStats MeasurePod(SandboxRecord pod, bool with_open_files);
+  // containers: the pod's running ones.
+  PodStats MeasurePod(SandboxRecord pod, std::vector<ContainerRecord> containers, bool with_open_files);
+  // Running containers of the pods whose id starts with pod_id_prefix, by pod id.
+  std::map<std::string, std::vector<ContainerRecord>> RunningByPod(const std::string& pod_id_prefix);
   // The cgroups the sampler reads: ready pods' and running containers'.
   std::vector<std::string> SampledCgroups();
 

@@ -19,17 +19,6 @@ std::pair<std::string, std::string> SplitTag(const std::string& repo_tag) {
   return {repo_tag.substr(0, colon), repo_tag.substr(colon + 1)};
 }
 
-std::string HumanBytes(uint64_t bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1000 && unit < 4) {
-    value /= 1000;
-    ++unit;
-  }
-  return unit == 0 ? absl::StrFormat("%dB", bytes) : absl::StrFormat("%.3g%s", value, units[unit]);
-}
-
 }  // namespace
 
 int RunImages(const GlobalOptions& global, const std::vector<std::string>& args) {

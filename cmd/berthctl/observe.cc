@@ -18,18 +18,6 @@ namespace berth::ctl {
 namespace po = boost::program_options;
 namespace {
 
-std::string Bytes(uint64_t bytes) {
-  if (bytes < 1024) return absl::StrCat(bytes, "B");
-  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes) / 1024;
-  int unit = 0;
-  while (value >= 1024 && unit < 3) {
-    value /= 1024;
-    ++unit;
-  }
-  return absl::StrFormat("%.1f%s", value, units[unit]);
-}
-
 // usage_nano_cores as a share of one core.
 std::string CpuPercent(const ::runtime::v1::CpuUsage& cpu) {
   if (!cpu.has_usage_nano_cores()) return "-";
@@ -44,14 +32,14 @@ std::vector<std::vector<std::string>> StatsRows(const ::runtime::v1::ListPodSand
     const auto& network = usage.network().default_interface();
     rows.push_back({absl::StrCat(pod.attributes().metadata().namespace_(), "/", pod.attributes().metadata().name()),
                     "", ShortId(pod.attributes().id()), CpuPercent(usage.cpu()),
-                    Bytes(usage.memory().working_set_bytes().value()),
-                    network.name().empty() ? "-" : Bytes(network.rx_bytes().value()),
-                    network.name().empty() ? "-" : Bytes(network.tx_bytes().value()),
+                    HumanBytes(usage.memory().working_set_bytes().value()),
+                    network.name().empty() ? "-" : HumanBytes(network.rx_bytes().value()),
+                    network.name().empty() ? "-" : HumanBytes(network.tx_bytes().value()),
                     absl::StrCat(usage.process().process_count().value()), ""});
     for (const auto& container : usage.containers()) {
       rows.push_back({"", container.attributes().metadata().name(), ShortId(container.attributes().id()),
-                      CpuPercent(container.cpu()), Bytes(container.memory().working_set_bytes().value()), "", "", "",
-                      Bytes(container.writable_layer().used_bytes().value())});
+                      CpuPercent(container.cpu()), HumanBytes(container.memory().working_set_bytes().value()), "", "", "",
+                      HumanBytes(container.writable_layer().used_bytes().value())});
     }
   }
   return rows;

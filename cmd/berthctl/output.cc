@@ -7,6 +7,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_format.h"
+
 namespace berth::ctl {
 namespace {
 
@@ -122,6 +124,17 @@ int ReportRpcError(const std::string& rpc, const grpc::Status& status) {
   std::cerr << "berthctl: " << rpc << ": " << GrpcCodeName(status.error_code()) << ": "
             << status.error_message() << "\n";
   return 1;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1000 && unit < 4) {
+    value /= 1000;
+    ++unit;
+  }
+  return unit == 0 ? absl::StrFormat("%dB", bytes) : absl::StrFormat("%.3g%s", value, units[unit]);
 }
 
 }  // namespace berth::ctl

@@ -3,6 +3,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ bool PrintStructured(const google::protobuf::Message& message, OutputFormat form
 
 // The first 13 characters of an id, as tables show it.
 inline std::string ShortId(const std::string& id) { return id.substr(0, 13); }
+
+// A size as crictl prints it: decimal units, three significant digits ("1.46MB").
+std::string HumanBytes(uint64_t bytes);
 
 // Prints rows as aligned columns; the first row is the header.
 void PrintTable(const std::vector<std::vector<std::string>>& rows);

@@ -306,20 +306,6 @@ TEST_F(KubeletTest, KillingAndRestartingBerthdRestartsNoContainer) {
   StopKubelet();
 }
 
-// A free port on the host's loopback (bound and let go: kubelet binds it next).
-int FreeLoopbackPort() {
-  UniqueFd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (::bind(socket_fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(socket_fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    return 0;
-  }
-  return ntohs(address.sin_port);
-}
-
 // kubelet's /exec, /attach and /portForward for a pod on berth, from kubelet's own
 // port, with client-go's SPDY clients (kubelet proxies each to berth's streaming
 // URL, as it does for kubectl through the API server).
@@ -330,8 +316,10 @@ TEST_F(KubeletTest, ServesExecAttachAndPortForwardFromItsOwnPort) {
   if (no_go) GTEST_SKIP() << missing;
   ASSERT_FALSE(client.empty()) << missing;
   StartWithImages({});
-  const int port = FreeLoopbackPort();
-  ASSERT_GT(port, 0);
+  // Bound and let go: kubelet binds it next.
+  auto free_port = PickFreePort();
+  ASSERT_TRUE(free_port.ok()) << free_port.status();
+  const int port = *free_port;
   StartKubelet(port);
   WriteStaticPod("streams", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done",
                  absl::StrCat("  - name: echo\n    image: ", image_,
@@ -397,8 +385,10 @@ TEST_F(KubeletTest, ServesExecAttachAndPortForwardFromItsOwnPort) {
 // berth's stats and CRI metrics.
 TEST_F(KubeletTest, ServesStatsSummaryAndCadvisorMetricsFromBerth) {
   StartWithImages({});  // the fixture's network is the shipped bridge: the pod has an eth0 to count
-  const int port = FreeLoopbackPort();
-  ASSERT_GT(port, 0);
+  // Bound and let go: kubelet binds it next.
+  auto free_port = PickFreePort();
+  ASSERT_TRUE(free_port.ok()) << free_port.status();
+  const int port = *free_port;
   StartKubelet(port, "{PodAndContainerStatsFromCRI: true, EventedPLEG: true, PLEGOnDemandRelist: true}");
   WriteStaticPod("observed", "while true; do :; done");
   Running running = WaitForRunning("observed");
