@@ -1,5 +1,7 @@
 #include "base/file_util.h"
 
+#include "base/mount_points.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -91,6 +93,13 @@ Status MakeDirs(const std::string& path, mode_t mode) {
 }
 
 Status RemoveAll(const std::string& path) {
+  // Removing across a mount point would delete what the mount shows (a volume's
+  // files, a host directory): refused, whoever forgot to unmount.
+  auto mounted = MountPointsUnder(path);
+  if (mounted.ok() && !mounted->empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("remove ", path, ": ", mounted->back(), " is still mounted under it"));
+  }
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
   if (ec && ec != std::errc::no_such_file_or_directory) {

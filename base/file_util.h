@@ -31,7 +31,8 @@ Status WriteFileAtomically(const std::string& path, absl::string_view data, mode
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 
 // Removes path and everything below it; a missing path is not an error. Symlinks are
-// removed, not followed. Callers unmount anything below path first.
+// removed, not followed. Callers unmount anything below path first: a mount found
+// there is FAILED_PRECONDITION, nothing removed (it would delete what it shows).
 Status RemoveAll(const std::string& path);
 
 // A copy of the file at path (an open fd, say /proc/self/exe) in a memfd sealed

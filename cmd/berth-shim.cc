@@ -69,7 +69,9 @@ UniqueFd Pipe(UniqueFd* write_end) {
 int main(int argc, char** argv) {
   // Nothing of berthd's but the ready pipe belongs here.
   ::close_range(shim::kReadyFd + 1, ~0U, 0);
-  if (argc == 3 && std::string(argv[1]) == "--pod-init") shim::RunPodInit(argv[2]);
+  if ((argc == 3 || argc == 4) && std::string(argv[1]) == "--pod-init") {
+    shim::RunPodInit(argv[2], argc == 4 ? argv[3] : "");
+  }
   // --reap-exec PID_FILE -- RUNTIME ARGS...: the parent of a detached runc/crun exec.
   if (argc >= 5 && std::string(argv[1]) == "--reap-exec" && std::string(argv[3]) == "--") {
     shim::RunExecReaper(argv[2], std::vector<std::string>(argv + 4, argv + argc));

@@ -19,8 +19,7 @@ Status HandleStatus(pods::Node& node, const ::runtime::v1::StatusRequest& reques
   auto* status = response->mutable_status();
   AddCondition("RuntimeReady", node.RuntimeCondition(), status);
   AddCondition("NetworkReady", node.NetworkCondition(), status);
-  // The default handler (empty name), then every installed one by name; none
-  // supports user namespaces yet.
+  // The default handler (empty name), then every installed one by name.
   std::vector<std::string> handlers = {""};
   for (const auto& name : node.lifecycle().HandlerNames()) handlers.push_back(name);
   for (const auto& name : handlers) {
@@ -28,6 +27,7 @@ Status HandleStatus(pods::Node& node, const ::runtime::v1::StatusRequest& reques
     handler->set_name(name);
     handler->mutable_features()->set_recursive_read_only_mounts(
         node.lifecycle().HandlerFeatures(name).recursive_read_only);
+    handler->mutable_features()->set_user_namespaces(node.lifecycle().HandlerFeatures(name).user_namespaces);
   }
   // SupplementalGroupsPolicy is honoured, and ContainerStatus says who a process runs as.
   response->mutable_features()->set_supplemental_groups_policy(true);

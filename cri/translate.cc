@@ -45,6 +45,33 @@ StatusOr<pods::SecurityProfileSpec> ToProfile(absl::string_view what, bool has_p
   return out;
 }
 
+std::vector<runtime::IdMapping> ToIdMappings(
+    const google::protobuf::RepeatedPtrField<::runtime::v1::IDMapping>& mappings) {
+  std::vector<runtime::IdMapping> out;
+  for (const auto& m : mappings) out.push_back({m.container_id(), m.host_id(), m.length()});
+  return out;
+}
+
+// An absent UserNamespace is the host's, as containerd and CRI-O read it.
+pods::UserNamespaceSpec ToUserNamespace(const ::runtime::v1::NamespaceOption& ns) {
+  pods::UserNamespaceSpec out;
+  if (!ns.has_userns_options()) return out;
+  out.mode = ToMode(ns.userns_options().mode());
+  out.uids = ToIdMappings(ns.userns_options().uids());
+  out.gids = ToIdMappings(ns.userns_options().gids());
+  return out;
+}
+
+void FillIdMappings(const std::vector<runtime::IdMapping>& mappings,
+                    google::protobuf::RepeatedPtrField<::runtime::v1::IDMapping>* out) {
+  for (const auto& m : mappings) {
+    auto* entry = out->Add();
+    entry->set_container_id(m.container_id);
+    entry->set_host_id(m.host_id);
+    entry->set_length(m.length);
+  }
+}
+
 std::string SignalName(::runtime::v1::Signal signal) {
   if (signal == ::runtime::v1::SIGNAL_RUNTIME_DEFAULT) return "";
   std::string name = ::runtime::v1::Signal_Name(signal);
@@ -107,6 +134,7 @@ StatusOr<pods::PodSpec> ToPodSpec(const ::runtime::v1::PodSandboxConfig& config,
   spec.network = ToMode(ns.network());
   spec.pid = ToMode(ns.pid());
   spec.ipc = ToMode(ns.ipc());
+  spec.userns = ToUserNamespace(ns);
   spec.privileged = sec.privileged();
   if (sec.has_run_as_user()) spec.run_as_user = sec.run_as_user().value();
   if (sec.has_run_as_group()) spec.run_as_group = sec.run_as_group().value();
@@ -130,8 +158,11 @@ StatusOr<pods::ContainerSpec> ToContainerSpec(const ::runtime::v1::ContainerConf
     if (m.has_image() && !m.image().image().empty()) {
       return absl::UnimplementedError("image volume mounts are not supported yet");
     }
-    spec.mounts.push_back({m.container_path(), m.host_path(), m.readonly(), static_cast<int>(m.propagation()),
-                           m.recursive_read_only()});
+    pods::MountSpec mount = pods::MountSpec::Bind(m.container_path(), m.host_path(), m.readonly(),
+                                                  static_cast<int>(m.propagation()), m.recursive_read_only());
+    mount.uid_mappings = ToIdMappings(m.uidmappings());
+    mount.gid_mappings = ToIdMappings(m.gidmappings());
+    spec.mounts.push_back(std::move(mount));
   }
   for (const auto& d : config.devices()) spec.devices.push_back({d.container_path(), d.host_path(), d.permissions()});
   spec.labels.insert(config.labels().begin(), config.labels().end());
@@ -173,6 +204,7 @@ StatusOr<pods::ContainerSpec> ToContainerSpec(const ::runtime::v1::ContainerConf
   ASSIGN_OR_RETURN(s.apparmor, ToProfile("AppArmor", sec.has_apparmor(), sec.apparmor(), legacy_apparmor));
   s.pid = ToMode(sec.namespace_options().pid());
   s.target_container_id = sec.namespace_options().target_id();
+  if (sec.namespace_options().has_userns_options()) s.userns = ToUserNamespace(sec.namespace_options());
   if (s.pid == pods::NamespaceMode::kTarget && s.target_container_id.empty()) {
     return absl::InvalidArgumentError("PID namespace mode TARGET needs a target_id");
   }
@@ -213,6 +245,12 @@ void FillPodSandboxStatus(const pods::SandboxRecord& r, ::runtime::v1::PodSandbo
   ns->set_network(static_cast<::runtime::v1::NamespaceMode>(r.spec.network));
   ns->set_pid(static_cast<::runtime::v1::NamespaceMode>(r.spec.pid));
   ns->set_ipc(static_cast<::runtime::v1::NamespaceMode>(r.spec.ipc));
+  if (r.spec.userns.mode != pods::NamespaceMode::kNode) {
+    auto* userns = ns->mutable_userns_options();
+    userns->set_mode(static_cast<::runtime::v1::NamespaceMode>(r.spec.userns.mode));
+    FillIdMappings(r.spec.userns.uids, userns->mutable_uids());
+    FillIdMappings(r.spec.userns.gids, userns->mutable_gids());
+  }
   out->mutable_labels()->insert(r.spec.labels.begin(), r.spec.labels.end());
   out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
   out->set_runtime_handler(r.spec.runtime_handler);

@@ -71,6 +71,8 @@ class ImageStore {
 
   std::vector<PullProgress> ActivePulls();
   SnapshotStore& snapshots() { return *snapshots_; }
+  // Where containers' writable layers are made.
+  const std::string& containers_dir() const { return options_.containers_dir; }
   ContentStore& content() { return *content_; }
 
  private:

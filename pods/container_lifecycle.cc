@@ -12,12 +12,18 @@
 #include "base/file_util.h"
 #include "base/log.h"
 #include "base/random_id.h"
+#include "base/mount_points.h"
+#include "pods/idmapped_volumes.h"
 #include "pods/lifecycle.h"
 #include "pods/oci_spec.h"
+#include "pods/user_namespace.h"
 #include "runtime/signals.h"
 
 namespace berth::pods {
 Status Lifecycle::RemoveContainerFiles(const ContainerRecord& container) {
+  // Idmapped volumes (idmapped_volumes.h) are detached first: the writable layer's
+  // removal below must not reach into what they show.
+  RETURN_IF_ERROR(DetachMountsUnder(container.dir));
   RETURN_IF_ERROR(rootfs_->Remove(container.id, container.rootfs()));
   RETURN_IF_ERROR(RemoveAll(container.dir));
   return RemoveAll(container.run_dir);
@@ -42,6 +48,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
     return image.status();
   }
   ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(pod->spec.runtime_handler));
+  RETURN_IF_ERROR(CheckContainerUserNamespace(pod->spec, spec));
   cgroups::PrimeMigration(cgroups_);  // the init's move into its cgroup, ~10 ms from now
 
   ContainerRecord record;
@@ -66,7 +73,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
     if (!undone.ok()) BERTH_LOG(Error) << "undo a failed CreateContainer" << Kv("container", record.id) << undone;
   };
   RETURN_IF_ERROR(MakeDirs(record.rootfs(), 0755));
-  RETURN_IF_ERROR(rootfs_->Mount(record.id, *image, record.rootfs()));
+  RETURN_IF_ERROR(rootfs_->Mount(record.id, *image, record.rootfs(), pod->spec.userns, pod->userns_path));
   // Mount sources kubelet expects to exist are created as directories.
   for (const auto& m : spec.mounts) {
     if (m.recursive_readonly && !runtime->features().recursive_read_only) {
@@ -88,9 +95,15 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
     }
     target_pid_ns = absl::StrCat("/proc/", target->pid, "/ns/pid");
   }
+  // What the runtime mounts: idmapped copies in place of the volumes that ask for them.
+  ContainerSpec runtime_view = spec;
+  if (!pod->userns_path.empty()) {
+    ASSIGN_OR_RETURN(runtime_view.mounts,
+                     AttachIdmappedVolumes(spec.mounts, record.dir + "/idmapped", pod->userns_path));
+  }
   SpecInputs inputs;
   inputs.pod = &*pod;
-  inputs.container = &spec;
+  inputs.container = &runtime_view;
   inputs.image = &image->config;
   inputs.container_id = record.id;
   inputs.rootfs = record.rootfs();

@@ -1,10 +1,46 @@
 #include "pods/container_rootfs.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 
+#include <filesystem>
+
 #include "base/file_util.h"
+#include "base/unique_fd.h"
+#include "runtime/idmap.h"
 
 namespace berth::pods {
+namespace {
+
+Status MountOverlay(const image::RootfsLayers& layers, const std::string& target) {
+  const std::string data = layers.MountData();
+  if (::mount("overlay", target.c_str(), "overlay", 0, (data + ",volatile").c_str()) == 0) return absl::OkStatus();
+  if (errno == EINVAL && ::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) == 0) return absl::OkStatus();
+  return ErrnoError(absl::StrCat("mount the rootfs at ", target));
+}
+
+// For a pod with its own user namespace, the image's layers are seen through its
+// mappings: their files (the host's root's on disk) are the pod's root's, and none
+// is chowned. The writable layer is the host uid's the pod's root maps to.
+Status MountIdmapped(const image::RootfsLayers& layers, const UserNamespaceSpec& userns_spec,
+                     const std::string& userns_path, const std::string& target) {
+  UniqueFd userns(::open(userns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!userns) return ErrnoError(absl::StrCat("open the pod's user namespace ", userns_path));
+  std::optional<uint32_t> root_uid = runtime::HostId(userns_spec.uids, 0);
+  std::optional<uint32_t> root_gid = runtime::HostId(userns_spec.gids, 0);
+  if (!root_uid || !root_gid) return absl::InvalidArgumentError("the pod's user namespace does not map its root");
+  runtime::IdmappedOverlay overlay;
+  overlay.upper_owner = *root_uid;
+  overlay.upper_group = *root_gid;
+  overlay.lower_dirs = layers.lower_dirs;
+  overlay.upper_dir = layers.upper_dir;
+  overlay.work_dir = layers.work_dir;
+  overlay.options = "volatile";
+  const std::string staging = std::filesystem::path(layers.upper_dir).parent_path().string() + "/idmapped-layers";
+  return runtime::MountIdmappedOverlay(overlay, userns.get(), staging, target);
+}
+
+}  // namespace
 
 StatusOr<image::ImageRecord> OverlayRootfs::FindImage(absl::string_view ref_or_id) {
   return images_->Find(ref_or_id);
@@ -17,14 +53,19 @@ StatusOr<image::ImageRecord> OverlayRootfs::FindImage(absl::string_view ref_or_i
 // stall for everything else writing to that disk). Kernels before 5.10 lack the
 // option and get the plain mount.
 Status OverlayRootfs::Mount(const std::string& container_id, const image::ImageRecord& image,
-                            const std::string& target) {
+                            const std::string& target, const UserNamespaceSpec& userns,
+                            const std::string& userns_path) {
   ASSIGN_OR_RETURN(image::RootfsLayers layers, images_->snapshots().PrepareRootfs(container_id, image.chain_ids));
-  const std::string data = layers.MountData();
-  if (::mount("overlay", target.c_str(), "overlay", 0, (data + ",volatile").c_str()) == 0) return absl::OkStatus();
-  if (errno == EINVAL && ::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) == 0) return absl::OkStatus();
-  Status failed = ErrnoError(absl::StrCat("mount the rootfs at ", target));
-  (void)images_->snapshots().RemoveRootfs(container_id);
-  return failed;
+  Status mounted = userns.mode != NamespaceMode::kPod ? MountOverlay(layers, target)
+                                                     : MountIdmapped(layers, userns, userns_path, target);
+  if (!mounted.ok()) (void)images_->snapshots().RemoveRootfs(container_id);
+  return mounted;
+}
+
+bool OverlayRootfs::SupportsIdmappedMounts() {
+  std::call_once(idmap_probe_once_,
+                 [this] { idmapped_mounts_ = runtime::SupportsIdmappedMounts(images_->containers_dir()); });
+  return idmapped_mounts_;
 }
 
 Status OverlayRootfs::Remove(const std::string& container_id, const std::string& target) {

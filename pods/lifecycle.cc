@@ -40,6 +40,12 @@ Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, State
       handlers_(std::move(parts.handlers)),
       exits_([this](const std::string& id) { OnShimExit(id); }) {}
 
+RuntimeHandler::Features Lifecycle::HandlerFeatures(const std::string& name) {
+  RuntimeHandler::Features features = handlers_->Features(name);
+  features.user_namespaces = features.user_namespace && rootfs_->SupportsIdmappedMounts();
+  return features;
+}
+
 std::string Lifecycle::CgroupParent(const SandboxRecord& pod) const {
   // Without a parent from kubelet the pod gets one of berth's, removed with the pod.
   std::string parent = pod.spec.cgroup_parent.empty() ? "/berth/" + pod.id : pod.spec.cgroup_parent;

@@ -109,7 +109,7 @@ class Lifecycle {
   // The handler names berth offers (for Status).
   std::vector<std::string> HandlerNames() const { return handlers_->Names(); }
   // What a handler ("" for the default) supports; all false for an unknown name.
-  RuntimeHandler::Features HandlerFeatures(const std::string& name) { return handlers_->Features(name); }
+  RuntimeHandler::Features HandlerFeatures(const std::string& name);
 
  private:
   // The record as its shim's exit file (or the absence of shim and init) says it is now.

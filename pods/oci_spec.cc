@@ -309,6 +309,11 @@ StatusOr<runtime::Spec> BuildOciSpec(const SpecInputs& in) {
   }
 
   spec.namespaces.push_back({"mount", ""});
+  if (!in.pod->userns_path.empty()) {
+    spec.namespaces.push_back({"user", in.pod->userns_path});
+    spec.uid_mappings = pod.userns.uids;
+    spec.gid_mappings = pod.userns.gids;
+  }
   auto join_or_new = [&](const char* type, const std::string& path) { spec.namespaces.push_back({type, path}); };
   if (pod.network != NamespaceMode::kNode) join_or_new("network", in.pod->netns_path);
   if (pod.ipc != NamespaceMode::kNode) join_or_new("ipc", in.pod->ipcns_path);

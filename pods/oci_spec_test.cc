@@ -117,8 +117,8 @@ TEST_F(OciSpecTest, AnEtcThatLeavesTheRootfsIsReadInsideIt) {
 }
 
 TEST_F(OciSpecTest, PodFilesAreMountedUnlessTheContainerBringsItsOwn) {
-  container_.mounts.push_back({"/etc/hosts", "/srv/hosts", true, 0, false});
-  container_.mounts.push_back({"/data", "/srv/data", true, 1, false});
+  container_.mounts.push_back(MountSpec::Bind("/etc/hosts", "/srv/hosts", true));
+  container_.mounts.push_back(MountSpec::Bind("/data", "/srv/data", true, 1));
   auto spec = Build();
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(MountAt(*spec, "/etc/resolv.conf")->source, "/run/berth/pods/pod1/resolv.conf");
@@ -131,11 +131,11 @@ TEST_F(OciSpecTest, PodFilesAreMountedUnlessTheContainerBringsItsOwn) {
 }
 
 TEST_F(OciSpecTest, BadMountsAreRefusedWithTheReason) {
-  container_.mounts = {{"relative", "/srv", false, 0, false}};
+  container_.mounts = {MountSpec::Bind("relative", "/srv", false)};
   EXPECT_NE(Build().status().message().find("must be absolute"), std::string::npos);
-  container_.mounts = {{"/data", "/srv", false, 0, true}};
+  container_.mounts = {MountSpec::Bind("/data", "/srv", false, 0, true)};
   EXPECT_NE(Build().status().message().find("needs readonly"), std::string::npos);
-  container_.mounts = {{"/data", "/srv", true, 2, true}};
+  container_.mounts = {MountSpec::Bind("/data", "/srv", true, 2, true)};
   EXPECT_NE(Build().status().message().find("needs private propagation"), std::string::npos);
 }
 

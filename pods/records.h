@@ -32,6 +32,7 @@ struct SandboxRecord {
   std::string netns_path;  // empty when the pod uses the host's
   std::string ipcns_path;
   std::string utsns_path;
+  std::string userns_path;  // empty unless the pod has a user namespace of its own
   std::string shm_path;
   std::vector<std::string> ips;
   // True from a successful CNI ADD until a successful DEL: a DEL that failed at stop
@@ -77,7 +78,8 @@ struct ContainerRecord {
 };
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SandboxRecord, id, spec, state, created_at, dir, netns_path,
-                                                ipcns_path, utsns_path, shm_path, ips, network_attached, init_pid,
+                                                ipcns_path, utsns_path, userns_path, shm_path, ips, network_attached,
+                                                init_pid,
                                                 init_start_time)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRecord, id, pod_id, spec, image_id, state, created_at,
                                                 started_at, finished_at, exit_code, reason, message, handler, dir,

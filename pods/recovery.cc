@@ -93,7 +93,8 @@ void Lifecycle::RemoveOrphans() {
     // What RunPod would have recorded, where it got that far.
     struct stat st;
     for (auto [kind, path] : {std::pair{"net", &orphan.netns_path}, std::pair{"ipc", &orphan.ipcns_path},
-                              std::pair{"uts", &orphan.utsns_path}, std::pair{"shm", &orphan.shm_path}}) {
+                              std::pair{"uts", &orphan.utsns_path}, std::pair{"user", &orphan.userns_path},
+                              std::pair{"shm", &orphan.shm_path}}) {
       std::string candidate = absl::StrCat(orphan.dir, "/", kind);
       if (::stat(candidate.c_str(), &st) == 0) *path = candidate;
     }

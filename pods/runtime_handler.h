@@ -21,6 +21,10 @@ class RuntimeHandler {
   // What a handler supports, from its OCI features document.
   struct Features {
     bool recursive_read_only = false;  // the "rro" mount option
+    bool user_namespace = false;       // joins a user namespace (linux.namespaces lists "user")
+    // The handler's user namespaces work on this node: it joins one, and berth can
+    // idmap the rootfs and volumes for it (set by the lifecycle, which knows).
+    bool user_namespaces = false;
   };
 
   virtual const std::string& name() const = 0;

@@ -9,9 +9,8 @@
 
 namespace berth::pods {
 
-StatusOr<PinnedNamespaces> LinuxSandboxHost::PinNamespaces(const std::string& dir, bool net, bool ipc, bool uts,
-                                                           const std::string& hostname) {
-  return pods::PinNamespaces(dir, net, ipc, uts, hostname);
+StatusOr<PinnedNamespaces> LinuxSandboxHost::PinNamespaces(const std::string& dir, const NamespaceRequest& request) {
+  return pods::PinNamespaces(dir, request);
 }
 
 Status LinuxSandboxHost::UnpinNamespace(const std::string& path) { return pods::UnpinNamespace(path); }
@@ -31,8 +30,8 @@ Status LinuxSandboxHost::UnmountShm(const std::string& path) {
   return absl::OkStatus();
 }
 
-StatusOr<PodInit> LinuxSandboxHost::StartPodInit(const std::string& pod_dir) {
-  ASSIGN_OR_RETURN(std::string answer, SpawnDetached(shim::PodInitArgv(shim_binary_, pod_dir)));
+StatusOr<PodInit> LinuxSandboxHost::StartPodInit(const std::string& pod_dir, const std::string& userns_path) {
+  ASSIGN_OR_RETURN(std::string answer, SpawnDetached(shim::PodInitArgv(shim_binary_, pod_dir, userns_path)));
   auto pid = shim::ParseReadyReply(answer);
   if (!pid.ok()) return Annotate(pid.status(), "start the pod's init");
   return PodInit{*pid, ProcessStartTime(*pid)};

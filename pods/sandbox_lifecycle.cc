@@ -9,6 +9,7 @@
 #include "network/pod_dial.h"
 #include "pods/lifecycle.h"
 #include "pods/pod_files.h"
+#include "pods/user_namespace.h"
 #include "runtime/sysctl.h"
 
 namespace berth::pods {
@@ -30,7 +31,7 @@ void Lifecycle::StopPodInit(const SandboxRecord& pod) {
 
 Status Lifecycle::TearDownPod(const SandboxRecord& pod) {
   StopPodInit(pod);
-  for (const std::string* path : {&pod.netns_path, &pod.ipcns_path, &pod.utsns_path}) {
+  for (const std::string* path : {&pod.netns_path, &pod.ipcns_path, &pod.utsns_path, &pod.userns_path}) {
     RETURN_IF_ERROR(host_->UnpinNamespace(*path));
   }
   RETURN_IF_ERROR(host_->UnmountShm(pod.shm_path));
@@ -47,6 +48,13 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
     return absl::InvalidArgumentError("pod metadata needs a name, a uid and a namespace");
   }
   RETURN_IF_ERROR(handlers_->Get(spec.runtime_handler).status());
+  RETURN_IF_ERROR(CheckPodUserNamespace(spec));
+  if (HasOwnUserNamespace(spec) && !HandlerFeatures(spec.runtime_handler).user_namespaces) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "runtime handler \"", spec.runtime_handler,
+        "\" cannot run pods in user namespaces on this node (it joins none, or this kernel or filesystem has no "
+        "idmapped mounts)"));
+  }
   bool own_net = spec.network != NamespaceMode::kNode;
   bool own_ipc = spec.ipc != NamespaceMode::kNode;
   // The pod's UTS namespace is its own exactly when its network is (as kubelet has it).
@@ -66,7 +74,13 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
     Status undone = TearDownPod(pod);
     if (!undone.ok()) BERTH_LOG(Error) << "undo a failed RunPodSandbox" << Kv("pod", pod.id) << undone;
   };
-  ASSIGN_OR_RETURN(PinnedNamespaces ns, host_->PinNamespaces(pod.dir, own_net, own_ipc, own_net, spec.hostname));
+  NamespaceRequest request;
+  request.net = request.uts = own_net;
+  request.ipc = own_ipc;
+  request.hostname = spec.hostname;
+  request.userns = spec.userns;
+  ASSIGN_OR_RETURN(PinnedNamespaces ns, host_->PinNamespaces(pod.dir, request));
+  pod.userns_path = ns.user;
   pod.netns_path = ns.net;
   pod.ipcns_path = ns.ipc;
   pod.utsns_path = ns.uts;
@@ -78,7 +92,7 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
   }
   if (spec.pid == NamespaceMode::kPod) {
     // A PID namespace shared by the pod lives as long as its pid 1 does.
-    ASSIGN_OR_RETURN(PodInit init, host_->StartPodInit(pod.dir));
+    ASSIGN_OR_RETURN(PodInit init, host_->StartPodInit(pod.dir, pod.userns_path));
     pod.init_pid = init.pid;
     pod.init_start_time = init.start_time;
   }

@@ -91,13 +91,15 @@ class FakeSandboxHost : public SandboxHost {
  public:
   explicit FakeSandboxHost(Ledger* ledger) : ledger_(ledger) {}
 
-  StatusOr<PinnedNamespaces> PinNamespaces(const std::string& dir, bool net, bool ipc, bool uts,
-                                           const std::string&) override {
+  StatusOr<PinnedNamespaces> PinNamespaces(const std::string& dir, const NamespaceRequest& request) override {
     RETURN_IF_ERROR(MakeDirs(dir, 0711));
     RETURN_IF_ERROR(ledger_->Step("pin namespaces"));
     PinnedNamespaces pinned;
-    for (auto [wanted, kind, path] : {std::tuple{net, "net", &pinned.net}, std::tuple{ipc, "ipc", &pinned.ipc},
-                                      std::tuple{uts, "uts", &pinned.uts}}) {
+    bool user = request.userns.mode == NamespaceMode::kPod;
+    for (auto [wanted, kind, path] : {std::tuple{user, "user", &pinned.user},
+                                      std::tuple{request.net, "net", &pinned.net},
+                                      std::tuple{request.ipc, "ipc", &pinned.ipc},
+                                      std::tuple{request.uts, "uts", &pinned.uts}}) {
       if (!wanted) continue;
       *path = dir + "/" + kind;
       RETURN_IF_ERROR(WriteFileAtomically(*path, "", 0444, Durability::kCrash));
@@ -121,7 +123,7 @@ class FakeSandboxHost : public SandboxHost {
     if (!path.empty()) ledger_->Release("shm " + path);
     return absl::OkStatus();
   }
-  StatusOr<PodInit> StartPodInit(const std::string&) override {
+  StatusOr<PodInit> StartPodInit(const std::string&, const std::string&) override {
     RETURN_IF_ERROR(ledger_->Step("start pod init"));
     ledger_->Hold("pod init");
     return PodInit{::getpid(), ProcessStartTime(::getpid())};
@@ -143,7 +145,8 @@ class FakeRootfs : public ContainerRootfs {
     if (!named) return absl::NotFoundError("no such image");
     return image_;
   }
-  Status Mount(const std::string& container_id, const image::ImageRecord&, const std::string&) override {
+  Status Mount(const std::string& container_id, const image::ImageRecord&, const std::string&,
+               const UserNamespaceSpec&, const std::string&) override {
     RETURN_IF_ERROR(ledger_->Step("mount rootfs"));
     ledger_->Hold("rootfs " + container_id);
     return absl::OkStatus();
@@ -152,6 +155,7 @@ class FakeRootfs : public ContainerRootfs {
     ledger_->Release("rootfs " + container_id);
     return absl::OkStatus();
   }
+  bool SupportsIdmappedMounts() override { return true; }
 
  private:
   Ledger* ledger_;

@@ -13,12 +13,23 @@
 
 #include "base/json_optional.h"
 #include "base/status.h"
+#include "runtime/idmap.h"
 
 namespace berth::pods {
 
 // How a namespace is had: its own per pod, its own per container, the host's, or
 // another container's.
 enum class NamespaceMode { kPod = 0, kContainer = 1, kNode = 2, kTarget = 3 };
+
+// A pod's user namespace (KEP-127): the host's (kNode), or its own (kPod), which
+// maps exactly one uid range and one gid range, container id 0 included.
+struct UserNamespaceSpec {
+  NamespaceMode mode = NamespaceMode::kNode;
+  std::vector<runtime::IdMapping> uids;
+  std::vector<runtime::IdMapping> gids;
+
+  bool operator==(const UserNamespaceSpec&) const = default;
+};
 
 struct DnsSpec {
   std::vector<std::string> servers;
@@ -50,6 +61,7 @@ struct PodSpec {
   NamespaceMode network = NamespaceMode::kPod;
   NamespaceMode pid = NamespaceMode::kContainer;
   NamespaceMode ipc = NamespaceMode::kPod;
+  UserNamespaceSpec userns;
   bool privileged = false;
   std::optional<int64_t> run_as_user;
   std::optional<int64_t> run_as_group;
@@ -70,6 +82,27 @@ struct MountSpec {
   int propagation = 0;
   // Read-only all the way down: mounts below host_path too (needs readonly, private).
   bool recursive_readonly = false;
+  // Given (kubelet gives the pod's) in a pod with its own user namespace: the
+  // volume is idmapped, so the pod's root sees the host's root-owned files as its own.
+  std::vector<runtime::IdMapping> uid_mappings;
+  std::vector<runtime::IdMapping> gid_mappings;
+  // An image volume (KEP-4639): the image (an id or a reference) whose files are
+  // mounted, read-only, instead of a host path; image_sub_path is a directory in it.
+  std::string image;
+  std::string image_sub_path;
+  // The image's id, once CreateContainer has found it (ContainerStatus reports it).
+  std::string image_ref;
+
+  static MountSpec Bind(std::string container_path, std::string host_path, bool readonly, int propagation = 0,
+                        bool recursive_readonly = false) {
+    MountSpec m;
+    m.container_path = std::move(container_path);
+    m.host_path = std::move(host_path);
+    m.readonly = readonly;
+    m.propagation = propagation;
+    m.recursive_readonly = recursive_readonly;
+    return m;
+  }
 };
 
 struct DeviceSpec {
@@ -120,6 +153,8 @@ struct SecuritySpec {
   SecurityProfileSpec apparmor;
   NamespaceMode pid = NamespaceMode::kContainer;
   std::string target_container_id;
+  // As the container's config gave it; it must be the pod's.
+  std::optional<UserNamespaceSpec> userns;
 };
 
 struct ContainerSpec {
@@ -147,10 +182,12 @@ struct ContainerSpec {
 // number; INVALID_ARGUMENT for anything else, negative values included.
 StatusOr<uint64_t> ParseQuantity(const std::string& text);
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UserNamespaceSpec, mode, uids, gids)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DnsSpec, servers, searches, options)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PortSpec, protocol, container_port, host_port, host_ip)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MountSpec, container_path, host_path, readonly, propagation,
-                                                recursive_readonly)
+                                                recursive_readonly, uid_mappings, gid_mappings, image,
+                                                image_sub_path, image_ref)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DeviceSpec, container_path, host_path, permissions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourcesSpec, cpu_period, cpu_quota, cpu_shares, memory_limit,
                                                 memory_swap_limit, oom_score_adj, pids_limit, cpuset_cpus,
@@ -158,13 +195,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourcesSpec, cpu_period, cpu_q
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecurityProfileSpec, type, localhost_ref)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PodSpec, name, uid, namespace_name, attempt, hostname, log_directory,
                                                 cgroup_parent, runtime_handler, labels, annotations, sysctls, ports,
-                                                dns, network, pid, ipc, privileged, run_as_user, run_as_group,
+                                                dns, network, pid, ipc, userns, privileged, run_as_user, run_as_group,
                                                 supplemental_groups, strict_supplemental_groups, readonly_rootfs)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecuritySpec, privileged, add_capabilities, drop_capabilities,
                                                 run_as_user, run_as_group, run_as_username, supplemental_groups,
                                                 strict_supplemental_groups, readonly_rootfs, no_new_privs,
                                                 masked_paths, readonly_paths, seccomp, apparmor, pid,
-                                                target_container_id)
+                                                target_container_id, userns)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerSpec, name, attempt, image, command, args, working_dir, env,
                                                 mounts, devices, labels, annotations, log_path, stdin, stdin_once, tty,
                                                 resources, security, stop_signal)

@@ -270,9 +270,18 @@ StatusOr<UniqueFd> ConnectConsoleSocket(const std::string& path) {
 // What the init and an exec'd process both do inside the container before the
 // user and capabilities change: the terminal (when asked for), the working
 // directory, the executable looked up, rlimits and the AppArmor profile.
-StatusOr<std::string> PrepareProcess(const Process& process, int console_fd) {
+//
+// In a user namespace this runs before the process enters it, so the terminal is
+// given to the host uid the process's uid maps to.
+StatusOr<std::string> PrepareProcess(const Process& process, const Spec& spec, int console_fd) {
   if (process.terminal) {
-    RETURN_IF_ERROR(SetupConsole(console_fd, process.user.uid));
+    uid_t owner = process.user.uid;
+    if (spec.FindNamespace("user") != nullptr) {
+      std::optional<uint32_t> host = HostId(spec.uid_mappings, process.user.uid);
+      if (!host) return absl::InvalidArgumentError(absl::StrCat("uid ", process.user.uid, " is not mapped"));
+      owner = *host;
+    }
+    RETURN_IF_ERROR(SetupConsole(console_fd, owner));
     ::close(console_fd);
   }
   if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
@@ -305,6 +314,7 @@ Status WaitForCreate(int sync_fd, absl::string_view what) {
 StatusOr<std::string> SetupInit(const InitArgs& a) {
   const Spec& spec = *a.spec;
   const Process& process = spec.process;
+  ASSIGN_OR_RETURN(UniqueFd userns, OpenUserNamespace(spec));
   RETURN_IF_ERROR(EnterNamespaces(spec));
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
   RETURN_IF_ERROR(SetHostnames(spec));
@@ -315,7 +325,8 @@ StatusOr<std::string> SetupInit(const InitArgs& a) {
   if (rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(a.rootfs));
   RETURN_IF_ERROR(SendMessage(a.sync_fd, "R"));
   RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the device rules were in force"));
-  ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, a.console_fd));
+  ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, spec, a.console_fd));
+  RETURN_IF_ERROR(EnterUserNamespace(userns));
   ::umask(process.user.umask.value_or(022));
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes before the
   // capabilities are dropped; with it, as late as possible.
@@ -393,6 +404,7 @@ struct ExecChildArgs {
   int error_fd = -1;
   int pidfd = -1;
   int join_flags = 0;
+  bool join_user = false;  // entered last, as the init did (see EnterUserNamespace)
   int preserve_fds = 0;
   int console_fd = -1;  // connected to --console-socket when process.terminal is set
 };
@@ -403,8 +415,9 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
     return ErrnoError("join the container's namespaces");
   }
   // In the container's mount namespace: a terminal is one of its own devpts.
-  ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, a.console_fd));
+  ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, *a.spec, a.console_fd));
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
+  if (a.join_user && ::setns(a.pidfd, CLONE_NEWUSER) != 0) return ErrnoError("join the container's user namespace");
   ::umask(process.user.umask.value_or(022));
   // The steps above ran while exec placed us in the container's cgroups (as the
   // init's do, see SetupInit); nothing below runs outside them.
@@ -452,11 +465,8 @@ Status Runtime::Create(const CreateOptions& o) {
   if (spec.FindNamespace("mount") == nullptr) {
     return absl::InvalidArgumentError("berth-runtime needs a mount namespace in linux.namespaces");
   }
-  for (const auto& ns : spec.namespaces) {
-    if (ns.type == "user" || ns.type == "time") {
-      return absl::UnimplementedError(absl::StrCat(ns.type, " namespaces are not supported"));
-    }
-  }
+  if (spec.FindNamespace("time") != nullptr) return absl::UnimplementedError("time namespaces are not supported");
+  RETURN_IF_ERROR(CheckUserNamespace(spec));
   RETURN_IF_ERROR(CheckHostIsolation(spec));
 
   RETURN_IF_ERROR(store_.Reserve(o.id));
@@ -689,6 +699,7 @@ StatusOr<int> Runtime::Exec(const ExecOptions& o) {
   args.error_fd = err_write.get();
   args.pidfd = pidfd.get();
   args.join_flags = join_flags;
+  args.join_user = InOtherUserNamespace(state.pid);
   args.preserve_fds = o.preserve_fds;
   args.console_fd = console.get();
   pid_t pid = ::fork();

@@ -56,6 +56,8 @@ std::string FeaturesJson() {
           {"supportedFlags", SupportedSeccompFlags()}}},
         {"apparmor", {{"enabled", true}}},
         {"selinux", {{"enabled", false}}},
+        // Mounts with uidMappings are not made here: berthd attaches idmapped
+        // copies itself, for runc too (idmapped_volumes.h in pods/).
         {"mountExtensions", {{"idmap", {{"enabled", false}}}}}}},
   };
   return features.dump(2);

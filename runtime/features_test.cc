@@ -20,7 +20,8 @@ TEST(FeaturesTest, TheDocumentSaysWhatTheRuntimeDoes) {
   EXPECT_TRUE(Lists(features["mountOptions"], "rro")) << "berthd asks for this one";
   const auto& linux = features["linux"];
   EXPECT_TRUE(Lists(linux["namespaces"], "network"));
-  EXPECT_FALSE(Lists(linux["namespaces"], "user")) << "refused at create, so not offered";
+  EXPECT_TRUE(Lists(linux["namespaces"], "user")) << "joined by path, as berthd's pods need";
+  EXPECT_FALSE(linux["mountExtensions"]["idmap"]["enabled"]) << "berthd idmaps volumes itself";
   EXPECT_TRUE(Lists(linux["capabilities"], "CAP_SYS_ADMIN"));
   EXPECT_TRUE(Lists(linux["seccomp"]["actions"], "SCMP_ACT_ERRNO"));
   EXPECT_TRUE(Lists(linux["seccomp"]["operators"], "SCMP_CMP_MASKED_EQ"));

@@ -16,14 +16,14 @@ struct NamespaceKind {
   const char* type;   // OCI name
   const char* proc;   // /proc/PID/ns/<proc>
   int flag;
-  bool supported;     // can a container have one (user, time: not yet)
+  bool supported;     // can a container have one (time: not yet; user: joined by path only)
 };
 
 constexpr NamespaceKind kKinds[] = {
     {"pid", "pid", CLONE_NEWPID, true},       {"network", "net", CLONE_NEWNET, true},
     {"mount", "mnt", CLONE_NEWNS, true},      {"ipc", "ipc", CLONE_NEWIPC, true},
     {"uts", "uts", CLONE_NEWUTS, true},       {"cgroup", "cgroup", CLONE_NEWCGROUP, true},
-    {"user", "user", CLONE_NEWUSER, false},   {"time", "time", CLONE_NEWTIME, false},
+    {"user", "user", CLONE_NEWUSER, true},   {"time", "time", CLONE_NEWTIME, false},
 };
 
 bool Supported(absl::string_view type) {
@@ -62,7 +62,7 @@ Status PreparePidNamespace(const Spec& spec) {
 Status EnterNamespaces(const Spec& spec) {
   int unshare_flags = 0;
   for (const auto& ns : spec.namespaces) {
-    if (ns.type == "pid" || ns.type == "cgroup") continue;
+    if (ns.type == "pid" || ns.type == "cgroup" || ns.type == "user") continue;
     if (!Supported(ns.type)) {
       return absl::UnimplementedError(absl::StrCat(ns.type, " namespaces are not supported"));
     }
@@ -75,6 +75,46 @@ Status EnterNamespaces(const Spec& spec) {
   }
   if (unshare_flags != 0 && ::unshare(unshare_flags) != 0) return ErrnoError("unshare namespaces");
   return absl::OkStatus();
+}
+
+Status CheckUserNamespace(const Spec& spec) {
+  const Namespace* ns = spec.FindNamespace("user");
+  if (ns == nullptr) {
+    if (!spec.uid_mappings.empty() || !spec.gid_mappings.empty()) {
+      return absl::InvalidArgumentError("linux.uidMappings and gidMappings need a user namespace");
+    }
+    return absl::OkStatus();
+  }
+  if (ns->path.empty()) {
+    return absl::UnimplementedError("berth-runtime joins an existing user namespace only: give it a path");
+  }
+  if (spec.uid_mappings.empty() || spec.gid_mappings.empty()) {
+    return absl::InvalidArgumentError("a user namespace needs linux.uidMappings and gidMappings (what it maps)");
+  }
+  RETURN_IF_ERROR(CheckIdMappings(spec.uid_mappings, "uid"));
+  return CheckIdMappings(spec.gid_mappings, "gid");
+}
+
+StatusOr<UniqueFd> OpenUserNamespace(const Spec& spec) {
+  const Namespace* ns = spec.FindNamespace("user");
+  if (ns == nullptr) return UniqueFd();
+  UniqueFd fd(::open(ns->path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError(absl::StrCat("open user namespace ", ns->path));
+  return fd;
+}
+
+Status EnterUserNamespace(const UniqueFd& userns) {
+  if (userns && ::setns(userns.get(), CLONE_NEWUSER) != 0) return ErrnoError("join the container's user namespace");
+  return absl::OkStatus();
+}
+
+bool InOtherUserNamespace(pid_t pid) {
+  struct stat theirs, ours;
+  if (::stat(absl::StrCat("/proc/", pid, "/ns/user").c_str(), &theirs) != 0 ||
+      ::stat("/proc/self/ns/user", &ours) != 0) {
+    return false;
+  }
+  return theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev;
 }
 
 Status UnshareCgroupNamespace(const Spec& spec) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "base/status.h"
+#include "base/unique_fd.h"
 #include "runtime/spec.h"
 
 namespace berth::runtime {
@@ -25,6 +26,19 @@ Status PreparePidNamespace(const Spec& spec);
 // the namespace's root).
 Status EnterNamespaces(const Spec& spec);
 Status UnshareCgroupNamespace(const Spec& spec);
+
+// A user namespace is joined by path, and last: the container's other namespaces
+// and its mounts are made by the runtime as the host's root (so /proc, /sys and
+// device nodes need nothing from the namespace), then the process enters the pod's
+// user namespace just before it takes the container's user and capabilities.
+// CheckUserNamespace refuses what berth-runtime cannot do (a new user namespace).
+// The namespace is opened before the rootfs is entered (its path is the host's),
+// and entered after: an empty fd when the spec has none.
+Status CheckUserNamespace(const Spec& spec);
+StatusOr<UniqueFd> OpenUserNamespace(const Spec& spec);
+Status EnterUserNamespace(const UniqueFd& userns);
+// Whether pid's user namespace differs from the caller's (what exec must join).
+bool InOtherUserNamespace(pid_t pid);
 
 Status SetHostnames(const Spec& spec);
 

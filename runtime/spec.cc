@@ -185,6 +185,15 @@ Spec ParseSpecJson(const json& j, const std::string& bundle) {
       spec.namespaces.push_back({ns.at("type").get<std::string>(), ns.value("path", std::string())});
     }
   }
+  for (auto [key, out] :
+       {std::pair{"uidMappings", &spec.uid_mappings}, std::pair{"gidMappings", &spec.gid_mappings}}) {
+    auto m = linux.find(key);
+    if (m == linux.end() || m->is_null()) continue;
+    for (const auto& entry : *m) {
+      out->push_back({entry.at("containerID").get<uint32_t>(), entry.at("hostID").get<uint32_t>(),
+                      entry.at("size").get<uint32_t>()});
+    }
+  }
   if (auto d = linux.find("devices"); d != linux.end() && !d->is_null()) {
     for (const auto& dev : *d) {
       Device device;

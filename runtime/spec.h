@@ -15,6 +15,7 @@
 
 #include "base/status.h"
 #include "cgroups/resources.h"
+#include "runtime/idmap.h"
 
 namespace berth::runtime {
 
@@ -104,6 +105,10 @@ struct Spec {
   std::string domainname;
   std::vector<Mount> mounts;
   std::vector<Namespace> namespaces;
+  // linux.uidMappings and gidMappings: the user namespace's (which a container
+  // joins by path; the mappings say what that namespace is, for idmapping).
+  std::vector<IdMapping> uid_mappings;
+  std::vector<IdMapping> gid_mappings;
   std::vector<Device> devices;
   std::string cgroups_path;
   std::optional<cgroups::Resources> resources;

@@ -132,6 +132,21 @@ TEST(SpecTest, WritingAndParsingAgainGivesTheSameSpec) {
   EXPECT_FALSE(in_bundle->resources.has_value()) << "nothing asked, nothing written";
 }
 
+TEST(SpecTest, UserNamespaceMappingsRoundTrip) {
+  Spec spec;
+  spec.root_path = "rootfs";
+  spec.process.args = {"sh"};
+  spec.namespaces = {{"mount", ""}, {"user", "/run/pods/p/user"}};
+  spec.uid_mappings = {{0, 200000, 65536}};
+  spec.gid_mappings = {{0, 300000, 1000}, {1000, 5000, 1}};
+  auto parsed = ParseSpec(SpecJson(spec), "/b");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->uid_mappings, spec.uid_mappings);
+  EXPECT_EQ(parsed->gid_mappings, spec.gid_mappings);
+  EXPECT_EQ(parsed->FindNamespace("user")->path, "/run/pods/p/user");
+  EXPECT_NE(SpecJson(spec).find("\"containerID\": 1000"), std::string::npos) << "OCI's field names";
+}
+
 TEST(SpecTest, LoneProcessAndResourcesRoundTrip) {
   Process process;
   process.args = {"ls", "-l"};

@@ -138,6 +138,15 @@ json LinuxObject(const Spec& spec) {
     namespaces.push_back(entry);
   }
   json j = {{"namespaces", namespaces}};
+  for (auto [key, mappings] :
+       {std::pair{"uidMappings", &spec.uid_mappings}, std::pair{"gidMappings", &spec.gid_mappings}}) {
+    if (mappings->empty()) continue;
+    json list = json::array();
+    for (const auto& m : *mappings) {
+      list.push_back({{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.length}});
+    }
+    j[key] = list;
+  }
   if (!spec.cgroups_path.empty()) j["cgroupsPath"] = spec.cgroups_path;
   if (spec.resources) j["resources"] = ResourcesObject(*spec.resources);
   if (!spec.sysctl.empty()) j["sysctl"] = spec.sysctl;

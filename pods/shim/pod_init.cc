@@ -28,11 +28,18 @@ void Report(const std::string& line) {
 
 }  // namespace
 
-void RunPodInit(const std::string& pod_dir) {
+void RunPodInit(const std::string& pod_dir, const std::string& userns_path) {
   pid_t daemon = ::fork();
   if (daemon < 0) Fail("fork");
   if (daemon > 0) _exit(0);
   ::setsid();
+  if (!userns_path.empty()) {
+    // The PID namespace made next is then the user namespace's, as the pod's others
+    // are: a runtime that enters the user namespace first (runc) may still join it.
+    int userns = ::open(userns_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (userns < 0 || ::setns(userns, CLONE_NEWUSER) != 0) Fail(absl::StrCat("join user namespace ", userns_path));
+    ::close(userns);
+  }
   if (::unshare(CLONE_NEWPID) != 0) Fail("unshare PID namespace");
   pid_t init = ::fork();
   if (init < 0) Fail("fork");

@@ -9,6 +9,6 @@ namespace berth::pods::shim {
 // Detaches from the caller, unshares a PID namespace and forks its pid 1, which
 // writes its (host) pid to PodInitPidFile(pod_dir) and reports it on kReadyFd.
 // Never returns.
-[[noreturn]] void RunPodInit(const std::string& pod_dir);
+[[noreturn]] void RunPodInit(const std::string& pod_dir, const std::string& userns_path);
 
 }  // namespace berth::pods::shim

@@ -56,8 +56,10 @@ StatusOr<ShimOptions> ParseShimArgs(const std::vector<std::string>& args) {
   return o;
 }
 
-std::vector<std::string> PodInitArgv(const std::string& shim_binary, const std::string& pod_dir) {
-  return {shim_binary, "--pod-init", pod_dir};
+std::vector<std::string> PodInitArgv(const std::string& shim_binary, const std::string& pod_dir,
+                                     const std::string& userns_path) {
+  if (userns_path.empty()) return {shim_binary, "--pod-init", pod_dir};
+  return {shim_binary, "--pod-init", pod_dir, userns_path};
 }
 
 std::string PodInitPidFile(const std::string& pod_dir) { return pod_dir + "/init.pid"; }

@@ -48,10 +48,13 @@ struct ShimOptions {
 // naming an unknown flag, one without its value, or a required one missing.
 StatusOr<ShimOptions> ParseShimArgs(const std::vector<std::string>& args);
 
-// A pod's shared-PID-namespace init: `SHIM --pod-init POD_DIR`. It writes its pid
+// A pod's shared-PID-namespace init: `SHIM --pod-init POD_DIR [USERNS_PATH]`. It writes its pid
 // to PodInitPidFile(POD_DIR), so that a pod whose record was never written can
 // still be cleaned up, and names itself kPodInitName.
-std::vector<std::string> PodInitArgv(const std::string& shim_binary, const std::string& pod_dir);
+// userns_path: the pod's user namespace, joined before the PID namespace is made
+// (so that it owns it); empty for none.
+std::vector<std::string> PodInitArgv(const std::string& shim_binary, const std::string& pod_dir,
+                                     const std::string& userns_path);
 std::string PodInitPidFile(const std::string& pod_dir);
 inline constexpr char kPodInitName[] = "berth-pod-init";
 
