@@ -8,7 +8,7 @@ Status HandleRemoveImage(pods::Node& node, const ::runtime::v1::RemoveImageReque
   if (wanted.empty()) return absl::InvalidArgumentError("RemoveImage: image.image is empty");
   // The image goes with all its tags and digests, however it was named; an image
   // that is already gone is not an error.
-  return node.images().Remove(wanted);
+  return node.RemoveImage(wanted);
 }
 
 }  // namespace berth::cri

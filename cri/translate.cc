@@ -155,13 +155,16 @@ StatusOr<pods::ContainerSpec> ToContainerSpec(const ::runtime::v1::ContainerConf
   spec.working_dir = config.working_dir();
   for (const auto& kv : config.envs()) spec.env.emplace_back(kv.key(), kv.value());
   for (const auto& m : config.mounts()) {
-    if (m.has_image() && !m.image().image().empty()) {
-      return absl::UnimplementedError("image volume mounts are not supported yet");
-    }
     pods::MountSpec mount = pods::MountSpec::Bind(m.container_path(), m.host_path(), m.readonly(),
                                                   static_cast<int>(m.propagation()), m.recursive_read_only());
     mount.uid_mappings = ToIdMappings(m.uidmappings());
     mount.gid_mappings = ToIdMappings(m.gidmappings());
+    if (m.has_image()) mount.image = m.image().image();
+    mount.image_sub_path = m.image_sub_path();
+    if (mount.image.empty() && !mount.image_sub_path.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mount on ", m.container_path(), " has an image_sub_path but no image"));
+    }
     spec.mounts.push_back(std::move(mount));
   }
   for (const auto& d : config.devices()) spec.devices.push_back({d.container_path(), d.host_path(), d.permissions()});
@@ -296,6 +299,12 @@ void FillContainerStatus(const pods::ContainerRecord& r, ::runtime::v1::Containe
     mount->set_host_path(m.host_path);
     mount->set_readonly(m.readonly);
     mount->set_propagation(static_cast<::runtime::v1::MountPropagation>(m.propagation));
+    mount->set_recursive_read_only(m.recursive_readonly);
+    if (!m.image.empty()) {
+      mount->mutable_image()->set_image(m.image);
+      mount->mutable_image()->set_image_ref(m.image_ref);
+      mount->set_image_sub_path(m.image_sub_path);
+    }
   }
   out->set_log_path(r.log_path);
   auto* res = out->mutable_resources()->mutable_linux();

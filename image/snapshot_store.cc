@@ -124,26 +124,41 @@ StatusOr<uint64_t> SnapshotStore::Size(const std::vector<std::string>& chain_ids
   return total;
 }
 
-StatusOr<RootfsLayers> SnapshotStore::PrepareRootfs(const std::string& container_id,
-                                                    const std::vector<std::string>& chain_ids) {
-  RootfsLayers layers;
-  std::string base = absl::StrCat(containers_dir_, "/", container_id);
-  layers.upper_dir = base + "/upper";
-  layers.work_dir = base + "/work";
+StatusOr<std::vector<std::string>> SnapshotStore::HoldLayers(const std::string& holder,
+                                                             const std::vector<std::string>& chain_ids) {
+  std::vector<std::string> dirs;
   RETURN_IF_ERROR(db_->Transaction([&](SqliteDatabase& sql) -> Status {
     for (auto it = chain_ids.rbegin(); it != chain_ids.rend(); ++it) {
       ASSIGN_OR_RETURN(auto q, sql.Prepare("SELECT snapshot_id FROM layers WHERE chain_id = ?"));
       q.Bind(1, *it);
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) return absl::NotFoundError(absl::StrCat("layer ", *it, " is not unpacked"));
-      layers.lower_dirs.push_back(absl::StrCat(dir_, "/", q.ColumnInt(0)));
+      dirs.push_back(absl::StrCat(dir_, "/", q.ColumnInt(0)));
       ASSIGN_OR_RETURN(auto hold, sql.Prepare(
           "INSERT OR IGNORE INTO container_layers(container_id, chain_id) VALUES(?, ?)"));
-      hold.Bind(1, container_id).Bind(2, *it);
+      hold.Bind(1, holder).Bind(2, *it);
       RETURN_IF_ERROR(hold.Run());
     }
     return absl::OkStatus();
   }));
+  return dirs;
+}
+
+Status SnapshotStore::ReleaseLayers(const std::string& holder) {
+  return db_->Transaction([&](SqliteDatabase& sql) -> Status {
+    ASSIGN_OR_RETURN(auto q, sql.Prepare("DELETE FROM container_layers WHERE container_id = ?"));
+    q.Bind(1, holder);
+    return q.Run();
+  });
+}
+
+StatusOr<RootfsLayers> SnapshotStore::PrepareRootfs(const std::string& container_id,
+                                                    const std::vector<std::string>& chain_ids) {
+  RootfsLayers layers;
+  std::string base = absl::StrCat(containers_dir_, "/", container_id);
+  layers.upper_dir = base + "/upper";
+  layers.work_dir = base + "/work";
+  ASSIGN_OR_RETURN(layers.lower_dirs, HoldLayers(container_id, chain_ids));
   if (layers.lower_dirs.empty()) {
     // An image without layers still needs a lower directory for overlayfs.
     std::string empty = base + "/empty";
@@ -157,11 +172,7 @@ StatusOr<RootfsLayers> SnapshotStore::PrepareRootfs(const std::string& container
 
 Status SnapshotStore::RemoveRootfs(const std::string& container_id) {
   RETURN_IF_ERROR(RemoveAll(absl::StrCat(containers_dir_, "/", container_id)));
-  return db_->Transaction([&](SqliteDatabase& sql) -> Status {
-    ASSIGN_OR_RETURN(auto q, sql.Prepare("DELETE FROM container_layers WHERE container_id = ?"));
-    q.Bind(1, container_id);
-    return q.Run();
-  });
+  return ReleaseLayers(container_id);
 }
 
 Status SnapshotStore::CollectGarbage(const std::set<std::string>& keep) {

@@ -47,6 +47,11 @@ class SnapshotStore {
   // Removes the container's writable layer and releases its layers.
   Status RemoveRootfs(const std::string& container_id);
 
+  // The layers' directories (top first), held for holder (an image volume's
+  // "volume:<pod>:<image>") until ReleaseLayers: not collected meanwhile.
+  StatusOr<std::vector<std::string>> HoldLayers(const std::string& holder, const std::vector<std::string>& chain_ids);
+  Status ReleaseLayers(const std::string& holder);
+
   // Deletes layers that no image and no container references, except those in keep.
   Status CollectGarbage(const std::set<std::string>& keep);
 

@@ -14,6 +14,7 @@
 #include "base/random_id.h"
 #include "base/mount_points.h"
 #include "pods/idmapped_volumes.h"
+#include "pods/image_volumes.h"
 #include "pods/lifecycle.h"
 #include "pods/oci_spec.h"
 #include "pods/user_namespace.h"
@@ -76,6 +77,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   RETURN_IF_ERROR(rootfs_->Mount(record.id, *image, record.rootfs(), pod->spec.userns, pod->userns_path));
   // Mount sources kubelet expects to exist are created as directories.
   for (const auto& m : spec.mounts) {
+    if (!m.image.empty()) continue;  // an image volume (image_volumes.h)
     if (m.recursive_readonly && !runtime->features().recursive_read_only) {
       return absl::InvalidArgumentError(absl::StrCat("mount on ", m.container_path, ": runtime handler ",
                                                      runtime->name(), " has no recursive read-only mounts"));
@@ -95,11 +97,13 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
     }
     target_pid_ns = absl::StrCat("/proc/", target->pid, "/ns/pid");
   }
-  // What the runtime mounts: idmapped copies in place of the volumes that ask for them.
+  // What the runtime mounts: the pod's copies of images for image volumes (the
+  // record keeps which image each is), idmapped copies of the volumes that ask.
   ContainerSpec runtime_view = spec;
+  ASSIGN_OR_RETURN(runtime_view.mounts, PrepareImageVolumes(*rootfs_, *pod, record.spec.mounts));
   if (!pod->userns_path.empty()) {
     ASSIGN_OR_RETURN(runtime_view.mounts,
-                     AttachIdmappedVolumes(spec.mounts, record.dir + "/idmapped", pod->userns_path));
+                     AttachIdmappedVolumes(runtime_view.mounts, record.dir + "/idmapped", pod->userns_path));
   }
   SpecInputs inputs;
   inputs.pod = &*pod;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_join.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
 #include "runtime/idmap.h"
@@ -61,6 +62,26 @@ Status OverlayRootfs::Mount(const std::string& container_id, const image::ImageR
   if (!mounted.ok()) (void)images_->snapshots().RemoveRootfs(container_id);
   return mounted;
 }
+
+// An overlay without an upper layer is read-only by construction; it needs two
+// lower layers, so a one-layer image gets an empty one beneath.
+Status OverlayRootfs::MountImage(const image::ImageRecord& image, const std::string& holder,
+                                 const std::string& target) {
+  ASSIGN_OR_RETURN(std::vector<std::string> lowers, images_->snapshots().HoldLayers(holder, image.chain_ids));
+  std::string empty = images_->containers_dir() + "/.empty-layer";
+  Status mounted = MakeDirs(empty, 0755);
+  if (mounted.ok()) {
+    lowers.push_back(empty);
+    std::string data = absl::StrCat("lowerdir=", absl::StrJoin(lowers, ":"));
+    if (::mount("overlay", target.c_str(), "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, data.c_str()) != 0) {
+      mounted = ErrnoError(absl::StrCat("mount image ", image.id, " at ", target));
+    }
+  }
+  if (!mounted.ok()) (void)images_->snapshots().ReleaseLayers(holder);
+  return mounted;
+}
+
+Status OverlayRootfs::ReleaseImage(const std::string& holder) { return images_->snapshots().ReleaseLayers(holder); }
 
 bool OverlayRootfs::SupportsIdmappedMounts() {
   std::call_once(idmap_probe_once_,

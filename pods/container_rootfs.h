@@ -25,6 +25,10 @@ class ContainerRootfs {
                        const UserNamespaceSpec& userns, const std::string& userns_path) = 0;
   // Whether a rootfs (and the filesystem under it) can be idmapped on this host.
   virtual bool SupportsIdmappedMounts() = 0;
+  // The image's files, read-only, at target (an image volume); its layers are held
+  // for holder until ReleaseImage(holder), after target is unmounted.
+  virtual Status MountImage(const image::ImageRecord& image, const std::string& holder, const std::string& target) = 0;
+  virtual Status ReleaseImage(const std::string& holder) = 0;
   // Unmounts target and removes the writable layer; what is already gone is fine.
   virtual Status Remove(const std::string& container_id, const std::string& target) = 0;
 };
@@ -38,6 +42,8 @@ class OverlayRootfs : public ContainerRootfs {
                const UserNamespaceSpec& userns, const std::string& userns_path) override;
   // Probed once, on the image store's filesystem.
   bool SupportsIdmappedMounts() override;
+  Status MountImage(const image::ImageRecord& image, const std::string& holder, const std::string& target) override;
+  Status ReleaseImage(const std::string& holder) override;
   Status Remove(const std::string& container_id, const std::string& target) override;
 
  private:

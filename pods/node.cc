@@ -93,6 +93,19 @@ StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
   return node;
 }
 
+Status Node::RemoveImage(const std::string& ref_or_id) {
+  auto image = images_->Find(ref_or_id);
+  if (!image.ok()) return image.status().code() == StatusCode::kNotFound ? absl::OkStatus() : image.status();
+  for (const ContainerRecord& container : lifecycle_->ListContainers({})) {
+    for (const MountSpec& m : container.spec.mounts) {
+      if (m.image_ref != image->id) continue;
+      return absl::FailedPreconditionError(absl::StrCat("image ", image->id, " is in use: container ", container.id,
+                                                        " mounts it as an image volume on ", m.container_path));
+    }
+  }
+  return images_->Remove(image->id);
+}
+
 Condition Node::RuntimeCondition() const {
   // The runtime can work while its state directories are there and writable.
   for (const std::string* dir : {&config_.root, &config_.state_dir}) {

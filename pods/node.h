@@ -37,6 +37,9 @@ class Node {
   image::ImageStore& images() { return *images_; }
   // Pods and containers.
   Lifecycle& lifecycle() { return *lifecycle_; }
+  // RemoveImage: the image with all its names, unless a container mounts it as an
+  // image volume (FAILED_PRECONDITION naming it); one already gone is fine.
+  Status RemoveImage(const std::string& ref_or_id);
   // Resource usage of pods and containers.
   StatsCollector& stats() { return *stats_; }
   const cgroups::Layout& cgroup_layout() const { return cgroup_layout_; }

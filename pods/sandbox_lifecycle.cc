@@ -8,6 +8,7 @@
 #include "base/random_id.h"
 #include "network/pod_dial.h"
 #include "pods/lifecycle.h"
+#include "pods/image_volumes.h"
 #include "pods/pod_files.h"
 #include "pods/user_namespace.h"
 #include "runtime/sysctl.h"
@@ -35,6 +36,7 @@ Status Lifecycle::TearDownPod(const SandboxRecord& pod) {
     RETURN_IF_ERROR(host_->UnpinNamespace(*path));
   }
   RETURN_IF_ERROR(host_->UnmountShm(pod.shm_path));
+  RETURN_IF_ERROR(RemoveImageVolumes(*rootfs_, pod));
   RETURN_IF_ERROR(RemoveAll(pod.dir));
   if (pod.spec.cgroup_parent.empty()) {
     cgroups::RemoveIfEmpty(cgroups_, "/berth/" + pod.id);

@@ -156,6 +156,15 @@ class FakeRootfs : public ContainerRootfs {
     return absl::OkStatus();
   }
   bool SupportsIdmappedMounts() override { return true; }
+  Status MountImage(const image::ImageRecord&, const std::string& holder, const std::string&) override {
+    RETURN_IF_ERROR(ledger_->Step("mount image volume"));
+    ledger_->Hold("image volume " + holder);
+    return absl::OkStatus();
+  }
+  Status ReleaseImage(const std::string& holder) override {
+    ledger_->Release("image volume " + holder);
+    return absl::OkStatus();
+  }
 
  private:
   Ledger* ledger_;
