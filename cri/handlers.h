@@ -71,6 +71,8 @@ Status HandleReopenContainerLog(pods::Node& node, const ::runtime::v1::ReopenCon
     ::runtime::v1::ReopenContainerLogResponse* response);
 Status HandleUpdateContainerResources(pods::Node& node, const ::runtime::v1::UpdateContainerResourcesRequest& request,
     ::runtime::v1::UpdateContainerResourcesResponse* response);
+Status HandleUpdatePodSandboxResources(pods::Node& node, const ::runtime::v1::UpdatePodSandboxResourcesRequest& request,
+    ::runtime::v1::UpdatePodSandboxResourcesResponse* response);
 
 Status HandleContainerStats(pods::Node& node, const ::runtime::v1::ContainerStatsRequest& request,
     ::runtime::v1::ContainerStatsResponse* response);

@@ -187,8 +187,9 @@ grpc::Status RuntimeServiceImpl::RuntimeConfig(grpc::ServerContext* context, con
 }
 
 grpc::Status RuntimeServiceImpl::UpdatePodSandboxResources(grpc::ServerContext* context, const ::runtime::v1::UpdatePodSandboxResourcesRequest* request,
-                      ::runtime::v1::UpdatePodSandboxResourcesResponse* /*response*/) {
-  return Serve("UpdatePodSandboxResources", context, *request, [] { return NotImplementedYet("UpdatePodSandboxResources"); });
+                      ::runtime::v1::UpdatePodSandboxResourcesResponse* response) {
+  return Serve("UpdatePodSandboxResources", context, *request,
+               [&] { return HandleUpdatePodSandboxResources(node_, *request, response); });
 }
 
 }  // namespace berth::cri

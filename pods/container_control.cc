@@ -7,10 +7,13 @@
 
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
 #include "base/unix_socket.h"
 #include "base/unique_fd.h"
+#include "cgroups/manager.h"
+#include "cgroups/stats.h"
 #include "pods/container_resources.h"
 #include "pods/lifecycle.h"
 #include "pods/oci_spec.h"
@@ -101,11 +104,52 @@ Status Lifecycle::UpdateResources(const std::string& id_prefix, const ResourcesS
     return absl::FailedPreconditionError(absl::StrCat("container ", record.id, " has exited"));
   }
   ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(record.handler));
+  // A limit below what the container uses now would not be applied but enforced:
+  // the kernel reclaims what it can (page cache) and then OOM-kills (v2) or refuses
+  // (v1). What it cannot reclaim, the working set, is the floor.
+  if (r.memory_limit > 0 && r.memory_limit < record.spec.resources.memory_limit) {
+    auto used = cgroups::ReadStats(cgroups_, record.cgroup_path);
+    if (used.ok() && static_cast<uint64_t>(r.memory_limit) < used->memory.working_set_bytes) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "memory limit ", r.memory_limit, " is below what container ", record.id, " uses now (",
+          used->memory.working_set_bytes, " bytes of working set); it would be OOM-killed, so the limit is unchanged"));
+    }
+  }
   cgroups::Resources resources =
       ContainerResources(r, cgroups_.controllers, cgroups_.mode == cgroups::Mode::kUnified);
-  RETURN_IF_ERROR(runtime->Update(record.id, resources, record.run_dir));
+  Status updated = runtime->Update(record.id, resources, record.run_dir);
+  if (!updated.ok() && absl::StrContains(updated.message(), "Device or resource busy")) {
+    // cgroup v1 could not reclaim down to the new limit.
+    return absl::FailedPreconditionError(absl::StrCat("memory limit ", r.memory_limit, " is below what container ",
+                                                      record.id, " uses now: ", updated.message()));
+  }
+  RETURN_IF_ERROR(updated);
   record.spec.resources = r;
   return records_.UpdateContainer(record);
+}
+
+Status Lifecycle::UpdatePodResources(const std::string& pod_id_prefix, const ResourcesSpec& overhead,
+                                     const ResourcesSpec& resources) {
+  ASSIGN_OR_RETURN(std::string id, records_.ResolveSandboxId(pod_id_prefix));
+  KeyedMutex::Lock lock = locks_.Acquire(id);
+  auto pod = records_.GetSandbox(id);
+  if (!pod) return absl::NotFoundError(absl::StrCat("pod sandbox \"", pod_id_prefix, "\" not found"));
+  // kubelet has resized the pod's cgroup itself when it gave one (it owns it); a
+  // pod in berth's own cgroup gets the pod-level limits here: its resources plus
+  // its overhead.
+  if (pod->spec.cgroup_parent.empty()) {
+    ResourcesSpec total = resources;
+    total.cpu_shares += overhead.cpu_shares;
+    if (total.cpu_quota > 0 && overhead.cpu_quota > 0) total.cpu_quota += overhead.cpu_quota;
+    if (total.memory_limit > 0 && overhead.memory_limit > 0) total.memory_limit += overhead.memory_limit;
+    cgroups::Resources limits =
+        ContainerResources(total, cgroups_.controllers, cgroups_.mode == cgroups::Mode::kUnified);
+    limits.devices.clear();
+    RETURN_IF_ERROR(cgroups::Manager::Open(cgroups_, CgroupParent(*pod)).Apply(limits));
+  }
+  pod->resources = resources;
+  pod->overhead = overhead;
+  return records_.UpdateSandbox(*pod);
 }
 
 }  // namespace berth::pods

@@ -95,7 +95,12 @@ class Lifecycle {
   // A connection to port on a ready pod's loopback (port-forward).
   StatusOr<UniqueFd> DialPod(const std::string& pod_id, int32_t port);
   Status ReopenLog(const std::string& id);
+  // In place: CPU and memory of a running container; a memory limit below its
+  // working set is FAILED_PRECONDITION (it would be OOM-killed), nothing changed.
   Status UpdateResources(const std::string& id, const ResourcesSpec& resources);
+  // UpdatePodSandboxResources: recorded, and applied to the pod's cgroup when it is
+  // berth's own (kubelet resizes the cgroups it gave itself, before it calls).
+  Status UpdatePodResources(const std::string& pod_id, const ResourcesSpec& overhead, const ResourcesSpec& resources);
   // The cgroup of a pod: kubelet's cgroup_parent, or one of berth's.
   std::string CgroupParent(const SandboxRecord& pod) const;
 

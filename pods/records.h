@@ -41,6 +41,9 @@ struct SandboxRecord {
   // pid 1 of the pod's shared PID namespace, when the pod asked for one.
   int init_pid = 0;
   uint64_t init_start_time = 0;
+  // The pod-level resources and overhead UpdatePodSandboxResources last gave.
+  ResourcesSpec resources;
+  ResourcesSpec overhead;
 };
 
 struct ContainerRecord {
@@ -79,8 +82,7 @@ struct ContainerRecord {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SandboxRecord, id, spec, state, created_at, dir, netns_path,
                                                 ipcns_path, utsns_path, userns_path, shm_path, ips, network_attached,
-                                                init_pid,
-                                                init_start_time)
+                                                init_pid, init_start_time, resources, overhead)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRecord, id, pod_id, spec, image_id, state, created_at,
                                                 started_at, finished_at, exit_code, reason, message, handler, dir,
                                                 run_dir, log_path, pid, pid_start_time, shim_pid, shim_start_time,
