@@ -20,6 +20,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   # run: CNI plugins for pod networking, iptables for the portmap plugin, runc/crun handlers
   containernetworking-plugins iptables iproute2 runc crun
+  # run: CRIU for checkpoint and restore (berthd says why when it cannot work here)
+  criu
   # test: a local registry (htpasswd from apache2-utils) and busybox for test images
   docker-registry apache2-utils busybox-static
   # test: apparmor_parser checks the AppArmor profile berth loads where AppArmor is on

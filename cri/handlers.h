@@ -71,6 +71,12 @@ Status HandleReopenContainerLog(pods::Node& node, const ::runtime::v1::ReopenCon
     ::runtime::v1::ReopenContainerLogResponse* response);
 Status HandleUpdateContainerResources(pods::Node& node, const ::runtime::v1::UpdateContainerResourcesRequest& request,
     ::runtime::v1::UpdateContainerResourcesResponse* response);
+Status HandleCheckpointContainer(pods::Node& node, const ::runtime::v1::CheckpointContainerRequest& request,
+    ::runtime::v1::CheckpointContainerResponse* response);
+Status HandleCheckpointPod(pods::Node& node, const ::runtime::v1::CheckpointPodRequest& request,
+    ::runtime::v1::CheckpointPodResponse* response);
+Status HandleRestorePod(pods::Node& node, const ::runtime::v1::RestorePodRequest& request,
+    ::runtime::v1::RestorePodResponse* response);
 Status HandleUpdatePodSandboxResources(pods::Node& node, const ::runtime::v1::UpdatePodSandboxResourcesRequest& request,
     ::runtime::v1::UpdatePodSandboxResourcesResponse* response);
 

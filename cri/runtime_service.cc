@@ -147,18 +147,19 @@ grpc::Status RuntimeServiceImpl::Status(grpc::ServerContext* context, const ::ru
 }
 
 grpc::Status RuntimeServiceImpl::CheckpointContainer(grpc::ServerContext* context, const ::runtime::v1::CheckpointContainerRequest* request,
-                      ::runtime::v1::CheckpointContainerResponse* /*response*/) {
-  return Serve("CheckpointContainer", context, *request, [] { return NotImplementedYet("CheckpointContainer"); });
+                      ::runtime::v1::CheckpointContainerResponse* response) {
+  return Serve("CheckpointContainer", context, *request,
+               [&] { return HandleCheckpointContainer(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::CheckpointPod(grpc::ServerContext* context, const ::runtime::v1::CheckpointPodRequest* request,
-                      ::runtime::v1::CheckpointPodResponse* /*response*/) {
-  return Serve("CheckpointPod", context, *request, [] { return NotImplementedYet("CheckpointPod"); });
+                      ::runtime::v1::CheckpointPodResponse* response) {
+  return Serve("CheckpointPod", context, *request, [&] { return HandleCheckpointPod(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::RestorePod(grpc::ServerContext* context, const ::runtime::v1::RestorePodRequest* request,
-                      ::runtime::v1::RestorePodResponse* /*response*/) {
-  return Serve("RestorePod", context, *request, [] { return NotImplementedYet("RestorePod"); });
+                      ::runtime::v1::RestorePodResponse* response) {
+  return Serve("RestorePod", context, *request, [&] { return HandleRestorePod(node_, *request, response); });
 }
 
 grpc::Status RuntimeServiceImpl::GetContainerEvents(grpc::ServerContext* context, const ::runtime::v1::GetEventsRequest* request,

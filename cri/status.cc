@@ -19,6 +19,8 @@ Status HandleStatus(pods::Node& node, const ::runtime::v1::StatusRequest& reques
   auto* status = response->mutable_status();
   AddCondition("RuntimeReady", node.RuntimeCondition(), status);
   AddCondition("NetworkReady", node.NetworkCondition(), status);
+  // Not one kubelet waits for: it says whether checkpoint and restore can work here.
+  AddCondition("ContainerCheckpointReady", node.CheckpointCondition(), status);
   // The default handler (empty name), then every installed one by name.
   std::vector<std::string> handlers = {""};
   for (const auto& name : node.lifecycle().HandlerNames()) handlers.push_back(name);

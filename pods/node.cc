@@ -93,6 +93,58 @@ StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
   return node;
 }
 
+namespace {
+
+Status CheckAbsolute(const std::string& path, absl::string_view what) {
+  if (path.empty() || path[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat(what, " \"", path, "\" must be an absolute path"));
+  }
+  return absl::OkStatus();
+}
+
+// Past every check, with CRIU working: the archive itself is not written yet.
+Status ArchiveNotWrittenYet(absl::string_view what) {
+  return absl::UnimplementedError(absl::StrCat(what, ": CRIU works here, but berth does not write checkpoint "
+                                               "archives yet"));
+}
+
+}  // namespace
+
+Status Node::CheckpointContainer(const std::string& container_id, const std::string& location) {
+  RETURN_IF_ERROR(CheckAbsolute(location, "checkpoint location"));
+  ASSIGN_OR_RETURN(ContainerRecord container, lifecycle_->GetContainer(container_id));
+  if (container.state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", container.id, " is not running"));
+  }
+  RETURN_IF_ERROR(checkpoint_.Available());
+  return ArchiveNotWrittenYet("CheckpointContainer");
+}
+
+Status Node::CheckpointPod(const std::string& pod_id, const std::string& output_path) {
+  RETURN_IF_ERROR(CheckAbsolute(output_path, "checkpoint output path"));
+  ASSIGN_OR_RETURN(SandboxRecord pod, lifecycle_->GetPod(pod_id));
+  if (pod.state != SandboxState::kReady) {
+    return absl::FailedPreconditionError(absl::StrCat("pod sandbox ", pod.id, " is not ready"));
+  }
+  RETURN_IF_ERROR(checkpoint_.Available());
+  return ArchiveNotWrittenYet("CheckpointPod");
+}
+
+Status Node::RestorePod(const std::string& checkpoint_path) {
+  RETURN_IF_ERROR(CheckAbsolute(checkpoint_path, "checkpoint path"));
+  if (::access(checkpoint_path.c_str(), R_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("checkpoint \"", checkpoint_path, "\" cannot be read"));
+  }
+  RETURN_IF_ERROR(checkpoint_.Available());
+  return ArchiveNotWrittenYet("RestorePod");
+}
+
+Condition Node::CheckpointCondition() {
+  Status available = checkpoint_.Available();
+  if (available.ok()) return {true, "", ""};
+  return {false, "CRIUUnavailable", std::string(available.message())};
+}
+
 Status Node::RemoveImage(const std::string& ref_or_id) {
   auto image = images_->Find(ref_or_id);
   if (!image.ok()) return image.status().code() == StatusCode::kNotFound ? absl::OkStatus() : image.status();

@@ -15,6 +15,7 @@
 #include "cgroups/cgroups.h"
 #include "image/image_store.h"
 #include "pods/config.h"
+#include "pods/checkpoint_support.h"
 #include "pods/lifecycle.h"
 #include "pods/stats.h"
 
@@ -37,6 +38,13 @@ class Node {
   image::ImageStore& images() { return *images_; }
   // Pods and containers.
   Lifecycle& lifecycle() { return *lifecycle_; }
+  // Checkpoint and restore (KEP-2008) need CRIU working on this host: when it
+  // cannot, they are FAILED_PRECONDITION saying why, after the request is checked.
+  Status CheckpointContainer(const std::string& container_id, const std::string& location);
+  Status CheckpointPod(const std::string& pod_id, const std::string& output_path);
+  Status RestorePod(const std::string& checkpoint_path);
+  // Status's ContainerCheckpointReady: whether CRIU can work here.
+  Condition CheckpointCondition();
   // RemoveImage: the image with all its names, unless a container mounts it as an
   // image volume (FAILED_PRECONDITION naming it); one already gone is fine.
   Status RemoveImage(const std::string& ref_or_id);
@@ -81,6 +89,7 @@ class Node {
   std::unique_ptr<Lifecycle> lifecycle_;
   // After the lifecycle, whose records it reads from its sampler thread.
   std::unique_ptr<StatsCollector> stats_;
+  CheckpointSupport checkpoint_;
   mutable absl::Mutex mu_;
   std::string pod_cidr_ ABSL_GUARDED_BY(mu_);
 };

@@ -1,0 +1,35 @@
+// Whether containers can be checkpointed on this node: CRIU (Debian's `criu`) must
+// be installed and `criu check` must pass on this kernel. The check runs once, on
+// first use; its verdict answers CheckpointContainer, CheckpointPod and RestorePod
+// and Status's ContainerCheckpointReady condition.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace berth::pods {
+
+// `criu check`'s outcome as a verdict: OK, or FAILED_PRECONDITION saying why, with
+// the last error CRIU printed. found: whether the binary exists at all.
+Status CriuCheckVerdict(const std::string& binary, bool found, int exit_code, const std::string& output);
+
+class CheckpointSupport {
+ public:
+  // candidates: where criu may be, first found wins.
+  explicit CheckpointSupport(std::vector<std::string> candidates = {"/usr/sbin/criu", "/usr/local/sbin/criu",
+                                                                    "/sbin/criu"})
+      : candidates_(std::move(candidates)) {}
+
+  // OK when CRIU works here; FAILED_PRECONDITION saying why not.
+  Status Available();
+
+ private:
+  const std::vector<std::string> candidates_;
+  std::once_flag once_;
+  Status verdict_;
+};
+
+}  // namespace berth::pods
