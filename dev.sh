@@ -3,7 +3,8 @@
 #   ./dev.sh run     install dependencies, build, run berthd in the foreground on its defaults
 #   ./dev.sh test    install dependencies, build, run every test (unit tests also under ASan+UBSan)
 #   ./dev.sh test-k8s build Kubernetes binaries into their cache (test/k8s/build.sh), then run
-#                    the suites that need them (a real kubelet), which ./dev.sh test skips without
+#                    the suites that need them (a real kubelet, etcd and an API server), which
+#                    ./dev.sh test skips without
 #   ./dev.sh setup   only install dependencies (idempotent)
 #   ./dev.sh build   only build (build/, RelWithDebInfo)
 set -euo pipefail
@@ -98,8 +99,8 @@ test)
 test-k8s)
   setup; build
   command -v go >/dev/null || { log "test-k8s needs Go (1.26) to build Kubernetes from the module proxy"; exit 1; }
-  test/k8s/build.sh kubelet
-  log "tests with a real kubelet"
+  test/k8s/build.sh kubelet kube-apiserver kubectl etcd
+  log "tests with a real kubelet (and an API server for in-place resize)"
   (cd build && ctest -L k8s --output-on-failure)
   ;;
 *)

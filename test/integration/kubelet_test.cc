@@ -11,8 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +63,97 @@ std::set<std::pair<std::string, std::string>> ChainsNamed(const char* save_comma
   return found;
 }
 
+// etcd and kube-apiserver on loopback, for the tests that need the API (kubectl's
+// resize subresource): a static admin token, AlwaysAllow, no admission plugin that
+// needs a controller (the ServiceAccount one), all state under dir. Pods name their
+// node, so no scheduler is needed.
+class ControlPlane {
+ public:
+  static bool Available(std::string* missing) {
+    for (const char* name : {"etcd", "kube-apiserver", "kubectl"}) {
+      std::string path = K8sCache() + "/bin/" + name;
+      if (::access(path.c_str(), X_OK) != 0) {
+        *missing = absl::StrCat("no ", name, " at ", path, ": `./dev.sh test-k8s` (or test/k8s/build.sh ", name,
+                                ") builds it");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  ~ControlPlane() { Stop(); }
+
+  void Start(const std::string& dir) {
+    dir_ = dir;
+    ASSERT_TRUE(MakeDirs(dir_ + "/etcd", 0700).ok());
+    auto client = PickFreePort(), peer = PickFreePort(), api = PickFreePort();
+    ASSERT_TRUE(client.ok() && peer.ok() && api.ok());
+    std::string etcd_url = absl::StrCat("http://127.0.0.1:", *client);
+    std::string peer_url = absl::StrCat("http://127.0.0.1:", *peer);
+    etcd_pid_ = SpawnLogged(K8sCache() + "/bin/etcd",
+                            {"--data-dir", dir_ + "/etcd", "--name", "berth-test", "--listen-client-urls", etcd_url,
+                             "--advertise-client-urls", etcd_url, "--listen-peer-urls", peer_url,
+                             "--initial-advertise-peer-urls", peer_url, "--initial-cluster",
+                             "berth-test=" + peer_url, "--listen-metrics-urls", ""},
+                            dir_ + "/etcd.log");
+    ASSERT_GT(etcd_pid_, 0);
+    auto key = RunProcess({"/usr/bin/openssl", "genrsa", "-out", dir_ + "/sa.key", "2048"}, {});
+    ASSERT_TRUE(key.ok() && key->exit_code == 0) << (key.ok() ? key->err : key.status().ToString());
+    ASSERT_TRUE(WriteFileAtomically(dir_ + "/tokens.csv", "berth-test-token,admin,admin,system:masters\n").ok());
+    api_port_ = *api;
+    apiserver_pid_ = SpawnLogged(
+        K8sCache() + "/bin/kube-apiserver",
+        {"--etcd-servers", etcd_url, "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+         "--secure-port", absl::StrCat(api_port_), "--cert-dir", dir_ + "/pki", "--token-auth-file",
+         dir_ + "/tokens.csv", "--authorization-mode", "AlwaysAllow", "--service-account-key-file", dir_ + "/sa.key",
+         "--service-account-signing-key-file", dir_ + "/sa.key", "--service-account-issuer",
+         "https://kubernetes.default.svc", "--service-cluster-ip-range", "10.96.0.0/24",
+         "--disable-admission-plugins", "ServiceAccount", "--endpoint-reconciler-type", "none"},
+        dir_ + "/apiserver.log");
+    ASSERT_GT(apiserver_pid_, 0);
+    kubeconfig_ = dir_ + "/kubeconfig";
+    ASSERT_TRUE(WriteFileAtomically(kubeconfig_, absl::StrCat(
+        "apiVersion: v1\nkind: Config\n"
+        "clusters: [{name: berth, cluster: {server: 'https://127.0.0.1:", api_port_,
+        "', insecure-skip-tls-verify: true}}]\n"
+        "users: [{name: admin, user: {token: berth-test-token}}]\n"
+        "contexts: [{name: berth, context: {cluster: berth, user: admin}}]\n"
+        "current-context: berth\n")).ok());
+    // Ready once /readyz says so: etcd reached, the built-in objects made.
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+         std::chrono::steady_clock::now() < deadline;) {
+      if (Kubectl({"get", "--raw", "/readyz"}).exit_code == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    ADD_FAILURE() << "kube-apiserver not ready within 2 minutes:\n" << ReadFile(dir_ + "/apiserver.log").value_or("");
+  }
+
+  RunResult Kubectl(std::vector<std::string> args) {
+    args.insert(args.begin(), {K8sCache() + "/bin/kubectl", "--kubeconfig", kubeconfig_});
+    RunOptions options;
+    options.timeout = std::chrono::seconds(60);
+    return RunProcess(args, options).value_or(RunResult{});
+  }
+
+  void Stop() {
+    for (pid_t* pid : {&apiserver_pid_, &etcd_pid_}) {
+      if (*pid <= 0) continue;
+      ::kill(*pid, SIGTERM);
+      WaitForChildExit(*pid, std::chrono::seconds(30));
+      *pid = -1;
+    }
+  }
+
+  const std::string& kubeconfig() const { return kubeconfig_; }
+
+ private:
+  std::string dir_;
+  std::string kubeconfig_;
+  int api_port_ = 0;
+  pid_t etcd_pid_ = -1;
+  pid_t apiserver_pid_ = -1;
+};
+
 class KubeletTest : public PodFixture {
  protected:
   void SetUp() override {
@@ -77,6 +170,7 @@ class KubeletTest : public PodFixture {
     for (const char* knob : kKubeletSysctls) {
       sysctls_before_[knob] = ReadFile(absl::StrCat("/proc/sys/", knob)).value_or("");
     }
+    kubepods_before_ = fs::exists("/sys/fs/cgroup/memory/kubepods") || fs::exists("/sys/fs/cgroup/kubepods");
     chains_before_ = ChainsNamed("/usr/sbin/iptables-save");
     chains6_before_ = ChainsNamed("/usr/sbin/ip6tables-save");
     for (const auto& entry : fs::directory_iterator("/var/log/containers", ec_)) {
@@ -97,6 +191,21 @@ class KubeletTest : public PodFixture {
 
   void CleanUpHost() override {
     (void)RunProcess({"/usr/bin/ip", "link", "del", kBridge}, {});
+    // The QoS cgroup tree an API-mode kubelet made (kubepods, kubepods/burstable, ...):
+    // removed deepest first, in each hierarchy, where this test made it.
+    if (!kubepods_before_) {
+      for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup", ec_)) {
+        std::vector<std::string> dirs;
+        fs::path top = hierarchy.path() / "kubepods";
+        if (!fs::is_directory(top, ec_)) continue;
+        for (fs::recursive_directory_iterator it(top, ec_), end; !ec_ && it != end; it.increment(ec_)) {
+          if (it->is_directory(ec_)) dirs.push_back(it->path().string());
+        }
+        std::sort(dirs.begin(), dirs.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+        dirs.push_back(top.string());
+        for (const auto& dir : dirs) (void)::rmdir(dir.c_str());
+      }
+    }
     // kubelet bind-mounts its root directory onto itself (to make it shared).
     while (::umount2((dir_ + "/kubelet").c_str(), MNT_DETACH) == 0) {
     }
@@ -130,7 +239,8 @@ class KubeletTest : public PodFixture {
   // self-signed certificate, anonymous clients allowed everything), as a node's
   // kubelet serves kubectl exec, attach and port-forward through the API server.
   // feature_gates: a YAML flow mapping ("{EventedPLEG: true}"), or empty.
-  void StartKubelet(int serve_port = 0, const std::string& feature_gates = "") {
+  // kubeconfig: an API server's (see ControlPlane); empty for a standalone kubelet.
+  void StartKubelet(int serve_port = 0, const std::string& feature_gates = "", const std::string& kubeconfig = "") {
     std::string root = dir_ + "/kubelet";
     manifests_ = dir_ + "/manifests";
     ASSERT_TRUE(MakeDirs(manifests_).ok());
@@ -152,7 +262,9 @@ class KubeletTest : public PodFixture {
         "authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}\n"
         "authorization: {mode: AlwaysAllow}\n"
         "cgroupDriver: cgroupfs\n"
-        "cgroupsPerQOS: false\n"
+        // With the API server, the QoS tree kubelet's in-place resize reads pod-level
+        // limits from (without it kubelet 1.37 dies on a nil pod memory config).
+        "cgroupsPerQOS: ", kubeconfig.empty() ? "false" : "true", "\n"
         "enforceNodeAllocatable: []\n"
         "failCgroupV1: false\n"
         "failSwapOn: false\n"
@@ -165,10 +277,13 @@ class KubeletTest : public PodFixture {
         feature_gates.empty() ? "" : absl::StrCat("featureGates: ", feature_gates, "\n"));
     ASSERT_TRUE(WriteFileAtomically(dir_ + "/kubelet.yaml", config).ok());
     kubelet_log_ = dir_ + "/kubelet.log";
-    kubelet_pid_ = SpawnLogged(kubelet_binary_, {"--config", dir_ + "/kubelet.yaml", "--root-dir", root,
-                                                 "--cert-dir", dir_ + "/kubelet-pki", "--hostname-override",
-                                                 kNodeName, "--v", "4"},
-                               kubelet_log_);
+    std::vector<std::string> args = {"--config", dir_ + "/kubelet.yaml", "--root-dir", root,
+                                     "--cert-dir", dir_ + "/kubelet-pki", "--hostname-override",
+                                     kNodeName, "--v", "4"};
+    if (!kubeconfig.empty()) {
+      args.insert(args.end(), {"--kubeconfig", kubeconfig, "--node-ip", "127.0.0.1"});
+    }
+    kubelet_pid_ = SpawnLogged(kubelet_binary_, args, kubelet_log_);
     ASSERT_GT(kubelet_pid_, 0);
   }
 
@@ -269,6 +384,7 @@ class KubeletTest : public PodFixture {
   std::map<std::string, std::string> sysctls_before_;
   std::set<std::pair<std::string, std::string>> chains_before_, chains6_before_;
   std::set<std::string> log_links_before_;
+  bool kubepods_before_ = true;
   std::error_code ec_;
 };
 
@@ -450,6 +566,91 @@ TEST_F(KubeletTest, ServesStatsSummaryAndCadvisorMetricsFromBerth) {
     subscribed = ReadFile(berthd_log_).value_or("").find("rpc=GetContainerEvents") != std::string::npos;
   }
   EXPECT_TRUE(subscribed);
+}
+
+// kubelet's in-place pod resize (`kubectl patch --subresource resize`) on berth: the
+// running container gets its new CPU and memory limits through
+// UpdateContainerResources, with no restart, and the pod's status says so.
+TEST_F(KubeletTest, ResizesARunningPodInPlaceThroughTheApiServer) {
+  std::string missing;
+  if (!ControlPlane::Available(&missing)) GTEST_SKIP() << missing;
+  StartWithImages({});
+  ControlPlane control_plane;
+  control_plane.Start(dir_ + "/control-plane");
+  if (HasFatalFailure()) return;
+  StartKubelet(0, "", control_plane.kubeconfig());
+  std::string manifest = absl::StrCat(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: resized, namespace: default}\n"
+      "spec:\n"
+      "  nodeName: ", kNodeName, "\n"
+      "  automountServiceAccountToken: false\n"
+      "  terminationGracePeriodSeconds: 1\n"
+      "  containers:\n"
+      "  - name: main\n"
+      "    image: ", image_, "\n"
+      "    imagePullPolicy: IfNotPresent\n"
+      "    command: [sleep, '3600']\n"
+      "    resizePolicy: [{resourceName: cpu, restartPolicy: NotRequired},"
+      " {resourceName: memory, restartPolicy: NotRequired}]\n"
+      "    resources:\n"
+      "      requests: {cpu: 100m, memory: 64Mi}\n"
+      "      limits: {cpu: 200m, memory: 64Mi}\n");
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/resized.yaml", manifest).ok());
+  auto applied = control_plane.Kubectl({"apply", "-f", dir_ + "/resized.yaml"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+
+  // The container kubelet made, running, with the first limits.
+  auto find = [&]() -> std::optional<::runtime::v1::ContainerStatus> {
+    ::runtime::v1::ListContainersRequest request;
+    (*request.mutable_filter()->mutable_label_selector())["io.kubernetes.pod.name"] = "resized";
+    ::runtime::v1::ListContainersResponse response;
+    if (!client().runtime().ListContainers(Ctx().get(), request, &response).ok()) return std::nullopt;
+    for (const auto& c : response.containers()) {
+      if (c.state() == ::runtime::v1::CONTAINER_RUNNING) return StatusOf(c.id());
+    }
+    return std::nullopt;
+  };
+  std::optional<::runtime::v1::ContainerStatus> before;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+       !before && std::chrono::steady_clock::now() < deadline;) {
+    before = find();
+    if (!before) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(before.has_value()) << "kubelet did not run the pod";
+  EXPECT_EQ(before->resources().linux().cpu_quota(), 20000);
+  EXPECT_EQ(before->resources().linux().memory_limit_in_bytes(), 64 << 20);
+  int pid = ContainerPid(before->id());
+
+  auto patched = control_plane.Kubectl(
+      {"patch", "pod", "resized", "--subresource", "resize", "--patch",
+       R"({"spec":{"containers":[{"name":"main","resources":{"requests":{"cpu":"200m","memory":"96Mi"},)"
+       R"("limits":{"cpu":"400m","memory":"128Mi"}}}]}})"});
+  ASSERT_EQ(patched.exit_code, 0) << patched.err;
+
+  // kubelet resizes on its next sync: berth's record and the pod's status follow.
+  std::optional<::runtime::v1::ContainerStatus> after;
+  std::string status_limits;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+       std::chrono::steady_clock::now() < deadline;) {
+    after = find();
+    status_limits = control_plane.Kubectl({"get", "pod", "resized", "-o",
+                                           "jsonpath={.status.containerStatuses[0].resources.limits}"}).out;
+    if (after && after->resources().linux().cpu_quota() == 40000 && absl::StrContains(status_limits, "400m")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->id(), before->id()) << "the container was replaced, not resized";
+  EXPECT_EQ(after->resources().linux().cpu_quota(), 40000);
+  EXPECT_EQ(after->resources().linux().memory_limit_in_bytes(), 128 << 20);
+  EXPECT_EQ(ContainerPid(after->id()), pid) << "the container's process was restarted";
+  EXPECT_TRUE(absl::StrContains(status_limits, "400m")) << status_limits;
+  EXPECT_TRUE(absl::StrContains(status_limits, "128Mi")) << status_limits;
+  EXPECT_EQ(control_plane.Kubectl({"get", "pod", "resized", "-o",
+                                   "jsonpath={.status.containerStatuses[0].restartCount}"}).out, "0");
+
+  // kubelet first, so it does not remake what the fixture removes through CRI.
+  StopKubelet();
+  control_plane.Stop();
 }
 
 }  // namespace

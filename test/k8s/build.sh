@@ -4,7 +4,7 @@
 # into a cache outside the repository. Nothing built here is ever committed.
 #
 #   test/k8s/build.sh [NAME...]   NAME: kubelet kubectl kube-apiserver
-#                                 kube-controller-manager kube-scheduler kube-proxy
+#                                 kube-controller-manager kube-scheduler kube-proxy etcd
 #                                 (default: all of them)
 #
 # The cache is $BERTH_K8S_CACHE, default /var/cache/berth/k8s-v1.37.2; a binary
@@ -25,10 +25,13 @@ declare -A PACKAGE=(
   [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
   [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
   [kube-proxy]=k8s.io/kubernetes/cmd/kube-proxy
+  # etcd is not in Kubernetes' tree: its server module, at the version Kubernetes'
+  # own etcd client modules resolve to.
+  [etcd]=go.etcd.io/etcd/server/v3
 )
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
+[ ${#names[@]} -gt 0 ] || names=(kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd)
 wanted=()
 for name in "${names[@]}"; do
   [ -n "${PACKAGE[$name]:-}" ] || { log "unknown binary: $name"; exit 2; }
