@@ -82,10 +82,6 @@ grpc::Status ToGrpcStatus(const Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-Status NotImplementedYet(absl::string_view rpc) {
-  return absl::UnimplementedError(absl::StrCat(rpc, " is not implemented by berth yet"));
-}
-
 grpc::Status Serve(absl::string_view rpc, grpc::ServerContext* /*context*/,
                    const google::protobuf::Message& request, absl::FunctionRef<Status()> handler) {
   auto start = std::chrono::steady_clock::now();

@@ -19,9 +19,6 @@ namespace berth::cri {
 grpc::Status Serve(absl::string_view rpc, grpc::ServerContext* context,
                    const google::protobuf::Message& request, absl::FunctionRef<Status()> handler);
 
-// The answer of an RPC whose issue has not landed yet.
-Status NotImplementedYet(absl::string_view rpc);
-
 // berth's Status as the wire status.
 grpc::Status ToGrpcStatus(const Status& status);
 

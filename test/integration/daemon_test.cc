@@ -105,17 +105,22 @@ TEST_F(DaemonTest, PodCidrIsValidatedAndSurvivesRestart) {
   EXPECT_NE(info["node"].find("\"podCIDR\":\"10.99.0.0/24\""), std::string::npos) << info["node"];
 }
 
-TEST_F(DaemonTest, RpcsNotYetBuiltAnswerUnimplementedNamingThemselves) {
+TEST_F(DaemonTest, EmptyRequestsAreInvalidArgumentsNamingTheRpc) {
   StartBerthd();
   ::runtime::v1::CheckpointPodResponse checkpoint;
   auto status = client().runtime().CheckpointPod(Ctx().get(), {}, &checkpoint);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("CheckpointPod"), std::string::npos);
 
   ::runtime::v1::UpdatePodSandboxResourcesResponse resources;
   status = client().runtime().UpdatePodSandboxResources(Ctx().get(), {}, &resources);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("UpdatePodSandboxResources"), std::string::npos);
+
+  ::runtime::v1::RestorePodResponse restore;
+  status = client().runtime().RestorePod(Ctx().get(), {}, &restore);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("RestorePod"), std::string::npos);
 }
 
 TEST_F(DaemonTest, SocketIsOwnerAndGroupOnlyAndRemovedOnSigterm) {
