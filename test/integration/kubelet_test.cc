@@ -523,7 +523,7 @@ TEST_F(KubeletTest, ServesStatsSummaryAndCadvisorMetricsFromBerth) {
       auto parsed = nlohmann::json::parse(summary->body, nullptr, false);
       for (const auto& pod : parsed.value("pods", nlohmann::json::array())) {
         if (pod["podRef"].value("name", "") != pod_name) continue;
-        if (pod.contains("network") && pod.contains("cpu") && pod["cpu"].value("usageNanoCores", 0) > 0 &&
+        if (pod.contains("network") && pod.contains("cpu") && pod["cpu"].value("usageNanoCores", uint64_t{0}) > 0 &&
             !pod.value("containers", nlohmann::json::array()).empty()) {
           pod_stats = pod;
         }
@@ -533,14 +533,14 @@ TEST_F(KubeletTest, ServesStatsSummaryAndCadvisorMetricsFromBerth) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   ASSERT_FALSE(pod_stats.is_null()) << last;
-  EXPECT_GT(pod_stats["cpu"].value("usageCoreNanoSeconds", 0), 0) << pod_stats.dump();
-  EXPECT_GT(pod_stats["memory"].value("workingSetBytes", 0), 0) << pod_stats.dump();
+  EXPECT_GT(pod_stats["cpu"].value("usageCoreNanoSeconds", uint64_t{0}), 0u) << pod_stats.dump();
+  EXPECT_GT(pod_stats["memory"].value("workingSetBytes", uint64_t{0}), 0u) << pod_stats.dump();
   EXPECT_EQ(pod_stats["network"].value("name", ""), "eth0") << pod_stats.dump();
   EXPECT_GT(pod_stats["process_stats"].value("process_count", 0), 0) << pod_stats.dump();
   const auto& container = pod_stats["containers"][0];
   EXPECT_EQ(container.value("name", ""), "main");
-  EXPECT_GT(container["cpu"].value("usageNanoCores", 0), 0) << container.dump();
-  EXPECT_GT(container["memory"].value("workingSetBytes", 0), 0) << container.dump();
+  EXPECT_GT(container["cpu"].value("usageNanoCores", uint64_t{0}), 0u) << container.dump();
+  EXPECT_GT(container["memory"].value("workingSetBytes", uint64_t{0}), 0u) << container.dump();
   EXPECT_TRUE(container.contains("rootfs")) << container.dump();
 
   auto cadvisor = SendHttp({.url = base + "/metrics/cadvisor"});
