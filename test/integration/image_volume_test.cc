@@ -37,11 +37,8 @@ class ImageVolumeTest : public PodFixture, public ::testing::WithParamInterface<
   void SetUp() override {
     PodFixture::SetUp();
     if (IsSkipped()) return;
-    if (GetParam() == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
-    std::string config = dir_ + "/berth.yaml";
-    ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: " + GetParam() + "\n").ok());
-    StartWithImages({"--config", config});
-    if (HasFatalFailure()) return;
+    StartOnHandler(GetParam());
+    if (IsSkipped() || HasFatalFailure()) return;
     auto volume = VolumeImage();
     ASSERT_TRUE(volume.ok()) << volume.status();
     RegistryClient push = registry_->Client();

@@ -32,6 +32,13 @@ void PodFixture::StartWithImages(const std::vector<std::string>& berthd_flags) {
   logs_ = dir_ + "/logs";
 }
 
+void PodFixture::StartOnHandler(const std::string& handler) {
+  if (handler == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
+  std::string config = dir_ + "/berth.yaml";
+  ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: " + handler + "\n").ok());
+  StartWithImages({"--config", config});
+}
+
 void PodFixture::TearDown() {
   if (berthd_pid_ > 0) {
     // Everything a test made goes through CRI, as kubelet would remove it.

@@ -21,6 +21,9 @@ class PodFixture : public BerthdFixture {
   // Starts a registry holding the busybox images, starts berthd with the given
   // extra flags and pulls both images.
   void StartWithImages(const std::vector<std::string>& berthd_flags);
+  // StartWithImages with handler ("berth", "runc") as berthd's default runtime
+  // handler; skips the test when that handler's binary is not installed.
+  void StartOnHandler(const std::string& handler);
   void Pull(const std::string& ref);
 
   // Links Debian's CNI plugins (bridge, host-local, portmap, bandwidth, loopback)

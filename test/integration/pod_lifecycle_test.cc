@@ -27,10 +27,7 @@ class PodLifecycleTest : public PodFixture, public ::testing::WithParamInterface
   void SetUp() override {
     PodFixture::SetUp();
     if (IsSkipped()) return;
-    if (GetParam() == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
-    std::string config = dir_ + "/berth.yaml";
-    ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: " + GetParam() + "\n").ok());
-    StartWithImages({"--config", config});
+    StartOnHandler(GetParam());
   }
 
   // The lines of a CRI log file, with their timestamps checked and removed.

@@ -23,10 +23,7 @@ class ResizeTest : public PodFixture, public ::testing::WithParamInterface<std::
   void SetUp() override {
     PodFixture::SetUp();
     if (IsSkipped()) return;
-    if (GetParam() == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
-    std::string config = dir_ + "/berth.yaml";
-    ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: " + GetParam() + "\n").ok());
-    StartWithImages({"--config", config});
+    StartOnHandler(GetParam());
   }
 
   grpc::Status Update(const std::string& id, int64_t quota, int64_t memory) {

@@ -36,14 +36,11 @@ class UserNamespaceTest : public PodFixture, public ::testing::WithParamInterfac
   void SetUp() override {
     PodFixture::SetUp();
     if (IsSkipped()) return;
-    if (GetParam() == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
     // runc mounts the rootfs and volumes from inside the pod's user namespace, as
     // the pod's root: the paths to them must be searchable by others, as berthd's
     // own directories are (mkdtemp made this one 0700).
     ASSERT_EQ(::chmod(dir_.c_str(), 0711), 0);
-    std::string config = dir_ + "/berth.yaml";
-    ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: " + GetParam() + "\n").ok());
-    StartWithImages({"--config", config});
+    StartOnHandler(GetParam());
   }
 
   ::runtime::v1::PodSandboxConfig UsernsPodConfig(const std::string& name) {
