@@ -12,7 +12,8 @@ namespace berth::pods {
 Status CriuCheckVerdict(const std::string& binary, bool found, int exit_code, const std::string& output) {
   if (!found) {
     return absl::FailedPreconditionError(
-        "checkpoint and restore need CRIU, which is not installed on this node (Debian's package \"criu\")");
+        absl::StrCat("checkpoint and restore need CRIU, which is not installed on this node (no ", binary,
+                     "; Debian's package \"criu\", or runtimes.criu_path)"));
   }
   if (exit_code == 0) return absl::OkStatus();
   // CRIU says what failed first and what it gave up on last; the first error is the cause.
@@ -30,16 +31,15 @@ Status CriuCheckVerdict(const std::string& binary, bool found, int exit_code, co
 
 Status CheckpointSupport::Available() {
   std::call_once(once_, [this] {
-    for (const std::string& binary : candidates_) {
-      if (::access(binary.c_str(), X_OK) != 0) continue;
-      RunOptions options;
-      options.timeout = std::chrono::seconds(30);
-      auto run = RunProcess({binary, "check"}, options);
-      verdict_ = run.ok() ? CriuCheckVerdict(binary, true, run->exit_code, run->out + run->err)
-                          : Annotate(run.status(), absl::StrCat("run ", binary, " check"));
+    if (::access(binary_.c_str(), X_OK) != 0) {
+      verdict_ = CriuCheckVerdict(binary_, false, -1, "");
       return;
     }
-    verdict_ = CriuCheckVerdict("criu", false, -1, "");
+    RunOptions options;
+    options.timeout = std::chrono::seconds(30);
+    auto run = RunProcess({binary_, "check"}, options);
+    verdict_ = run.ok() ? CriuCheckVerdict(binary_, true, run->exit_code, run->out + run->err)
+                        : Annotate(run.status(), absl::StrCat("run ", binary_, " check"));
   });
   return verdict_;
 }

@@ -6,7 +6,6 @@
 
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include "base/status.h"
 
@@ -18,16 +17,15 @@ Status CriuCheckVerdict(const std::string& binary, bool found, int exit_code, co
 
 class CheckpointSupport {
  public:
-  // candidates: where criu may be, first found wins.
-  explicit CheckpointSupport(std::vector<std::string> candidates = {"/usr/sbin/criu", "/usr/local/sbin/criu",
-                                                                    "/sbin/criu"})
-      : candidates_(std::move(candidates)) {}
+  // binary: runtimes.criu_path.
+  explicit CheckpointSupport(std::string binary) : binary_(std::move(binary)) {}
 
   // OK when CRIU works here; FAILED_PRECONDITION saying why not.
   Status Available();
+  const std::string& binary() const { return binary_; }
 
  private:
-  const std::vector<std::string> candidates_;
+  const std::string binary_;
   std::once_flag once_;
   Status verdict_;
 };

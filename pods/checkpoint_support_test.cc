@@ -24,7 +24,7 @@ TEST(CriuCheckVerdictTest, SaysWhyCheckpointsCannotWork) {
 }
 
 TEST(CheckpointSupportTest, MissingBinaryIsAVerdictNotACrash) {
-  CheckpointSupport support({"/nonexistent/criu"});
+  CheckpointSupport support("/nonexistent/criu");
   Status verdict = support.Available();
   EXPECT_EQ(verdict.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(support.Available(), verdict) << "checked once";

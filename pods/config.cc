@@ -113,7 +113,8 @@ Status CniConfig::Validate() const {
 
 Status RuntimesConfig::Validate() const {
   RETURN_IF_ERROR(CheckAbsolutePath("runtimes.runc_path", runc_path));
-  return CheckAbsolutePath("runtimes.crun_path", crun_path);
+  RETURN_IF_ERROR(CheckAbsolutePath("runtimes.crun_path", crun_path));
+  return CheckAbsolutePath("runtimes.criu_path", criu_path);
 }
 
 Status MetricsConfig::Validate() const {
@@ -200,6 +201,8 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "runtimes" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "runc_path" << YAML::Value << runtimes.runc_path;
   out << YAML::Key << "crun_path" << YAML::Value << runtimes.crun_path;
+  out << YAML::Key << "criu_path" << YAML::Value << runtimes.criu_path;
+  out << YAML::Key << "checkpoint_tcp_established" << YAML::Value << runtimes.checkpoint_tcp_established;
   out << YAML::EndMap;
   out << YAML::Key << "streaming" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "address" << YAML::Value << streaming.address;
@@ -280,6 +283,8 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
   const std::map<std::string, KeyHandler, std::less<>> runtimes_keys = {
       {"runc_path", SetString(&config.runtimes.runc_path)},
       {"crun_path", SetString(&config.runtimes.crun_path)},
+      {"criu_path", SetString(&config.runtimes.criu_path)},
+      {"checkpoint_tcp_established", SetBool(&config.runtimes.checkpoint_tcp_established)},
   };
   const std::map<std::string, KeyHandler, std::less<>> images_keys = {
       {"pinned", SetStringList(&config.images.pinned)},

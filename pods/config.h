@@ -43,6 +43,11 @@ struct RuntimesConfig {
   // is not offered. berth's own runtime is always berth-runtime beside berthd.
   std::string runc_path = "/usr/sbin/runc";
   std::string crun_path = "/usr/bin/crun";
+  // CRIU, for checkpoint and restore (`criu check` must pass on this host).
+  std::string criu_path = "/usr/sbin/criu";
+  // CheckpointContainer dumps established TCP connections too (CRIU's
+  // --tcp-established); off, a container with one cannot be checkpointed.
+  bool checkpoint_tcp_established = false;
 
   Status Validate() const;
 };

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/random_id.h"
 #include "base/mount_points.h"
+#include "pods/checkpoint_archive.h"
 #include "pods/idmapped_volumes.h"
 #include "pods/image_volumes.h"
 #include "pods/lifecycle.h"
@@ -41,22 +42,32 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   if (pod->state != SandboxState::kReady) {
     return absl::FailedPreconditionError(absl::StrCat("pod sandbox ", pod_id, " is not ready"));
   }
-  auto image = rootfs_->FindImage(spec.image);
-  if (!image.ok()) {
-    if (image.status().code() == StatusCode::kNotFound) {
+  // An image that names a checkpoint archive: the container is restored from it
+  // (container_checkpoint.cc), on the image the archive says, found further down.
+  const bool from_checkpoint = NamesCheckpointArchive(spec.image);
+  StatusOr<image::ImageRecord> image = absl::NotFoundError("");
+  if (!from_checkpoint) {
+    image = rootfs_->FindImage(spec.image);
+    if (!image.ok() && image.status().code() == StatusCode::kNotFound) {
       return absl::NotFoundError(absl::StrCat("image \"", spec.image, "\" is not present on this node"));
     }
-    return image.status();
+    if (!image.ok()) return image.status();
   }
   ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(pod->spec.runtime_handler));
   RETURN_IF_ERROR(CheckContainerUserNamespace(pod->spec, spec));
+  if (from_checkpoint && !runtime->features().checkpoint) {
+    return absl::FailedPreconditionError(absl::StrCat("image ", spec.image, " is a checkpoint, and runtime handler ",
+                                                      runtime->name(), " cannot restore one; use \"runc\""));
+  }
+  if (from_checkpoint && HasOwnUserNamespace(pod->spec)) {
+    return absl::FailedPreconditionError("berth does not restore checkpoints into a pod with a user namespace");
+  }
   cgroups::PrimeMigration(cgroups_);  // the init's move into its cgroup, ~10 ms from now
 
   ContainerRecord record;
   record.id = RandomId();
   record.pod_id = pod_id;
   record.spec = spec;
-  record.image_id = image->id;
   record.created_at = NowNanos();
   record.handler = runtime->name();
   record.dir = layout_.ContainerDir(record.id);
@@ -74,6 +85,11 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
     if (!undone.ok()) BERTH_LOG(Error) << "undo a failed CreateContainer" << Kv("container", record.id) << undone;
   };
   RETURN_IF_ERROR(MakeDirs(record.rootfs(), 0755));
+  if (from_checkpoint) {
+    image = UnpackCheckpoint(spec.image, record);
+    if (!image.ok()) return image.status();
+  }
+  record.image_id = image->id;
   RETURN_IF_ERROR(rootfs_->Mount(record.id, *image, record.rootfs(), pod->spec.userns, pod->userns_path));
   // Mount sources kubelet expects to exist are created as directories.
   for (const auto& m : spec.mounts) {
@@ -122,11 +138,16 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   if (!record.log_path.empty()) {
     RETURN_IF_ERROR(MakeDirs(std::filesystem::path(record.log_path).parent_path().string(), 0755));
   }
-  RETURN_IF_ERROR(runtime->Create(record, oci, OomFile(record.cgroup_path)));
+  if (from_checkpoint) {
+    // Its shim starts at StartContainer, with the restore.
+    RETURN_IF_ERROR(runtime->PrepareRestore(record, oci));
+  } else {
+    RETURN_IF_ERROR(runtime->Create(record, oci, OomFile(record.cgroup_path)));
+  }
   created = true;
   RETURN_IF_ERROR(records_.AddContainer(record, ContainerReservationKey(pod->spec, spec)));
   committed = true;
-  exits_.Watch(record.id, record.shim_pid, record.shim_start_time);
+  if (!from_checkpoint) exits_.Watch(record.id, record.shim_pid, record.shim_start_time);
   BERTH_LOG(Info) << "container created" << Kv("container", record.id) << Kv("pod", pod_id)
                   << Kv("name", spec.name) << Kv("handler", runtime->name());
   return record.id;
@@ -145,7 +166,7 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
   // Taken before the start: a process that exits at once must not seem to have
   // finished before it started.
   int64_t started_at = NowNanos();
-  Status started = runtime->Start(id);
+  Status started = record.AwaitsRestore() ? RestoreContainer(record, runtime) : runtime->Start(id);
   if (!started.ok()) {
     record.state = ContainerState::kExited;
     record.finished_at = NowNanos();
@@ -165,6 +186,13 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
 Status Lifecycle::StopContainerLocked(ContainerRecord record, std::chrono::seconds timeout) {
   record = Refresh(record);
   if (record.state == ContainerState::kExited) return absl::OkStatus();
+  if (record.AwaitsRestore()) {
+    // Nothing of it ever ran: stopped as it is.
+    record.state = ContainerState::kExited;
+    record.finished_at = NowNanos();
+    record.reason = "Completed";
+    return records_.UpdateContainer(record);
+  }
   if (record.state == ContainerState::kUnknown) {
     // Nothing of it runs any more (that is how it became unknown): stopped, as is.
     record.state = ContainerState::kExited;

@@ -45,6 +45,7 @@ void Lifecycle::OnShimExit(const std::string& id) {
 
 ContainerRecord Lifecycle::Observe(ContainerRecord record) const {
   if (record.state != ContainerState::kCreated && record.state != ContainerState::kRunning) return record;
+  if (record.AwaitsRestore()) return record;  // no shim until StartContainer restores it
   auto exit_data = ReadFile(record.exit_file());
   if (exit_data.ok()) {
     auto exited = shim::ParseExitRecord(*exit_data);

@@ -38,6 +38,7 @@ Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, State
       host_(std::move(parts.host)),
       rootfs_(std::move(parts.rootfs)),
       handlers_(std::move(parts.handlers)),
+      checkpoint_(config.runtimes.criu_path),
       exits_([this](const std::string& id) { OnShimExit(id); }) {}
 
 RuntimeHandler::Features Lifecycle::HandlerFeatures(const std::string& name) {

@@ -7,6 +7,7 @@
 //   container_state.cc      a container's state as its shim's exit file says it is now,
 //                           recorded when the exit watcher sees the shim go
 //   container_control.cc    ExecSync, ReopenLog, UpdateResources
+//   container_checkpoint.cc CheckpointContainer, and containers restored from one
 //   recovery.cc             what a start of berthd does with what it finds
 // Pieces with a job of their own are apart: the pod's network (sandbox_network.h),
 // its files (pod_files.h), the runtime handlers (handler_registry.h), the state
@@ -37,6 +38,7 @@
 #include "pods/exec_process.h"
 #include "pods/exit_watcher.h"
 #include "pods/filters.h"
+#include "pods/checkpoint_support.h"
 #include "pods/handler_registry.h"
 #include "pods/container_rootfs.h"
 #include "pods/record_store.h"
@@ -101,6 +103,17 @@ class Lifecycle {
   // UpdatePodSandboxResources: recorded, and applied to the pod's cgroup when it is
   // berth's own (kubelet resizes the cgroups it gave itself, before it calls).
   Status UpdatePodResources(const std::string& pod_id, const ResourcesSpec& overhead, const ResourcesSpec& resources);
+  // Writes a checkpoint archive of a running container at location (a file; see
+  // checkpoint_archive.h), the container left running. FAILED_PRECONDITION when
+  // CRIU or the container's handler cannot. A CreateContainer whose image is such
+  // an archive makes a container that StartContainer restores from it.
+  struct CheckpointOptions {
+    bool tcp_established = false;  // dump established TCP connections (they are kept on restore)
+    std::chrono::seconds timeout{300};
+  };
+  Status CheckpointContainer(const std::string& id, const std::string& location, const CheckpointOptions& options);
+  // Whether CRIU works on this node (Status's ContainerCheckpointReady).
+  CheckpointSupport& checkpoint_support() { return checkpoint_; }
   // The cgroup of a pod: kubelet's cgroup_parent, or one of berth's.
   std::string CgroupParent(const SandboxRecord& pod) const;
 
@@ -126,6 +139,12 @@ class Lifecycle {
   // change made under the lock, nor brings back a removed container.
   ContainerRecord RefreshForRead(const ContainerRecord& stored);
   Status StopContainerLocked(ContainerRecord record, std::chrono::seconds timeout);
+  // CreateContainer from a checkpoint archive (spec.image names it): unpacks it in
+  // the container's directory, its rootfs diff into the empty writable layer, and
+  // returns the image the checkpoint was taken on.
+  StatusOr<image::ImageRecord> UnpackCheckpoint(const std::string& archive, ContainerRecord& record);
+  // StartContainer of a container made from a checkpoint: its processes restored.
+  Status RestoreContainer(ContainerRecord& record, RuntimeHandler* runtime);
   // kNow: everything before the call returns (a pod's removal, which then removes
   // the pod's cgroup); kInBackground: the record now, the rest on cleaner_.
   enum class Removal { kNow, kInBackground };
@@ -161,6 +180,7 @@ class Lifecycle {
   std::unique_ptr<SandboxHost> host_;
   std::unique_ptr<ContainerRootfs> rootfs_;
   std::unique_ptr<HandlerRegistry> handlers_;
+  CheckpointSupport checkpoint_;
   // Serialises the lifecycle changes of one pod or container (keyed by id); those of
   // different objects run side by side, reads go to the store directly. A pod's lock
   // is taken before its containers'. A pod or container being made has no lock: it

@@ -110,14 +110,13 @@ Status ArchiveNotWrittenYet(absl::string_view what) {
 
 }  // namespace
 
-Status Node::CheckpointContainer(const std::string& container_id, const std::string& location) {
+Status Node::CheckpointContainer(const std::string& container_id, const std::string& location,
+                                 std::chrono::seconds timeout) {
   RETURN_IF_ERROR(CheckAbsolute(location, "checkpoint location"));
-  ASSIGN_OR_RETURN(ContainerRecord container, lifecycle_->GetContainer(container_id));
-  if (container.state != ContainerState::kRunning) {
-    return absl::FailedPreconditionError(absl::StrCat("container ", container.id, " is not running"));
-  }
-  RETURN_IF_ERROR(checkpoint_.Available());
-  return ArchiveNotWrittenYet("CheckpointContainer");
+  Lifecycle::CheckpointOptions options;
+  options.tcp_established = config_.runtimes.checkpoint_tcp_established;
+  if (timeout.count() > 0) options.timeout = timeout;
+  return lifecycle_->CheckpointContainer(container_id, location, options);
 }
 
 Status Node::CheckpointPod(const std::string& pod_id, const std::string& output_path) {
@@ -126,7 +125,7 @@ Status Node::CheckpointPod(const std::string& pod_id, const std::string& output_
   if (pod.state != SandboxState::kReady) {
     return absl::FailedPreconditionError(absl::StrCat("pod sandbox ", pod.id, " is not ready"));
   }
-  RETURN_IF_ERROR(checkpoint_.Available());
+  RETURN_IF_ERROR(lifecycle_->checkpoint_support().Available());
   return ArchiveNotWrittenYet("CheckpointPod");
 }
 
@@ -135,12 +134,12 @@ Status Node::RestorePod(const std::string& checkpoint_path) {
   if (::access(checkpoint_path.c_str(), R_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("checkpoint \"", checkpoint_path, "\" cannot be read"));
   }
-  RETURN_IF_ERROR(checkpoint_.Available());
+  RETURN_IF_ERROR(lifecycle_->checkpoint_support().Available());
   return ArchiveNotWrittenYet("RestorePod");
 }
 
 Condition Node::CheckpointCondition() {
-  Status available = checkpoint_.Available();
+  Status available = lifecycle_->checkpoint_support().Available();
   if (available.ok()) return {true, "", ""};
   return {false, "CRIUUnavailable", std::string(available.message())};
 }

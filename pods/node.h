@@ -15,7 +15,6 @@
 #include "cgroups/cgroups.h"
 #include "image/image_store.h"
 #include "pods/config.h"
-#include "pods/checkpoint_support.h"
 #include "pods/lifecycle.h"
 #include "pods/stats.h"
 
@@ -40,7 +39,9 @@ class Node {
   Lifecycle& lifecycle() { return *lifecycle_; }
   // Checkpoint and restore (KEP-2008) need CRIU working on this host: when it
   // cannot, they are FAILED_PRECONDITION saying why, after the request is checked.
-  Status CheckpointContainer(const std::string& container_id, const std::string& location);
+  // timeout: 0 for berth's own (5 minutes).
+  Status CheckpointContainer(const std::string& container_id, const std::string& location,
+                             std::chrono::seconds timeout);
   Status CheckpointPod(const std::string& pod_id, const std::string& output_path);
   Status RestorePod(const std::string& checkpoint_path);
   // Status's ContainerCheckpointReady: whether CRIU can work here.
@@ -89,7 +90,6 @@ class Node {
   std::unique_ptr<Lifecycle> lifecycle_;
   // After the lifecycle, whose records it reads from its sampler thread.
   std::unique_ptr<StatsCollector> stats_;
-  CheckpointSupport checkpoint_;
   mutable absl::Mutex mu_;
   std::string pod_cidr_ ABSL_GUARDED_BY(mu_);
 };

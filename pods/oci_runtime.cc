@@ -33,6 +33,8 @@ Status OciRuntime::Run(std::vector<std::string> args, const char* what) {
 
 const OciRuntime::Features& OciRuntime::features() {
   std::call_once(features_once_, [this] {
+    // runc and crun checkpoint through CRIU; berth-runtime does not (yet).
+    features_.checkpoint = name_ != "berth";
     RunOptions options;
     options.timeout = std::chrono::seconds(10);
     auto run = RunProcess({binary_, "features"}, options);
@@ -52,11 +54,7 @@ const OciRuntime::Features& OciRuntime::features() {
   return features_;
 }
 
-Status OciRuntime::Create(ContainerRecord& record, const runtime::Spec& spec, const std::string& oom_file) {
-  RETURN_IF_ERROR(MakeDirs(root_, 0700));
-  RETURN_IF_ERROR(MakeDirs(record.run_dir, 0700));
-  RETURN_IF_ERROR(
-      WriteFileAtomically(record.bundle() + "/config.json", runtime::SpecJson(spec), 0600, Durability::kCrash));
+shim::ShimOptions OciRuntime::ShimFor(const ContainerRecord& record, const std::string& oom_file) const {
   shim::ShimOptions options;
   options.id = record.id;
   options.bundle = record.bundle();
@@ -71,17 +69,66 @@ Status OciRuntime::Create(ContainerRecord& record, const runtime::Spec& spec, co
   options.stdin = record.spec.stdin;
   options.stdin_once = record.spec.stdin_once;
   options.attach = record.attach_socket();
+  return options;
+}
+
+Status OciRuntime::StartShim(ContainerRecord& record, const shim::ShimOptions& options, absl::string_view what) {
   ASSIGN_OR_RETURN(std::string answer, SpawnDetached(options.ToArgv(shim_)));
   auto container_pid = shim::ParseReadyReply(answer);
   if (!container_pid.ok()) {
-    return Annotate(container_pid.status(), absl::StrCat("create container ", record.id, " with ", name_));
+    return Annotate(container_pid.status(), absl::StrCat(what, " container ", record.id, " with ", name_));
   }
   record.pid = *container_pid;
   record.pid_start_time = ProcessStartTime(*container_pid);
-  // The shim is the container's parent.
+  // The shim is the container's parent (after a restore, once the runtime is gone:
+  // the shim is the subreaper the container falls to).
   record.shim_pid = ParentPid(*container_pid);
   record.shim_start_time = ProcessStartTime(record.shim_pid);
   return absl::OkStatus();
+}
+
+Status OciRuntime::PrepareRestore(const ContainerRecord& record, const runtime::Spec& spec) {
+  RETURN_IF_ERROR(MakeDirs(root_, 0700));
+  RETURN_IF_ERROR(MakeDirs(record.run_dir, 0700));
+  return WriteFileAtomically(record.bundle() + "/config.json", runtime::SpecJson(spec), 0600, Durability::kCrash);
+}
+
+Status OciRuntime::Create(ContainerRecord& record, const runtime::Spec& spec, const std::string& oom_file) {
+  RETURN_IF_ERROR(PrepareRestore(record, spec));
+  return StartShim(record, ShimFor(record, oom_file), "create");
+}
+
+Status OciRuntime::Restore(ContainerRecord& record, const std::string& oom_file, const CriuRequest& request) {
+  if (!features().checkpoint) {
+    return absl::FailedPreconditionError(absl::StrCat("runtime handler ", name_, " cannot restore checkpoints"));
+  }
+  RETURN_IF_ERROR(MakeDirs(request.work_dir, 0700));
+  shim::ShimOptions options = ShimFor(record, oom_file);
+  options.restore_images = request.images_dir;
+  options.restore_work = request.work_dir;
+  options.criu = request.criu;
+  options.tcp_established = request.tcp_established;
+  return StartShim(record, options, "restore");
+}
+
+Status OciRuntime::Checkpoint(const std::string& id, const CriuRequest& request, std::chrono::seconds timeout) {
+  if (!features().checkpoint) {
+    return absl::FailedPreconditionError(absl::StrCat("runtime handler ", name_, " cannot checkpoint containers"));
+  }
+  RETURN_IF_ERROR(MakeDirs(request.images_dir, 0700));
+  RETURN_IF_ERROR(MakeDirs(request.work_dir, 0700));
+  std::vector<std::string> args = {binary_, "--root", root_, "--criu", request.criu, "checkpoint",
+                                   "--image-path", request.images_dir, "--work-path", request.work_dir,
+                                   "--leave-running", "--file-locks"};
+  if (request.tcp_established) args.push_back("--tcp-established");
+  args.push_back(id);
+  RunOptions options;
+  options.timeout = timeout;
+  ASSIGN_OR_RETURN(RunResult result, RunProcess(args, options));
+  if (result.exit_code == 0) return absl::OkStatus();
+  return runtime::ClassifyRuntimeError(name_, "checkpoint", result.exit_code,
+                                       absl::StrCat(result.err.empty() ? result.out : result.err, " (CRIU's log: ",
+                                                    request.work_dir, "/dump.log)"));
 }
 
 StatusOr<runtime::Spec> OciRuntime::ReadSpec(const ContainerRecord& record) {

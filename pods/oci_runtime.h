@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pods/runtime_handler.h"
+#include "pods/shim/protocol.h"
 
 namespace berth::pods {
 
@@ -29,8 +30,15 @@ class OciRuntime : public RuntimeHandler {
   Status Update(const std::string& id, const cgroups::Resources& resources, const std::string& scratch_dir) override;
   StatusOr<ExecChild> StartExec(const std::string& id, const runtime::Process& process,
                                 const std::string& scratch_dir, bool with_stdin) override;
+  Status Checkpoint(const std::string& id, const CriuRequest& request, std::chrono::seconds timeout) override;
+  Status PrepareRestore(const ContainerRecord& record, const runtime::Spec& spec) override;
+  Status Restore(ContainerRecord& record, const std::string& oom_file, const CriuRequest& request) override;
 
  private:
+  // The options of the container's shim, for a create or a restore.
+  shim::ShimOptions ShimFor(const ContainerRecord& record, const std::string& oom_file) const;
+  // Starts the shim and fills in the record's pids from its answer.
+  Status StartShim(ContainerRecord& record, const shim::ShimOptions& options, absl::string_view what);
   // A scratch directory of its own for one exec, with the process written in it.
   StatusOr<std::string> WriteExecProcess(const runtime::Process& process, const std::string& scratch_dir);
   Status Run(std::vector<std::string> args, const char* what);

@@ -71,7 +71,12 @@ struct ContainerRecord {
   int64_t uid = 0;
   int64_t gid = 0;
   std::vector<int64_t> supplemental_groups;
+  // A container made from a checkpoint archive: where the archive is unpacked.
+  // StartContainer restores its processes from there instead of starting them.
+  std::string checkpoint_dir;
 
+  // Made from a checkpoint and not yet restored: nothing of it runs, no shim yet.
+  bool AwaitsRestore() const { return !checkpoint_dir.empty() && shim_pid == 0; }
   std::string bundle() const { return dir + "/bundle"; }
   std::string rootfs() const { return dir + "/bundle/rootfs"; }
   std::string exit_file() const { return run_dir + "/exit.json"; }
@@ -86,6 +91,6 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SandboxRecord, id, spec, state, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRecord, id, pod_id, spec, image_id, state, created_at,
                                                 started_at, finished_at, exit_code, reason, message, handler, dir,
                                                 run_dir, log_path, pid, pid_start_time, shim_pid, shim_start_time,
-                                                cgroup_path, uid, gid, supplemental_groups)
+                                                cgroup_path, uid, gid, supplemental_groups, checkpoint_dir)
 
 }  // namespace berth::pods

@@ -46,7 +46,8 @@ Status Lifecycle::Recover() {
   // exits are watched from here on.
   for (const auto& stored : records_.Containers()) {
     ContainerRecord record = Refresh(stored);
-    if (record.state == ContainerState::kCreated || record.state == ContainerState::kRunning) {
+    if ((record.state == ContainerState::kCreated || record.state == ContainerState::kRunning) &&
+        !record.AwaitsRestore()) {
       exits_.Watch(record.id, record.shim_pid, record.shim_start_time);
     }
   }

@@ -25,6 +25,7 @@ class RuntimeHandler {
     // The handler's user namespaces work on this node: it joins one, and berth can
     // idmap the rootfs and volumes for it (set by the lifecycle, which knows).
     bool user_namespaces = false;
+    bool checkpoint = false;  // dumps and restores containers through CRIU
   };
 
   virtual const std::string& name() const = 0;
@@ -58,6 +59,23 @@ class RuntimeHandler {
   // A process with process.terminal set gets a terminal, whose master comes back.
   virtual StatusOr<ExecChild> StartExec(const std::string& id, const runtime::Process& process,
                                         const std::string& scratch_dir, bool with_stdin) = 0;
+
+  // Checkpoint and restore through CRIU (features().checkpoint).
+  struct CriuRequest {
+    std::string criu;        // the CRIU binary
+    std::string images_dir;  // CRIU's images: written by a checkpoint, read by a restore
+    std::string work_dir;    // CRIU's log (dump.log, restore.log) and scratch files
+    bool tcp_established = false;  // keep the container's established TCP connections
+  };
+  // Dumps the running container's processes into request.images_dir and leaves
+  // them running.
+  virtual Status Checkpoint(const std::string& id, const CriuRequest& request, std::chrono::seconds timeout) = 0;
+  // A container made from a checkpoint: PrepareRestore writes its bundle at
+  // CreateContainer, and Restore (at StartContainer) starts its shim, whose
+  // runtime brings the processes back from request.images_dir, already running.
+  // Fills in the record's pid and shim pid, as Create does.
+  virtual Status PrepareRestore(const ContainerRecord& record, const runtime::Spec& spec) = 0;
+  virtual Status Restore(ContainerRecord& record, const std::string& oom_file, const CriuRequest& request) = 0;
 };
 
 }  // namespace berth::pods

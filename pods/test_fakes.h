@@ -209,6 +209,15 @@ class FakeRuntimeHandler : public RuntimeHandler {
   StatusOr<ExecChild> StartExec(const std::string&, const runtime::Process&, const std::string&, bool) override {
     return absl::UnimplementedError("the fake runs no processes");
   }
+  Status Checkpoint(const std::string&, const CriuRequest&, std::chrono::seconds) override {
+    return absl::UnimplementedError("the fake has no CRIU");
+  }
+  Status PrepareRestore(const ContainerRecord&, const runtime::Spec&) override {
+    return absl::UnimplementedError("the fake has no CRIU");
+  }
+  Status Restore(ContainerRecord&, const std::string&, const CriuRequest&) override {
+    return absl::UnimplementedError("the fake has no CRIU");
+  }
 
   std::map<std::string, runtime::Spec> specs;
   std::vector<cgroups::Resources> updates;

@@ -24,6 +24,11 @@ std::vector<std::string> ShimOptions::ToArgv(const std::string& shim_binary) con
   if (!oom_file.empty()) argv.insert(argv.end(), {"--oom-file", oom_file});
   if (!runtime_log.empty()) argv.insert(argv.end(), {"--runtime-log", runtime_log});
   if (!attach.empty()) argv.insert(argv.end(), {"--attach", attach});
+  if (!restore_images.empty()) {
+    argv.insert(argv.end(), {"--restore-images", restore_images, "--restore-work", restore_work});
+  }
+  if (!criu.empty()) argv.insert(argv.end(), {"--criu", criu});
+  if (tcp_established) argv.push_back("--tcp-established");
   if (tty) argv.push_back("--tty");
   if (stdin) argv.push_back("--stdin");
   if (stdin_once) argv.push_back("--stdin-once");
@@ -36,9 +41,12 @@ StatusOr<ShimOptions> ParseShimArgs(const std::vector<std::string>& args) {
       {"--id", &o.id},           {"--bundle", &o.bundle},       {"--runtime", &o.runtime},
       {"--runtime-root", &o.runtime_root}, {"--log", &o.log},   {"--exit-file", &o.exit_file},
       {"--control", &o.control}, {"--oom-file", &o.oom_file},   {"--runtime-log", &o.runtime_log},
-      {"--attach", &o.attach}};
-  const std::map<std::string, bool*> switches = {
-      {"--tty", &o.tty}, {"--stdin", &o.stdin}, {"--stdin-once", &o.stdin_once}};
+      {"--attach", &o.attach}, {"--restore-images", &o.restore_images}, {"--restore-work", &o.restore_work},
+      {"--criu", &o.criu}};
+  const std::map<std::string, bool*> switches = {{"--tty", &o.tty},
+                                                 {"--stdin", &o.stdin},
+                                                 {"--stdin-once", &o.stdin_once},
+                                                 {"--tcp-established", &o.tcp_established}};
   for (size_t i = 0; i < args.size(); ++i) {
     if (auto value = values.find(args[i]); value != values.end()) {
       if (i + 1 == args.size()) return absl::InvalidArgumentError(absl::StrCat(args[i], " needs a value"));
@@ -50,8 +58,12 @@ StatusOr<ShimOptions> ParseShimArgs(const std::vector<std::string>& args) {
     }
   }
   for (const auto& [name, value] : values) {
-    bool optional = name == "--oom-file" || name == "--runtime-log" || name == "--attach";
+    bool optional = name == "--oom-file" || name == "--runtime-log" || name == "--attach" ||
+                    name == "--restore-images" || name == "--restore-work" || name == "--criu";
     if (!optional && value->empty()) return absl::InvalidArgumentError(absl::StrCat(name, " is required"));
+  }
+  if (o.restore_images.empty() != o.restore_work.empty()) {
+    return absl::InvalidArgumentError("--restore-images and --restore-work go together");
   }
   return o;
 }

@@ -39,6 +39,12 @@ struct ShimOptions {
   bool stdin = false;        // the container's stdin is a pipe the shim holds open
   bool stdin_once = false;   // the first attacher to close stdin closes the container's
   std::string attach;        // the attach socket; empty from a berthd before attach
+  // Restore instead of create: the runtime's `restore` from these CRIU images (with
+  // that CRIU and work dir), so the container resumes where its checkpoint stopped.
+  std::string restore_images;
+  std::string restore_work;
+  std::string criu;
+  bool tcp_established = false;  // restore the TCP connections the checkpoint kept
 
   // The command line, shim binary first.
   std::vector<std::string> ToArgv(const std::string& shim_binary) const;

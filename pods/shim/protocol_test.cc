@@ -1,5 +1,7 @@
 #include "pods/shim/protocol.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace berth::pods::shim {
@@ -26,6 +28,32 @@ TEST(ShimProtocolTest, ArgumentsRoundTrip) {
   EXPECT_EQ(parsed->runtime_log, "");
   EXPECT_TRUE(parsed->tty);
   EXPECT_FALSE(parsed->stdin);
+}
+
+TEST(ShimProtocolTest, RestoreArgumentsRoundTrip) {
+  ShimOptions o;
+  o.id = "c1";
+  o.bundle = "/b";
+  o.runtime = "/usr/sbin/runc";
+  o.runtime_root = "/run/berth/runtime/runc";
+  o.log = "/dev/null";
+  o.exit_file = "/run/berth/containers/c1/exit.json";
+  o.control = "/run/berth/containers/c1/control";
+  o.restore_images = "/var/lib/berth/containers/c1/checkpoint/checkpoint";
+  o.restore_work = "/run/berth/containers/c1/criu-restore";
+  o.criu = "/usr/sbin/criu";
+  o.tcp_established = true;
+  std::vector<std::string> argv = o.ToArgv("/usr/lib/berth-shim");
+  auto parsed = ParseShimArgs(std::vector<std::string>(argv.begin() + 1, argv.end()));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->restore_images, o.restore_images);
+  EXPECT_EQ(parsed->restore_work, o.restore_work);
+  EXPECT_EQ(parsed->criu, o.criu);
+  EXPECT_TRUE(parsed->tcp_established);
+
+  argv.erase(std::find(argv.begin(), argv.end(), "--restore-work"), std::find(argv.begin(), argv.end(), "--criu"));
+  auto half = ParseShimArgs(std::vector<std::string>(argv.begin() + 1, argv.end()));
+  EXPECT_EQ(half.status().code(), StatusCode::kInvalidArgument) << "images without a work dir";
 }
 
 TEST(ShimProtocolTest, BadArgumentsAreNamed) {

@@ -36,7 +36,15 @@ StatusOr<pid_t> CreateWithRuntime(const ShimOptions& o, const CreateStdio& stdio
   ::unlink(pid_file.c_str());
   std::vector<std::string> args = {o.runtime};
   if (!o.runtime_log.empty()) args.insert(args.end(), {"--log", o.runtime_log, "--log-format", "json"});
-  args.insert(args.end(), {"--root", o.runtime_root, "create", "--bundle", o.bundle, "--pid-file", pid_file});
+  args.insert(args.end(), {"--root", o.runtime_root});
+  if (!o.criu.empty()) args.insert(args.end(), {"--criu", o.criu});
+  if (o.restore_images.empty()) {
+    args.push_back("create");
+  } else {
+    args.insert(args.end(), {"restore", "--detach", "--image-path", o.restore_images, "--work-path", o.restore_work});
+    if (o.tcp_established) args.push_back("--tcp-established");
+  }
+  args.insert(args.end(), {"--bundle", o.bundle, "--pid-file", pid_file});
   if (!stdio.console_socket.empty()) args.insert(args.end(), {"--console-socket", stdio.console_socket});
   args.push_back(o.id);
   std::vector<char*> argv;
@@ -58,8 +66,9 @@ StatusOr<pid_t> CreateWithRuntime(const ShimOptions& o, const CreateStdio& stdio
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string why = LastLogMessage(o.runtime_log);
-    return absl::InternalError(why.empty() ? std::string("runtime create failed")
-                                           : absl::StrCat("runtime create failed: ", why));
+    const char* what = o.restore_images.empty() ? "runtime create failed" : "runtime restore failed";
+    if (!o.restore_images.empty() && why.empty()) why = "see " + o.restore_work + "/restore.log";
+    return absl::InternalError(why.empty() ? std::string(what) : absl::StrCat(what, ": ", why));
   }
   auto pid_text = ReadFile(pid_file);
   if (!pid_text.ok()) return absl::InternalError("runtime create left no pid file");

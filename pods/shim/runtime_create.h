@@ -21,8 +21,11 @@ struct CreateStdio {
 };
 
 // Runs `RUNTIME --root R create --bundle B --pid-file B/init.pid [--console-socket S] ID`
-// and returns the init's pid. On failure the message is the last line of the
-// runtime's own log, when it kept one.
+// and returns the init's pid; with options.restore_images, the runtime's
+// `restore --detach` from those images instead, whose init already runs (CRIU makes
+// it the runtime's child; the shim, a subreaper, inherits it when the runtime
+// exits). On failure the message is the last line of the runtime's own log, when it
+// kept one.
 StatusOr<pid_t> CreateWithRuntime(const ShimOptions& options, const CreateStdio& stdio);
 
 }  // namespace berth::pods::shim
