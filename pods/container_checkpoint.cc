@@ -68,12 +68,9 @@ Status CopyIfPresent(const std::string& from, const std::string& to) {
 
 }  // namespace
 
-Status Lifecycle::CheckpointContainer(const std::string& id_prefix, const std::string& location,
-                                      const CheckpointOptions& options) {
-  ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
-  KeyedMutex::Lock lock = locks_.Acquire(id);
+StatusOr<Lifecycle::Checkpointable> Lifecycle::CheckCheckpointableLocked(const std::string& id) {
   auto stored = records_.GetContainer(id);
-  if (!stored) return absl::NotFoundError(absl::StrCat("container \"", id_prefix, "\" not found"));
+  if (!stored) return absl::NotFoundError(absl::StrCat("container \"", id, "\" not found"));
   ContainerRecord container = Refresh(*stored);
   if (container.state != ContainerState::kRunning) {
     return absl::FailedPreconditionError(absl::StrCat("container ", container.id, " is not running"));
@@ -82,13 +79,12 @@ Status Lifecycle::CheckpointContainer(const std::string& id_prefix, const std::s
   if (!pod) return absl::NotFoundError(absl::StrCat("pod sandbox ", container.pod_id, " not found"));
   ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(container.handler));
   RETURN_IF_ERROR(CheckCheckpointable(container, *pod, runtime));
-  RETURN_IF_ERROR(checkpoint_.Available());
-  const std::string parent = std::filesystem::path(location).parent_path().string();
-  if (::access(parent.c_str(), W_OK) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("checkpoint location ", location, ": directory ", parent,
-                                                   " is not there or not writable"));
-  }
+  return Checkpointable{std::move(container), *std::move(pod), runtime};
+}
 
+Status Lifecycle::ExportCheckpoint(const Checkpointable& target, const std::string& location,
+                                   const CheckpointOptions& options) {
+  const ContainerRecord& container = target.container;
   // The archive's contents are gathered here, then packed into location.
   const std::string staging = container.dir + "/checkpoint-export";
   RETURN_IF_ERROR(RemoveAll(staging));
@@ -100,7 +96,7 @@ Status Lifecycle::CheckpointContainer(const std::string& id_prefix, const std::s
   criu.tcp_established = options.tcp_established;
   RETURN_IF_ERROR(RemoveAll(criu.work_dir));
   const int64_t checkpointed_at = NowNanos();
-  RETURN_IF_ERROR(runtime->Checkpoint(container.id, criu, options.timeout));
+  RETURN_IF_ERROR(target.runtime->Checkpoint(container.id, criu, options.timeout));
 
   CheckpointedContainer config;
   config.id = container.id;
@@ -113,10 +109,9 @@ Status Lifecycle::CheckpointContainer(const std::string& id_prefix, const std::s
   config.checkpointed_at = checkpointed_at;
   RETURN_IF_ERROR(WriteFileAtomically(staging + "/" + kCheckpointConfigFile, CheckpointedContainerJson(config), 0600,
                                       Durability::kCrash));
-  ASSIGN_OR_RETURN(std::string spec_dump, SpecDump(container, *pod));
+  ASSIGN_OR_RETURN(std::string spec_dump, SpecDump(container, target.pod));
   RETURN_IF_ERROR(WriteFileAtomically(staging + "/" + kCheckpointSpecFile, spec_dump, 0600, Durability::kCrash));
-  // The writable layer as it is now, which is just after the dump: files changed in
-  // between show their newer contents (as CRI-O's and Podman's archives do).
+  // Still paused: the files are of the moment the processes were dumped.
   ASSIGN_OR_RETURN(std::vector<std::string> deleted,
                    WriteRootfsDiff(container.dir + "/upper", staging + "/" + kCheckpointRootfsDiff));
   RETURN_IF_ERROR(WriteFileAtomically(staging + "/" + kCheckpointDeletedFiles, nlohmann::json(deleted).dump(), 0600,
@@ -127,6 +122,51 @@ Status Lifecycle::CheckpointContainer(const std::string& id_prefix, const std::s
   BERTH_LOG(Info) << "container checkpointed" << Kv("container", container.id) << Kv("archive", location);
   return absl::OkStatus();
 }
+
+Status Lifecycle::CheckpointContainer(const std::string& id_prefix, const std::string& location,
+                                      const CheckpointOptions& options) {
+  ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
+  KeyedMutex::Lock lock = locks_.Acquire(id);
+  ASSIGN_OR_RETURN(Checkpointable target, CheckCheckpointableLocked(id));
+  RETURN_IF_ERROR(checkpoint_.Available());
+  const std::string parent = std::filesystem::path(location).parent_path().string();
+  if (::access(parent.c_str(), W_OK) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint location ", location, ": directory ", parent,
+                                                   " is not there or not writable"));
+  }
+  ASSIGN_OR_RETURN(PausedContainers paused, PauseForCheckpoint({target}));
+  Status exported = ExportCheckpoint(target, location, options);
+  Status resumed = paused.ResumeAll();
+  return exported.ok() ? resumed : exported;
+}
+
+StatusOr<Lifecycle::PausedContainers> Lifecycle::PauseForCheckpoint(const std::vector<Checkpointable>& targets) {
+  PausedContainers paused;
+  for (const Checkpointable& target : targets) {
+    Status status = target.runtime->Pause(target.container.id);
+    if (!status.ok()) {
+      (void)paused.ResumeAll();
+      return Annotate(status, absl::StrCat("pause container ", target.container.id, " for its checkpoint"));
+    }
+    paused.containers.emplace_back(target.container.id, target.runtime);
+  }
+  return paused;
+}
+
+Status Lifecycle::PausedContainers::ResumeAll() {
+  Status first = absl::OkStatus();
+  for (const auto& [id, runtime] : containers) {
+    Status resumed = runtime->Resume(id);
+    if (!resumed.ok()) {
+      BERTH_LOG(Error) << "resume a container after its checkpoint" << Kv("container", id) << resumed;
+      if (first.ok()) first = resumed;
+    }
+  }
+  containers.clear();
+  return first;
+}
+
+Lifecycle::PausedContainers::~PausedContainers() { (void)ResumeAll(); }
 
 StatusOr<image::ImageRecord> Lifecycle::UnpackCheckpoint(const std::string& archive, ContainerRecord& record) {
   RETURN_IF_ERROR(checkpoint_.Available());

@@ -8,6 +8,7 @@
 //                           recorded when the exit watcher sees the shim go
 //   container_control.cc    ExecSync, ReopenLog, UpdateResources
 //   container_checkpoint.cc CheckpointContainer, and containers restored from one
+//   pod_checkpoint.cc       CheckpointPod, RestorePod
 //   recovery.cc             what a start of berthd does with what it finds
 // Pieces with a job of their own are apart: the pod's network (sandbox_network.h),
 // its files (pod_files.h), the runtime handlers (handler_registry.h), the state
@@ -112,6 +113,21 @@ class Lifecycle {
     std::chrono::seconds timeout{300};
   };
   Status CheckpointContainer(const std::string& id, const std::string& location, const CheckpointOptions& options);
+  // CheckpointPod: the containers named (each running, of this pod, named once) are
+  // all paused, then each written as a container archive "<name>.tar" in output_dir
+  // (an existing, empty directory), with pod.options and pod.dump beside them, and
+  // all resumed before it returns. On failure output_dir is left empty.
+  Status CheckpointPod(const std::string& pod_id, const std::string& output_dir,
+                       const std::vector<std::string>& container_ids, const CheckpointOptions& options);
+  // RestorePod: a new pod from pod (RunPod), and in it a container restored from
+  // each of the checkpoint's archives, matched to containers by name (which must be
+  // exactly the checkpoint's), all CREATED. On failure nothing of it is left.
+  struct RestoredPod {
+    std::string pod_id;
+    std::vector<std::pair<std::string, std::string>> containers;  // name, id
+  };
+  StatusOr<RestoredPod> RestorePod(const std::string& checkpoint_dir, const PodSpec& pod,
+                                   const std::vector<ContainerSpec>& containers);
   // Whether CRIU works on this node (Status's ContainerCheckpointReady).
   CheckpointSupport& checkpoint_support() { return checkpoint_; }
   // The cgroup of a pod: kubelet's cgroup_parent, or one of berth's.
@@ -139,6 +155,27 @@ class Lifecycle {
   // change made under the lock, nor brings back a removed container.
   ContainerRecord RefreshForRead(const ContainerRecord& stored);
   Status StopContainerLocked(ContainerRecord record, std::chrono::seconds timeout);
+  // A running container that can be checkpointed, with what that needs.
+  struct Checkpointable {
+    ContainerRecord container;
+    SandboxRecord pod;
+    RuntimeHandler* runtime = nullptr;
+  };
+  // FAILED_PRECONDITION saying why when the container cannot be; the caller holds
+  // its lock.
+  StatusOr<Checkpointable> CheckCheckpointableLocked(const std::string& id);
+  // Containers frozen for a checkpoint; thawed by ResumeAll, or at the latest when
+  // this goes (a checkpoint never leaves a container frozen).
+  struct PausedContainers {
+    PausedContainers() = default;
+    PausedContainers(PausedContainers&&) = default;
+    ~PausedContainers();
+    Status ResumeAll();
+    std::vector<std::pair<std::string, RuntimeHandler*>> containers;
+  };
+  StatusOr<PausedContainers> PauseForCheckpoint(const std::vector<Checkpointable>& targets);
+  // Dumps a paused container and writes its archive at location.
+  Status ExportCheckpoint(const Checkpointable& target, const std::string& location, const CheckpointOptions& options);
   // CreateContainer from a checkpoint archive (spec.image names it): unpacks it in
   // the container's directory, its rootfs diff into the empty writable layer, and
   // returns the image the checkpoint was taken on.

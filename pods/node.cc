@@ -102,12 +102,6 @@ Status CheckAbsolute(const std::string& path, absl::string_view what) {
   return absl::OkStatus();
 }
 
-// Past every check, with CRIU working: the archive itself is not written yet.
-Status ArchiveNotWrittenYet(absl::string_view what) {
-  return absl::UnimplementedError(absl::StrCat(what, ": CRIU works here, but berth does not write checkpoint "
-                                               "archives yet"));
-}
-
 }  // namespace
 
 Status Node::CheckpointContainer(const std::string& container_id, const std::string& location,
@@ -119,23 +113,42 @@ Status Node::CheckpointContainer(const std::string& container_id, const std::str
   return lifecycle_->CheckpointContainer(container_id, location, options);
 }
 
-Status Node::CheckpointPod(const std::string& pod_id, const std::string& output_path) {
-  RETURN_IF_ERROR(CheckAbsolute(output_path, "checkpoint output path"));
-  ASSIGN_OR_RETURN(SandboxRecord pod, lifecycle_->GetPod(pod_id));
-  if (pod.state != SandboxState::kReady) {
-    return absl::FailedPreconditionError(absl::StrCat("pod sandbox ", pod.id, " is not ready"));
+StatusOr<Lifecycle::CheckpointOptions> Node::CheckpointOptionsFrom(const std::map<std::string, std::string>& options,
+                                                                   absl::string_view rpc) const {
+  Lifecycle::CheckpointOptions parsed;
+  parsed.tcp_established = config_.runtimes.checkpoint_tcp_established;
+  for (const auto& [key, value] : options) {
+    if (key != kTcpEstablishedOption) {
+      return absl::InvalidArgumentError(absl::StrCat(rpc, ": option \"", key, "\" is not one berth knows (it knows ",
+                                                     kTcpEstablishedOption, ")"));
+    }
+    if (value != "true" && value != "false") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(rpc, ": option ", key, " is \"", value, "\", not \"true\" or \"false\""));
+    }
+    parsed.tcp_established = value == "true";
   }
-  RETURN_IF_ERROR(lifecycle_->checkpoint_support().Available());
-  return ArchiveNotWrittenYet("CheckpointPod");
+  return parsed;
 }
 
-Status Node::RestorePod(const std::string& checkpoint_path) {
+Status Node::CheckpointPod(const std::string& pod_id, const std::string& output_path,
+                           const std::vector<std::string>& container_ids,
+                           const std::map<std::string, std::string>& options) {
+  RETURN_IF_ERROR(CheckAbsolute(output_path, "checkpoint output path"));
+  ASSIGN_OR_RETURN(Lifecycle::CheckpointOptions parsed, CheckpointOptionsFrom(options, "CheckpointPod"));
+  return lifecycle_->CheckpointPod(pod_id, output_path, container_ids, parsed);
+}
+
+StatusOr<Lifecycle::RestoredPod> Node::RestorePod(const std::string& checkpoint_path, const PodSpec& pod,
+                                                  const std::vector<ContainerSpec>& containers,
+                                                  const std::map<std::string, std::string>& options) {
   RETURN_IF_ERROR(CheckAbsolute(checkpoint_path, "checkpoint path"));
+  // Restore takes what the checkpoint holds; the option is checked, as the API asks.
+  RETURN_IF_ERROR(CheckpointOptionsFrom(options, "RestorePod").status());
   if (::access(checkpoint_path.c_str(), R_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("checkpoint \"", checkpoint_path, "\" cannot be read"));
   }
-  RETURN_IF_ERROR(lifecycle_->checkpoint_support().Available());
-  return ArchiveNotWrittenYet("RestorePod");
+  return lifecycle_->RestorePod(checkpoint_path, pod, containers);
 }
 
 Condition Node::CheckpointCondition() {

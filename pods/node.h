@@ -37,13 +37,20 @@ class Node {
   image::ImageStore& images() { return *images_; }
   // Pods and containers.
   Lifecycle& lifecycle() { return *lifecycle_; }
-  // Checkpoint and restore (KEP-2008) need CRIU working on this host: when it
-  // cannot, they are FAILED_PRECONDITION saying why, after the request is checked.
+  // Checkpoint and restore (KEP-2008, lifecycle.h), which need CRIU working on this
+  // host: when it cannot, they are FAILED_PRECONDITION saying why, after the request
+  // is checked. options: the CRI requests' runtime-specific ones; berth knows
+  // kTcpEstablishedOption ("true" or "false", runtimes.checkpoint_tcp_established
+  // when absent) and refuses any other.
+  static constexpr char kTcpEstablishedOption[] = "berth.io/tcp-established";
   // timeout: 0 for berth's own (5 minutes).
   Status CheckpointContainer(const std::string& container_id, const std::string& location,
                              std::chrono::seconds timeout);
-  Status CheckpointPod(const std::string& pod_id, const std::string& output_path);
-  Status RestorePod(const std::string& checkpoint_path);
+  Status CheckpointPod(const std::string& pod_id, const std::string& output_path,
+                       const std::vector<std::string>& container_ids, const std::map<std::string, std::string>& options);
+  StatusOr<Lifecycle::RestoredPod> RestorePod(const std::string& checkpoint_path, const PodSpec& pod,
+                                              const std::vector<ContainerSpec>& containers,
+                                              const std::map<std::string, std::string>& options);
   // Status's ContainerCheckpointReady: whether CRIU can work here.
   Condition CheckpointCondition();
   // RemoveImage: the image with all its names, unless a container mounts it as an
@@ -79,6 +86,8 @@ class Node {
  private:
   Node(Config config, UniqueFd root_lock, std::unique_ptr<StateDb> db, cgroups::Layout layout,
        std::string pod_cidr, std::unique_ptr<image::ImageStore> images);
+  StatusOr<Lifecycle::CheckpointOptions> CheckpointOptionsFrom(const std::map<std::string, std::string>& options,
+                                                              absl::string_view rpc) const;
   // Writes conf_dir/10-berth.conflist from cni.conf_template, when one is configured.
   Status RenderNetworkConfig(const std::string& cidr) const;
 

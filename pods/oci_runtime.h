@@ -30,6 +30,8 @@ class OciRuntime : public RuntimeHandler {
   Status Update(const std::string& id, const cgroups::Resources& resources, const std::string& scratch_dir) override;
   StatusOr<ExecChild> StartExec(const std::string& id, const runtime::Process& process,
                                 const std::string& scratch_dir, bool with_stdin) override;
+  Status Pause(const std::string& id) override { return Run({"pause", id}, "pause"); }
+  Status Resume(const std::string& id) override { return Run({"resume", id}, "resume"); }
   Status Checkpoint(const std::string& id, const CriuRequest& request, std::chrono::seconds timeout) override;
   Status PrepareRestore(const ContainerRecord& record, const runtime::Spec& spec) override;
   Status Restore(ContainerRecord& record, const std::string& oom_file, const CriuRequest& request) override;

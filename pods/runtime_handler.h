@@ -67,8 +67,12 @@ class RuntimeHandler {
     std::string work_dir;    // CRIU's log (dump.log, restore.log) and scratch files
     bool tcp_established = false;  // keep the container's established TCP connections
   };
-  // Dumps the running container's processes into request.images_dir and leaves
-  // them running.
+  // Freezes and thaws the container's processes (a checkpoint is taken frozen, so
+  // its processes and files are of one moment).
+  virtual Status Pause(const std::string& id) = 0;
+  virtual Status Resume(const std::string& id) = 0;
+  // Dumps the running (or paused) container's processes into request.images_dir
+  // and leaves them as they were.
   virtual Status Checkpoint(const std::string& id, const CriuRequest& request, std::chrono::seconds timeout) = 0;
   // A container made from a checkpoint: PrepareRestore writes its bundle at
   // CreateContainer, and Restore (at StartContainer) starts its shim, whose

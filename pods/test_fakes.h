@@ -209,6 +209,8 @@ class FakeRuntimeHandler : public RuntimeHandler {
   StatusOr<ExecChild> StartExec(const std::string&, const runtime::Process&, const std::string&, bool) override {
     return absl::UnimplementedError("the fake runs no processes");
   }
+  Status Pause(const std::string&) override { return absl::OkStatus(); }
+  Status Resume(const std::string&) override { return absl::OkStatus(); }
   Status Checkpoint(const std::string&, const CriuRequest&, std::chrono::seconds) override {
     return absl::UnimplementedError("the fake has no CRIU");
   }
