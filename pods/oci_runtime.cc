@@ -15,6 +15,7 @@
 #include "base/file_util.h"
 #include "base/unique_fd.h"
 #include "pods/shim/console.h"
+#include "pods/shim/criu_log.h"
 #include "pods/shim/protocol.h"
 #include "runtime/errors.h"
 
@@ -126,9 +127,18 @@ Status OciRuntime::Checkpoint(const std::string& id, const CriuRequest& request,
   options.timeout = timeout;
   ASSIGN_OR_RETURN(RunResult result, RunProcess(args, options));
   if (result.exit_code == 0) return absl::OkStatus();
-  return runtime::ClassifyRuntimeError(name_, "checkpoint", result.exit_code,
-                                       absl::StrCat(result.err.empty() ? result.out : result.err, " (CRIU's log: ",
-                                                    request.work_dir, "/dump.log)"));
+  // The runtime says only that CRIU failed; CRIU's log says why, and what it names
+  // is the container's state as it stands (an open connection, a file it cannot
+  // find again): a precondition.
+  const std::string log = request.work_dir + "/dump.log";
+  std::string cause = shim::CriuLogFileCause(log);
+  if (cause.empty()) {
+    return runtime::ClassifyRuntimeError(name_, "checkpoint", result.exit_code,
+                                         absl::StrCat(result.err.empty() ? result.out : result.err, " (CRIU's log: ",
+                                                      log, ")"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("CRIU cannot checkpoint container ", id, ": ", cause, " (CRIU's log: ", log, ")"));
 }
 
 StatusOr<runtime::Spec> OciRuntime::ReadSpec(const ContainerRecord& record) {

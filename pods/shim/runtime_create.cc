@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
+#include "pods/shim/criu_log.h"
 
 namespace berth::pods::shim {
 namespace {
@@ -67,7 +68,12 @@ StatusOr<pid_t> CreateWithRuntime(const ShimOptions& o, const CreateStdio& stdio
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string why = LastLogMessage(o.runtime_log);
     const char* what = o.restore_images.empty() ? "runtime create failed" : "runtime restore failed";
-    if (!o.restore_images.empty() && why.empty()) why = "see " + o.restore_work + "/restore.log";
+    if (!o.restore_images.empty()) {
+      // The runtime says only that CRIU failed; CRIU's log says why.
+      std::string cause = CriuLogFileCause(o.restore_work + "/restore.log");
+      if (!cause.empty()) why = absl::StrCat("CRIU: ", cause);
+      why = absl::StrCat(why.empty() ? "" : why + " ", "(CRIU's log: ", o.restore_work, "/restore.log)");
+    }
     return absl::InternalError(why.empty() ? std::string(what) : absl::StrCat(what, ": ", why));
   }
   auto pid_text = ReadFile(pid_file);

@@ -363,5 +363,62 @@ TEST_F(CheckpointTest, PodIsCheckpointedAtOneMomentAndRestoredWhole) {
   ASSERT_TRUE(RemovePod(other).ok());
 }
 
+TEST_F(CheckpointTest, KeepsEstablishedConnectionsOnlyWhenAsked) {
+  StartWithCriu();
+  if (HasFatalFailure() || IsSkipped()) return;
+  auto pod_config = PodConfig("talking");
+  std::string pod = RunPod(pod_config);
+  // A connection inside the pod, over its loopback: numbers go from one nc to the
+  // other, which writes them down (its stdin held open: at end of stdin busybox's
+  // nc ends the connection).
+  std::string id = CreateAndStart(
+      pod, pod_config,
+      ContainerConfig("talk", {"/bin/sh", "-c",
+                               "sleep 100000 | nc -l -p 9000 > /tmp/received & sleep 0.3; i=0; "
+                               "while :; do i=$((i+1)); echo $i; echo $i > /tmp/count; sleep 0.1; done "
+                               "| nc 127.0.0.1 9000"}));
+  ASSERT_GE(WaitForCount(id, 10), 10);
+  auto received = [&](const std::string& container) {
+    int64_t value = -1;
+    auto out = Exec(container, {"/bin/sh", "-c", "tail -n 1 /tmp/received"});
+    return absl::SimpleAtoi(absl::StripAsciiWhitespace(out.stdout()), &value) ? value : -1;
+  };
+  ASSERT_GE(received(id), 5);
+
+  // Not asked for: CRIU refuses the connection, and says so.
+  const std::string out = dir_ + "/talking";
+  ASSERT_TRUE(MakeDirs(out, 0700).ok());
+  grpc::Status refused = CheckpointPod(pod, out, {id});
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "tcp-established")) << refused.error_message();
+  EXPECT_EQ(StatusOf(id).state(), ::runtime::v1::CONTAINER_RUNNING);
+  int64_t now = Count(id);
+  EXPECT_GT(WaitForCount(id, now + 3), now) << "a failed checkpoint left the container paused";
+
+  grpc::Status kept = CheckpointPod(pod, out, {id}, {{"berth.io/tcp-established", "true"}});
+  ASSERT_TRUE(kept.ok()) << kept.error_message();
+  ASSERT_TRUE(RemovePod(pod).ok());
+  ::runtime::v1::RestorePodRequest restore;
+  restore.set_checkpoint_path(out);
+  *restore.mutable_config() = PodConfig("talking-restored");
+  *restore.add_container_configs() = ContainerConfig("talk", {});
+  ::runtime::v1::RestorePodResponse restored;
+  grpc::Status done = client().runtime().RestorePod(Ctx().get(), restore, &restored);
+  ASSERT_TRUE(done.ok()) << done.error_message();
+  ASSERT_EQ(restored.restored_containers_size(), 1);
+  const std::string again = restored.restored_containers(0).container_id();
+  ASSERT_TRUE(Start(again).ok());
+  // The numbers still arrive: the connection came back with the processes.
+  const int64_t at_restore = received(again);
+  EXPECT_GE(at_restore, 5);
+  int64_t later = at_restore;
+  for (int i = 0; i < 200 && later < at_restore + 5; ++i) {
+    ::usleep(50 * 1000);
+    later = received(again);
+  }
+  EXPECT_GE(later, at_restore + 5) << "nothing crossed the restored connection";
+  ASSERT_TRUE(RemovePod(restored.pod_sandbox_id()).ok());
+}
+
 }  // namespace
 }  // namespace berth::testing
