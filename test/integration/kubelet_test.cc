@@ -474,6 +474,52 @@ TEST_F(KubeletTest, ServesStatsSummaryAndCadvisorMetricsFromBerth) {
   EXPECT_TRUE(subscribed);
 }
 
+// kubelet's checkpoint API (KEP-2008: POST /checkpoint/NAMESPACE/POD/CONTAINER on its
+// own port) on berth: kubelet asks CheckpointContainer for an archive under its
+// root, and the archive is one checkpointctl reads. Needs runc and a CRIU that works
+// here (test/criu/build.sh); skips, saying so, without.
+TEST_F(KubeletTest, CheckpointsAContainerThroughItsCheckpointApi) {
+  const char* cache = ::getenv("BERTH_CRIU_DIR");
+  const std::string criu_dir = cache != nullptr && *cache != '\0' ? cache : "/var/cache/berth/criu";
+  RunOptions check_options;
+  check_options.timeout = std::chrono::seconds(30);
+  auto check = RunProcess({criu_dir + "/criu", "check"}, check_options);
+  if (!check.ok() || check->exit_code != 0) {
+    GTEST_SKIP() << "no working CRIU at " << criu_dir << "/criu: build one with test/criu/build.sh";
+  }
+  if (::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
+  const std::string config = dir_ + "/berth.yaml";
+  ASSERT_TRUE(WriteFileAtomically(config, absl::StrCat("default_runtime_handler: runc\nruntimes:\n  criu_path: ",
+                                                       criu_dir, "/criu\n"))
+                  .ok());
+  StartWithImages({"--config", config});
+  auto free_port = PickFreePort();
+  ASSERT_TRUE(free_port.ok()) << free_port.status();
+  StartKubelet(*free_port);
+  WriteStaticPod("checkpointed", "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done");
+  Running running = WaitForRunning("checkpointed");
+  ASSERT_FALSE(running.container_id.empty());
+
+  auto answer = SendHttp({.method = "POST",
+                          .url = absl::StrCat("https://127.0.0.1:", *free_port, "/checkpoint/default/checkpointed-",
+                                              kNodeName, "/main")});
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  ASSERT_EQ(answer->status, 200) << answer->body;
+  auto items = nlohmann::json::parse(answer->body, nullptr, false).value("items", nlohmann::json::array());
+  ASSERT_EQ(items.size(), 1u) << answer->body;
+  const std::string archive = items[0].get<std::string>();
+  EXPECT_TRUE(absl::StartsWith(archive, dir_ + "/kubelet/checkpoints/")) << archive;
+  RunOptions show_options;
+  show_options.timeout = std::chrono::seconds(60);
+  auto shown = RunProcess({criu_dir + "/checkpointctl", "show", archive}, show_options);
+  ASSERT_TRUE(shown.ok()) << shown.status();
+  EXPECT_EQ(shown->exit_code, 0) << shown->out << shown->err;
+  EXPECT_TRUE(absl::StrContains(shown->out, "main")) << shown->out;
+  // The container runs on, as kubelet's checkpoint leaves it.
+  EXPECT_EQ(StatusOf(running.container_id).state(), ::runtime::v1::CONTAINER_RUNNING);
+  StopKubelet();
+}
+
 // kubelet's in-place pod resize (`kubectl patch --subresource resize`) on berth: the
 // running container gets its new CPU and memory limits through
 // UpdateContainerResources, with no restart, and the pod's status says so.
