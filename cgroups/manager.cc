@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -192,6 +193,15 @@ StatusOr<Manager> Manager::Create(const Layout& layout, const std::string& path)
     }
   }
   return manager;
+}
+
+std::vector<std::pair<std::string, std::string>> Manager::HierarchyDirs() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& dir : dirs_) {
+    std::string rest = dir.substr(layout_.root.size() + 1);
+    out.emplace_back(layout_.mode == Mode::kUnified ? "" : rest.substr(0, rest.find('/')), dir);
+  }
+  return out;
 }
 
 std::string Manager::DirFor(absl::string_view controller) const {
@@ -377,6 +387,34 @@ Status Manager::AddPid(pid_t pid) const {
                              absl::StrCat("add pid ", pid, " to cgroup")));
   }
   return absl::OkStatus();
+}
+
+Status Manager::SetFrozen(bool frozen) const {
+  const std::string dir = FreezerDir();
+  if (dir.empty()) return absl::FailedPreconditionError("this host's cgroups have no freezer");
+  const bool v2 = layout_.mode == Mode::kUnified;
+  if (v2) {
+    RETURN_IF_ERROR(WriteValue(dir, "cgroup.freeze", frozen ? "1" : "0"));
+  } else {
+    RETURN_IF_ERROR(WriteValue(dir, "freezer.state", frozen ? "FROZEN" : "THAWED"));
+  }
+  // The kernel freezes task by task; the state says when all are (v1 reads FREEZING
+  // meanwhile, and a write again nudges tasks that were busy in the kernel).
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    if (v2) {
+      auto events = ReadFile(dir + "/cgroup.events");
+      if (!events.ok()) return events.status();
+      if (absl::StrContains(*events, frozen ? "frozen 1" : "frozen 0")) return absl::OkStatus();
+    } else {
+      auto state = ReadFile(dir + "/freezer.state");
+      if (!state.ok()) return state.status();
+      if (absl::StartsWith(*state, frozen ? "FROZEN" : "THAWED")) return absl::OkStatus();
+      if (frozen && attempt % 10 == 9) RETURN_IF_ERROR(WriteValue(dir, "freezer.state", "FROZEN"));
+    }
+    ::usleep(1000);
+  }
+  return absl::DeadlineExceededError(absl::StrCat("cgroup ", path_, " did not ", frozen ? "freeze" : "thaw",
+                                                  " within 2 s"));
 }
 
 StatusOr<std::vector<pid_t>> Manager::Pids() const {

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -33,6 +34,10 @@ class Manager {
   const std::string& path() const { return path_; }
   // The leaf directories, one per hierarchy ("/sys/fs/cgroup/memory/kubepods/...").
   const std::vector<std::string>& dirs() const { return dirs_; }
+  // Each leaf with its hierarchy's directory name under the root ("memory",
+  // "cpu,cpuacct"; the v2 leaf is named ""): what a container sees at
+  // /sys/fs/cgroup/NAME on v1.
+  std::vector<std::pair<std::string, std::string>> HierarchyDirs() const;
   // The leaf of one v1 controller, or the v2 leaf; empty if the host lacks it.
   std::string DirFor(absl::string_view controller) const;
 
@@ -44,6 +49,12 @@ class Manager {
   Status AddPid(pid_t pid) const;
   // Every process in the cgroup (union over hierarchies).
   StatusOr<std::vector<pid_t>> Pids() const;
+  // Freezes (or thaws) every process in the cgroup and returns once the kernel says
+  // they are: v1's freezer.state, v2's cgroup.freeze and cgroup.events.
+  // FAILED_PRECONDITION when the host has no freezer.
+  Status SetFrozen(bool frozen) const;
+  // The directory the freezer works on (CRIU's --freeze-cgroup); empty without one.
+  std::string FreezerDir() const { return DirFor(layout_.mode == Mode::kUnified ? "" : "freezer"); }
   // Removes the leaf directories; the cgroup must be empty. Missing leaves are fine.
   Status Remove() const;
 

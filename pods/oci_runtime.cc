@@ -34,8 +34,8 @@ Status OciRuntime::Run(std::vector<std::string> args, const char* what) {
 
 const OciRuntime::Features& OciRuntime::features() {
   std::call_once(features_once_, [this] {
-    // runc and crun checkpoint through CRIU; berth-runtime does not (yet).
-    features_.checkpoint = name_ != "berth";
+    // berth-runtime, runc and crun all checkpoint through CRIU (with runc's verbs).
+    features_.checkpoint = true;
     RunOptions options;
     options.timeout = std::chrono::seconds(10);
     auto run = RunProcess({binary_, "features"}, options);

@@ -143,6 +143,62 @@ StatusOr<int> Update(Runtime& rt, const std::vector<std::string>& argv) {
   return 0;
 }
 
+StatusOr<int> Pause(Runtime& rt, const std::vector<std::string>& argv) {
+  ASSIGN_OR_RETURN(Args args, ParseArgs(argv, {}));
+  ASSIGN_OR_RETURN(std::string id, OneId(args));
+  RETURN_IF_ERROR(rt.Pause(id));
+  return 0;
+}
+
+StatusOr<int> Resume(Runtime& rt, const std::vector<std::string>& argv) {
+  ASSIGN_OR_RETURN(Args args, ParseArgs(argv, {}));
+  ASSIGN_OR_RETURN(std::string id, OneId(args));
+  RETURN_IF_ERROR(rt.Resume(id));
+  return 0;
+}
+
+// The CRIU binary, from the global --criu flag.
+std::string& CriuBinary() {
+  static auto* criu = new std::string("criu");
+  return *criu;
+}
+
+StatusOr<int> Checkpoint(Runtime& rt, const std::vector<std::string>& argv) {
+  ASSIGN_OR_RETURN(Args args, ParseArgs(argv, {{}, {"image-path", "work-path", "manage-cgroups-mode"},
+                                                {"leave-running", "tcp-established", "file-locks", "ext-unix-sk"}}));
+  CheckpointOptions options;
+  ASSIGN_OR_RETURN(options.id, OneId(args));
+  options.criu = CriuBinary();
+  options.image_path = args.Get("image-path");
+  if (options.image_path.empty()) return absl::InvalidArgumentError("checkpoint needs --image-path");
+  options.work_path = args.Has("work-path") ? args.Get("work-path") : options.image_path;
+  options.leave_running = args.Has("leave-running");
+  options.tcp_established = args.Has("tcp-established");
+  RETURN_IF_ERROR(rt.Checkpoint(options));
+  // As runc does: without --leave-running a checkpoint ends the container.
+  if (!options.leave_running) RETURN_IF_ERROR(rt.Delete(options.id, /*force=*/true));
+  return 0;
+}
+
+StatusOr<int> Restore(Runtime& rt, const std::vector<std::string>& argv) {
+  ASSIGN_OR_RETURN(Args args, ParseArgs(argv, {{{"-b", "bundle"}, {"-d", "detach"}},
+                                                {"bundle", "image-path", "work-path", "pid-file",
+                                                 "manage-cgroups-mode"},
+                                                {"detach", "tcp-established", "file-locks", "ext-unix-sk"}}));
+  RestoreOptions options;
+  ASSIGN_OR_RETURN(options.id, OneId(args));
+  if (!args.Has("detach")) return absl::InvalidArgumentError("berth-runtime restores only with --detach");
+  options.criu = CriuBinary();
+  options.bundle = args.Has("bundle") ? args.Get("bundle") : ".";
+  options.image_path = args.Get("image-path");
+  if (options.image_path.empty()) return absl::InvalidArgumentError("restore needs --image-path");
+  options.work_path = args.Has("work-path") ? args.Get("work-path") : options.image_path;
+  options.pid_file = args.Get("pid-file");
+  options.tcp_established = args.Has("tcp-established");
+  RETURN_IF_ERROR(rt.Restore(options));
+  return 0;
+}
+
 StatusOr<int> Features(Runtime&, const std::vector<std::string>& argv) {
   if (!argv.empty()) return absl::InvalidArgumentError("features takes no arguments");
   std::cout << FeaturesJson() << "\n";
@@ -153,15 +209,17 @@ using Verb = std::function<StatusOr<int>(Runtime&, const std::vector<std::string
 
 const std::map<std::string, Verb>& Verbs() {
   static const auto* verbs = new std::map<std::string, Verb>{
-      {"create", Create}, {"start", Start},   {"state", State},   {"kill", Kill},
-      {"delete", Delete}, {"exec", Exec},     {"update", Update}, {"features", Features},
+      {"create", Create},   {"start", Start},     {"state", State},           {"kill", Kill},
+      {"delete", Delete},   {"exec", Exec},       {"update", Update},         {"features", Features},
+      {"pause", Pause},     {"resume", Resume},   {"checkpoint", Checkpoint}, {"restore", Restore},
   };
   return *verbs;
 }
 
 void Usage() {
   std::cerr << "usage: berth-runtime [--root DIR] "
-               "create|start|state|kill|delete|exec|update [flags] ID [...] | features\n";
+               "create|start|state|kill|delete|exec|update|pause|resume|checkpoint|restore [flags] ID [...] | "
+               "features\n";
 }
 
 }  // namespace
@@ -207,6 +265,7 @@ int RunCommandLine(int argc, char** argv) {
       if (flag == "--root") root = value;
       if (flag == "--log") errors.path = value;
       if (flag == "--log-format") errors.format = value;
+      if (flag == "--criu") CriuBinary() = value;
       continue;
     }
     std::cerr << "berth-runtime: unknown global flag " << flag << "\n";
@@ -223,7 +282,7 @@ int RunCommandLine(int argc, char** argv) {
     Usage();
     return 1;
   }
-  if (verb == "create" || verb == "exec") {
+  if (verb == "create" || verb == "exec" || verb == "restore") {
     // These run code in the container's namespaces: never from the file on disk.
     Status sealed = EnsureSealedBinary(argv);
     if (!sealed.ok()) {

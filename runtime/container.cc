@@ -14,6 +14,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -35,6 +36,7 @@
 #include "cgroups/cgroups.h"
 #include "cgroups/manager.h"
 #include "runtime/capabilities.h"
+#include "runtime/cgroup_cleanup.h"
 #include "runtime/mounts.h"
 #include "runtime/namespaces.h"
 #include "runtime/seccomp.h"
@@ -166,44 +168,22 @@ struct Argv {
 
 std::string MessageOf(const Status& status) { return std::string(status.message()); }
 
-Status Sleep(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+// ---- the container's init ------------------------------------------------------
+
+// Stdio that is the host's /dev/null (the shim gives it for no stdin) becomes the
+// container's own: nothing of the container should hold a file of the host's
+// mounts, which CRIU could not dump.
+Status ReopenDevNull() {
+  for (int fd = 0; fd < 3; ++fd) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) continue;
+    int flags = ::fcntl(fd, F_GETFL);
+    UniqueFd own(::open("/dev/null", (flags & O_ACCMODE) | O_CLOEXEC));
+    if (!own) return ErrnoError("open the container's /dev/null");
+    if (::dup2(own.get(), fd) < 0) return ErrnoError("dup2 /dev/null");
+  }
   return absl::OkStatus();
 }
-
-// Kills everything in the cgroup and waits until it is empty (processes outside the
-// container's pid namespace, or a shared one, are not killed with the init).
-Status EmptyCgroup(const cgroups::Manager& cg) {
-  for (int attempt = 0; attempt < 500; ++attempt) {
-    ASSIGN_OR_RETURN(std::vector<pid_t> pids, cg.Pids());
-    if (pids.empty()) return absl::OkStatus();
-    for (pid_t pid : pids) (void)::kill(pid, SIGKILL);
-    (void)Sleep(10);
-  }
-  return absl::DeadlineExceededError(absl::StrCat("processes remain in cgroup ", cg.path()));
-}
-
-Status RemoveCgroup(const cgroups::Manager& cg) {
-  Status status;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    status = cg.Remove();
-    if (status.ok()) return status;
-    (void)Sleep(10);
-  }
-  return status;
-}
-
-std::vector<std::pair<std::string, std::string>> CgroupMountDirs(const cgroups::Manager& cg,
-                                                                 const cgroups::Layout& layout) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& dir : cg.dirs()) {
-    std::string rest = dir.substr(layout.root.size() + 1);
-    out.emplace_back(rest.substr(0, rest.find('/')), dir);
-  }
-  return out;
-}
-
-// ---- the container's init ------------------------------------------------------
 
 struct InitArgs {
   const Spec* spec = nullptr;
@@ -325,7 +305,11 @@ StatusOr<std::string> SetupInit(const InitArgs& a) {
   if (rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(a.rootfs));
   RETURN_IF_ERROR(SendMessage(a.sync_fd, "R"));
   RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the device rules were in force"));
+  RETURN_IF_ERROR(ReopenDevNull());
   ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, spec, a.console_fd));
+  // A session of its own, as with a terminal (SetupConsole): one left in the shim's
+  // session would reach outside the container, which CRIU cannot dump.
+  if (!process.terminal && ::setsid() < 0) return ErrnoError("setsid");
   RETURN_IF_ERROR(EnterUserNamespace(userns));
   ::umask(process.user.umask.value_or(022));
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes before the
@@ -502,7 +486,7 @@ Status Runtime::Create(const CreateOptions& o) {
   InitArgs args;
   args.spec = &spec;
   args.rootfs.spec = &spec;
-  args.rootfs.cgroup_dirs = CgroupMountDirs(cg, layout);
+  args.rootfs.cgroup_dirs = cg.HierarchyDirs();
   args.rootfs.cgroup_v2_host = layout.mode == cgroups::Mode::kUnified;
   args.sync_fd = child_sync.get();
   args.listen_fd = listener.get();

@@ -18,6 +18,7 @@
 
 #include "base/status.h"
 #include "cgroups/resources.h"
+#include "runtime/checkpoint.h"
 #include "runtime/spec.h"
 #include "runtime/state.h"
 
@@ -55,6 +56,13 @@ class Runtime {
   // has exec'd when detached.
   StatusOr<int> Exec(const ExecOptions& options);
   Status Update(absl::string_view id, const cgroups::Resources& resources);
+  // Freezes and thaws the container's processes (its cgroup's freezer).
+  Status Pause(absl::string_view id);
+  Status Resume(absl::string_view id);
+  // Dumps the container's processes through CRIU, and restores them into a new
+  // container (checkpoint.h); container_checkpoint.cc.
+  Status Checkpoint(const CheckpointOptions& options);
+  Status Restore(const RestoreOptions& options);
   // The container's process from its config.json: the base for `exec ID CMD...`.
   StatusOr<Process> ContainerProcess(absl::string_view id);
 

@@ -5,7 +5,8 @@
 // condition says the same, and the container is not disturbed by the attempt.
 //
 // Where it can (a CRIU built by test/criu/build.sh into $BERTH_CRIU_DIR, default
-// /var/cache/berth/criu), a counting container on runc is checkpointed into an
+// /var/cache/berth/criu), a counting container on berth-runtime and on runc is
+// checkpointed into an
 // archive that checkpointctl reads, and restored into a new pod, where it goes on
 // counting from where the checkpoint stopped, with its files as they were. Those
 // tests skip, saying so, when no working CRIU is there.
@@ -46,7 +47,7 @@ std::string WorkingCriu(std::string* reason) {
   return "";
 }
 
-class CheckpointTest : public PodFixture {
+class CheckpointTest : public PodFixture, public ::testing::WithParamInterface<std::string> {
  protected:
   const ::runtime::v1::RuntimeCondition* CheckpointCondition(::runtime::v1::StatusResponse& response) {
     EXPECT_TRUE(client().runtime().Status(Ctx().get(), {}, &response).ok());
@@ -64,14 +65,15 @@ class CheckpointTest : public PodFixture {
     return client().runtime().CheckpointContainer(Ctx().get(), request, &response);
   }
 
-  // berthd on runc with a working CRIU; skips when there is none.
+  // berthd on the handler under test with a working CRIU; skips when there is none.
   void StartWithCriu() {
-    if (::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
+    if (GetParam() == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
     std::string reason;
     criu_ = WorkingCriu(&reason);
     if (criu_.empty()) GTEST_SKIP() << reason;
     std::string config = dir_ + "/berth.yaml";
-    ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: runc\nruntimes:\n  criu_path: " + criu_ + "\n")
+    ASSERT_TRUE(WriteFileAtomically(config, "default_runtime_handler: " + GetParam() +
+                                                "\nruntimes:\n  criu_path: " + criu_ + "\n")
                     .ok());
     StartWithImages({"--config", config});
   }
@@ -125,9 +127,9 @@ class CheckpointTest : public PodFixture {
   std::string criu_;
 };
 
-TEST_F(CheckpointTest, RefusesClearlyWhereCriuCannotWork) {
-  // runc checkpoints; the CRIU is the default one, Debian's.
-  StartOnHandler("runc");
+TEST_P(CheckpointTest, RefusesClearlyWhereCriuCannotWork) {
+  // The CRIU is the default one, Debian's.
+  StartOnHandler(GetParam());
   if (HasFatalFailure() || IsSkipped()) return;
   ::runtime::v1::StatusResponse status_response;
   const auto* condition = CheckpointCondition(status_response);
@@ -174,7 +176,7 @@ TEST_F(CheckpointTest, RefusesClearlyWhereCriuCannotWork) {
   ASSERT_TRUE(RemovePod(pod).ok());
 }
 
-TEST_F(CheckpointTest, RestoredContainerGoesOnCountingInANewPod) {
+TEST_P(CheckpointTest, RestoredContainerGoesOnCountingInANewPod) {
   StartWithCriu();
   if (HasFatalFailure() || IsSkipped()) return;
   ::runtime::v1::StatusResponse status_response;
@@ -210,7 +212,7 @@ TEST_F(CheckpointTest, RestoredContainerGoesOnCountingInANewPod) {
     EXPECT_EQ(shown->exit_code, 0) << shown->out << shown->err;
     EXPECT_TRUE(absl::StrContains(shown->out, "counter")) << shown->out;
     EXPECT_TRUE(absl::StrContains(shown->out, image_)) << shown->out;
-    EXPECT_TRUE(absl::StrContains(shown->out, "runc")) << shown->out;
+    EXPECT_TRUE(absl::StrContains(shown->out, GetParam())) << shown->out;
   } else {
     ADD_FAILURE() << "no checkpointctl at " << checkpointctl << ": test/criu/build.sh builds it";
   }
@@ -252,10 +254,12 @@ TEST_F(CheckpointTest, RestoredContainerGoesOnCountingInANewPod) {
   ASSERT_TRUE(RemovePod(second).ok());
 }
 
-TEST_F(CheckpointTest, RefusesWhatItCannotCheckpointOrRestore) {
+TEST_P(CheckpointTest, RefusesWhatItCannotCheckpointOrRestore) {
   StartWithCriu();
   if (HasFatalFailure() || IsSkipped()) return;
   auto pod_config = PodConfig("refusals");
+  // A pod with a shared PID namespace, for the container that joins it below.
+  pod_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(::runtime::v1::POD);
   std::string pod = RunPod(pod_config);
   // A terminal cannot be dumped.
   auto tty_config = ContainerConfig("tty", {"/bin/sh", "-c", "sleep 3600"});
@@ -264,19 +268,14 @@ TEST_F(CheckpointTest, RefusesWhatItCannotCheckpointOrRestore) {
   grpc::Status refused = Checkpoint(tty, dir_ + "/tty.tar");
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
   EXPECT_TRUE(absl::StrContains(refused.error_message(), "terminal")) << refused.error_message();
-  // berth-runtime does not checkpoint (yet).
-  auto berth_config = PodConfig("on-berth-runtime");
-  ::runtime::v1::RunPodSandboxRequest run;
-  *run.mutable_config() = berth_config;
-  run.set_runtime_handler("berth");
-  ::runtime::v1::RunPodSandboxResponse ran;
-  ASSERT_TRUE(client().runtime().RunPodSandbox(Ctx().get(), run, &ran).ok());
-  std::string on_berth =
-      CreateAndStart(ran.pod_sandbox_id(), berth_config, ContainerConfig("b", {"/bin/sh", "-c", "sleep 3600"}));
-  refused = Checkpoint(on_berth, dir_ + "/b.tar");
+  // A container that shares its pod's PID namespace cannot be restored whole.
+  auto shared_config = ContainerConfig("shared", {"/bin/sh", "-c", "sleep 3600"});
+  shared_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+      ::runtime::v1::POD);
+  std::string shared = CreateAndStart(pod, pod_config, shared_config);
+  refused = Checkpoint(shared, dir_ + "/shared.tar");
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
-  EXPECT_TRUE(absl::StrContains(refused.error_message(), "cannot checkpoint")) << refused.error_message();
-  ASSERT_TRUE(RemovePod(ran.pod_sandbox_id()).ok());
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "PID namespace")) << refused.error_message();
   // A container that is not running has nothing to dump.
   std::string done = CreateAndStart(pod, pod_config, ContainerConfig("done", {"/bin/true"}));
   WaitForExit(done);
@@ -295,11 +294,11 @@ TEST_F(CheckpointTest, RefusesWhatItCannotCheckpointOrRestore) {
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.error_message();
   ::runtime::v1::ListContainersResponse listed;
   ASSERT_TRUE(client().runtime().ListContainers(Ctx().get(), {}, &listed).ok());
-  EXPECT_EQ(listed.containers_size(), 3) << "a failed restore leaves no container";
+  EXPECT_EQ(listed.containers_size(), 4) << "a failed restore leaves no container";
   ASSERT_TRUE(RemovePod(pod).ok());
 }
 
-TEST_F(CheckpointTest, PodIsCheckpointedAtOneMomentAndRestoredWhole) {
+TEST_P(CheckpointTest, PodIsCheckpointedAtOneMomentAndRestoredWhole) {
   StartWithCriu();
   if (HasFatalFailure() || IsSkipped()) return;
   auto pod_config = PodConfig("whole");
@@ -363,7 +362,7 @@ TEST_F(CheckpointTest, PodIsCheckpointedAtOneMomentAndRestoredWhole) {
   ASSERT_TRUE(RemovePod(other).ok());
 }
 
-TEST_F(CheckpointTest, KeepsEstablishedConnectionsOnlyWhenAsked) {
+TEST_P(CheckpointTest, KeepsEstablishedConnectionsOnlyWhenAsked) {
   StartWithCriu();
   if (HasFatalFailure() || IsSkipped()) return;
   auto pod_config = PodConfig("talking");
@@ -419,6 +418,9 @@ TEST_F(CheckpointTest, KeepsEstablishedConnectionsOnlyWhenAsked) {
   EXPECT_GE(later, at_restore + 5) << "nothing crossed the restored connection";
   ASSERT_TRUE(RemovePod(restored.pod_sandbox_id()).ok());
 }
+
+INSTANTIATE_TEST_SUITE_P(Handlers, CheckpointTest, ::testing::Values("berth", "runc"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace berth::testing
