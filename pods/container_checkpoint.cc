@@ -189,7 +189,9 @@ StatusOr<image::ImageRecord> Lifecycle::UnpackCheckpoint(const std::string& arch
   if (::access(diff.c_str(), R_OK) == 0) {
     RETURN_IF_ERROR(MakeDirs(record.dir + "/upper", 0755));
     auto unpacked = image::UnpackLayer(diff, record.dir + "/upper");
-    if (!unpacked.ok()) return Annotate(unpacked.status(), absl::StrCat("checkpoint archive ", archive, " rootfs diff"));
+    if (!unpacked.ok()) {
+      return Annotate(unpacked.status(), absl::StrCat("checkpoint archive ", archive, " rootfs diff"));
+    }
   }
   record.checkpoint_dir = dir;
   // The container's image is the one it was checkpointed on, not the archive.

@@ -121,7 +121,8 @@ class Lifecycle {
                        const std::vector<std::string>& container_ids, const CheckpointOptions& options);
   // RestorePod: a new pod from pod (RunPod), and in it a container restored from
   // each of the checkpoint's archives, matched to containers by name (which must be
-  // exactly the checkpoint's), all CREATED. On failure nothing of it is left.
+  // exactly the checkpoint's, each naming the image its checkpoint was taken on),
+  // all CREATED. On failure nothing of it is left.
   struct RestoredPod {
     std::string pod_id;
     std::vector<std::pair<std::string, std::string>> containers;  // name, id

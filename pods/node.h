@@ -47,7 +47,8 @@ class Node {
   Status CheckpointContainer(const std::string& container_id, const std::string& location,
                              std::chrono::seconds timeout);
   Status CheckpointPod(const std::string& pod_id, const std::string& output_path,
-                       const std::vector<std::string>& container_ids, const std::map<std::string, std::string>& options);
+                       const std::vector<std::string>& container_ids,
+                       const std::map<std::string, std::string>& options);
   StatusOr<Lifecycle::RestoredPod> RestorePod(const std::string& checkpoint_path, const PodSpec& pod,
                                               const std::vector<ContainerSpec>& containers,
                                               const std::map<std::string, std::string>& options);

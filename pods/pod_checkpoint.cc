@@ -178,9 +178,19 @@ StatusOr<Lifecycle::RestoredPod> Lifecycle::RestorePod(const std::string& checkp
   };
   for (ContainerSpec container : containers) {
     // The container's image is its archive: CreateContainer restores from it.
+    const std::string expected_image = container.image;
     container.image = checkpoint_dir + "/" + archives[container.name];
     ASSIGN_OR_RETURN(std::string id, CreateContainer(restored.pod_id, container));
     restored.containers.emplace_back(container.name, id);
+    // The config describes the checkpointed process: an image other than the one
+    // the checkpoint was taken on is a mismatch the restore must refuse.
+    auto made = records_.GetContainer(id);
+    auto expected = rootfs_->FindImage(expected_image);
+    if (!expected_image.empty() && made && (!expected.ok() || expected->id != made->image_id)) {
+      return absl::InvalidArgumentError(absl::StrCat("RestorePod: container ", container.name, " names image ",
+                                                     expected_image, ", but its checkpoint was taken on ",
+                                                     made->spec.image, " (", made->image_id, ")"));
+    }
   }
   std::move(remove_pod).Cancel();
   BERTH_LOG(Info) << "pod restored" << Kv("pod", restored.pod_id) << Kv("checkpoint", checkpoint_dir);

@@ -78,7 +78,8 @@ class CheckpointTest : public PodFixture, public ::testing::WithParamInterface<s
     StartWithImages({"--config", config});
   }
 
-  // The counter's value, read in the container; -1 if it cannot be read.
+  // The counter's value, read in the container (the counters write it whole, by a
+  // rename); -1 if it cannot be read.
   int64_t Count(const std::string& id) {
     auto out = Exec(id, {"/bin/cat", "/tmp/count"});
     int64_t value = -1;
@@ -121,7 +122,8 @@ class CheckpointTest : public PodFixture, public ::testing::WithParamInterface<s
   }
 
   static std::vector<std::string> CounterCommand() {
-    return {"/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"};
+    return {"/bin/sh", "-c",
+            "i=0; while :; do i=$((i+1)); echo $i > /tmp/next; mv /tmp/next /tmp/count; sleep 0.1; done"};
   }
 
   std::string criu_;
@@ -188,10 +190,11 @@ TEST_P(CheckpointTest, RestoredContainerGoesOnCountingInANewPod) {
   std::string first = RunPod(first_config);
   // It counts in its shell's memory; the file only shows the count. It also leaves
   // a file of its own and deletes one of the image's, for the rootfs diff.
-  std::string id = CreateAndStart(first, first_config,
-                                  ContainerConfig("counter", {"/bin/sh", "-c",
-                                                              "echo mine > /made-here; rm /bin/true; i=0; while :; "
-                                                              "do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"}));
+  std::string id = CreateAndStart(
+      first, first_config,
+      ContainerConfig("counter", {"/bin/sh", "-c",
+                                  "echo mine > /made-here; rm /bin/true; i=0; while :; do i=$((i+1)); "
+                                  "echo $i > /tmp/next; mv /tmp/next /tmp/count; sleep 0.1; done"}));
   ASSERT_GE(WaitForCount(id, 20), 20);
 
   const std::string archive = dir_ + "/counter.tar";
@@ -347,6 +350,15 @@ TEST_P(CheckpointTest, PodIsCheckpointedAtOneMomentAndRestoredWhole) {
   EXPECT_TRUE(absl::StrContains(partial.error_message(), "second")) << partial.error_message();
   EXPECT_EQ(PodCount(), pods_before);
 
+  // A config naming another image than the checkpoint's: a mismatch, refused.
+  auto wrong_image = ContainerConfig("second", CounterCommand());
+  wrong_image.mutable_image()->set_image(user_image_);
+  auto mismatched = restore;
+  *mismatched.add_container_configs() = wrong_image;
+  grpc::Status mismatch = client().runtime().RestorePod(Ctx().get(), mismatched, &restored);
+  EXPECT_EQ(mismatch.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << mismatch.error_message();
+  EXPECT_EQ(PodCount(), pods_before);
+
   ASSERT_TRUE(RemovePod(pod).ok());
   *restore.add_container_configs() = ContainerConfig("second", CounterCommand());
   grpc::Status done = client().runtime().RestorePod(Ctx().get(), restore, &restored);
@@ -357,6 +369,15 @@ TEST_P(CheckpointTest, PodIsCheckpointedAtOneMomentAndRestoredWhole) {
     EXPECT_EQ(StatusOf(container.container_id()).state(), ::runtime::v1::CONTAINER_CREATED) << container.name();
     ASSERT_TRUE(Start(container.container_id()).ok()) << container.name();
     EXPECT_GE(Count(container.container_id()), 20) << container.name() << " started afresh";
+  }
+  // Restored into the new pod's IPC and UTS namespaces, not ones of their own.
+  for (const char* ns : {"ipc", "uts"}) {
+    std::vector<std::string> seen;
+    for (const auto& container : restored.restored_containers()) {
+      seen.push_back(Exec(container.container_id(), {"/bin/readlink", std::string("/proc/1/ns/") + ns}).stdout());
+    }
+    EXPECT_FALSE(seen[0].empty());
+    EXPECT_EQ(seen[0], seen[1]) << ns;
   }
   ASSERT_TRUE(RemovePod(restored.pod_sandbox_id()).ok());
   ASSERT_TRUE(RemovePod(other).ok());
@@ -374,8 +395,8 @@ TEST_P(CheckpointTest, KeepsEstablishedConnectionsOnlyWhenAsked) {
       pod, pod_config,
       ContainerConfig("talk", {"/bin/sh", "-c",
                                "sleep 100000 | nc -l -p 9000 > /tmp/received & sleep 0.3; i=0; "
-                               "while :; do i=$((i+1)); echo $i; echo $i > /tmp/count; sleep 0.1; done "
-                               "| nc 127.0.0.1 9000"}));
+                               "while :; do i=$((i+1)); echo $i; echo $i > /tmp/next; mv /tmp/next /tmp/count; "
+                               "sleep 0.1; done | nc 127.0.0.1 9000"}));
   ASSERT_GE(WaitForCount(id, 10), 10);
   auto received = [&](const std::string& container) {
     int64_t value = -1;
