@@ -141,7 +141,7 @@ StatusOr<Reference> ParseReference(absl::string_view text) {
   // The first component is a registry host when it looks like one.
   bool has_domain = parts.size() > 1 && (first.find('.') != absl::string_view::npos ||
                                          first.find(':') != absl::string_view::npos ||
-                                         first == "localhost" || first.front() == '[');
+                                         first == "localhost" || absl::StartsWith(first, "["));
   if (has_domain) {
     if (!ValidDomain(first)) return Invalid(text, absl::StrCat("registry host \"", first, "\" is not valid"));
     ref.domain = std::string(first);

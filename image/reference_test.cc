@@ -67,6 +67,9 @@ TEST(ReferenceTest, RefusesInvalidReferencesSayingWhy) {
       {"host.io:99x/y", "registry host"},
       {"6a0c3b2f7d1f0f7a6f3a9e4f1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5e4", "64-character hex"},
       {":tag", "no repository name"},
+      // Found by fuzz/reference_fuzz: an empty first component was read past its end.
+      {"/\x16", "path component \"\""},
+      {"/busybox", "path component \"\""},
   };
   for (const auto& [in, why] : cases) {
     auto ref = ParseReference(in);
