@@ -1,7 +1,8 @@
 #!/bin/bash
 # berth's developer entry point. On a fresh Debian 12 machine, as root:
 #   ./dev.sh run     install dependencies, build, run berthd in the foreground on its defaults
-#   ./dev.sh test    install dependencies, build, run every test (unit tests also under ASan+UBSan)
+#   ./dev.sh test    install dependencies, build, run every test (unit tests also under ASan+UBSan,
+#                    and every fuzzer for a bounded time: fuzz/run.sh)
 #   ./dev.sh test-k8s build Kubernetes binaries into their cache (test/k8s/build.sh), then run
 #                    the suites that need them (a real kubelet, etcd and an API server), which
 #                    ./dev.sh test skips without
@@ -19,6 +20,8 @@ PACKAGES=(
   libsqlite3-dev libseccomp-dev libcap-dev libssl-dev libcurl4-openssl-dev
   libarchive-dev libzstd-dev libisal-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
+  # test: clang and libFuzzer for the sanitizer build and the fuzzers (fuzz/)
+  clang libclang-rt-14-dev
   # run: CNI plugins for pod networking, iptables for the portmap plugin, runc/crun handlers
   containernetworking-plugins iptables iproute2 runc crun
   # run: CRIU for checkpoint and restore (berthd says why when it cannot work here)
@@ -62,10 +65,16 @@ build() {
   ninja -C build
 }
 
-# Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
-build_sanitized_unit_tests() {
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON >/dev/null
-  ninja -C build-asan unit_tests
+# Unit tests again, and the fuzzers, under AddressSanitizer + UndefinedBehaviorSanitizer,
+# built with clang (libFuzzer is clang's).
+build_sanitized() {
+  # A tree configured for another compiler (gcc, before the fuzzers) starts afresh.
+  if [ -f build-asan/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' build-asan/CMakeCache.txt; then
+    rm -rf build-asan
+  fi
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+    -DBERTH_SANITIZE=ON -DBERTH_FUZZ=ON >/dev/null
+  ninja -C build-asan unit_tests fuzzers
 }
 
 # The default pod network (manifests/cni), installed only where no network config
@@ -90,9 +99,11 @@ run)
   ;;
 test)
   setup; build
-  build_sanitized_unit_tests
+  build_sanitized
   log "unit tests (ASan+UBSan)"
   (cd build-asan && ctest -L unit --output-on-failure)
+  log "fuzzers (ASan+UBSan), ${BERTH_FUZZ_SECONDS:-10} s each"
+  fuzz/run.sh build-asan
   log "all tests"
   (cd build && ctest --output-on-failure)
   ;;
@@ -104,7 +115,7 @@ test-k8s)
   (cd build && ctest -L k8s --output-on-failure)
   ;;
 *)
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

@@ -91,7 +91,9 @@ TEST_F(SnapshotStoreTest, ContainerRootfsIsAWritableOverlayOfTheLayers) {
 }
 
 TEST_F(SnapshotStoreTest, ConcurrentEnsureOfOneLayerUnpacksOnce) {
-  auto [blob, diff] = Layer("l", {{.name = "f", .content = std::string(1 << 20, 'x')}});
+  // Named copies: clang 14 (the fuzz and sanitizer build) cannot capture structured bindings.
+  auto [layer_blob, layer_diff] = Layer("l", {{.name = "f", .content = std::string(1 << 20, 'x')}});
+  const std::string blob = layer_blob, diff = layer_diff;
   std::vector<std::thread> threads;
   std::vector<Status> results(4);
   for (int i = 0; i < 4; ++i) {
