@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <set>
 #include <string>
 
 #include "base/file_util.h"
@@ -24,6 +26,12 @@ std::string Scratch() {
   return dir;
 }
 
+std::set<std::string> Entries(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.insert(entry.path().filename().string());
+  return names;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -37,8 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (!berth::MakeDirs(target, 0755).ok()) std::abort();
   (void)berth::image::UnpackLayer(blob, target);
-  // Only the target may have gained anything: the scratch holds blob and layer/.
-  if (::access((base + "/escaped").c_str(), F_OK) == 0) __builtin_trap();
+  // Only the target may have gained anything: the scratch holds blob and layer/,
+  // and layer/ holds tree/.
+  if (Entries(base) != std::set<std::string>{"blob", "layer"}) __builtin_trap();
+  if (Entries(base + "/layer") != std::set<std::string>{"tree"}) __builtin_trap();
   if (!berth::RemoveAll(base + "/layer").ok()) std::abort();
   return 0;
 }

@@ -24,7 +24,7 @@ Status CheckCheckpointable(const ContainerRecord& container, const SandboxRecord
   if (!runtime->features().checkpoint) {
     return absl::FailedPreconditionError(absl::StrCat("container ", container.id, " runs on runtime handler ",
                                                       runtime->name(),
-                                                      ", which cannot checkpoint; run the pod on \"runc\""));
+                                                      ", which cannot checkpoint"));
   }
   if (container.spec.tty) {
     return absl::FailedPreconditionError(

@@ -57,7 +57,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   RETURN_IF_ERROR(CheckContainerUserNamespace(pod->spec, spec));
   if (from_checkpoint && !runtime->features().checkpoint) {
     return absl::FailedPreconditionError(absl::StrCat("image ", spec.image, " is a checkpoint, and runtime handler ",
-                                                      runtime->name(), " cannot restore one; use \"runc\""));
+                                                      runtime->name(), " cannot restore one"));
   }
   if (from_checkpoint && HasOwnUserNamespace(pod->spec)) {
     return absl::FailedPreconditionError("berth does not restore checkpoints into a pod with a user namespace");

@@ -182,6 +182,7 @@ StatusOr<RunResult> OciRuntime::Exec(const std::string& id, const runtime::Proce
   const std::string pid_file = dir + "/pid";
   RunOptions options;
   options.timeout = timeout;
+  options.max_output = kExecOutputLimit;
   // On timeout the exec'd process itself is killed, not just the runtime's exec.
   options.on_timeout = [&](pid_t) {
     auto pid = ReadFile(pid_file);

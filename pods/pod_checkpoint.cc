@@ -25,7 +25,16 @@ constexpr char kPodOptionsFile[] = "pod.options";
 constexpr char kPodDumpFile[] = "pod.dump";
 constexpr int kPodCheckpointVersion = 1;
 
-std::string ArchiveName(const std::string& container_name) { return container_name + ".tar"; }
+// The archive of a container in the pod's directory: its name where that is a plain
+// file name (kubelet's are DNS labels), its id otherwise, so no name can lead
+// outside the directory.
+std::string ArchiveName(const ContainerRecord& container) {
+  const std::string& name = container.spec.name;
+  bool plain = !name.empty() && name.size() <= 200 && name[0] != '.' &&
+               name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                   std::string::npos;
+  return (plain ? name : container.id) + ".tar";
+}
 
 // The names in dir, or an error when it is not a directory that can be read.
 StatusOr<std::vector<std::string>> DirectoryEntries(const std::string& dir) {
@@ -56,7 +65,8 @@ StatusOr<std::map<std::string, std::string>> ReadPodOptions(const std::string& d
   }
   std::map<std::string, std::string> archives;
   for (const auto& [name, file] : json["containers"].items()) {
-    if (!file.is_string() || file.get<std::string>().find('/') != std::string::npos) {
+    if (!file.is_string() || file.get<std::string>().empty() || file.get<std::string>()[0] == '.' ||
+        file.get<std::string>().find('/') != std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat(dir, "/", kPodOptionsFile, ": container ", name,
                                                      " has no archive in the checkpoint directory"));
     }
@@ -127,7 +137,7 @@ Status Lifecycle::CheckpointPod(const std::string& pod_id_prefix, const std::str
   {
     ASSIGN_OR_RETURN(PausedContainers paused, PauseForCheckpoint(targets));
     for (const Checkpointable& target : targets) {
-      const std::string archive = ArchiveName(target.container.spec.name);
+      const std::string archive = ArchiveName(target.container);
       RETURN_IF_ERROR(ExportCheckpoint(target, output_dir + "/" + archive, options));
       archives[target.container.spec.name] = archive;
     }
@@ -167,7 +177,7 @@ StatusOr<Lifecycle::RestoredPod> Lifecycle::RestorePod(const std::string& checkp
   ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(pod.runtime_handler));
   if (!runtime->features().checkpoint) {
     return absl::FailedPreconditionError(
-        absl::StrCat("runtime handler ", runtime->name(), " cannot restore checkpoints; use \"runc\""));
+        absl::StrCat("runtime handler ", runtime->name(), " cannot restore checkpoints"));
   }
 
   RestoredPod restored;

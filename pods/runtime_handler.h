@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 
 #include "base/process.h"
@@ -13,6 +14,10 @@
 #include "runtime/spec.h"
 
 namespace berth::pods {
+
+// ExecSync's output kept per stream: both fit one reply within the 16 MiB message
+// limit of berthd and kubelet, with room to spare (kubelet keeps 10 KiB of a probe's).
+inline constexpr size_t kExecOutputLimit = 4 << 20;
 
 class RuntimeHandler {
  public:
@@ -43,7 +48,9 @@ class RuntimeHandler {
   // the handler has no such container.
   virtual Status Delete(const std::string& id, bool force) = 0;
   // Runs process in the container and waits for it (killing it at timeout);
-  // scratch_dir is the container's own, for the files the handler needs.
+  // scratch_dir is the container's own, for the files the handler needs. Output
+  // past kExecOutputLimit per stream is read and dropped (CVE-2022-31030: a
+  // process that writes without end must not exhaust berthd's memory).
   virtual StatusOr<RunResult> Exec(const std::string& id, const runtime::Process& process,
                                    const std::string& scratch_dir, std::chrono::milliseconds timeout) = 0;
   virtual Status Update(const std::string& id, const cgroups::Resources& resources, const std::string& scratch_dir) = 0;

@@ -67,6 +67,9 @@ TEST_P(PodLifecycleTest, RunsAContainerWithLogsAndExitCode) {
   EXPECT_EQ(list.containers(0).state(), ::runtime::v1::CONTAINER_EXITED);
 }
 
+// The process's user, groups and supplementary groups are exactly what the image and
+// the security context give (CVE-2023-25173: containerd left supplementary groups
+// the image's user did not have).
 TEST_P(PodLifecycleTest, MergesCommandEnvAndUserLikeKubernetes) {
   auto pod_config = PodConfig("merge");
   std::string pod = RunPod(pod_config);
