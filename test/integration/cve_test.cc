@@ -7,6 +7,7 @@
 // layer entries: the layer unpacker's unit tests and fuzz/layer_fuzz, CVE-2021-32760).
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -14,10 +15,17 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
+#include "base/mount_points.h"
 #include "test/integration/pod_fixture.h"
+#include "test/integration/test_images.h"
 
 namespace berth::testing {
 namespace {
+
+bool IsMountPoint(const std::string& path) {
+  auto mounts = MountPointsUnder(std::filesystem::path(path).parent_path().string());
+  return mounts.ok() && std::find(mounts->begin(), mounts->end(), path) != mounts->end();
+}
 
 class CveTest : public PodFixture, public ::testing::WithParamInterface<std::string> {
  protected:
@@ -101,6 +109,57 @@ TEST_P(CveTest, HostNetworkContainersReachNoAbstractSocketOfBerths_CVE_2020_1525
     if (fields.size() < 8 || !absl::StartsWith(fields.back(), "@")) continue;
     EXPECT_FALSE(absl::StrContains(fields.back(), "berth")) << "abstract socket " << fields.back();
     EXPECT_FALSE(absl::StrContains(fields.back(), dir_)) << "abstract socket " << fields.back();
+  }
+  ASSERT_TRUE(RemovePod(pod).ok());
+}
+
+// CVE-2021-30465 (runc): a mount destination through a symlink of the image was
+// followed on the host, so a volume could be mounted over a host directory. Mount
+// destinations resolve inside the container's root: an absolute link and a link of
+// "../" steps both land inside it, and the host directory they name is untouched.
+TEST_P(CveTest, MountDestinationsResolveInsideTheRoot_CVE_2021_30465) {
+  if (IsSkipped() || HasFatalFailure()) return;
+  const std::string host_target = dir_ + "/host-target";
+  ASSERT_TRUE(MakeDirs(host_target, 0755).ok());
+  const std::string volume = dir_ + "/volume";
+  ASSERT_TRUE(MakeDirs(volume, 0755).ok());
+  ASSERT_TRUE(WriteFileAtomically(volume + "/secret", "the pod's\n").ok());
+  auto busybox = BusyboxLayer();
+  ASSERT_TRUE(busybox.ok()) << busybox.status();
+  auto links = BuildLayer({Symlink("escape", host_target), Symlink("up", "../../../../../../../.." + host_target)});
+  ASSERT_TRUE(links.ok()) << links.status();
+  auto built = BuildImage(ImageSpec{}, {*busybox, *links});
+  ASSERT_TRUE(built.ok()) << built.status();
+  TestImage image;
+  image.repository = "berth-test/symlinks";
+  image.content = *std::move(built);
+  RegistryClient push = registry_->Client();
+  ASSERT_TRUE(PushTestImage(push, image).ok());
+  const std::string reference = image.Reference(registry_->host_port());
+  Pull(reference);
+
+  auto pod_config = PodConfig("links");
+  std::string pod = RunPod(pod_config);
+  for (const char* destination : {"/escape", "/up"}) {
+    auto config = ContainerConfig(destination + 1, {"/bin/sleep", "3600"});
+    config.mutable_image()->set_image(reference);
+    auto* mount = config.add_mounts();
+    mount->set_container_path(destination);
+    mount->set_host_path(volume);
+    std::string id;
+    grpc::Status created = Create(pod, pod_config, config, &id);
+    if (created.ok()) {
+      ::runtime::v1::StartContainerRequest start;
+      start.set_container_id(id);
+      ::runtime::v1::StartContainerResponse started;
+      created = client().runtime().StartContainer(Ctx().get(), start, &started);
+    }
+    ASSERT_TRUE(created.ok()) << destination << ": " << created.error_message();
+    // Mounted inside: the link leads to the volume within the container.
+    EXPECT_EQ(Exec(id, {"/bin/cat", std::string(destination) + "/secret"}).stdout(), "the pod's\n") << destination;
+    std::error_code ec;
+    EXPECT_TRUE(std::filesystem::is_empty(host_target, ec)) << destination << " reached the host's " << host_target;
+    EXPECT_FALSE(IsMountPoint(host_target)) << destination << " was mounted on the host's " << host_target;
   }
   ASSERT_TRUE(RemovePod(pod).ok());
 }
