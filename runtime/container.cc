@@ -531,20 +531,7 @@ Status Runtime::Create(const CreateOptions& o) {
     return absl::FailedPreconditionError(absl::StrCat("create container ", o.id, ": ", reply.substr(1)));
   }
 
-  ContainerState state;
-  state.oci_version = spec.oci_version;
-  state.id = o.id;
-  state.pid = pid;
-  ASSIGN_OR_RETURN(state.start_time, ProcessStartTime(pid));
-  state.bundle = bundle;
-  state.rootfs = spec.root_path;
-  state.created = absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::Now(), absl::UTCTimeZone());
-  state.cgroup_path = cgroup_path;
-  state.annotations = spec.annotations;
-  RETURN_IF_ERROR(store_.Save(state));
-  if (!o.pid_file.empty()) {
-    RETURN_IF_ERROR(WriteFileAtomically(o.pid_file, absl::StrCat(pid), 0644, Durability::kCrash));
-  }
+  RETURN_IF_ERROR(Record(o.id, pid, spec, bundle, cgroup_path, o.pid_file));
   RETURN_IF_ERROR(SendMessage(sync.get(), "d"));
   // The init closes its end once it no longer dies with us.
   ASSIGN_OR_RETURN(std::string eof, ReceiveMessage(sync.get()));
@@ -625,6 +612,23 @@ Status Runtime::Delete(absl::string_view id, bool force) {
   RETURN_IF_ERROR(EmptyCgroup(cg));
   RETURN_IF_ERROR(Annotate(RemoveCgroup(cg), absl::StrCat("delete container ", id)));
   return store_.Remove(id);
+}
+
+Status Runtime::Record(absl::string_view id, pid_t pid, const Spec& spec, const std::string& bundle,
+                       const std::string& cgroup_path, const std::string& pid_file) {
+  ContainerState state;
+  state.oci_version = spec.oci_version;
+  state.id = std::string(id);
+  state.pid = pid;
+  ASSIGN_OR_RETURN(state.start_time, ProcessStartTime(pid));
+  state.bundle = bundle;
+  state.rootfs = spec.root_path;
+  state.created = absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::Now(), absl::UTCTimeZone());
+  state.cgroup_path = cgroup_path;
+  state.annotations = spec.annotations;
+  RETURN_IF_ERROR(store_.Save(state));
+  if (pid_file.empty()) return absl::OkStatus();
+  return WriteFileAtomically(pid_file, absl::StrCat(pid), 0644, Durability::kCrash);
 }
 
 StatusOr<Spec> Runtime::LoadSpec(const ContainerState& state) {

@@ -68,6 +68,10 @@ class Runtime {
 
  private:
   StatusOr<Spec> LoadSpec(const ContainerState& state);
+  // Saves the state of a container whose init (created or restored) is pid, and
+  // writes pid_file (when given) for the caller.
+  Status Record(absl::string_view id, pid_t pid, const Spec& spec, const std::string& bundle,
+                const std::string& cgroup_path, const std::string& pid_file);
 
   StateStore store_;
 };

@@ -14,8 +14,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
 #include "cgroups/cgroups.h"
@@ -218,20 +216,7 @@ Status Runtime::Restore(const RestoreOptions& o) {
     return absl::InternalError("criu restore wrote no pid");
   }
   if (spec.resources) RETURN_IF_ERROR(cg.ApplyDevices(spec.resources->devices));
-  ContainerState state;
-  state.oci_version = spec.oci_version;
-  state.id = o.id;
-  state.pid = pid;
-  ASSIGN_OR_RETURN(state.start_time, ProcessStartTime(pid));
-  state.bundle = bundle;
-  state.rootfs = spec.root_path;
-  state.created = absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::Now(), absl::UTCTimeZone());
-  state.cgroup_path = cgroup_path;
-  state.annotations = spec.annotations;
-  RETURN_IF_ERROR(store_.Save(state));
-  if (!o.pid_file.empty()) {
-    RETURN_IF_ERROR(WriteFileAtomically(o.pid_file, absl::StrCat(pid), 0644, Durability::kCrash));
-  }
+  RETURN_IF_ERROR(Record(o.id, pid, spec, bundle, cgroup_path, o.pid_file));
   committed = true;
   return absl::OkStatus();
 }
