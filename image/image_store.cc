@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "base/fault_point.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "image/pull_metrics.h"
@@ -293,11 +294,13 @@ StatusOr<ImageRecord> ImageStore::PullFrom(RegistryClient& client, const Referen
   for (const auto& m : manifests) RETURN_IF_ERROR(content_->Put(m.digest, m.body));
   RETURN_IF_ERROR(content_->Put(manifest.config.digest, config_body));
   record.config = std::move(config);
+  FaultPoint("pull-image/before-record");
 
   std::vector<std::string> names;
   if (!ref.tag.empty()) names.push_back(ref.TagRef());
   names.push_back(ref.DigestRef(top.digest));
   RETURN_IF_ERROR(Commit(record, names));
+  FaultPoint("pull-image/recorded");
   std::lock_guard<std::mutex> lock(mu_);
   return WithNames(images_.at(record.id));
 }
@@ -335,7 +338,9 @@ Status ImageStore::FetchLayers(RegistryClient& client, const ImageManifest& mani
                 taken += static_cast<int64_t>(size);
                 state.done += static_cast<int64_t>(size);
                 state.fetched += static_cast<int64_t>(size);
-                return writer.Write(data, size);
+                Status written = writer.Write(data, size);
+                FaultPoint("pull-image/blob-partly-written");
+                return written;
               },
               [&] {
                 state.done -= taken;
@@ -344,9 +349,11 @@ Status ImageStore::FetchLayers(RegistryClient& client, const ImageManifest& mani
               });
         });
         if (status.ok()) {
+          FaultPoint("pull-image/blob-fetched");
           auto unpack_start = std::chrono::steady_clock::now();
           status = snapshots_->Ensure(chain_ids[i], config.diff_ids[i], content_->BlobPath(layer.digest));
           if (status.ok()) RecordLayerUnpack(metrics::SecondsSince(unpack_start));
+          if (status.ok()) FaultPoint("pull-image/layer-unpacked");
         }
       } else {
         state.done += layer.size;

@@ -9,6 +9,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "base/clock.h"
+#include "base/fault_point.h"
 #include "base/file_util.h"
 #include "base/log.h"
 #include "base/random_id.h"
@@ -91,6 +92,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   }
   record.image_id = image->id;
   RETURN_IF_ERROR(rootfs_->Mount(record.id, *image, record.rootfs(), pod->spec.userns, pod->userns_path));
+  FaultPoint("create-container/rootfs-mounted");
   // Mount sources kubelet expects to exist are created as directories.
   for (const auto& m : spec.mounts) {
     if (!m.image.empty()) continue;  // an image volume (image_volumes.h)
@@ -145,8 +147,10 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
     RETURN_IF_ERROR(runtime->Create(record, oci, OomFile(record.cgroup_path)));
   }
   created = true;
+  FaultPoint("create-container/runtime-created");
   RETURN_IF_ERROR(records_.AddContainer(record, ContainerReservationKey(pod->spec, spec)));
   committed = true;
+  FaultPoint("create-container/recorded");
   if (!from_checkpoint) exits_.Watch(record.id, record.shim_pid, record.shim_start_time);
   BERTH_LOG(Info) << "container created" << Kv("container", record.id) << Kv("pod", pod_id)
                   << Kv("name", spec.name) << Kv("handler", runtime->name());
@@ -167,6 +171,15 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
   // finished before it started.
   int64_t started_at = NowNanos();
   Status started = record.AwaitsRestore() ? RestoreContainer(record, runtime) : runtime->Start(id);
+  if (!started.ok() && !record.AwaitsRestore()) {
+    // An earlier StartContainer may have started it and died before recording so
+    // (berthd killed between the two): then this start is that one's retry.
+    auto state = runtime->State(id);
+    if (state.ok() && *state != "created") {
+      BERTH_LOG(Info) << "container was started by a start berthd did not live to record" << Kv("container", id);
+      started = absl::OkStatus();
+    }
+  }
   if (!started.ok()) {
     record.state = ContainerState::kExited;
     record.finished_at = NowNanos();
@@ -176,9 +189,11 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
     (void)records_.UpdateContainer(record);
     return started;
   }
+  FaultPoint("start-container/started");
   record.state = ContainerState::kRunning;
   record.started_at = started_at;
   RETURN_IF_ERROR(records_.UpdateContainer(record));
+  FaultPoint("start-container/recorded");
   BERTH_LOG(Info) << "container started" << Kv("container", id);
   return absl::OkStatus();
 }
@@ -205,6 +220,7 @@ Status Lifecycle::StopContainerLocked(ContainerRecord record, std::chrono::secon
   int signal = signal_name.empty() ? SIGTERM : runtime::ParseSignal(signal_name).value_or(SIGTERM);
   if (timeout.count() > 0 && record.state == ContainerState::kRunning) {
     Status sent = runtime->Kill(record.id, signal);
+    FaultPoint("stop-container/signalled");
     if (sent.ok() && WaitForProcessExit(record.shim_pid, record.shim_start_time, timeout)) {
       Refresh(record);
       return absl::OkStatus();
@@ -212,6 +228,7 @@ Status Lifecycle::StopContainerLocked(ContainerRecord record, std::chrono::secon
   }
   // Out of patience (or none asked for): SIGKILL cannot be ignored.
   (void)runtime->Kill(record.id, SIGKILL);
+  FaultPoint("stop-container/killed");
   if (!WaitForProcessExit(record.shim_pid, record.shim_start_time, std::chrono::seconds(30))) {
     return absl::DeadlineExceededError(absl::StrCat("container ", record.id, " did not exit after SIGKILL"));
   }
@@ -235,11 +252,13 @@ Status Lifecycle::DeleteContainer(const ContainerRecord& record) {
     // Already gone from the runtime (a crash between its delete and ours): fine.
     if (!deleted.ok() && deleted.code() != StatusCode::kNotFound) return deleted;
   }
+  FaultPoint("remove-container/runtime-deleted");
   return RemoveContainerFiles(record);
 }
 
 Status Lifecycle::RemoveContainerLocked(ContainerRecord record, Removal removal) {
   RETURN_IF_ERROR(StopContainerLocked(record, std::chrono::seconds(0)));
+  FaultPoint("remove-container/stopped");
   if (removal == Removal::kNow) {
     RETURN_IF_ERROR(DeleteContainer(record));
     RETURN_IF_ERROR(records_.RemoveContainer(record.id));
@@ -249,6 +268,7 @@ Status Lifecycle::RemoveContainerLocked(ContainerRecord record, Removal removal)
     // containerd leaves them to its garbage collector). What a crash interrupts, the
     // start-up sweep of container directories without a record finishes.
     RETURN_IF_ERROR(records_.RemoveContainer(record.id));
+    FaultPoint("remove-container/unrecorded");
     cleaner_.Submit([this, record] {
       Status deleted = DeleteContainer(record);
       if (!deleted.ok()) BERTH_LOG(Error) << "clean up a removed container" << Kv("container", record.id) << deleted;

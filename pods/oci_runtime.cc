@@ -153,6 +153,20 @@ StatusOr<runtime::Spec> OciRuntime::ReadSpec(const ContainerRecord& record) {
 
 Status OciRuntime::Start(const std::string& id) { return Run({"start", id}, "start"); }
 
+StatusOr<std::string> OciRuntime::State(const std::string& id) {
+  RunOptions options;
+  options.timeout = std::chrono::seconds(60);
+  ASSIGN_OR_RETURN(RunResult result, RunProcess({binary_, "--root", root_, "state", id}, options));
+  if (result.exit_code != 0) {
+    return runtime::ClassifyRuntimeError(name_, "state", result.exit_code, result.err.empty() ? result.out : result.err);
+  }
+  auto state = nlohmann::json::parse(result.out, nullptr, false);
+  if (!state.is_object() || !state.contains("status") || !state["status"].is_string()) {
+    return absl::InternalError(absl::StrCat(name_, " state ", id, ": no status in its answer"));
+  }
+  return state["status"].get<std::string>();
+}
+
 Status OciRuntime::Kill(const std::string& id, int signal) {
   return Run({"kill", id, std::to_string(signal)}, "kill");
 }

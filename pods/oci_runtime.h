@@ -23,6 +23,7 @@ class OciRuntime : public RuntimeHandler {
   Status Create(ContainerRecord& record, const runtime::Spec& spec, const std::string& oom_file) override;
   StatusOr<runtime::Spec> ReadSpec(const ContainerRecord& record) override;
   Status Start(const std::string& id) override;
+  StatusOr<std::string> State(const std::string& id) override;
   Status Kill(const std::string& id, int signal) override;
   Status Delete(const std::string& id, bool force) override;
   StatusOr<RunResult> Exec(const std::string& id, const runtime::Process& process, const std::string& scratch_dir,

@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
+#include "base/fault_point.h"
 #include "base/file_util.h"
 #include "base/log.h"
 #include "base/process.h"
@@ -42,6 +43,7 @@ pid_t PodInitPid(const std::string& pod_dir) {
 
 Status Lifecycle::Recover() {
   RETURN_IF_ERROR(records_.Load());
+  FaultPoint("recover/records-loaded");
   // Containers that exited while berthd was away have exit files now; the others'
   // exits are watched from here on.
   for (const auto& stored : records_.Containers()) {
@@ -53,6 +55,7 @@ Status Lifecycle::Recover() {
   }
   // Networks first: a DEL needs the orphan pod's namespace still pinned.
   network_.Recover(records_);
+  FaultPoint("recover/networks-recovered");
   RemoveOrphans();
   BERTH_LOG(Info) << "recovered" << Kv("pods", records_.Sandboxes().size())
                   << Kv("containers", records_.Containers().size());
@@ -79,6 +82,7 @@ void Lifecycle::RemoveOrphans() {
     uint64_t shim_start = ProcessStartTime(shim);
     for (RuntimeHandler* handler : handlers_->All()) (void)handler->Delete(orphan.id, /*force=*/true);
     if (shim > 1) (void)WaitForProcessExit(shim, shim_start, std::chrono::seconds(5));
+    FaultPoint("recover/orphan-container-stopped");
     Status removed = RemoveContainerFiles(orphan);
     if (!removed.ok()) BERTH_LOG(Error) << "remove an unfinished container" << Kv("container", orphan.id) << removed;
   }
@@ -99,6 +103,7 @@ void Lifecycle::RemoveOrphans() {
       std::string candidate = absl::StrCat(orphan.dir, "/", kind);
       if (::stat(candidate.c_str(), &st) == 0) *path = candidate;
     }
+    FaultPoint("recover/orphan-pod-found");
     Status removed = TearDownPod(orphan);
     if (!removed.ok()) BERTH_LOG(Error) << "remove an unfinished pod" << Kv("pod", id) << removed;
   }

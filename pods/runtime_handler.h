@@ -43,6 +43,9 @@ class RuntimeHandler {
   // The spec Create wrote, for what is run later in the container (exec).
   virtual StatusOr<runtime::Spec> ReadSpec(const ContainerRecord& record) = 0;
   virtual Status Start(const std::string& id) = 0;
+  // The status of the container's OCI state: "created", "running", "paused" or
+  // "stopped".
+  virtual StatusOr<std::string> State(const std::string& id) = 0;
   virtual Status Kill(const std::string& id, int signal) = 0;
   // Forgets the container; with force, kills what still runs first. NOT_FOUND when
   // the handler has no such container.

@@ -3,6 +3,7 @@
 // made, each undone if a later step fails, and all of it torn down at removal.
 #include "absl/cleanup/cleanup.h"
 #include "base/clock.h"
+#include "base/fault_point.h"
 #include "base/file_util.h"
 #include "base/log.h"
 #include "base/random_id.h"
@@ -86,22 +87,28 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
   pod.netns_path = ns.net;
   pod.ipcns_path = ns.ipc;
   pod.utsns_path = ns.uts;
+  FaultPoint("run-pod/namespaces-pinned");
   // The pod's network comes up before anything runs in it.
   if (own_net) RETURN_IF_ERROR(network_.Attach(pod, CgroupParent(pod)));
+  FaultPoint("run-pod/network-attached");
   if (own_ipc) {
     RETURN_IF_ERROR(host_->MountShm(pod.dir + "/shm"));
     pod.shm_path = pod.dir + "/shm";
   }
+  FaultPoint("run-pod/shm-mounted");
   if (spec.pid == NamespaceMode::kPod) {
     // A PID namespace shared by the pod lives as long as its pid 1 does.
     ASSIGN_OR_RETURN(PodInit init, host_->StartPodInit(pod.dir, pod.userns_path));
     pod.init_pid = init.pid;
     pod.init_start_time = init.start_time;
   }
+  FaultPoint("run-pod/init-started");
   if (!spec.log_directory.empty()) RETURN_IF_ERROR(MakeDirs(spec.log_directory, 0755));
   RETURN_IF_ERROR(WritePodFiles(pod));
+  FaultPoint("run-pod/files-written");
   RETURN_IF_ERROR(records_.AddSandbox(pod));
   committed = true;
+  FaultPoint("run-pod/recorded");
   BERTH_LOG(Info) << "pod ready" << Kv("pod", pod.id) << Kv("name", spec.ReservationKey());
   return pod.id;
 }
@@ -113,6 +120,7 @@ Status Lifecycle::StopPod(const std::string& id_prefix) {
   RETURN_IF_ERROR(ForEachContainerLocked(*id, [&](const ContainerRecord& container) {
     return StopContainerLocked(container, std::chrono::seconds(0));
   }));
+  FaultPoint("stop-pod/containers-stopped");
   auto pod = records_.GetSandbox(*id);
   if (!pod) return absl::OkStatus();
   StopPodInit(*pod);
@@ -121,6 +129,7 @@ Status Lifecycle::StopPod(const std::string& id_prefix) {
   // is owed until remove, which fails rather than leak the IP.
   Status detached = network_.Detach(*pod);
   if (!detached.ok()) BERTH_LOG(Warn) << "CNI DEL failed; retried when the pod is removed" << Kv("pod", *id) << detached;
+  FaultPoint("stop-pod/network-detached");
   if (pod->state != SandboxState::kNotReady || was_attached != pod->network_attached) {
     pod->state = SandboxState::kNotReady;
     RETURN_IF_ERROR(records_.UpdateSandbox(*pod));
@@ -137,14 +146,17 @@ Status Lifecycle::RemovePod(const std::string& id_prefix) {
       *id, [&](const ContainerRecord& container) { return RemoveContainerLocked(container, Removal::kNow); }));
   // Containers removed earlier may still be cleaning up under the pod's cgroup.
   cleaner_.Drain();
+  FaultPoint("remove-pod/containers-removed");
   auto pod = records_.GetSandbox(*id);
   if (!pod) return absl::OkStatus();
   StopPodInit(*pod);
   if (pod->network_attached) {
     RETURN_IF_ERROR(Annotate(network_.Detach(*pod), "release the pod's network"));
+    FaultPoint("remove-pod/network-detached");
     RETURN_IF_ERROR(records_.UpdateSandbox(*pod));
   }
   RETURN_IF_ERROR(TearDownPod(*pod));
+  FaultPoint("remove-pod/torn-down");
   RETURN_IF_ERROR(records_.RemoveSandbox(*id));
   network_.Forget(*id);
   BERTH_LOG(Info) << "pod removed" << Kv("pod", *id);

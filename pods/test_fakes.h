@@ -193,6 +193,7 @@ class FakeRuntimeHandler : public RuntimeHandler {
     return it->second;
   }
   Status Start(const std::string&) override { return ledger_->Step("runtime start"); }
+  StatusOr<std::string> State(const std::string&) override { return std::string("created"); }
   Status Kill(const std::string&, int) override { return absl::OkStatus(); }
   Status Delete(const std::string& id, bool) override {
     ledger_->Release("container " + id);

@@ -10,7 +10,9 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/fault_point.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
 
@@ -43,7 +45,7 @@ ExitResult WaitForChildExit(pid_t pid, std::chrono::milliseconds timeout) {
 }
 
 pid_t SpawnLogged(const std::string& path, const std::vector<std::string>& args,
-                  const std::string& log_path, int ready_fd) {
+                  const std::string& log_path, int ready_fd, const std::vector<std::string>& extra_env) {
   std::vector<std::string> argv_storage = {path};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -56,8 +58,13 @@ pid_t SpawnLogged(const std::string& path, const std::vector<std::string>& args,
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   if (ready_fd >= 0) posix_spawn_file_actions_adddup2(&actions, ready_fd, 3);
+  std::vector<std::string> env_storage = extra_env;
+  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
+  std::vector<char*> env;
+  for (auto& entry : env_storage) env.push_back(entry.data());
+  env.push_back(nullptr);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
+  int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     ADD_FAILURE() << "spawn " << path << ": " << strerror(rc);
@@ -122,11 +129,12 @@ void BerthdFixture::StartBerthd(const std::vector<std::string>& extra_flags) {
   int pipe_fds[2];
   ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+  last_extra_flags_ = extra_flags;
   std::vector<std::string> flags = DirFlags();
   flags.insert(flags.end(), {"--log-level", "debug", "--ready-fd", "3"});
   flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
   berthd_log_ = dir_ + "/berthd.log";
-  berthd_pid_ = SpawnLogged(BERTHD_PATH, flags, berthd_log_, write_end.get());
+  berthd_pid_ = SpawnLogged(BERTHD_PATH, flags, berthd_log_, write_end.get(), BerthdEnv());
   ASSERT_GT(berthd_pid_, 0);
   write_end.Reset();
   // READY arrives once the socket serves; EOF without it means berthd died.
@@ -152,10 +160,38 @@ ExitResult BerthdFixture::StopBerthd(int sig) {
   return result;
 }
 
+std::vector<std::string> BerthdFixture::BerthdEnv() const {
+  if (fault_point_.empty()) return {};
+  return {absl::StrCat(kFaultPointVariable, "=", fault_point_)};
+}
+
+void BerthdFixture::AwaitFaultPointDeath() {
+  ASSERT_GT(berthd_pid_, 0) << "no berthd is running";
+  client_.reset();
+  ExitResult result = WaitForChildExit(berthd_pid_, kStopTimeout);
+  berthd_pid_ = -1;
+  result.log = ReadFile(berthd_log_).value_or("");
+  std::string point = fault_point_;
+  fault_point_.clear();
+  ASSERT_EQ(result.signal, SIGKILL) << "berthd did not die at " << point << ":\n" << result.log;
+  ASSERT_NE(result.log.find(absl::StrCat("fault point ", point, " reached")), std::string::npos) << result.log;
+}
+
+void BerthdFixture::StartBerthdToFaultPoint() {
+  ASSERT_LT(berthd_pid_, 0) << "berthd already running";
+  ASSERT_FALSE(fault_point_.empty()) << "no fault point armed";
+  std::vector<std::string> flags = DirFlags();
+  flags.insert(flags.end(), {"--log-level", "debug"});
+  flags.insert(flags.end(), last_extra_flags_.begin(), last_extra_flags_.end());
+  berthd_pid_ = SpawnLogged(BERTHD_PATH, flags, berthd_log_, -1, BerthdEnv());
+  ASSERT_GT(berthd_pid_, 0);
+  AwaitFaultPointDeath();
+}
+
 ExitResult BerthdFixture::RunBerthdToExit(const std::vector<std::string>& flags) {
   std::string log = dir_ + "/berthd-run.log";
   (void)std::filesystem::remove(log);
-  pid_t pid = SpawnLogged(BERTHD_PATH, flags, log, -1);
+  pid_t pid = SpawnLogged(BERTHD_PATH, flags, log, -1, BerthdEnv());
   if (pid <= 0) return {};
   ExitResult result = WaitForChildExit(pid, kStartTimeout);
   result.log = ReadFile(log).value_or("");

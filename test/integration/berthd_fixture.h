@@ -24,9 +24,9 @@ struct ExitResult {
 };
 
 // Spawns path with args; stdout and stderr are appended to log_path; ready_fd (if
-// >= 0) becomes fd 3 of the child.
+// >= 0) becomes fd 3 of the child; extra_env (NAME=value) is added to ours.
 pid_t SpawnLogged(const std::string& path, const std::vector<std::string>& args, const std::string& log_path,
-                  int ready_fd = -1);
+                  int ready_fd = -1, const std::vector<std::string>& extra_env = {});
 // Waits for the child pid to exit, up to timeout, watching a pidfd; kills it (and
 // fails the test) after that. Reaps it.
 ExitResult WaitForChildExit(pid_t pid, std::chrono::milliseconds timeout);
@@ -43,6 +43,15 @@ class BerthdFixture : public ::testing::Test {
   ExitResult RunBerthdToExit(const std::vector<std::string>& flags);
   // Sends sig and waits for the exit; returns how it ended.
   ExitResult StopBerthd(int sig = SIGTERM);
+  // Every berthd started from now on (StartBerthd, RunBerthdToExit) dies at the
+  // fault point of this name (base/fault_point.h); empty disarms.
+  void ArmFaultPoint(const std::string& name) { fault_point_ = name; }
+  // Waits for the running berthd to die at the armed fault point, fails the test if it
+  // ends any other way, and disarms the point.
+  void AwaitFaultPointDeath();
+  // Starts berthd as StartBerthd last did, armed with a point of its start-up, and
+  // waits for it to die there.
+  void StartBerthdToFaultPoint();
   // Runs berthctl against the fixture's socket; returns exit code and output.
   ExitResult RunBerthctl(const std::vector<std::string>& args);
 
@@ -70,6 +79,9 @@ class BerthdFixture : public ::testing::Test {
 
  private:
   HostSnapshot before_;
+  std::string fault_point_;
+  std::vector<std::string> last_extra_flags_;
+  std::vector<std::string> BerthdEnv() const;
   std::unique_ptr<cri::CriClient> client_;
 };
 
