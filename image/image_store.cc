@@ -208,6 +208,7 @@ StatusOr<ImageRecord> ImageStore::PullNow(const Reference& ref, const Credential
   bool all_not_found = true;
   for (const auto& endpoint : endpoints) {
     RegistryClient client(endpoint, ref.path, credentials);
+    client.set_progress_timeout(options_.progress_timeout);
     auto record = PullFrom(client, ref, state);
     if (record.ok()) return record;
     // Content errors (a hostile layer, a digest mismatch) are not a reason to try
@@ -351,7 +352,8 @@ Status ImageStore::FetchLayers(RegistryClient& client, const ImageManifest& mani
         if (status.ok()) {
           FaultPoint("pull-image/blob-fetched");
           auto unpack_start = std::chrono::steady_clock::now();
-          status = snapshots_->Ensure(chain_ids[i], config.diff_ids[i], content_->BlobPath(layer.digest));
+          status = snapshots_->Ensure(chain_ids[i], config.diff_ids[i], content_->BlobPath(layer.digest),
+                                      options_.max_layer_bytes);
           if (status.ok()) RecordLayerUnpack(metrics::SecondsSince(unpack_start));
           if (status.ok()) FaultPoint("pull-image/layer-unpacked");
         }

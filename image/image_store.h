@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <future>
 #include <map>
@@ -53,6 +54,8 @@ struct ImageStoreOptions {
   Platform platform = HostPlatform();
   std::vector<std::string> pinned;  // references never garbage-collected or removed by kubelet
   int max_concurrent_downloads = 3;
+  std::chrono::seconds progress_timeout{60};  // see RegistryClient::set_progress_timeout
+  uint64_t max_layer_bytes = 0;               // uncompressed, per layer; 0: no limit
 };
 
 class ImageStore {

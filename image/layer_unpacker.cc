@@ -32,7 +32,7 @@ constexpr size_t kChunk = 256 * 1024;
 // The uncompressed tar stream, whatever the compression; hashes what it yields.
 class TarStream {
  public:
-  explicit TarStream(int fd) : fd_(fd), in_(kChunk), out_(kChunk) {}
+  TarStream(int fd, uint64_t max_bytes) : fd_(fd), max_bytes_(max_bytes), in_(kChunk), out_(kChunk) {}
   ~TarStream() {
     if (zstd_ != nullptr) ZSTD_freeDCtx(zstd_);
   }
@@ -76,6 +76,11 @@ class TarStream {
         ASSIGN_OR_RETURN(chunk, NextZstd());
         break;
       }
+    }
+    yielded_ += chunk.size();
+    if (max_bytes_ > 0 && yielded_ > max_bytes_) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("layer expands to more than ", max_bytes_, " bytes (images.max_layer_bytes)"));
     }
     hasher_.Update(chunk);
     return chunk;
@@ -157,6 +162,8 @@ class TarStream {
   }
 
   int fd_;
+  uint64_t max_bytes_;     // 0: no cap
+  uint64_t yielded_ = 0;   // uncompressed bytes handed out so far
   Kind kind_ = Kind::kNone;
   std::vector<char> in_;
   size_t in_pos_ = 0, in_len_ = 0;
@@ -486,13 +493,14 @@ Status LayerWriter::FinishDirectoryTimes() {
 
 }  // namespace
 
-StatusOr<UnpackedLayer> UnpackLayer(const std::string& blob_path, const std::string& target_dir) {
+StatusOr<UnpackedLayer> UnpackLayer(const std::string& blob_path, const std::string& target_dir,
+                                    uint64_t max_bytes) {
   UniqueFd blob(::open(blob_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!blob) return ErrnoError(absl::StrCat("open layer blob ", blob_path));
   UniqueFd root(::open(target_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root) return ErrnoError(absl::StrCat("open layer directory ", target_dir));
 
-  TarStream stream(blob.get());
+  TarStream stream(blob.get(), max_bytes);
   RETURN_IF_ERROR(stream.Init());
   ReadContext ctx{&stream, absl::OkStatus()};
   std::unique_ptr<struct archive, ArchiveDeleter> a(archive_read_new());
@@ -512,7 +520,9 @@ StatusOr<UnpackedLayer> UnpackLayer(const std::string& blob_path, const std::str
       if (!ctx.error.ok()) return ctx.error;
       return absl::InvalidArgumentError(absl::StrCat("layer tar is malformed: ", archive_error_string(a.get())));
     }
-    RETURN_IF_ERROR(writer.Apply(a.get(), entry, &result.file_bytes));
+    Status applied = writer.Apply(a.get(), entry, &result.file_bytes);
+    // A failure of the stream itself (a cap, a read error) is the cause, not the entry.
+    if (!applied.ok()) return ctx.error.ok() ? applied : ctx.error;
   }
   RETURN_IF_ERROR(writer.FinishDirectoryTimes());
   // The diff ID covers the whole stream, including padding after the last entry.

@@ -21,6 +21,9 @@ struct UnpackedLayer {
   uint64_t file_bytes = 0;  // sum of regular file sizes
 };
 
-StatusOr<UnpackedLayer> UnpackLayer(const std::string& blob_path, const std::string& target_dir);
+// max_bytes caps the uncompressed tar stream (0: no cap): a layer that expands past it
+// (a decompression bomb) fails with RESOURCE_EXHAUSTED as soon as it does.
+StatusOr<UnpackedLayer> UnpackLayer(const std::string& blob_path, const std::string& target_dir,
+                                    uint64_t max_bytes = 0);
 
 }  // namespace berth::image

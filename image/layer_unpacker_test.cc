@@ -214,5 +214,18 @@ TEST_F(LayerUnpackerTest, RefusesCorruptAndTruncatedStreams) {
   ExpectOutsideUntouched();
 }
 
+// A decompression bomb (here 8 MiB of zeros in a few KiB of gzip) stops at the cap,
+// with RESOURCE_EXHAUSTED naming it, however small the blob.
+TEST_F(LayerUnpackerTest, StopsALayerThatExpandsPastTheCap) {
+  std::string blob = BuildTar({{.name = "zeros", .content = std::string(8 << 20, '\0')}}, Compress::kGzip, nullptr);
+  ASSERT_LT(blob.size(), 64u << 10);
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/blob", blob).ok());
+  auto result = UnpackLayer(dir_ + "/blob", target_, 1 << 20);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kResourceExhausted) << result.status();
+  EXPECT_NE(result.status().message().find("images.max_layer_bytes"), absl::string_view::npos);
+  ExpectOutsideUntouched();
+}
+
 }  // namespace
 }  // namespace berth::image

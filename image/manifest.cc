@@ -84,15 +84,47 @@ Platform HostPlatform() {
   return p;
 }
 
+namespace {
+
+bool IsIndexType(absl::string_view type) { return type == media_type::kOciIndex || type == media_type::kDockerList; }
+bool IsManifestType(absl::string_view type) {
+  return type == media_type::kOciManifest || type == media_type::kDockerManifest;
+}
+
+// A document that reads as an index and as a manifest (CVE-2021-41190) could be
+// pulled as one and verified as the other: it is refused whatever it says it is.
+Status CheckUnambiguous(const json& doc, absl::string_view header_type) {
+  const bool index_fields = doc.contains("manifests");
+  const bool manifest_fields = doc.contains("layers") || doc.contains("config");
+  if (index_fields && manifest_fields) {
+    return absl::InvalidArgumentError(
+        "manifest is ambiguous: it has both an index's \"manifests\" and an image manifest's \"layers\"/\"config\"");
+  }
+  std::string declared = doc.contains("mediaType") && doc["mediaType"].is_string() ? doc["mediaType"].get<std::string>()
+                                                                                     : "";
+  if (!declared.empty() && (IsIndexType(header_type) || IsManifestType(header_type)) &&
+      IsIndexType(declared) != IsIndexType(header_type)) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest is ambiguous: its mediaType is ", declared,
+                                                   " but the registry served it as ", header_type));
+  }
+  if ((IsIndexType(declared) && manifest_fields) || (IsManifestType(declared) && index_fields)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("manifest is ambiguous: its mediaType is ", declared, " but it has the other kind's fields"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 StatusOr<ManifestKind> ClassifyManifest(absl::string_view body, absl::string_view content_type) {
   ASSIGN_OR_RETURN(json doc, ParseObject(body, "manifest"));
+  // Content-Type may carry parameters ("...; charset=utf-8").
+  absl::string_view header_type = content_type.substr(0, content_type.find(';'));
+  RETURN_IF_ERROR(CheckUnambiguous(doc, header_type));
   std::string type = StringField(doc, "mediaType");
-  if (type.empty()) {
-    // Content-Type may carry parameters ("...; charset=utf-8").
-    type = std::string(content_type.substr(0, content_type.find(';')));
-  }
-  if (type == media_type::kOciIndex || type == media_type::kDockerList) return ManifestKind::kIndex;
-  if (type == media_type::kOciManifest || type == media_type::kDockerManifest) return ManifestKind::kManifest;
+  if (type.empty()) type = std::string(header_type);
+  if (IsIndexType(type)) return ManifestKind::kIndex;
+  if (IsManifestType(type)) return ManifestKind::kManifest;
   if (type == media_type::kDockerSchema1 || type == "application/vnd.docker.distribution.manifest.v1+json" ||
       (doc.contains("schemaVersion") && doc["schemaVersion"] == 1)) {
     return absl::FailedPreconditionError(

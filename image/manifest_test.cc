@@ -21,6 +21,27 @@ TEST(ManifestTest, ClassifiesByMediaTypeHeaderOrShape) {
   EXPECT_FALSE(ClassifyManifest("[1,2]", "").ok());
 }
 
+// CVE-2021-41190: a document readable as an index and as a manifest is refused,
+// whichever its mediaType or the registry's Content-Type says it is.
+TEST(ManifestTest, AmbiguousDocumentsAreRefused) {
+  const std::string both = R"({"manifests":[],"config":{},"layers":[]})";
+  for (const char* header : {"", "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json"}) {
+    auto kind = ClassifyManifest(both, header);
+    ASSERT_FALSE(kind.ok()) << header;
+    EXPECT_EQ(kind.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(kind.status().message().find("ambiguous"), absl::string_view::npos);
+  }
+  EXPECT_FALSE(ClassifyManifest(R"({"mediaType":"application/vnd.oci.image.index.v1+json","layers":[]})", "").ok());
+  EXPECT_FALSE(ClassifyManifest(R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","manifests":[]})", "").ok());
+  EXPECT_FALSE(ClassifyManifest(R"({"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})",
+                                "application/vnd.oci.image.manifest.v1+json")
+                   .ok());
+  // A generic Content-Type says nothing either way.
+  EXPECT_TRUE(ClassifyManifest(R"({"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})",
+                               "application/json")
+                  .ok());
+}
+
 TEST(ManifestTest, SelectsThePlatformWithVariantDefaults) {
   std::string index = R"({"manifests":[
     {"mediaType":"m","digest":")" + D('a') + R"(","size":1,"platform":{"os":"linux","architecture":"arm","variant":"v7"}},

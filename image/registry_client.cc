@@ -20,8 +20,6 @@ namespace {
 constexpr int kAttempts = 4;
 constexpr auto kFirstBackoff = std::chrono::milliseconds(250);
 constexpr long kConnectTimeoutSeconds = 15;
-// A transfer slower than 1 KiB/s for this long is dead; no cap on a whole blob's time.
-constexpr long kLowSpeedSeconds = 60;
 constexpr size_t kMaxTokenResponse = 1 << 20;
 // What is kept of an error response's body while streaming a blob.
 constexpr size_t kMaxErrorBody = 64 << 10;
@@ -219,7 +217,8 @@ StatusOr<RegistryClient::Response> RegistryClient::GetOnce(const std::string& ur
                    absl::StartsWith(url, "https://") ? "https" : "http,https");
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, kConnectTimeoutSeconds);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, kLowSpeedSeconds);
+  // A transfer slower than that for this long is dead; no cap on a whole blob's time.
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(progress_timeout_.count()));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &state);
@@ -404,6 +403,14 @@ StatusOr<FetchedManifest> RegistryClient::GetManifest(absl::string_view referenc
   if (absl::StartsWith(reference, "sha256:") && manifest.digest != reference) {
     return absl::DataLossError(absl::StrCat("manifest ", reference, " from ", base_url_,
                                             " has digest ", manifest.digest));
+  }
+  // A registry that names the digest of what it sends must send that: otherwise the
+  // manifest changed under the request, or the registry lies about it.
+  if (absl::StartsWith(response.docker_content_digest, "sha256:") &&
+      response.docker_content_digest != manifest.digest) {
+    return absl::DataLossError(absl::StrCat("manifest ", reference, " from ", base_url_, " has digest ",
+                                            manifest.digest, " but the registry says ",
+                                            response.docker_content_digest));
   }
   manifest.body = std::move(response.body);
   manifest.media_type = std::move(response.content_type);

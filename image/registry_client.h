@@ -52,6 +52,8 @@ class RegistryClient {
   Status GetBlob(const Descriptor& blob, const BlobSink& sink, const std::function<void()>& restart);
 
   const Endpoint& endpoint() const { return endpoint_; }
+  // A transfer moving less than 1 KiB/s for this long is given up (and retried).
+  void set_progress_timeout(std::chrono::seconds timeout) { progress_timeout_ = timeout; }
 
  private:
   struct Response;
@@ -69,6 +71,7 @@ class RegistryClient {
   std::string base_url_;  // endpoint_.base_url, switched to http:// when falling back
   const std::string repository_;
   const Credentials credentials_;
+  std::chrono::seconds progress_timeout_{60};
   std::mutex mu_;
   std::string authorization_;  // the Authorization header value to send, if any
 };

@@ -66,12 +66,14 @@ StatusOr<std::string> SnapshotStore::LayerDir(const std::string& chain_id) {
 bool SnapshotStore::Has(const std::string& chain_id) { return LayerDir(chain_id).ok(); }
 
 Status SnapshotStore::Ensure(const std::string& chain_id, const std::string& diff_id,
-                             const std::string& blob_path) {
-  return unpacks_.Do(chain_id, [&] { return Has(chain_id) ? absl::OkStatus() : Unpack(chain_id, diff_id, blob_path); });
+                             const std::string& blob_path, uint64_t max_bytes) {
+  return unpacks_.Do(chain_id, [&] {
+    return Has(chain_id) ? absl::OkStatus() : Unpack(chain_id, diff_id, blob_path, max_bytes);
+  });
 }
 
 Status SnapshotStore::Unpack(const std::string& chain_id, const std::string& diff_id,
-                             const std::string& blob_path) {
+                             const std::string& blob_path, uint64_t max_bytes) {
   std::string staging = dir_ + "/staging-XXXXXX";
   if (::mkdtemp(staging.data()) == nullptr) return ErrnoError(absl::StrCat("create ", staging));
   bool kept = false;
@@ -80,7 +82,7 @@ Status SnapshotStore::Unpack(const std::string& chain_id, const std::string& dif
   };
   // The layer root's own mode: what a directory of an image root has.
   if (::chmod(staging.c_str(), 0755) != 0) return ErrnoError(absl::StrCat("chmod ", staging));
-  auto unpacked = UnpackLayer(blob_path, staging);
+  auto unpacked = UnpackLayer(blob_path, staging, max_bytes);
   if (!unpacked.ok()) return Annotate(unpacked.status(), absl::StrCat("unpack layer ", diff_id));
   if (unpacked->diff_id != diff_id) {
     return absl::DataLossError(absl::StrCat("layer unpacked to ", unpacked->diff_id,

@@ -36,7 +36,9 @@ class SnapshotStore {
   bool Has(const std::string& chain_id);
   // Makes sure the layer exists, unpacking blob_path if not. Concurrent calls for one
   // chain ID share the one unpack.
-  Status Ensure(const std::string& chain_id, const std::string& diff_id, const std::string& blob_path);
+  // max_bytes: see UnpackLayer.
+  Status Ensure(const std::string& chain_id, const std::string& diff_id, const std::string& blob_path,
+                uint64_t max_bytes = 0);
   // Total bytes of files unpacked for these layers.
   StatusOr<uint64_t> Size(const std::vector<std::string>& chain_ids);
 
@@ -58,7 +60,8 @@ class SnapshotStore {
  private:
   SnapshotStore(StateDb* db, std::string dir, std::string containers_dir)
       : db_(db), dir_(std::move(dir)), containers_dir_(std::move(containers_dir)) {}
-  Status Unpack(const std::string& chain_id, const std::string& diff_id, const std::string& blob_path);
+  Status Unpack(const std::string& chain_id, const std::string& diff_id, const std::string& blob_path,
+                uint64_t max_bytes);
   StatusOr<std::string> LayerDir(const std::string& chain_id);
   Status RemoveOrphans();
 

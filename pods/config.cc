@@ -90,6 +90,17 @@ KeyHandler SetInt(int* field) {
   };
 }
 
+KeyHandler SetInt64(int64_t* field) {
+  return [field](absl::string_view key, const YAML::Node& node) -> Status {
+    int64_t value = 0;
+    if (!node.IsScalar() || !YAML::convert<int64_t>::decode(node, value)) {
+      return BadValue(key, node, "want a whole number");
+    }
+    *field = value;
+    return absl::OkStatus();
+  };
+}
+
 KeyHandler SetString(std::string* field) {
   return [field](absl::string_view key, const YAML::Node& node) -> Status {
     ASSIGN_OR_RETURN(*field, ScalarString(key, node));
@@ -161,6 +172,14 @@ Status ImagesConfig::Validate() const {
   if (max_concurrent_downloads < 1 || max_concurrent_downloads > 64) {
     return absl::InvalidArgumentError(absl::StrCat(
         "config key \"images.max_concurrent_downloads\": ", max_concurrent_downloads, " is not in 1..64"));
+  }
+  if (pull_progress_timeout_seconds < 1 || pull_progress_timeout_seconds > 3600) {
+    return absl::InvalidArgumentError(absl::StrCat("config key \"images.pull_progress_timeout_seconds\": ",
+                                                   pull_progress_timeout_seconds, " is not in 1..3600"));
+  }
+  if (max_layer_bytes < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config key \"images.max_layer_bytes\": ", max_layer_bytes, " is negative"));
   }
   return absl::OkStatus();
 }
@@ -236,6 +255,8 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "images" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "pinned" << YAML::Value << YAML::Flow << images.pinned;
   out << YAML::Key << "max_concurrent_downloads" << YAML::Value << images.max_concurrent_downloads;
+  out << YAML::Key << "pull_progress_timeout_seconds" << YAML::Value << images.pull_progress_timeout_seconds;
+  out << YAML::Key << "max_layer_bytes" << YAML::Value << images.max_layer_bytes;
   out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
@@ -289,6 +310,8 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
   const std::map<std::string, KeyHandler, std::less<>> images_keys = {
       {"pinned", SetStringList(&config.images.pinned)},
       {"max_concurrent_downloads", SetInt(&config.images.max_concurrent_downloads)},
+      {"pull_progress_timeout_seconds", SetInt(&config.images.pull_progress_timeout_seconds)},
+      {"max_layer_bytes", SetInt64(&config.images.max_layer_bytes)},
   };
   const std::map<std::string, KeyHandler, std::less<>> streaming_keys = {
       {"address", SetString(&config.streaming.address)},

@@ -78,6 +78,8 @@ StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
   image_options.registry = config.registry;
   image_options.pinned = config.images.pinned;
   image_options.max_concurrent_downloads = config.images.max_concurrent_downloads;
+  image_options.progress_timeout = std::chrono::seconds(config.images.pull_progress_timeout_seconds);
+  image_options.max_layer_bytes = static_cast<uint64_t>(config.images.max_layer_bytes);
   ASSIGN_OR_RETURN(auto images, image::ImageStore::Open(db.get(), std::move(image_options)));
   std::unique_ptr<Node> node(new Node(config, std::move(lock), std::move(db), std::move(layout),
                                       cidr.value_or(""), std::move(images)));
