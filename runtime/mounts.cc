@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -238,8 +239,24 @@ StatusOr<std::string> MountPointOf(const std::string& path) {
   return best;
 }
 
+// The container's /dev/null, opened without following a link and checked to be the
+// null device. Where /dev is a volume, /dev/null may be a link to anything (a host
+// control file such as /proc/sys/kernel/core_pattern); bound over a masked path, that
+// would make the file writable in the container (CVE-2025-31133).
+StatusOr<UniqueFd> OpenNullDevice() {
+  UniqueFd null(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!null) return ErrnoError("open the container's /dev/null to mask paths with");
+  struct stat st;
+  if (::fstat(null.get(), &st) != 0) return ErrnoError("stat /dev/null");
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+    return absl::FailedPreconditionError(
+        "the container's /dev/null is not the null device (is /dev a volume?): masked paths cannot be masked with it");
+  }
+  return null;
+}
+
 // After pivot_root every path is inside the container, so plain paths are safe.
-Status MaskPath(const std::string& path) {
+Status MaskPath(const std::string& path, int null_fd) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return absl::OkStatus();
@@ -248,7 +265,7 @@ Status MaskPath(const std::string& path) {
   if (S_ISDIR(st.st_mode)) {
     return DoMount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0k", absl::StrCat("mask ", path));
   }
-  return DoMount("/dev/null", path, nullptr, MS_BIND, "", absl::StrCat("mask ", path));
+  return DoMount(FdPath(null_fd), path, nullptr, MS_BIND, "", absl::StrCat("mask ", path));
 }
 
 Status ReadonlyPath(const std::string& path) {
@@ -391,7 +408,10 @@ Status SetupRootfs(const RootfsContext& context) {
   RETURN_IF_ERROR(PivotRoot(spec.root_path));
   RETURN_IF_ERROR(WriteSysctls(spec));
   for (const auto& path : spec.readonly_paths) RETURN_IF_ERROR(ReadonlyPath(path));
-  for (const auto& path : spec.masked_paths) RETURN_IF_ERROR(MaskPath(path));
+  if (!spec.masked_paths.empty()) {
+    ASSIGN_OR_RETURN(UniqueFd null, OpenNullDevice());
+    for (const auto& path : spec.masked_paths) RETURN_IF_ERROR(MaskPath(path, null.get()));
+  }
   struct stat st;
   if (::stat(spec.process.cwd.c_str(), &st) != 0 && errno == ENOENT) {
     RETURN_IF_ERROR(MakeDirs(spec.process.cwd, 0755));

@@ -4,11 +4,16 @@
 // do (sysctls: PodLifecycleTest.SysctlsReachOnlyThePodsOwnNamespaces, CVE-2022-0811;
 // supplementary groups: PodLifecycleTest.MergesCommandEnvAndUserLikeKubernetes,
 // CVE-2023-25173; image volume sub paths: ImageVolumeTest, CVE-2022-23648; hostile
-// layer entries: the layer unpacker's unit tests and fuzz/layer_fuzz, CVE-2021-32760).
+// layer entries: the layer unpacker's unit tests and fuzz/layer_fuzz, CVE-2021-32760;
+// ambiguous manifests and credentials on redirects: HostileRegistryTest, CVE-2021-41190
+// and CVE-2020-15157).
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 
 #include <gtest/gtest.h>
 
@@ -16,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "base/mount_points.h"
+#include "base/process.h"
 #include "test/integration/pod_fixture.h"
 #include "test/integration/test_images.h"
 
@@ -160,6 +166,110 @@ TEST_P(CveTest, MountDestinationsResolveInsideTheRoot_CVE_2021_30465) {
     std::error_code ec;
     EXPECT_TRUE(std::filesystem::is_empty(host_target, ec)) << destination << " reached the host's " << host_target;
     EXPECT_FALSE(IsMountPoint(host_target)) << destination << " was mounted on the host's " << host_target;
+  }
+  ASSERT_TRUE(RemovePod(pod).ok());
+}
+
+// CVE-2019-5736 (runc): a container that made the runtime execute itself inside it
+// (an exec'd program of "#!/proc/self/exe") could reopen the runtime's binary through
+// /proc/PID/exe and overwrite it on the host. The runtime the container can reach is
+// never the host's file: it runs from a sealed copy, and cannot be opened for writing
+// from inside. The attack runs as the PoC does, racing execs of such a program, and
+// only ever opens for append with nothing written, so a vulnerable runtime is
+// reported, not damaged.
+TEST_P(CveTest, TheRuntimeBinaryCannotBeReachedFromTheContainer_CVE_2019_5736) {
+  if (IsSkipped() || HasFatalFailure()) return;
+  const std::string binary = GetParam() == "runc" ? "/usr/sbin/runc" : BERTH_BINARY_DIR "/cmd/berth-runtime";
+  auto before = ReadFile(binary);
+  ASSERT_TRUE(before.ok()) << before.status();
+  auto pod_config = PodConfig("overwrite");
+  std::string pod = RunPod(pod_config);
+  // The attacker: for each process whose exe is not the container's own busybox,
+  // note the target and try to open it for writing.
+  const std::string attack =
+      "printf '#!/proc/self/exe\\n' > /evil; chmod +x /evil; : > /attack.log; "
+      "while [ ! -e /stop ]; do for p in /proc/[0-9]*; do "
+      "t=$(readlink $p/exe 2>/dev/null) || continue; case $t in /bin/busybox|'') continue;; esac; "
+      "echo \"seen $t\" >> /attack.log; "
+      "case $t in /memfd:*) continue;; esac; "
+      "( : >> $p/exe ) 2>/dev/null && echo \"opened $t\" >> /attack.log; "
+      "done; done; sleep 3600";
+  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("attacker", {"/bin/sh", "-c", attack}));
+  ASSERT_EQ(Exec(id, {"sh", "-c", "while [ ! -e /attack.log ]; do :; done"}).exit_code(), 0);
+  for (int i = 0; i < 40; ++i) (void)Exec(id, {"/evil"});
+  ASSERT_EQ(Exec(id, {"touch", "/stop"}).exit_code(), 0);
+  std::string log = Exec(id, {"cat", "/attack.log"}).stdout();
+  std::cout << "runtime sightings by the attacker:\n" << log;
+  EXPECT_EQ(log.find("opened"), std::string::npos) << "the runtime binary was opened for writing:\n" << log;
+  EXPECT_EQ(ReadFile(binary).value_or(""), *before) << binary << " changed";
+  ASSERT_TRUE(RemovePod(pod).ok());
+}
+
+// CVE-2025-31133 and CVE-2025-52565 (runc): masked paths are masked by binding
+// /dev/null over them, and the terminal bound at /dev/console; with the container's
+// /dev/null or /dev/console a symlink (say to /proc/sys/kernel/core_pattern), the
+// runtime bound a writable host control file into the container instead. Here the
+// container's /dev is a volume whose null and console lead to host control files:
+// either the runtime refuses it, or the masks and the console are real devices, and
+// the host's files are neither reachable nor changed.
+TEST_P(CveTest, MasksAndConsoleAreNotRedirectedBySymlinks_CVE_2025_31133_CVE_2025_52565) {
+  if (IsSkipped() || HasFatalFailure()) return;
+  if (GetParam() == "runc") {
+    auto version = RunProcess({"/usr/sbin/runc", "--version"}, {});
+    std::string line = version.ok() ? version->out.substr(0, version->out.find('\n')) : "";
+    // The fix is in runc 1.2.8 and 1.3.3; Debian 12 ships 1.1.5.
+    if (absl::StrContains(line, " 1.0.") || absl::StrContains(line, " 1.1.") ||
+        (absl::StrContains(line, " 1.2.") && !absl::StrContains(line, " 1.2.8") && !absl::StrContains(line, " 1.2.9"))) {
+      GTEST_SKIP() << "this host's runc (" << line << ") predates the fix for CVE-2025-31133 (runc 1.2.8): "
+                   << "it binds whatever the container's /dev/null names over masked paths";
+    }
+  }
+  const std::string core_pattern = ReadFile("/proc/sys/kernel/core_pattern").value_or("");
+  auto pod_config = PodConfig("masks");
+  std::string pod = RunPod(pod_config);
+  for (bool tty : {false, true}) {
+    const std::string dev = dir_ + (tty ? "/dev-tty" : "/dev-plain");
+    ASSERT_TRUE(MakeDirs(dev + "/pts", 0755).ok());
+    ASSERT_EQ(::symlink("pts/ptmx", (dev + "/ptmx").c_str()), 0);
+    if (tty) {
+      // A real null device, so that the console is what is left to redirect.
+      ASSERT_EQ(::mknod((dev + "/null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0) << strerror(errno);
+    } else {
+      ASSERT_EQ(::symlink("/proc/sys/kernel/core_pattern", (dev + "/null").c_str()), 0);
+    }
+    ASSERT_EQ(::symlink("/proc/sysrq-trigger", (dev + "/console").c_str()), 0);
+    auto config = ContainerConfig(tty ? "console" : "masked", {"/bin/sleep", "3600"});
+    config.set_tty(tty);
+    auto* mount = config.add_mounts();
+    mount->set_container_path("/dev");
+    mount->set_host_path(dev);
+    std::string id;
+    grpc::Status created = Create(pod, pod_config, config, &id);
+    if (created.ok()) {
+      ::runtime::v1::StartContainerRequest start;
+      start.set_container_id(id);
+      ::runtime::v1::StartContainerResponse started;
+      created = client().runtime().StartContainer(Ctx().get(), start, &started);
+    }
+    if (created.ok()) {
+      // Started: every mask is the null device and the console a terminal. (Nothing
+      // is written: on a vulnerable runtime that would change the host's file.)
+      auto seen = Exec(id, {"sh", "-c",
+                            "for p in /proc/kcore /proc/keys /proc/timer_list; do "
+                            "[ -e $p ] && stat -c '%n %t,%T' $p; done; "
+                            "[ -e /dev/console ] && stat -c 'console %F' /dev/console; true"});
+      for (absl::string_view line : absl::StrSplit(seen.stdout(), '\n', absl::SkipEmpty())) {
+        if (absl::StartsWith(line, "console")) {
+          EXPECT_EQ(line, "console character special file") << "tty " << tty;
+        } else {
+          EXPECT_TRUE(absl::EndsWith(line, " 1,3")) << "tty " << tty << ": not the null device: " << line;
+        }
+      }
+    } else {
+      std::cout << "refused (tty " << tty << "): " << created.error_message() << "\n";
+      EXPECT_NE(created.error_message(), "") << "refused without a reason";
+    }
+    EXPECT_EQ(ReadFile("/proc/sys/kernel/core_pattern").value_or(""), core_pattern);
   }
   ASSERT_TRUE(RemovePod(pod).ok());
 }
