@@ -6,6 +6,9 @@
 #   ./dev.sh test-k8s build Kubernetes binaries into their cache (test/k8s/build.sh), then run
 #                    the suites that need them (a real kubelet, etcd and an API server), which
 #                    ./dev.sh test skips without
+#   ./dev.sh test-sanitized  the integration suite against berthd, berth-shim and
+#                    berth-runtime built with ASan+UBSan (build-asan/), then the unit tests
+#                    under ThreadSanitizer (build-tsan/); longer than ./dev.sh test
 #   ./dev.sh setup   only install dependencies (idempotent)
 #   ./dev.sh build   only build (build/, RelWithDebInfo)
 set -euo pipefail
@@ -77,6 +80,39 @@ build_sanitized() {
   ninja -C build-asan unit_tests fuzzers
 }
 
+# The unit tests under ThreadSanitizer, in a tree of their own (TSan excludes ASan).
+build_tsan() {
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DBERTH_TSAN=ON >/dev/null
+  ninja -C build-tsan unit_tests
+}
+
+# The integration suite against sanitized daemons: every berth process (berthd, each
+# shim, each runtime call) writes a report to $reports/asan.PID when a sanitizer
+# fires, and the run fails when any is there, even if the test that caused it passed.
+test_sanitized() {
+  build_sanitized
+  ninja -C build-asan berthd berth-shim berth-runtime berthctl integration_test
+  local reports
+  reports=$(mktemp -d /tmp/berth-sanitizer-reports-XXXXXX)
+  log "integration tests against ASan+UBSan berthd, berth-shim and berth-runtime (reports: $reports)"
+  local rc=0
+  # Leak checking is off: the daemons leave by exec or SIGKILL as often as by exit, and
+  # LSan's report at exit would be of the libraries' (gRPC's) process-lifetime caches.
+  (cd build-asan && ASAN_OPTIONS="detect_leaks=0:log_path=$reports/asan" \
+     UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan" \
+     ctest -L integration --output-on-failure) || rc=$?
+  if compgen -G "$reports/*" >/dev/null; then
+    log "sanitizer reports:"
+    cat "$reports"/* >&2
+    rc=1
+  fi
+  rm -rf "$reports"
+  [ $rc -eq 0 ] || { log "sanitized integration tests failed"; exit $rc; }
+  build_tsan
+  log "unit tests (ThreadSanitizer)"
+  (cd build-tsan && TSAN_OPTIONS="halt_on_error=1" ctest -L unit --output-on-failure)
+}
+
 # The default pod network (manifests/cni), installed only where no network config
 # exists yet: an operator's own config always wins.
 install_default_network() {
@@ -107,6 +143,10 @@ test)
   log "all tests"
   (cd build && ctest --output-on-failure)
   ;;
+test-sanitized)
+  setup; build
+  test_sanitized
+  ;;
 test-k8s)
   setup; build
   command -v go >/dev/null || { log "test-k8s needs Go (1.26) to build Kubernetes from the module proxy"; exit 1; }
@@ -115,7 +155,7 @@ test-k8s)
   (cd build && ctest -L k8s --output-on-failure)
   ;;
 *)
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

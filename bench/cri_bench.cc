@@ -4,7 +4,7 @@
 //
 //   cri_bench --socket PATH --mode lifecycle|network|memory|parallel|cleanup [--image REF]
 //             [--runs N] [--pods M] [--clients C] [--handler NAME] [--out FILE] [--log-root DIR]
-//             [--execs K] [--stop-timeout S] [--warmup W]
+//             [--execs K] [--stop-timeout S] [--warmup W] [--duration S]
 //
 // lifecycle: PullImage once, then N x (RunPodSandbox, CreateContainer, StartContainer, K x
 //            ExecSync "true", StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox).
@@ -16,6 +16,11 @@
 //            removed the same way: per-pod latency under that load and the wall time of each half.
 // stats:     N x ListContainerStats, ListPodSandboxStats and ListPodSandboxMetrics against the
 //            pods there are (memory mode leaves M running): the cost of a stats scrape.
+// churn:     M pods kept running by C clients for --duration seconds, each client replacing
+//            its pods in turn (StopPodSandbox, RemovePodSandbox, RunPodSandbox, CreateContainer,
+//            StartContainer, ExecSync): a busy node's churn, for the soak (bench/soak.sh). The
+//            cycle's latency is reported over the whole run and over its first and last window
+//            (a fifth of the run, at most a minute), whose p99s say whether berth slows down.
 // cleanup:   stops and removes every pod whose name starts with "cri-bench-".
 //
 // Each RPC is timed on the client with steady_clock around the stub call, so a figure includes
@@ -25,6 +30,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
@@ -77,6 +83,7 @@ struct Options {
   int warmup = 1;
   int clients = 10;
   int64_t stop_timeout = 10;
+  int duration = 60;  // seconds (churn)
 };
 
 const char* CodeName(grpc::StatusCode code) {
@@ -92,7 +99,7 @@ const char* CodeName(grpc::StatusCode code) {
 
 struct Summary {
   size_t n = 0;
-  double p50 = 0, p95 = 0, min = 0, max = 0, mean = 0;
+  double p50 = 0, p95 = 0, p99 = 0, min = 0, max = 0, mean = 0;
 };
 
 // Nearest-rank percentiles, as critest-kit's percentiles(), so that these figures compare with
@@ -108,6 +115,7 @@ Summary Summarize(std::vector<double> samples) {
   };
   s.p50 = rank(0.50);
   s.p95 = rank(0.95);
+  s.p99 = rank(0.99);
   s.min = samples.front();
   s.max = samples.back();
   double sum = 0;
@@ -258,6 +266,62 @@ class Bench {
     return grpc::Status::OK;
   }
 
+  grpc::Status Churn() {
+    RETURN_IF_FAILED(Pull());
+    recording_ = true;
+    const int pods = options_.pods;
+    std::vector<std::string> pod_ids(pods);
+    std::vector<v1::PodSandboxConfig> configs(pods);
+    std::atomic<int> generation{0};
+    auto start_one = [&](int slot) -> grpc::Status {
+      configs[slot] = PodConfig("churn-" + std::to_string(slot) + "-" + std::to_string(generation++), false);
+      std::string container_id;
+      RETURN_IF_FAILED(RunPod(configs[slot], "", &pod_ids[slot], nullptr));
+      RETURN_IF_FAILED(CreateContainer(pod_ids[slot], configs[slot], &container_id, nullptr));
+      RETURN_IF_FAILED(StartContainer(container_id, nullptr));
+      return ExecTrue(container_id);
+    };
+    auto remove_one = [&](int slot) -> grpc::Status {
+      RETURN_IF_FAILED(StopPod(pod_ids[slot], ""));
+      RETURN_IF_FAILED(RemovePod(pod_ids[slot], ""));
+      RemoveLogDirectory(configs[slot]);
+      return grpc::Status::OK;
+    };
+    RETURN_IF_FAILED(Concurrently(start_one));
+    const auto begin = std::chrono::steady_clock::now();
+    const auto deadline = begin + std::chrono::seconds(options_.duration);
+    const auto window = std::min<std::chrono::steady_clock::duration>(std::chrono::seconds(60),
+                                                                      std::chrono::seconds(options_.duration) / 5);
+    std::atomic<int64_t> cycles{0};
+    std::mutex failure_mu;
+    grpc::Status failure = grpc::Status::OK;
+    // Client c owns the slots c, c + C, c + 2C, ... and replaces them in turn.
+    berth::ParallelFor(options_.clients, options_.clients, [&](size_t client) {
+      for (int slot = static_cast<int>(client); std::chrono::steady_clock::now() < deadline;) {
+        auto started = std::chrono::steady_clock::now();
+        grpc::Status status = remove_one(slot);
+        if (status.ok()) status = start_one(slot);
+        if (!status.ok()) {
+          std::lock_guard<std::mutex> lock(failure_mu);
+          if (failure.ok()) failure = status;
+          return;
+        }
+        auto ended = std::chrono::steady_clock::now();
+        double ms = MillisSince(started);
+        Record("churn cycle", ms);
+        if (ended - begin <= window) Record("churn cycle (first window)", ms);
+        if (deadline - ended <= window) Record("churn cycle (last window)", ms);
+        ++cycles;
+        slot += options_.clients;
+        if (slot >= pods) slot = static_cast<int>(client);
+      }
+    });
+    churn_cycles_ = cycles.load();
+    grpc::Status removed = Concurrently(remove_one);
+    if (!failure.ok()) return failure;
+    return removed;
+  }
+
   // Stops and removes every pod whose name starts with prefix; the runtime removes their
   // containers with them (StopPodSandbox and RemovePodSandbox must, per CRI). Goes on past
   // failures so that one stuck pod does not keep the others.
@@ -344,6 +408,14 @@ class Bench {
       report["stop_timeout_s"] = options_.stop_timeout;
     }
     if (options_.mode == "memory") report["pods"] = pods_running_;
+    if (options_.mode == "churn") {
+      Summary first = timings_.Of("churn cycle (first window)"), last = timings_.Of("churn cycle (last window)");
+      report["pods"] = options_.pods;
+      report["clients"] = options_.clients;
+      report["duration_s"] = options_.duration;
+      report["cycles"] = churn_cycles_;
+      report["p99_last_over_first"] = first.p99 > 0 ? last.p99 / first.p99 : 0;
+    }
     if (options_.mode == "cleanup") report["removed"] = pods_removed_;
     if (options_.mode == "stats") report["unimplemented"] = unimplemented_;
     nlohmann::json steps = nlohmann::json::array();
@@ -353,6 +425,7 @@ class Bench {
                        {"n", s.n},
                        {"p50_ms", s.p50},
                        {"p95_ms", s.p95},
+                       {"p99_ms", s.p99},
                        {"min_ms", s.min},
                        {"max_ms", s.max},
                        {"mean_ms", s.mean},
@@ -378,19 +451,22 @@ class Bench {
         << options_.socket << ", ";
     if (options_.mode == "parallel") {
       out << options_.pods << " pods, " << options_.clients << " clients";
+    } else if (options_.mode == "churn") {
+      out << options_.pods << " pods, " << options_.clients << " clients, " << options_.duration << " s, "
+          << churn_cycles_ << " cycles";
     } else {
       out << options_.runs << " runs (+" << options_.warmup << " warm-up)";
     }
     if (!options_.handler.empty()) out << ", handler " << options_.handler;
     out << "\n";
     char line[256];
-    std::snprintf(line, sizeof line, "  %-46s %5s %9s %9s %9s %9s\n", "step", "n", "p50_ms", "p95_ms", "min_ms",
-                  "max_ms");
+    std::snprintf(line, sizeof line, "  %-46s %5s %9s %9s %9s %9s %9s\n", "step", "n", "p50_ms", "p95_ms",
+                  "p99_ms", "min_ms", "max_ms");
     out << line;
     for (const auto& [name, samples] : timings_.steps()) {
       Summary s = Summarize(samples);
-      std::snprintf(line, sizeof line, "  %-46s %5zu %9.1f %9.1f %9.1f %9.1f\n", name.c_str(), s.n, s.p50, s.p95,
-                    s.min, s.max);
+      std::snprintf(line, sizeof line, "  %-46s %5zu %9.1f %9.1f %9.1f %9.1f %9.1f\n", name.c_str(), s.n, s.p50,
+                    s.p95, s.p99, s.min, s.max);
       out << line;
     }
     if (options_.mode == "network") {
@@ -585,6 +661,7 @@ class Bench {
   int pods_running_ = 0;
   std::vector<std::string> unimplemented_;  // --mode stats: the RPCs the runtime failed, with its error
   int pods_removed_ = 0;
+  int64_t churn_cycles_ = 0;
 };
 
 bool WriteReport(const std::string& path, const nlohmann::json& report) {
@@ -606,7 +683,7 @@ int main(int argc, char** argv) {
   flags.add_options()
       ("help,h", "show this help")
       ("socket", po::value(&options.socket)->required(), "CRI socket (path or unix:// endpoint)")
-      ("mode", po::value(&options.mode)->required(), "lifecycle, network, memory, parallel, stats or cleanup")
+      ("mode", po::value(&options.mode)->required(), "lifecycle, network, memory, parallel, stats, churn or cleanup")
       ("image", po::value(&options.image), "container image (lifecycle, memory)")
       ("runs", po::value(&options.runs)->default_value(50), "measured iterations (lifecycle, network)")
       ("pods", po::value(&options.pods)->default_value(100), "pods to leave running (memory), or to start (parallel)")
@@ -616,7 +693,8 @@ int main(int argc, char** argv) {
       ("log-root", po::value(&options.log_root), "parent of the pods' log directories (default /tmp/cri-bench.PID)")
       ("execs", po::value(&options.execs)->default_value(5), "ExecSync calls per iteration (lifecycle)")
       ("stop-timeout", po::value(&options.stop_timeout)->default_value(10), "StopContainer timeout, seconds")
-      ("warmup", po::value(&options.warmup)->default_value(1), "unrecorded iterations first (lifecycle, network)");
+      ("warmup", po::value(&options.warmup)->default_value(1), "unrecorded iterations first (lifecycle, network)")
+      ("duration", po::value(&options.duration)->default_value(60), "seconds of churn (churn)");
   po::variables_map values;
   try {
     po::store(po::parse_command_line(argc, argv, flags), values);
@@ -631,11 +709,11 @@ int main(int argc, char** argv) {
   }
   const std::string& mode = options.mode;
   if (mode != "lifecycle" && mode != "network" && mode != "memory" && mode != "parallel" && mode != "stats" &&
-      mode != "cleanup") {
-    std::cerr << "cri_bench: --mode must be lifecycle, network, memory, parallel, stats or cleanup\n";
+      mode != "churn" && mode != "cleanup") {
+    std::cerr << "cri_bench: --mode must be lifecycle, network, memory, parallel, stats, churn or cleanup\n";
     return 2;
   }
-  if ((mode == "lifecycle" || mode == "memory" || mode == "parallel") && options.image.empty()) {
+  if ((mode == "lifecycle" || mode == "memory" || mode == "parallel" || mode == "churn") && options.image.empty()) {
     std::cerr << "cri_bench: --mode " << mode << " needs --image\n";
     return 2;
   }
@@ -655,6 +733,7 @@ int main(int argc, char** argv) {
   if (mode == "network") status = bench.Network();
   if (mode == "memory") status = bench.Memory();
   if (mode == "parallel") status = bench.Parallel();
+  if (mode == "churn") status = bench.Churn();
   if (mode == "stats") status = bench.Stats();
   if (mode == "cleanup") status = bench.Cleanup(kPodPrefix);
   if (!status.ok()) {
@@ -665,7 +744,7 @@ int main(int argc, char** argv) {
 
   nlohmann::json report = bench.Report();
   if (!options.out.empty() && !WriteReport(options.out, report)) return 1;
-  if (mode == "lifecycle" || mode == "network" || mode == "parallel" || mode == "stats") {
+  if (mode == "lifecycle" || mode == "network" || mode == "parallel" || mode == "stats" || mode == "churn") {
     bench.RemoveLogRootIfEmpty();
     bench.PrintTable(std::cout);
     for (const auto& failure : bench.unimplemented()) std::cout << "  not measured: " << failure << "\n";

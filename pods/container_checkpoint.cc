@@ -208,7 +208,15 @@ Status Lifecycle::RestoreContainer(ContainerRecord& record, RuntimeHandler* runt
   // Connections the checkpoint kept are restored; CRIU refuses them where the
   // address they had is gone.
   criu.tcp_established = true;
-  RETURN_IF_ERROR(runtime->Restore(record, OomFile(record.cgroup_path), criu));
+  Status restored = runtime->Restore(record, OomFile(record.cgroup_path), criu);
+  if (!restored.ok() && runtime->State(record.id).ok()) {
+    // The handler has the container already: an earlier StartContainer restored it
+    // and berthd died before recording its processes, which it cannot watch now.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "container ", record.id, " was restored by a StartContainer that berthd did not live to record; "
+        "remove it and restore the checkpoint again"));
+  }
+  RETURN_IF_ERROR(restored);
   exits_.Watch(record.id, record.shim_pid, record.shim_start_time);
   BERTH_LOG(Info) << "container restored" << Kv("container", record.id) << Kv("pid", record.pid);
   return absl::OkStatus();

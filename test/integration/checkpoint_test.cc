@@ -440,6 +440,42 @@ TEST_P(CheckpointTest, KeepsEstablishedConnectionsOnlyWhenAsked) {
   ASSERT_TRUE(RemovePod(restored.pod_sandbox_id()).ok());
 }
 
+// berthd killed after a restore ran and before it was recorded (fault point
+// start-container/started): the restored container is not reported running from a
+// record that does not know its processes; StartContainer again says what happened,
+// and removing it ends what the restore started (the fixture's leak check).
+TEST_P(CheckpointTest, ARestoreCutShortByACrashIsRemovedWhole) {
+  StartWithCriu();
+  if (HasFatalFailure() || IsSkipped()) return;
+  auto first_config = PodConfig("before-crash");
+  std::string first = RunPod(first_config);
+  std::string id = CreateAndStart(first, first_config, ContainerConfig("counter", CounterCommand()));
+  ASSERT_GE(WaitForCount(id, 5), 5);
+  const std::string archive = dir_ + "/counter.tar";
+  ASSERT_TRUE(Checkpoint(id, archive).ok());
+  ASSERT_TRUE(RemovePod(first).ok());
+
+  auto second_config = PodConfig("after-crash");
+  std::string second = RunPod(second_config);
+  auto restore_config = ContainerConfig("counter", {});
+  restore_config.mutable_image()->set_image(archive);
+  std::string restored;
+  ASSERT_TRUE(Create(second, second_config, restore_config, &restored).ok());
+  const std::vector<std::string> flags = {"--config", dir_ + "/berth.yaml"};
+  ASSERT_EQ(StopBerthd(SIGTERM).exit_code, 0);
+  ArmFaultPoint("start-container/started");
+  StartBerthd(flags);
+  EXPECT_EQ(Start(restored).error_code(), grpc::StatusCode::UNAVAILABLE);
+  AwaitFaultPointDeath();
+  if (HasFatalFailure()) return;
+  StartBerthd(flags);
+  EXPECT_NE(StatusOf(restored).state(), ::runtime::v1::CONTAINER_RUNNING);
+  grpc::Status again = Start(restored);
+  EXPECT_FALSE(again.ok());
+  EXPECT_NE(again.error_message().find("did not live to record"), std::string::npos) << again.error_message();
+  ASSERT_TRUE(RemovePod(second).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Handlers, CheckpointTest, ::testing::Values("berth", "runc"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
