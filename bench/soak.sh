@@ -20,6 +20,7 @@ CYCLES=${SOAK_CYCLES:-1000}
 PODS=${SOAK_PODS:-110}
 CLIENTS=${SOAK_CLIENTS:-10}
 MINUTES=${SOAK_MINUTES:-30}
+SECONDS_OF_CHURN=${SOAK_SECONDS:-$((MINUTES * 60))}  # SOAK_SECONDS: a quick try of the script
 BERTH_CNI=berth
 
 bench_prepare soak
@@ -69,8 +70,8 @@ phase() { # NAME MODE FLAGS...
 : >"$RESULTS/samples.tsv"
 log "phase 1: $CYCLES pod cycles"
 phase cycles lifecycle --runs "$CYCLES" --execs 1 --stop-timeout 0
-log "phase 2: $PODS pods churned by $CLIENTS clients for $MINUTES min"
-phase churn churn --pods "$PODS" --clients "$CLIENTS" --duration $((MINUTES * 60)) --stop-timeout 0
+log "phase 2: $PODS pods churned by $CLIENTS clients for $SECONDS_OF_CHURN s"
+phase churn churn --pods "$PODS" --clients "$CLIENTS" --duration "$SECONDS_OF_CHURN" --stop-timeout 0
 
 report() { # PHASE
 	awk -F'\t' -v p="$1" '
