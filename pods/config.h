@@ -37,7 +37,7 @@ struct ImagesConfig {
   // A registry connection that moves less than 1 KiB/s for this long is dead (as
   // containerd's image_pull_progress_timeout); the request is retried, then fails.
   int pull_progress_timeout_seconds = 60;
-  // What one layer (or a checkpoint archive) may expand to, uncompressed; 0 sets no
+  // What one image layer may expand to, uncompressed; 0 sets no
   // limit but the filesystem's (a full disk fails the pull with RESOURCE_EXHAUSTED).
   int64_t max_layer_bytes = 0;
 

@@ -91,6 +91,8 @@ registry:
 images:
   pinned: ["registry.k8s.io/pause:3.9"]
   max_concurrent_downloads: 5
+  pull_progress_timeout_seconds: 20
+  max_layer_bytes: 10737418240
 )",
                             "test.yaml");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -100,6 +102,8 @@ images:
   EXPECT_EQ(config->registry.insecure[0], "reg.local:5000");
   EXPECT_EQ(config->images.pinned[0], "registry.k8s.io/pause:3.9");
   EXPECT_EQ(config->images.max_concurrent_downloads, 5);
+  EXPECT_EQ(config->images.pull_progress_timeout_seconds, 20);
+  EXPECT_EQ(config->images.max_layer_bytes, int64_t{10} << 30);
   auto again = ParseConfig(config->ToYaml(), "again.yaml");
   ASSERT_TRUE(again.ok()) << again.status() << config->ToYaml();
   EXPECT_TRUE(again->registry.hosts.at("docker.io").skip_upstream);
@@ -153,6 +157,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"SkipUpstreamWithoutMirrors", "registry:\n  hosts:\n    a.io:\n      skip_upstream: true\n",
                 "no mirrors to use instead"},
         BadCase{"DownloadsOutOfRange", "images:\n  max_concurrent_downloads: 0\n", "is not in 1..64"},
+        BadCase{"ProgressTimeoutZero", "images:\n  pull_progress_timeout_seconds: 0\n", "is not in 1..3600"},
+        BadCase{"NegativeLayerCap", "images:\n  max_layer_bytes: -1\n", "is negative"},
         BadCase{"TopLevelNotMapping", "- just\n- a list\n", "want a mapping"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 

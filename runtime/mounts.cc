@@ -6,6 +6,8 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -278,12 +280,27 @@ Status ReadonlyPath(const std::string& path) {
 }
 
 Status WriteSysctls(const Spec& spec) {
+  if (spec.sysctl.empty()) return absl::OkStatus();
   // Create has refused every sysctl outside the container's own namespaces
-  // (CheckHostIsolation). The value is written whole, as one write: never split.
+  // (CheckHostIsolation). Each is written through the container's procfs and nothing
+  // mounted over it: a volume at /proc/sys/... (a host file bound over a sysctl, say)
+  // would otherwise take the write (the CVE-2025-52881 class). openat2 refuses to
+  // cross a mount or follow a link below /proc.
+  UniqueFd proc(::open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct statfs fs;
+  if (!proc || ::fstatfs(proc.get(), &fs) != 0) return ErrnoError("open /proc to write sysctls");
+  if (fs.f_type != PROC_SUPER_MAGIC) {
+    return absl::FailedPreconditionError("the container's /proc is not procfs: its sysctls cannot be written");
+  }
   for (const auto& [key, value] : spec.sysctl) {
     ASSIGN_OR_RETURN(std::string relative, SysctlPath(key));
-    std::string path = absl::StrCat("/proc/sys/", relative);
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    UniqueFd fd(Openat2(proc.get(), "sys/" + relative, O_WRONLY | O_CLOEXEC,
+                        RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
+    if (!fd && errno == EXDEV) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "sysctl ", key, ": something is mounted over /proc/sys/", relative, " in the container; not written"));
+    }
+    // The value is written whole, as one write: never split.
     if (!fd || ::write(fd.get(), value.data(), value.size()) < 0) {
       return ErrnoError(absl::StrCat("sysctl ", key, "=", value));
     }

@@ -33,6 +33,15 @@ bool IsMountPoint(const std::string& path) {
   return mounts.ok() && std::find(mounts->begin(), mounts->end(), path) != mounts->end();
 }
 
+// runc before 1.2.8 (Debian 12 ships 1.1.5) has neither the CVE-2025-31133 nor the
+// CVE-2025-52881 fix; its tests skip, saying so, rather than fail on the host's runc.
+bool RuncPredatesNovember2025Fixes() {
+  auto version = RunProcess({"/usr/sbin/runc", "--version"}, {});
+  std::string line = version.ok() ? version->out.substr(0, version->out.find('\n')) : "";
+  return absl::StrContains(line, " 1.0.") || absl::StrContains(line, " 1.1.") ||
+         (absl::StrContains(line, " 1.2.") && !absl::StrContains(line, " 1.2.8") && !absl::StrContains(line, " 1.2.9"));
+}
+
 class CveTest : public PodFixture, public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
@@ -214,15 +223,9 @@ TEST_P(CveTest, TheRuntimeBinaryCannotBeReachedFromTheContainer_CVE_2019_5736) {
 // the host's files are neither reachable nor changed.
 TEST_P(CveTest, MasksAndConsoleAreNotRedirectedBySymlinks_CVE_2025_31133_CVE_2025_52565) {
   if (IsSkipped() || HasFatalFailure()) return;
-  if (GetParam() == "runc") {
-    auto version = RunProcess({"/usr/sbin/runc", "--version"}, {});
-    std::string line = version.ok() ? version->out.substr(0, version->out.find('\n')) : "";
-    // The fix is in runc 1.2.8 and 1.3.3; Debian 12 ships 1.1.5.
-    if (absl::StrContains(line, " 1.0.") || absl::StrContains(line, " 1.1.") ||
-        (absl::StrContains(line, " 1.2.") && !absl::StrContains(line, " 1.2.8") && !absl::StrContains(line, " 1.2.9"))) {
-      GTEST_SKIP() << "this host's runc (" << line << ") predates the fix for CVE-2025-31133 (runc 1.2.8): "
-                   << "it binds whatever the container's /dev/null names over masked paths";
-    }
+  if (GetParam() == "runc" && RuncPredatesNovember2025Fixes()) {
+    GTEST_SKIP() << "this host's runc predates the fix for CVE-2025-31133 (runc 1.2.8): "
+                 << "it binds whatever the container's /dev/null names over masked paths";
   }
   const std::string core_pattern = ReadFile("/proc/sys/kernel/core_pattern").value_or("");
   auto pod_config = PodConfig("masks");
@@ -271,6 +274,39 @@ TEST_P(CveTest, MasksAndConsoleAreNotRedirectedBySymlinks_CVE_2025_31133_CVE_202
     }
     EXPECT_EQ(ReadFile("/proc/sys/kernel/core_pattern").value_or(""), core_pattern);
   }
+  ASSERT_TRUE(RemovePod(pod).ok());
+}
+
+// CVE-2025-52881 (runc): the runtime's writes under /proc (sysctls, LSM labels) could
+// be redirected by what the container had mounted there, to a file of the host. A pod
+// sysctl here meets a volume bound over its /proc/sys file: the write must not land in
+// the volume's file (a harmless stand-in for a host control file), and the container is
+// refused rather than left with the sysctl unset.
+TEST_P(CveTest, SysctlWritesAreNotRedirectedByMounts_CVE_2025_52881) {
+  if (IsSkipped() || HasFatalFailure()) return;
+  if (GetParam() == "runc" && RuncPredatesNovember2025Fixes()) {
+    GTEST_SKIP() << "this host's runc predates the fix for CVE-2025-52881 (runc 1.2.8): "
+                 << "its /proc writes follow what the container mounted there";
+  }
+  const std::string stand_in = dir_ + "/stand-in";
+  ASSERT_TRUE(WriteFileAtomically(stand_in, "untouched\n").ok());
+  auto pod_config = PodConfig("redirect");
+  (*pod_config.mutable_linux()->mutable_sysctls())["net.ipv4.ip_unprivileged_port_start"] = "80";
+  std::string pod = RunPod(pod_config);
+  auto config = ContainerConfig("redirected", {"/bin/sleep", "3600"});
+  auto* mount = config.add_mounts();
+  mount->set_container_path("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  mount->set_host_path(stand_in);
+  std::string id;
+  grpc::Status created = Create(pod, pod_config, config, &id);
+  if (created.ok()) {
+    ::runtime::v1::StartContainerRequest start;
+    start.set_container_id(id);
+    ::runtime::v1::StartContainerResponse started;
+    created = client().runtime().StartContainer(Ctx().get(), start, &started);
+  }
+  EXPECT_EQ(ReadFile(stand_in).value_or(""), "untouched\n") << "the sysctl was written into the volume";
+  if (!created.ok()) std::cout << "refused: " << created.error_message() << "\n";
   ASSERT_TRUE(RemovePod(pod).ok());
 }
 
