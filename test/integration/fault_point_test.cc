@@ -7,8 +7,9 @@
 // - once everything is removed, nothing left: no process, mount, netns, link, cgroup
 //   or iptables rule (the fixture's leak check), no IPAM lease, and no file under
 //   the state root and directory that no object owns.
-// Deaths that no fault point can place (a shim, a container's init, a CNI plugin
-// mid-ADD, berthd mid-ExecSync) are killed from here.
+// Deaths that no fault point can place (a container's init, a CNI plugin mid-ADD,
+// berthd mid-ExecSync) are killed from here; a killed shim is
+// PodLifecycleTest.AnExitNobodyRecordedIsUnknownUntilStopped.
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -415,26 +416,6 @@ INSTANTIATE_TEST_SUITE_P(EveryPoint, FaultPointTest, ::testing::ValuesIn(kCases)
                          });
 
 using ProcessDeathTest = FaultPointFixture;
-
-// A shim killed: the container goes on running, and when it ends, the exit nobody
-// could record is still reported (CRI's UNKNOWN, settled as exited by a stop), not
-// lost as a container that seems to run forever.
-TEST_F(ProcessDeathTest, AKilledShimLosesNoExit) {
-  auto pod_config = PodConfig("shimless");
-  std::string pod = RunPod(pod_config);
-  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("c", {"sleep", "3600"}));
-  auto info = VerboseContainerInfo(id);
-  int shim = info["shimPid"], init = info["pid"];
-  uint64_t shim_start = ProcessStartTime(shim), init_start = ProcessStartTime(init);
-  ASSERT_EQ(::kill(shim, SIGKILL), 0);
-  ASSERT_TRUE(WaitForProcessExit(shim, shim_start, std::chrono::seconds(10)));
-  ASSERT_EQ(::kill(init, SIGKILL), 0);
-  ASSERT_TRUE(WaitForProcessExit(init, init_start, std::chrono::seconds(10)));
-  EXPECT_NE(StatusOf(id).state(), ::runtime::v1::CONTAINER_RUNNING);
-  ASSERT_TRUE(Stop(id, 0).ok());
-  EXPECT_EQ(StatusOf(id).state(), ::runtime::v1::CONTAINER_EXITED);
-  ASSERT_TRUE(RemovePod(pod).ok());
-}
 
 // A container's init killed from outside: its exit is recorded as any other, by its
 // signal, and berth stays whole.
