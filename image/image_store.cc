@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "base/fault_point.h"
+#include "base/json_field.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "image/pull_metrics.h"
@@ -95,10 +96,10 @@ Status ImageStore::Load() {
     }
     ImageRecord record;
     record.id = id;
-    record.manifest_digest = doc.value("manifestDigest", "");
-    record.size = doc.value("size", int64_t{0});
-    record.chain_ids = doc.value("chainIds", std::vector<std::string>{});
-    record.blobs = doc.value("blobs", std::vector<std::string>{});
+    record.manifest_digest = JsonString(doc, "manifestDigest");
+    record.size = JsonInteger<int64_t>(doc, "size").value_or(0);
+    record.chain_ids = JsonStrings(doc, "chainIds").value_or(std::vector<std::string>{});
+    record.blobs = JsonStrings(doc, "blobs").value_or(std::vector<std::string>{});
     record.config = std::move(*config);
     images_[id] = std::move(record);
   }

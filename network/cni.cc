@@ -14,6 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
+#include "base/json_field.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/process.h"
@@ -24,13 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-// A string member of a plugin's JSON, or "" when it is missing or not a string
-// (plugins are not trusted to write well-formed results).
-std::string StringField(const json& object, const char* key) {
-  if (!object.is_object()) return "";
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // "0.4.0" -> {0, 4, 0}; missing parts are 0.
 std::vector<int> VersionParts(const std::string& version) {
@@ -62,8 +56,8 @@ struct Invocation {
 // previous result.
 json PluginInput(const json& list, const CniPlugin& plugin, const json& runtime_config, const json& prev_result) {
   json conf = json::parse(plugin.raw_json);
-  conf["name"] = list.value("name", "");
-  conf["cniVersion"] = list.value("cniVersion", "");
+  conf["name"] = JsonString(list, "name");
+  conf["cniVersion"] = JsonString(list, "cniVersion");
   json selected = json::object();
   if (auto caps = conf.find("capabilities"); caps != conf.end() && caps->is_object()) {
     for (const auto& [capability, wanted] : caps->items()) {
@@ -97,8 +91,8 @@ StatusOr<json> Invoke(const CniPlugin& plugin, const Invocation& call, const jso
     json error = json::parse(result.out, nullptr, false);
     std::string message;
     if (!error.is_discarded() && error.is_object()) {
-      message = error.value("msg", "");
-      std::string details = error.value("details", "");
+      message = JsonString(error, "msg");
+      std::string details = JsonString(error, "details");
       if (!details.empty()) absl::StrAppend(&message, ": ", details);
       if (error.contains("code")) absl::StrAppend(&message, " (code ", error["code"].dump(), ")");
     }
@@ -176,11 +170,13 @@ StatusOr<CacheEntry> ParseCacheEntry(const std::string& path, const std::string&
   }
   CacheEntry e;
   e.network = doc["network"];
-  e.ifname = doc.value("ifname", "");
-  e.netns = doc.value("netns", "");
-  e.args = doc.value("args", "");
-  e.runtime_config = doc.value("runtimeConfig", json::object());
-  e.result = doc.value("result", json());
+  e.ifname = JsonString(doc, "ifname");
+  e.netns = JsonString(doc, "netns");
+  e.args = JsonString(doc, "args");
+  const json* runtime_config = JsonMember(doc, "runtimeConfig");
+  e.runtime_config = runtime_config && runtime_config->is_object() ? *runtime_config : json::object();
+  const json* result = JsonMember(doc, "result");
+  e.result = result ? *result : json();
   return e;
 }
 
@@ -306,7 +302,7 @@ AttachmentProbe CniNetwork::Probe(const std::string& pod_id) const {
   bool has_interface = !ips->empty();
   if (entry->result.is_object() && entry->result.contains("interfaces") && entry->result["interfaces"].is_array()) {
     for (const auto& iface : entry->result["interfaces"]) {
-      if (StringField(iface, "name") == entry->ifname && !StringField(iface, "sandbox").empty()) has_interface = true;
+      if (JsonString(iface, "name") == entry->ifname && !JsonString(iface, "sandbox").empty()) has_interface = true;
     }
   }
   return ProbePodInterface(entry->netns, has_interface ? entry->ifname : "", *ips);
@@ -354,26 +350,27 @@ StatusOr<std::vector<std::string>> PodIpsFromResult(const std::string& result_js
   if (result.is_discarded() || !result.is_object()) {
     return absl::InvalidArgumentError("CNI result is not a JSON object");
   }
+  // Plugins are not trusted to write well-formed results: a field of another type
+  // reads as a missing one.
   std::vector<std::string> candidates;
-  if (result.contains("ips") && result["ips"].is_array()) {
+  if (const json* ips = JsonMember(result, "ips"); ips && ips->is_array()) {
     // 0.3.0 and later: each address may name its interface by index.
-    const json interfaces = result.value("interfaces", json::array());
-    for (const auto& ip : result["ips"]) {
-      if (!ip.is_object() || !ip.contains("address") || !ip["address"].is_string()) continue;
-      if (ip.contains("interface") && ip["interface"].is_number_integer()) {
-        int index = ip["interface"].get<int>();
-        if (index < 0 || index >= static_cast<int>(interfaces.size())) continue;
-        const json& iface = interfaces[static_cast<size_t>(index)];
-        if (StringField(iface, "name") != ifname || StringField(iface, "sandbox").empty()) continue;
+    const json* interfaces = JsonMember(result, "interfaces");
+    for (const auto& ip : *ips) {
+      std::string address = JsonString(ip, "address");
+      if (address.empty()) continue;
+      if (const json* index = JsonMember(ip, "interface"); index && index->is_number_integer()) {
+        auto at = JsonInteger<size_t>(ip, "interface");
+        if (!at || !interfaces || !interfaces->is_array() || *at >= interfaces->size()) continue;
+        const json& iface = (*interfaces)[*at];
+        if (JsonString(iface, "name") != ifname || JsonString(iface, "sandbox").empty()) continue;
       }
-      candidates.push_back(ip["address"].get<std::string>());
+      candidates.push_back(std::move(address));
     }
   } else {
     // 0.1.0 and 0.2.0 name one address per family.
     for (const char* family : {"ip4", "ip6"}) {
-      if (result.contains(family) && result[family].is_object() && result[family].contains("ip")) {
-        candidates.push_back(result[family].value("ip", ""));
-      }
+      if (const json* entry = JsonMember(result, family)) candidates.push_back(JsonString(*entry, "ip"));
     }
   }
   std::vector<std::string> v4, v6;

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "base/file_util.h"
+#include "base/json_field.h"
 
 namespace berth::network {
 namespace {
@@ -36,11 +37,9 @@ StatusOr<std::string> FindPlugin(const std::string& type, const std::vector<std:
 }
 
 StatusOr<std::string> RequiredString(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string() || it->get<std::string>().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("missing or empty string field \"", key, "\""));
-  }
-  return it->get<std::string>();
+  std::string value = JsonString(obj, key);
+  if (value.empty()) return absl::InvalidArgumentError(absl::StrCat("missing or empty string field \"", key, "\""));
+  return value;
 }
 
 }  // namespace
@@ -56,8 +55,8 @@ StatusOr<CniNetworkConfig> ParseNetworkConfig(const std::string& file, const std
   if (single_plugin) {
     // A .conf is one plugin carrying the network's name and version itself.
     list = json::object();
-    list["cniVersion"] = doc.value("cniVersion", "");
-    list["name"] = doc.value("name", "");
+    list["cniVersion"] = JsonString(doc, "cniVersion");
+    list["name"] = JsonString(doc, "name");
     list["plugins"] = json::array({doc});
   } else {
     list = doc;

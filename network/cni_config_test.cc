@@ -74,6 +74,17 @@ TEST_F(CniConfigTest, SkipsBrokenAndMissingPluginConfigsButReportsThem) {
   EXPECT_EQ(config->name, "g");
 }
 
+TEST_F(CniConfigTest, FieldsOfAnotherTypeAreRefusedNotThrown) {
+  Write("01-number.conf", R"({"cniVersion":555555555555555,"name":"n","type":"bridge"})");
+  Write("02-object.conflist", R"({"cniVersion":"1.0.0","name":{"x":1},"plugins":[{"type":"bridge"}]})");
+  Write("03-type.conflist", R"({"cniVersion":"1.0.0","name":"t","plugins":[{"type":["bridge"]}]})");
+  auto config = Find();
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("01-number.conf: missing or empty string field \"cniVersion\""),
+            absl::string_view::npos)
+      << config.status();
+}
+
 TEST_F(CniConfigTest, RefusesPluginTypeWithPath) {
   Write("10.conflist", R"({"cniVersion":"1.0.0","name":"x","plugins":[{"type":"../bin/bridge"}]})");
   auto config = Find();

@@ -137,6 +137,15 @@ TEST_F(CniNetworkTest, FailedAddIsUndoneAndReportsThePluginsMessage) {
   EXPECT_TRUE(network.CachedPods().empty());
 }
 
+TEST_F(CniNetworkTest, AnErrorOfAnotherShapeIsReportedAsItCame) {
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/bin/first", "#!/bin/sh\necho '{\"msg\":{\"x\":1},\"details\":[2]}'\nexit 1\n",
+                                  0755).ok());
+  auto attached = Network().Attach(Request());
+  ASSERT_EQ(attached.status().code(), StatusCode::kUnknown) << attached.status();
+  EXPECT_NE(attached.status().message().find(R"(failed: {"msg":{"x":1},"details":[2]})"), std::string::npos)
+      << attached.status();
+}
+
 TEST_F(CniNetworkTest, PluginTimeoutIsADeadline) {
   ASSERT_TRUE(WriteFileAtomically(dir_ + "/bin/first", "#!/bin/sh\nexec sleep 5\n", 0755).ok());
   CniNetwork network({dir_ + "/conf", {dir_ + "/bin"}, dir_ + "/cache", "eth0", std::chrono::milliseconds(200)});
@@ -167,6 +176,20 @@ TEST(PodIpsFromResult, PicksThePodInterfaceAcrossVersions) {
   ASSERT_TRUE(loopback_only.ok());
   EXPECT_TRUE(loopback_only->empty());
   EXPECT_FALSE(PodIpsFromResult("not json", "eth0").ok());
+}
+
+TEST(PodIpsFromResult, SkipsWhatAPluginGotWrong) {
+  // Plugins are not trusted: interfaces that are not a list, indexes past it or of
+  // another type, addresses that are not strings are skipped, never thrown.
+  auto ips = PodIpsFromResult(
+      R"({"interfaces":"eth0","ips":[{"address":"10.0.0.1/8","interface":0},{"address":7},)"
+      R"({"address":"10.0.0.2/8","interface":18446744073709551615},{"address":"10.0.0.3/8"}]})",
+      "eth0");
+  ASSERT_TRUE(ips.ok()) << ips.status();
+  EXPECT_EQ(*ips, std::vector<std::string>{"10.0.0.3"});
+  auto old = PodIpsFromResult(R"({"ip4":{"ip":4},"ip6":"fd00::1"})", "eth0");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_TRUE(old->empty());
 }
 
 TEST(RenderConfigTemplate, SubstitutesThePodCidr) {

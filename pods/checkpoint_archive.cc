@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "base/file_util.h"
+#include "base/json_field.h"
 #include "base/unique_fd.h"
 #include "image/layer_unpacker.h"
 
@@ -179,10 +180,7 @@ std::string CheckpointedContainerJson(const CheckpointedContainer& c) {
 StatusOr<CheckpointedContainer> ParseCheckpointedContainer(absl::string_view text) {
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (!json.is_object()) return absl::InvalidArgumentError("config.dump is not a JSON object");
-  auto string_field = [&](const char* key) -> std::string {
-    auto it = json.find(key);
-    return it != json.end() && it->is_string() ? it->get<std::string>() : "";
-  };
+  auto string_field = [&](const char* key) { return JsonString(json, key); };
   CheckpointedContainer c;
   c.id = string_field("id");
   c.name = string_field("name");
@@ -196,6 +194,35 @@ StatusOr<CheckpointedContainer> ParseCheckpointedContainer(absl::string_view tex
     return absl::InvalidArgumentError("config.dump names no image (rootfsImageRef or rootfsImage)");
   }
   return c;
+}
+
+std::string PodOptionsJson(const std::map<std::string, std::string>& archives) {
+  return nlohmann::json({{"version", kPodCheckpointVersion}, {"containers", archives}}).dump(2);
+}
+
+StatusOr<std::map<std::string, std::string>> ParsePodOptions(absl::string_view text) {
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  const nlohmann::json* containers = JsonMember(json, "containers");
+  if (!containers || !containers->is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(kPodOptionsFile, " lists no containers"));
+  }
+  if (JsonInteger<int>(json, "version") != kPodCheckpointVersion) {
+    const nlohmann::json* version = JsonMember(json, "version");
+    return absl::InvalidArgumentError(absl::StrCat(kPodOptionsFile, ": format version ",
+                                                   version ? version->dump() : "(none)", " is not one berth reads (",
+                                                   kPodCheckpointVersion, ")"));
+  }
+  std::map<std::string, std::string> archives;
+  for (const auto& [name, file] : containers->items()) {
+    std::string archive = file.is_string() ? file.get<std::string>() : "";
+    // A plain file name in the checkpoint's directory, nothing that leads out of it.
+    if (archive.empty() || archive[0] == '.' || archive.find('/') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kPodOptionsFile, ": container ", name, " has no archive in the checkpoint directory"));
+    }
+    archives[name] = std::move(archive);
+  }
+  return archives;
 }
 
 StatusOr<std::vector<std::string>> WriteRootfsDiff(const std::string& upper_dir, const std::string& tar_path) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -60,5 +61,15 @@ Status ExtractArchive(const std::string& archive_path, const std::string& dir);
 // Whether CreateContainer's image names a checkpoint archive rather than an image:
 // an absolute path to a regular file (image references never start with "/").
 bool NamesCheckpointArchive(const std::string& image);
+
+// A pod checkpoint (CheckpointPod) is a directory of one archive per container and
+// pod.options, {"version":1,"containers":{NAME:ARCHIVE}}, saying which is whose.
+inline constexpr char kPodOptionsFile[] = "pod.options";
+inline constexpr int kPodCheckpointVersion = 1;
+
+std::string PodOptionsJson(const std::map<std::string, std::string>& archives);
+// The archives by container name. The file may come from anywhere: INVALID_ARGUMENT
+// for another version, or for an archive that is not a plain file name.
+StatusOr<std::map<std::string, std::string>> ParsePodOptions(absl::string_view json);
 
 }  // namespace berth::pods

@@ -51,6 +51,28 @@ TEST(CheckpointedContainerTest, RoundTripsWithPodmansFieldNames) {
   EXPECT_NE(no_image.status().message().find("names no image"), std::string::npos) << no_image.status();
 }
 
+TEST(PodOptionsTest, RoundTrips) {
+  std::map<std::string, std::string> archives = {{"web", "web.tar"}, {"side car", "0123abcd.tar"}};
+  auto parsed = ParsePodOptions(PodOptionsJson(archives));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, archives);
+}
+
+TEST(PodOptionsTest, RefusesWhatBerthDidNotWrite) {
+  // A pod checkpoint may come from anywhere: fields of another type are refused,
+  // not thrown at berthd, and no archive name leads out of the directory.
+  for (const char* text : {"", "[]", R"({"version":1})", R"({"version":1,"containers":[]})",
+                           R"({"version":"1","containers":{}})", R"({"version":1.0,"containers":{}})",
+                           R"({"version":2,"containers":{}})", R"({"containers":{}})",
+                           R"({"version":1,"containers":{"a":7}})", R"({"version":1,"containers":{"a":""}})",
+                           R"({"version":1,"containers":{"a":"../a.tar"}})",
+                           R"({"version":1,"containers":{"a":"x/a.tar"}})",
+                           R"({"version":1,"containers":{"a":".hidden.tar"}})"}) {
+    auto parsed = ParsePodOptions(text);
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << text;
+  }
+}
+
 TEST_F(CheckpointArchiveTest, ArchivesRoundTripAndNeedTheirParts) {
   const std::string tree = dir_ + "/tree";
   ASSERT_TRUE(MakeDirs(tree + "/checkpoint", 0700).ok());

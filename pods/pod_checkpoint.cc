@@ -21,9 +21,7 @@
 namespace berth::pods {
 namespace {
 
-constexpr char kPodOptionsFile[] = "pod.options";
 constexpr char kPodDumpFile[] = "pod.dump";
-constexpr int kPodCheckpointVersion = 1;
 
 // The archive of a container in the pod's directory: its name where that is a plain
 // file name (kubelet's are DNS labels), its id otherwise, so no name can lead
@@ -54,24 +52,8 @@ StatusOr<std::map<std::string, std::string>> ReadPodOptions(const std::string& d
   if (!text.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(dir, " is not a pod checkpoint: it has no ", kPodOptionsFile));
   }
-  auto json = nlohmann::json::parse(*text, nullptr, false);
-  if (!json.is_object() || !json.contains("containers") || !json["containers"].is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(dir, "/", kPodOptionsFile, " lists no containers"));
-  }
-  if (json.value("version", 0) != kPodCheckpointVersion) {
-    return absl::InvalidArgumentError(absl::StrCat(dir, "/", kPodOptionsFile, ": format version ",
-                                                   json.value("version", 0), " is not one berth reads (",
-                                                   kPodCheckpointVersion, ")"));
-  }
-  std::map<std::string, std::string> archives;
-  for (const auto& [name, file] : json["containers"].items()) {
-    if (!file.is_string() || file.get<std::string>().empty() || file.get<std::string>()[0] == '.' ||
-        file.get<std::string>().find('/') != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(dir, "/", kPodOptionsFile, ": container ", name,
-                                                     " has no archive in the checkpoint directory"));
-    }
-    archives[name] = file.get<std::string>();
-  }
+  auto archives = ParsePodOptions(*text);
+  if (!archives.ok()) return Annotate(archives.status(), dir);
   return archives;
 }
 
@@ -133,7 +115,7 @@ Status Lifecycle::CheckpointPod(const std::string& pod_id_prefix, const std::str
     if (!written.ok()) return;
     for (const std::string& name : *written) (void)RemoveAll(output_dir + "/" + name);
   };
-  nlohmann::json archives = nlohmann::json::object();
+  std::map<std::string, std::string> archives;
   {
     ASSIGN_OR_RETURN(PausedContainers paused, PauseForCheckpoint(targets));
     for (const Checkpointable& target : targets) {
@@ -143,8 +125,7 @@ Status Lifecycle::CheckpointPod(const std::string& pod_id_prefix, const std::str
     }
     RETURN_IF_ERROR(paused.ResumeAll());
   }
-  nlohmann::json pod_options = {{"version", kPodCheckpointVersion}, {"containers", archives}};
-  RETURN_IF_ERROR(WriteFileAtomically(output_dir + "/" + kPodOptionsFile, pod_options.dump(2), 0600));
+  RETURN_IF_ERROR(WriteFileAtomically(output_dir + "/" + kPodOptionsFile, PodOptionsJson(archives), 0600));
   RETURN_IF_ERROR(WriteFileAtomically(output_dir + "/" + kPodDumpFile, nlohmann::json(pod->spec).dump(2), 0600));
   done = true;
   BERTH_LOG(Info) << "pod checkpointed" << Kv("pod", pod_id) << Kv("containers", targets.size())

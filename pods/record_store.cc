@@ -1,5 +1,7 @@
 #include "pods/record_store.h"
 
+#include <stdexcept>
+
 #include "pods/lifecycle_metrics.h"
 
 #include "base/clock.h"
@@ -31,8 +33,15 @@ Status LoadTable(SqliteDatabase& sql, const char* table, const char* kind, std::
     ASSIGN_OR_RETURN(bool row, rows.Step());
     if (!row) return absl::OkStatus();
     auto doc = nlohmann::json::parse(rows.ColumnText(0), nullptr, false);
-    if (doc.is_discarded()) return absl::DataLossError(absl::StrCat("unreadable ", kind, " record in the state database"));
-    Record record = doc.template get<Record>();
+    Record record;
+    try {
+      if (doc.is_discarded()) throw std::invalid_argument("not JSON");
+      record = doc.template get<Record>();
+    } catch (const std::exception& e) {
+      // A record berthd cannot read (a field of another type, from a build that wrote
+      // it otherwise) fails the start-up saying which, rather than ending berthd.
+      return absl::DataLossError(absl::StrCat("unreadable ", kind, " record in the state database: ", e.what()));
+    }
     into[record.id] = std::move(record);
   }
 }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/json_field.h"
 
 namespace berth::runtime {
 namespace {
@@ -29,7 +30,7 @@ StatusOr<std::vector<ExternalMount>> ParseExternalMounts(const std::string& text
   std::vector<ExternalMount> mounts;
   for (const auto& entry : json) {
     if (!entry.is_object()) return absl::InvalidArgumentError("berth-mounts.json: an entry is not an object");
-    ExternalMount m{entry.value("key", ""), entry.value("kind", ""), entry.value("detail", "")};
+    ExternalMount m{JsonString(entry, "key"), JsonString(entry, "kind"), JsonString(entry, "detail")};
     if (m.key.empty() || (m.kind != "bind" && m.kind != "cgroup")) {
       return absl::InvalidArgumentError(absl::StrCat("berth-mounts.json: entry ", entry.dump(), " is not one"));
     }

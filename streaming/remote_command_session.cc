@@ -134,7 +134,7 @@ void RemoteCommandSession::OnProcessStarted(StatusOr<std::unique_ptr<SessionProc
   if (!stdout_.pipe) stdout_.done = true;
   if (!stderr_.pipe) stderr_.done = true;
   exit_watch_ = wrap(process_->exit_fd);
-  if (pending_size_) process_->Resize(pending_size_->first, pending_size_->second);
+  if (pending_size_) process_->Resize(pending_size_->width, pending_size_->height);
   if (exit_watch_) {
     exit_watch_->async_wait(asio::posix::stream_descriptor::wait_read,
                             [self = shared_from_this()](const boost::system::error_code& error) {
@@ -153,23 +153,14 @@ void RemoteCommandSession::OnData(uint32_t id, std::string data) {
     if (stdin_buffer_.size() > kStdinHighWater) connection_->PauseReading();
     PumpStdin();
   } else if (id == resize_stream_ && id != 0) {
-    // A run of JSON objects, {"Width":W,"Height":H}, one per resize.
-    resize_buffer_ += data;
-    size_t end;
-    while ((end = resize_buffer_.find('}')) != std::string::npos) {
-      auto size = nlohmann::json::parse(resize_buffer_.substr(0, end + 1), nullptr, false);
-      resize_buffer_.erase(0, end + 1);
-      if (size.is_discarded() || !size.is_object()) continue;
-      uint16_t width = size.value("Width", 0), height = size.value("Height", 0);
-      if (width == 0 || height == 0) continue;
+    for (const TerminalSize& size : resize_events_.Feed(data)) {
       // A size that comes before the terminal exists is applied when it does.
       if (process_) {
-        process_->Resize(width, height);
+        process_->Resize(size.width, size.height);
       } else {
-        pending_size_ = {width, height};
+        pending_size_ = size;
       }
     }
-    if (resize_buffer_.size() > 4096) resize_buffer_.clear();  // not resize events
   }
 }
 

@@ -18,8 +18,9 @@
 
 #include <boost/asio.hpp>
 
-#include "streaming/session_metrics.h"
 #include "streaming/backend.h"
+#include "streaming/resize_events.h"
+#include "streaming/session_metrics.h"
 #include "streaming/stream_connection.h"
 
 namespace berth::streaming {
@@ -113,8 +114,8 @@ class RemoteCommandSession : public StreamConnection::Session, public std::enabl
   std::string stdin_writing_;
   bool stdin_fin_ = false;
   bool exited_ = false;
-  std::string resize_buffer_;
-  std::optional<std::pair<uint16_t, uint16_t>> pending_size_;
+  ResizeEvents resize_events_;
+  std::optional<TerminalSize> pending_size_;
   // Last: counted from construction to destruction.
   SessionCount counted_{request_.cmd.empty() ? "attach" : "exec"};
 };

@@ -13,6 +13,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
+#include "base/json_field.h"
 #include "cmd/berthctl/command.h"
 #include "cmd/berthctl/output.h"
 #include "cri/client.h"
@@ -42,9 +43,10 @@ std::optional<Progress> QueryProgress(cri::CriClient& client, const std::string&
   auto pulls = nlohmann::json::parse(it->second, nullptr, false);
   if (!pulls.is_array()) return std::nullopt;
   for (const auto& pull : pulls) {
-    if (pull.value("image", "") != reference) continue;
-    return Progress{pull.value("totalBytes", int64_t{0}), pull.value("doneBytes", int64_t{0}),
-                    pull.value("layers", 0), pull.value("layersDone", 0)};
+    if (JsonString(pull, "image") != reference) continue;
+    return Progress{JsonInteger<int64_t>(pull, "totalBytes").value_or(0),
+                    JsonInteger<int64_t>(pull, "doneBytes").value_or(0), JsonInteger<int>(pull, "layers").value_or(0),
+                    JsonInteger<int>(pull, "layersDone").value_or(0)};
   }
   return std::nullopt;
 }

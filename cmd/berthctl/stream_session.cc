@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/json_field.h"
 
 namespace berth::ctl {
 
@@ -64,14 +65,20 @@ int ExitCodeOf(const std::string& status_text) {
     std::cerr << "berthctl: " << status_text << "\n";
     return 1;
   }
-  if (status.value("status", "") == "Success") return 0;
-  if (status.value("reason", "") == "NonZeroExitCode") {
-    for (const auto& cause : status["details"].value("causes", nlohmann::json::array())) {
-      int code = 0;
-      if (cause.value("reason", "") == "ExitCode" && absl::SimpleAtoi(cause.value("message", ""), &code)) return code;
+  if (JsonString(status, "status") == "Success") return 0;
+  if (JsonString(status, "reason") == "NonZeroExitCode") {
+    const nlohmann::json* details = JsonMember(status, "details");
+    const nlohmann::json* causes = details ? JsonMember(*details, "causes") : nullptr;
+    if (causes && causes->is_array()) {
+      for (const auto& cause : *causes) {
+        int code = 0;
+        if (JsonString(cause, "reason") == "ExitCode" && absl::SimpleAtoi(JsonString(cause, "message"), &code)) {
+          return code;
+        }
+      }
     }
   }
-  std::cerr << "berthctl: " << status.value("message", status_text) << "\n";
+  std::cerr << "berthctl: " << JsonString(status, "message", status_text) << "\n";
   return 1;
 }
 
