@@ -204,6 +204,7 @@ Status Config::Validate() const {
   RETURN_IF_ERROR(cni.Validate());
   RETURN_IF_ERROR(registry.Validate());
   RETURN_IF_ERROR(streaming.Validate());
+  RETURN_IF_ERROR(nri.Validate());
   RETURN_IF_ERROR(metrics.Validate());
   return images.Validate();
 }
@@ -234,6 +235,16 @@ std::string Config::ToYaml() const {
   out << YAML::EndMap;
   out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "address" << YAML::Value << metrics.address;
+  out << YAML::EndMap;
+  out << YAML::Key << "nri" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enable" << YAML::Value << nri.enable;
+  out << YAML::Key << "socket_path" << YAML::Value << nri.socket_path;
+  out << YAML::Key << "plugin_path" << YAML::Value << nri.plugin_path;
+  out << YAML::Key << "plugin_config_path" << YAML::Value << nri.plugin_config_path;
+  out << YAML::Key << "disable_connections" << YAML::Value << nri.disable_connections;
+  out << YAML::Key << "registration_timeout_ms" << YAML::Value << nri.registration_timeout_ms;
+  out << YAML::Key << "request_timeout_ms" << YAML::Value << nri.request_timeout_ms;
+  out << YAML::Key << "synchronize_timeout_ms" << YAML::Value << nri.synchronize_timeout_ms;
   out << YAML::EndMap;
   out << YAML::Key << "cni" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "conf_dir" << YAML::Value << cni.conf_dir;
@@ -325,6 +336,16 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
   const std::map<std::string, KeyHandler, std::less<>> metrics_keys = {
       {"address", SetString(&config.metrics.address)},
   };
+  const std::map<std::string, KeyHandler, std::less<>> nri_keys = {
+      {"enable", SetBool(&config.nri.enable)},
+      {"socket_path", SetString(&config.nri.socket_path)},
+      {"plugin_path", SetString(&config.nri.plugin_path)},
+      {"plugin_config_path", SetString(&config.nri.plugin_config_path)},
+      {"disable_connections", SetBool(&config.nri.disable_connections)},
+      {"registration_timeout_ms", SetInt(&config.nri.registration_timeout_ms)},
+      {"request_timeout_ms", SetInt(&config.nri.request_timeout_ms)},
+      {"synchronize_timeout_ms", SetInt(&config.nri.synchronize_timeout_ms)},
+  };
   const std::map<std::string, KeyHandler, std::less<>> top_keys = {
       {"socket", SetString(&config.socket)},
       {"root", SetString(&config.root)},
@@ -362,6 +383,10 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"metrics",
        [&](absl::string_view key, const YAML::Node& node) {
          return ParseSection(key, node, metrics_keys);
+       }},
+      {"nri",
+       [&](absl::string_view key, const YAML::Node& node) {
+         return ParseSection(key, node, nri_keys);
        }},
   };
   Status parsed;

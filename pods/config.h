@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include "nri/options.h"
 #include "absl/strings/string_view.h"
 #include <vector>
 
@@ -107,6 +108,8 @@ struct Config {
   ImagesConfig images;
   StreamingConfig streaming;
   MetricsConfig metrics;
+  // NRI plugins (nri/options.h): off unless nri.enable.
+  nri::NriOptions nri;
 
   Status Validate() const;
   // The effective configuration as YAML, in the same form the file takes.

@@ -96,7 +96,15 @@ Status Lifecycle::ReopenLog(const std::string& id_prefix) {
   return absl::OkStatus();
 }
 
-Status Lifecycle::UpdateResources(const std::string& id_prefix, const ResourcesSpec& r) {
+Status Lifecycle::UpdateResources(const std::string& id, const ResourcesSpec& resources) {
+  return UpdateResourcesWith(id, resources, /*announce=*/true);
+}
+
+Status Lifecycle::UpdateResourcesForNri(const std::string& id, const ResourcesSpec& resources) {
+  return UpdateResourcesWith(id, resources, /*announce=*/false);
+}
+
+Status Lifecycle::UpdateResourcesWith(const std::string& id_prefix, const ResourcesSpec& r, bool announce) {
   ASSIGN_OR_RETURN(std::string id, records_.ResolveContainerId(id_prefix));
   KeyedMutex::Lock lock = locks_.Acquire(id);
   ASSIGN_OR_RETURN(ContainerRecord record, GetContainer(id));
@@ -117,6 +125,13 @@ Status Lifecycle::UpdateResources(const std::string& id_prefix, const ResourcesS
   }
   cgroups::Resources resources =
       ContainerResources(r, cgroups_.controllers, cgroups_.mode == cgroups::Mode::kUnified);
+  auto pod = records_.GetSandbox(record.pod_id);
+  if (pod && announce && nri_.enabled()) {
+    // NRI plugins may change what is applied, or refuse it.
+    std::vector<cgroups::DeviceRule> devices = std::move(resources.devices);
+    ASSIGN_OR_RETURN(resources, nri_.UpdateContainer(*pod, record, resources));
+    resources.devices = std::move(devices);
+  }
   Status updated = runtime->Update(record.id, resources, record.run_dir);
   if (!updated.ok() && absl::StrContains(updated.message(), "Device or resource busy")) {
     // cgroup v1 could not reclaim down to the new limit.
@@ -125,7 +140,9 @@ Status Lifecycle::UpdateResources(const std::string& id_prefix, const ResourcesS
   }
   RETURN_IF_ERROR(updated);
   record.spec.resources = r;
-  return records_.UpdateContainer(record);
+  RETURN_IF_ERROR(records_.UpdateContainer(record));
+  if (pod && announce) nri_.ContainerUpdated(*pod, record);
+  return absl::OkStatus();
 }
 
 Status Lifecycle::UpdatePodResources(const std::string& pod_id_prefix, const ResourcesSpec& overhead,
@@ -134,6 +151,9 @@ Status Lifecycle::UpdatePodResources(const std::string& pod_id_prefix, const Res
   KeyedMutex::Lock lock = locks_.Acquire(id);
   auto pod = records_.GetSandbox(id);
   if (!pod) return absl::NotFoundError(absl::StrCat("pod sandbox \"", pod_id_prefix, "\" not found"));
+  const bool unified = cgroups_.mode == cgroups::Mode::kUnified;
+  RETURN_IF_ERROR(nri_.UpdatePod(*pod, ContainerResources(overhead, cgroups_.controllers, unified),
+                                 ContainerResources(resources, cgroups_.controllers, unified)));
   // kubelet has resized the pod's cgroup itself when it gave one (it owns it); a
   // pod in berth's own cgroup gets the pod-level limits here: its resources plus
   // its overhead.

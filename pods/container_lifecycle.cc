@@ -78,9 +78,10 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
     record.log_path = pod->spec.log_directory + "/" + spec.log_path;
   }
   // Every step below is undone if a later one fails.
-  bool committed = false, created = false;
+  bool committed = false, created = false, announced = false;
   absl::Cleanup undo = [&] {
     if (committed) return;
+    if (announced) nri_.ContainerUndone(*pod, record);
     if (created) (void)runtime->Delete(record.id, /*force=*/true);
     Status undone = RemoveContainerFiles(record);
     if (!undone.ok()) BERTH_LOG(Error) << "undo a failed CreateContainer" << Kv("container", record.id) << undone;
@@ -137,6 +138,12 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   record.uid = oci.process.user.uid;
   record.gid = oci.process.user.gid;
   record.supplemental_groups.assign(oci.process.user.additional_gids.begin(), oci.process.user.additional_gids.end());
+  // NRI plugins adjust the spec before anything runs, and hear of the container
+  // before anything can list it (the gate is held until its record is added).
+  nri::SyncGateHold creating = nri_.HoldForCreation();
+  announced = nri_.enabled();
+  RETURN_IF_ERROR(nri_.CreateContainer(*pod, record, &oci));
+  record.cgroup_path = oci.cgroups_path;
   if (!record.log_path.empty()) {
     RETURN_IF_ERROR(MakeDirs(std::filesystem::path(record.log_path).parent_path().string(), 0755));
   }
@@ -150,7 +157,9 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   FaultPoint("create-container/runtime-created");
   RETURN_IF_ERROR(records_.AddContainer(record, ContainerReservationKey(pod->spec, spec)));
   committed = true;
+  creating.Release();
   FaultPoint("create-container/recorded");
+  nri_.ContainerCreated(*pod, record);
   if (!from_checkpoint) exits_.Watch(record.id, record.shim_pid, record.shim_start_time);
   BERTH_LOG(Info) << "container created" << Kv("container", record.id) << Kv("pod", pod_id)
                   << Kv("name", spec.name) << Kv("handler", runtime->name());
@@ -170,8 +179,12 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
   // Taken before the start: a process that exits at once must not seem to have
   // finished before it started.
   int64_t started_at = NowNanos();
-  Status started = record.AwaitsRestore() ? RestoreContainer(record, runtime) : runtime->Start(id);
-  if (!started.ok() && !record.AwaitsRestore()) {
+  auto pod = records_.GetSandbox(record.pod_id);
+  // NRI plugins may refuse the start; that fails it as a start error would.
+  Status started = pod ? nri_.StartContainer(*pod, record) : absl::OkStatus();
+  bool refused = !started.ok();
+  if (!refused) started = record.AwaitsRestore() ? RestoreContainer(record, runtime) : runtime->Start(id);
+  if (!started.ok() && !refused && !record.AwaitsRestore()) {
     // An earlier StartContainer may have started it and died before recording so
     // (berthd killed between the two): then this start is that one's retry.
     auto state = runtime->State(id);
@@ -187,6 +200,7 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
     record.reason = "StartError";
     record.message = std::string(started.message());
     (void)records_.UpdateContainer(record);
+    AnnounceStopped(record);
     return started;
   }
   FaultPoint("start-container/started");
@@ -194,6 +208,10 @@ Status Lifecycle::StartContainer(const std::string& id_prefix) {
   record.started_at = started_at;
   RETURN_IF_ERROR(records_.UpdateContainer(record));
   FaultPoint("start-container/recorded");
+  // An exit while the start held the lock went unrecorded by the exit watcher
+  // (it takes no lock it must wait for): recorded now, and announced.
+  record = Refresh(record);
+  if (pod) nri_.ContainerStarted(*pod, record);
   BERTH_LOG(Info) << "container started" << Kv("container", id);
   return absl::OkStatus();
 }
@@ -206,12 +224,16 @@ Status Lifecycle::StopContainerLocked(ContainerRecord record, std::chrono::secon
     record.state = ContainerState::kExited;
     record.finished_at = NowNanos();
     record.reason = "Completed";
-    return records_.UpdateContainer(record);
+    RETURN_IF_ERROR(records_.UpdateContainer(record));
+    AnnounceStopped(record);
+    return absl::OkStatus();
   }
   if (record.state == ContainerState::kUnknown) {
     // Nothing of it runs any more (that is how it became unknown): stopped, as is.
     record.state = ContainerState::kExited;
-    return records_.UpdateContainer(record);
+    RETURN_IF_ERROR(records_.UpdateContainer(record));
+    AnnounceStopped(record);
+    return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(RuntimeHandler * runtime, handlers_->Get(record.handler));
   auto image = rootfs_->FindImage(record.image_id);
@@ -259,6 +281,11 @@ Status Lifecycle::DeleteContainer(const ContainerRecord& record) {
 Status Lifecycle::RemoveContainerLocked(ContainerRecord record, Removal removal) {
   RETURN_IF_ERROR(StopContainerLocked(record, std::chrono::seconds(0)));
   FaultPoint("remove-container/stopped");
+  if (nri_.enabled()) {
+    auto pod = records_.GetSandbox(record.pod_id);
+    auto stopped = records_.GetContainer(record.id);
+    if (pod) nri_.ContainerRemoved(*pod, stopped ? *stopped : record);
+  }
   if (removal == Removal::kNow) {
     RETURN_IF_ERROR(DeleteContainer(record));
     RETURN_IF_ERROR(records_.RemoveContainer(record.id));

@@ -25,7 +25,14 @@ ContainerRecord Lifecycle::Refresh(ContainerRecord record) {
   }
   Status saved = records_.UpdateContainer(seen);
   if (!saved.ok()) BERTH_LOG(Error) << "record container exit" << Kv("container", seen.id) << saved;
+  AnnounceStopped(seen);
   return seen;
+}
+
+void Lifecycle::AnnounceStopped(const ContainerRecord& record) {
+  if (!nri_.enabled() || (record.state != ContainerState::kExited && record.state != ContainerState::kUnknown)) return;
+  auto pod = records_.GetSandbox(record.pod_id);
+  if (pod) nri_.ContainerStopped(*pod, record);
 }
 
 ContainerRecord Lifecycle::RefreshForRead(const ContainerRecord& stored) {

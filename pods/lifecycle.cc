@@ -1,7 +1,9 @@
 #include "pods/lifecycle.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
 #include "network/cni.h"
+#include "pods/nri_spec.h"
 
 namespace berth::pods {
 namespace {
@@ -39,7 +41,73 @@ Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, State
       rootfs_(std::move(parts.rootfs)),
       handlers_(std::move(parts.handlers)),
       checkpoint_(config.runtimes.criu_path),
+      nri_host_(config.nri.enable ? std::make_unique<nri::Host>(config.nri, "berth", BERTH_VERSION) : nullptr),
+      nri_(nri_host_.get(), [this](const SandboxRecord& pod) { return CgroupParent(pod); }),
       exits_([this](const std::string& id) { OnShimExit(id); }) {}
+
+Lifecycle::~Lifecycle() {
+  // Plugins go before what their requests reach (records, locks); the exit watcher
+  // and the cleaner, declared after, are already gone.
+  if (nri_host_) nri_host_->Stop();
+}
+
+Status Lifecycle::StartNri() {
+  if (!nri_host_) return absl::OkStatus();
+  return nri_host_->Start(NriCallbacks());
+}
+
+std::vector<std::string> Lifecycle::NriPlugins() const {
+  return nri_host_ ? nri_host_->PluginNames() : std::vector<std::string>{};
+}
+
+nri::HostCallbacks Lifecycle::NriCallbacks() {
+  nri::HostCallbacks callbacks;
+  callbacks.snapshot = [this] {
+    nri::Snapshot snapshot;
+    for (const SandboxRecord& pod : ListPods({})) snapshot.pods.push_back(NriPod(pod, CgroupParent(pod)));
+    // As containerd: what has exited is not part of a plugin's world.
+    for (const ContainerRecord& container : ListContainers({})) {
+      if (container.state == ContainerState::kCreated || container.state == ContainerState::kRunning) {
+        snapshot.containers.push_back(NriContainer(container, nullptr));
+      }
+    }
+    return snapshot;
+  };
+  callbacks.update_containers = [this](const std::vector<nri::api::ContainerUpdate>& updates) {
+    std::vector<nri::api::ContainerUpdate> failed;
+    for (const nri::api::ContainerUpdate& update : updates) {
+      const cgroups::Resources wanted = CgroupResources(update.linux().resources());
+      auto current = records_.GetContainer(update.container_id());
+      ResourcesSpec spec = current ? current->spec.resources : ResourcesSpec{};
+      if (wanted.cpu_period) spec.cpu_period = static_cast<int64_t>(*wanted.cpu_period);
+      if (wanted.cpu_quota) spec.cpu_quota = *wanted.cpu_quota;
+      if (wanted.cpu_shares) spec.cpu_shares = static_cast<int64_t>(*wanted.cpu_shares);
+      if (wanted.memory_limit) spec.memory_limit = *wanted.memory_limit;
+      if (wanted.memory_swap) spec.memory_swap_limit = *wanted.memory_swap;
+      if (wanted.pids_limit) spec.pids_limit = *wanted.pids_limit;
+      if (wanted.cpuset_cpus) spec.cpuset_cpus = *wanted.cpuset_cpus;
+      if (wanted.cpuset_mems) spec.cpuset_mems = *wanted.cpuset_mems;
+      for (const auto& limit : wanted.hugepage_limits) spec.hugepage_limits[limit.page_size] = limit.limit;
+      for (const auto& [key, value] : wanted.unified) spec.unified[key] = value;
+      Status updated = current ? UpdateResourcesForNri(update.container_id(), spec)
+                               : absl::NotFoundError(absl::StrCat("container ", update.container_id(), " not found"));
+      if (!updated.ok() && !update.ignore_failure()) {
+        BERTH_LOG(Warn) << "NRI: update a container" << Kv("container", update.container_id()) << updated;
+        failed.push_back(update);
+      }
+    }
+    return failed;
+  };
+  callbacks.evict_containers = [this](const std::vector<nri::api::ContainerEviction>& evictions) {
+    for (const nri::api::ContainerEviction& eviction : evictions) {
+      BERTH_LOG(Info) << "NRI: a plugin evicts a container" << Kv("container", eviction.container_id())
+                      << Kv("reason", eviction.reason());
+      Status stopped = StopContainer(eviction.container_id(), std::chrono::seconds(0));
+      if (!stopped.ok()) BERTH_LOG(Warn) << "NRI: evict a container" << stopped;
+    }
+  };
+  return callbacks;
+}
 
 RuntimeHandler::Features Lifecycle::HandlerFeatures(const std::string& name) {
   RuntimeHandler::Features features = handlers_->Features(name);

@@ -41,6 +41,7 @@
 #include "pods/filters.h"
 #include "pods/checkpoint_support.h"
 #include "pods/handler_registry.h"
+#include "pods/nri_hooks.h"
 #include "pods/container_rootfs.h"
 #include "pods/record_store.h"
 #include "pods/runtime_handler.h"
@@ -71,8 +72,14 @@ struct LifecycleParts {
 class Lifecycle {
  public:
   Lifecycle(const Config& config, const cgroups::Layout& cgroups, StateDb* db, LifecycleParts parts);
+  ~Lifecycle();
   // Loads records and reconciles them with what is running.
   Status Recover();
+  // With nri.enable, starts hosting NRI plugins (after Recover: a plugin's first
+  // Synchronize carries what is on record). Does nothing otherwise.
+  Status StartNri();
+  // The NRI plugins that get events now ("NN-name"), for Status.
+  std::vector<std::string> NriPlugins() const;
 
   StatusOr<std::string> RunPod(const PodSpec& spec);
   Status StopPod(const std::string& id);
@@ -101,6 +108,8 @@ class Lifecycle {
   // In place: CPU and memory of a running container; a memory limit below its
   // working set is FAILED_PRECONDITION (it would be OOM-killed), nothing changed.
   Status UpdateResources(const std::string& id, const ResourcesSpec& resources);
+  // The same for an update an NRI plugin asked for: no NRI event of its own.
+  Status UpdateResourcesForNri(const std::string& id, const ResourcesSpec& resources);
   // UpdatePodSandboxResources: recorded, and applied to the pod's cgroup when it is
   // berth's own (kubelet resizes the cgroups it gave itself, before it calls).
   Status UpdatePodResources(const std::string& pod_id, const ResourcesSpec& overhead, const ResourcesSpec& resources);
@@ -207,6 +216,11 @@ class Lifecycle {
   std::string OomFile(const std::string& cgroup_path) const;
   // The exit watcher's report: the container's shim is gone, so its exit is on record.
   void OnShimExit(const std::string& id);
+  // Tells NRI plugins a container has stopped, once it has (exited or unknown).
+  void AnnounceStopped(const ContainerRecord& record);
+  Status UpdateResourcesWith(const std::string& id, const ResourcesSpec& resources, bool announce);
+  // What a new NRI plugin's Synchronize carries, and what plugins ask of other containers.
+  nri::HostCallbacks NriCallbacks();
 
   const Config& config_;
   const StateLayout layout_;
@@ -224,6 +238,9 @@ class Lifecycle {
   // is taken before its containers'. A pod or container being made has no lock: it
   // is invisible until its record is added, its last step.
   KeyedMutex locks_;
+  // NRI plugins, when nri.enable: null otherwise, and every hook a no-op.
+  std::unique_ptr<nri::Host> nri_host_;
+  NriHooks nri_;
   // Records each container's exit as it happens (and so publishes it).
   ExitWatcher exits_;
   // Finishes container removals after RemoveContainer returns. Last, so that it is

@@ -91,6 +91,7 @@ StatusOr<std::unique_ptr<Node>> Node::Open(const Config& config) {
   // A template edited while berthd was down takes effect at start.
   RETURN_IF_ERROR(node->RenderNetworkConfig(node->pod_cidr_));
   RETURN_IF_ERROR(node->lifecycle_->Recover());
+  RETURN_IF_ERROR(node->lifecycle_->StartNri());
   node->stats_ = std::make_unique<StatsCollector>(*node->lifecycle_, node->cgroup_layout_);
   return node;
 }

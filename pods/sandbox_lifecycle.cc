@@ -70,9 +70,10 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
   pod.spec = spec;
   pod.created_at = NowNanos();
   pod.dir = layout_.PodDir(pod.id);
-  bool committed = false;
+  bool committed = false, announced = false;
   absl::Cleanup undo = [&] {
     if (committed) return;
+    if (announced) nri_.PodUndone(pod);
     (void)network_.Detach(pod);
     Status undone = TearDownPod(pod);
     if (!undone.ok()) BERTH_LOG(Error) << "undo a failed RunPodSandbox" << Kv("pod", pod.id) << undone;
@@ -106,7 +107,14 @@ StatusOr<std::string> Lifecycle::RunPod(const PodSpec& spec) {
   if (!spec.log_directory.empty()) RETURN_IF_ERROR(MakeDirs(spec.log_directory, 0755));
   RETURN_IF_ERROR(WritePodFiles(pod));
   FaultPoint("run-pod/files-written");
-  RETURN_IF_ERROR(records_.AddSandbox(pod));
+  {
+    // NRI plugins hear of the pod before anything can list it; a plugin's refusal
+    // undoes it whole, leaving its name free for kubelet's retry.
+    nri::SyncGateHold creating = nri_.HoldForCreation();
+    announced = nri_.enabled();
+    RETURN_IF_ERROR(nri_.RunPod(pod));
+    RETURN_IF_ERROR(records_.AddSandbox(pod));
+  }
   committed = true;
   FaultPoint("run-pod/recorded");
   BERTH_LOG(Info) << "pod ready" << Kv("pod", pod.id) << Kv("name", spec.ReservationKey());
@@ -123,6 +131,9 @@ Status Lifecycle::StopPod(const std::string& id_prefix) {
   FaultPoint("stop-pod/containers-stopped");
   auto pod = records_.GetSandbox(*id);
   if (!pod) return absl::OkStatus();
+  // Plugins hear of a pod's stop once, with its containers all exited and both
+  // still listed.
+  if (pod->state == SandboxState::kReady) nri_.PodStopped(*pod);
   StopPodInit(*pod);
   bool was_attached = pod->network_attached;
   // A failed DEL does not fail the stop: the pod's processes are gone, and the DEL
@@ -149,6 +160,7 @@ Status Lifecycle::RemovePod(const std::string& id_prefix) {
   FaultPoint("remove-pod/containers-removed");
   auto pod = records_.GetSandbox(*id);
   if (!pod) return absl::OkStatus();
+  nri_.PodRemoved(*pod);
   StopPodInit(*pod);
   if (pod->network_attached) {
     RETURN_IF_ERROR(Annotate(network_.Detach(*pod), "release the pod's network"));

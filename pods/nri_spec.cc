@@ -1,0 +1,290 @@
+#include "pods/nri_spec.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "nri/adjustment.h"
+
+namespace berth::pods {
+namespace {
+
+namespace api = nri::api;
+
+api::ContainerState NriState(ContainerState state) {
+  switch (state) {
+    case ContainerState::kCreated:
+      return api::CONTAINER_CREATED;
+    case ContainerState::kRunning:
+      return api::CONTAINER_RUNNING;
+    case ContainerState::kExited:
+      return api::CONTAINER_STOPPED;
+    default:
+      return api::CONTAINER_UNKNOWN;
+  }
+}
+
+std::string EnvName(const std::string& entry) { return entry.substr(0, entry.find('=')); }
+
+}  // namespace
+
+api::LinuxResources NriResources(const cgroups::Resources& r) {
+  api::LinuxResources out;
+  if (r.memory_limit) out.mutable_memory()->mutable_limit()->set_value(*r.memory_limit);
+  if (r.memory_reservation) out.mutable_memory()->mutable_reservation()->set_value(*r.memory_reservation);
+  if (r.memory_swap) out.mutable_memory()->mutable_swap()->set_value(*r.memory_swap);
+  if (r.cpu_shares) out.mutable_cpu()->mutable_shares()->set_value(*r.cpu_shares);
+  if (r.cpu_quota) out.mutable_cpu()->mutable_quota()->set_value(*r.cpu_quota);
+  if (r.cpu_period) out.mutable_cpu()->mutable_period()->set_value(*r.cpu_period);
+  if (r.cpuset_cpus) out.mutable_cpu()->set_cpus(*r.cpuset_cpus);
+  if (r.cpuset_mems) out.mutable_cpu()->set_mems(*r.cpuset_mems);
+  if (r.pids_limit) out.mutable_pids()->set_limit(*r.pids_limit);
+  for (const auto& limit : r.hugepage_limits) {
+    api::HugepageLimit* h = out.add_hugepage_limits();
+    h->set_page_size(limit.page_size);
+    h->set_limit(limit.limit);
+  }
+  for (const auto& [key, value] : r.unified) (*out.mutable_unified())[key] = value;
+  return out;
+}
+
+cgroups::Resources CgroupResources(const api::LinuxResources& in) {
+  cgroups::Resources r;
+  const api::LinuxMemory& memory = in.memory();
+  if (memory.has_limit()) r.memory_limit = memory.limit().value();
+  if (memory.has_reservation()) r.memory_reservation = memory.reservation().value();
+  if (memory.has_swap()) r.memory_swap = memory.swap().value();
+  const api::LinuxCPU& cpu = in.cpu();
+  if (cpu.has_shares()) r.cpu_shares = cpu.shares().value();
+  if (cpu.has_quota()) r.cpu_quota = cpu.quota().value();
+  if (cpu.has_period()) r.cpu_period = cpu.period().value();
+  if (!cpu.cpus().empty()) r.cpuset_cpus = cpu.cpus();
+  if (!cpu.mems().empty()) r.cpuset_mems = cpu.mems();
+  if (in.has_pids()) r.pids_limit = in.pids().limit();
+  for (const api::HugepageLimit& h : in.hugepage_limits()) r.hugepage_limits.push_back({h.page_size(), h.limit()});
+  for (const auto& [key, value] : in.unified()) r.unified[key] = value;
+  return r;
+}
+
+api::PodSandbox NriPod(const SandboxRecord& pod, const std::string& cgroup_parent) {
+  api::PodSandbox out;
+  out.set_id(pod.id);
+  out.set_name(pod.spec.name);
+  out.set_uid(pod.spec.uid);
+  out.set_namespace_(pod.spec.namespace_name);
+  out.mutable_labels()->insert(pod.spec.labels.begin(), pod.spec.labels.end());
+  out.mutable_annotations()->insert(pod.spec.annotations.begin(), pod.spec.annotations.end());
+  out.set_runtime_handler(pod.spec.runtime_handler);
+  out.mutable_linux()->set_cgroup_parent(cgroup_parent);
+  auto add_namespace = [&](const char* type, const std::string& path) {
+    if (path.empty()) return;
+    api::LinuxNamespace* ns = out.mutable_linux()->add_namespaces();
+    ns->set_type(type);
+    ns->set_path(path);
+  };
+  add_namespace("network", pod.netns_path);
+  add_namespace("ipc", pod.ipcns_path);
+  add_namespace("uts", pod.utsns_path);
+  add_namespace("user", pod.userns_path);
+  if (pod.init_pid > 0) out.set_pid(static_cast<uint32_t>(pod.init_pid));
+  for (const std::string& ip : pod.ips) out.add_ips(ip);
+  return out;
+}
+
+api::Container NriContainer(const ContainerRecord& container, const runtime::Spec* spec) {
+  api::Container out;
+  out.set_id(container.id);
+  out.set_pod_sandbox_id(container.pod_id);
+  out.set_name(container.spec.name);
+  out.set_state(NriState(container.state));
+  out.mutable_labels()->insert(container.spec.labels.begin(), container.spec.labels.end());
+  out.mutable_annotations()->insert(container.spec.annotations.begin(), container.spec.annotations.end());
+  if (container.pid > 0) out.set_pid(static_cast<uint32_t>(container.pid));
+  out.set_created_at(container.created_at);
+  out.set_started_at(container.started_at);
+  out.set_finished_at(container.finished_at);
+  out.set_exit_code(container.exit_code);
+  out.set_status_reason(container.reason);
+  out.set_status_message(container.message);
+  out.mutable_user()->set_uid(container.uid);
+  out.mutable_user()->set_gid(container.gid);
+  for (auto gid : container.supplemental_groups) out.mutable_user()->add_additional_gids(gid);
+  if (!spec) {
+    for (const auto& arg : container.spec.command) out.add_args(arg);
+    for (const auto& arg : container.spec.args) out.add_args(arg);
+    for (const auto& [key, value] : container.spec.env) out.add_env(absl::StrCat(key, "=", value));
+    for (const MountSpec& m : container.spec.mounts) {
+      api::Mount* mount = out.add_mounts();
+      mount->set_destination(m.container_path);
+      mount->set_source(m.host_path);
+      mount->set_type("bind");
+      mount->add_options(m.readonly ? "ro" : "rw");
+    }
+    out.mutable_linux()->set_cgroups_path(container.cgroup_path);
+    return out;
+  }
+  for (const auto& arg : spec->process.args) out.add_args(arg);
+  for (const auto& env : spec->process.env) out.add_env(env);
+  for (const runtime::Mount& m : spec->mounts) {
+    api::Mount* mount = out.add_mounts();
+    mount->set_destination(m.destination);
+    mount->set_type(m.type);
+    mount->set_source(m.source);
+    for (const auto& option : m.options) mount->add_options(option);
+  }
+  for (const runtime::Rlimit& r : spec->process.rlimits) {
+    api::POSIXRlimit* rlimit = out.add_rlimits();
+    rlimit->set_type(r.type);
+    rlimit->set_hard(r.hard);
+    rlimit->set_soft(r.soft);
+  }
+  api::LinuxContainer* linux = out.mutable_linux();
+  for (const runtime::Namespace& n : spec->namespaces) {
+    api::LinuxNamespace* ns = linux->add_namespaces();
+    ns->set_type(n.type);
+    ns->set_path(n.path);
+  }
+  for (const runtime::Device& d : spec->devices) {
+    api::LinuxDevice* device = linux->add_devices();
+    device->set_path(d.path);
+    device->set_type(std::string(1, d.type));
+    device->set_major(d.major);
+    device->set_minor(d.minor);
+    if (d.file_mode) device->mutable_file_mode()->set_value(*d.file_mode);
+    if (d.uid) device->mutable_uid()->set_value(*d.uid);
+    if (d.gid) device->mutable_gid()->set_value(*d.gid);
+  }
+  if (spec->resources) *linux->mutable_resources() = NriResources(*spec->resources);
+  if (spec->process.oom_score_adj) linux->mutable_oom_score_adj()->set_value(*spec->process.oom_score_adj);
+  linux->set_cgroups_path(spec->cgroups_path);
+  linux->mutable_sysctl()->insert(spec->sysctl.begin(), spec->sysctl.end());
+  return out;
+}
+
+Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, runtime::Spec* spec) {
+  auto refuse = [](const char* what) {
+    return absl::FailedPreconditionError(absl::StrCat("an NRI plugin adjusts the container's ", what,
+                                                      ", which berth does not apply yet"));
+  };
+  if (adjust.has_hooks() && adjust.hooks().ByteSizeLong() > 0) return refuse("OCI hooks");
+  if (adjust.cdi_devices_size() > 0) return refuse("CDI devices");
+  const api::LinuxContainerAdjustment& linux = adjust.linux();
+  if (linux.has_io_priority()) return refuse("I/O priority");
+  if (linux.has_scheduler()) return refuse("scheduler");
+  if (linux.has_rdt() || linux.resources().has_rdt_class()) return refuse("RDT class");
+  if (linux.resources().has_blockio_class()) return refuse("block I/O class");
+  if (linux.has_memory_policy()) return refuse("memory policy");
+  if (linux.net_devices_size() > 0) return refuse("network devices");
+  if (linux.has_seccomp_policy()) return refuse("seccomp policy");
+  if (linux.namespaces_size() > 0) return refuse("namespaces");
+
+  for (const auto& [key, value] : adjust.annotations()) {
+    nri::AdjustedKey k = nri::ParseAdjustedKey(key);
+    if (k.removed) {
+      spec->annotations.erase(k.name);
+    } else {
+      spec->annotations[k.name] = value;
+    }
+  }
+  for (const api::KeyValue& variable : adjust.env()) {
+    nri::AdjustedKey k = nri::ParseAdjustedKey(variable.key());
+    auto& env = spec->process.env;
+    auto it = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return EnvName(e) == k.name; });
+    if (k.removed) {
+      if (it != env.end()) env.erase(it);
+    } else if (it != env.end()) {
+      *it = absl::StrCat(k.name, "=", variable.value());
+    } else {
+      env.push_back(absl::StrCat(k.name, "=", variable.value()));
+    }
+  }
+  if (adjust.args_size() > 0) spec->process.args.assign(adjust.args().begin(), adjust.args().end());
+  for (const api::Mount& mount : adjust.mounts()) {
+    nri::AdjustedKey k = nri::ParseAdjustedKey(mount.destination());
+    auto& mounts = spec->mounts;
+    mounts.erase(std::remove_if(mounts.begin(), mounts.end(),
+                                [&](const runtime::Mount& m) { return m.destination == k.name; }),
+                 mounts.end());
+    if (k.removed) continue;
+    if (k.name.empty() || k.name[0] != '/') {
+      return absl::InvalidArgumentError(absl::StrCat("NRI mount destination \"", k.name, "\" is not absolute"));
+    }
+    mounts.push_back({k.name, mount.type(), mount.source(), {mount.options().begin(), mount.options().end()}});
+  }
+  // Mounts go in path order, so one below another's destination is made after it.
+  std::stable_sort(spec->mounts.begin(), spec->mounts.end(), [](const runtime::Mount& a, const runtime::Mount& b) {
+    return std::count(a.destination.begin(), a.destination.end(), '/') <
+           std::count(b.destination.begin(), b.destination.end(), '/');
+  });
+  for (const api::LinuxDevice& device : linux.devices()) {
+    nri::AdjustedKey k = nri::ParseAdjustedKey(device.path());
+    auto& devices = spec->devices;
+    devices.erase(std::remove_if(devices.begin(), devices.end(),
+                                 [&](const runtime::Device& d) { return d.path == k.name; }),
+                  devices.end());
+    if (k.removed) continue;
+    if (device.type().size() != 1 || std::string("cbup").find(device.type()[0]) == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("NRI device ", k.name, " has type \"", device.type(), "\""));
+    }
+    runtime::Device d;
+    d.path = k.name;
+    d.type = device.type()[0];
+    d.major = device.major();
+    d.minor = device.minor();
+    if (device.has_file_mode()) d.file_mode = device.file_mode().value();
+    if (device.has_uid()) d.uid = device.uid().value();
+    if (device.has_gid()) d.gid = device.gid().value();
+    devices.push_back(d);
+    // The node is no use without the cgroup letting the container open it.
+    if (d.type == 'c' || d.type == 'b') {
+      if (!spec->resources) spec->resources.emplace();
+      spec->resources->devices.push_back({true, d.type, d.major, d.minor, "rwm"});
+    }
+  }
+  for (const api::POSIXRlimit& rlimit : adjust.rlimits()) {
+    auto& rlimits = spec->process.rlimits;
+    rlimits.erase(std::remove_if(rlimits.begin(), rlimits.end(),
+                                 [&](const runtime::Rlimit& r) { return r.type == rlimit.type(); }),
+                  rlimits.end());
+    rlimits.push_back({rlimit.type(), rlimit.hard(), rlimit.soft()});
+  }
+  if (linux.has_resources()) {
+    cgroups::Resources wanted = CgroupResources(linux.resources());
+    if (!spec->resources) spec->resources.emplace();
+    cgroups::Resources& r = *spec->resources;
+    auto set = [](auto& field, const auto& value) {
+      if (value) field = value;
+    };
+    set(r.memory_limit, wanted.memory_limit);
+    set(r.memory_reservation, wanted.memory_reservation);
+    set(r.memory_swap, wanted.memory_swap);
+    set(r.cpu_shares, wanted.cpu_shares);
+    set(r.cpu_quota, wanted.cpu_quota);
+    set(r.cpu_period, wanted.cpu_period);
+    set(r.cpuset_cpus, wanted.cpuset_cpus);
+    set(r.cpuset_mems, wanted.cpuset_mems);
+    set(r.pids_limit, wanted.pids_limit);
+    for (const auto& limit : wanted.hugepage_limits) {
+      std::erase_if(r.hugepage_limits, [&](const cgroups::HugepageLimit& h) { return h.page_size == limit.page_size; });
+      r.hugepage_limits.push_back(limit);
+    }
+    for (const auto& [key, value] : wanted.unified) r.unified[key] = value;
+    for (const api::LinuxDeviceCgroup& rule : linux.resources().devices()) {
+      r.devices.push_back({rule.allow(), rule.type().empty() ? 'a' : rule.type()[0],
+                           rule.has_major() ? rule.major().value() : -1, rule.has_minor() ? rule.minor().value() : -1,
+                           rule.access().empty() ? "rwm" : rule.access()});
+    }
+  }
+  if (!linux.cgroups_path().empty()) spec->cgroups_path = linux.cgroups_path();
+  if (linux.has_oom_score_adj()) spec->process.oom_score_adj = static_cast<int>(linux.oom_score_adj().value());
+  for (const auto& [key, value] : linux.sysctl()) {
+    nri::AdjustedKey k = nri::ParseAdjustedKey(key);
+    if (k.removed) {
+      spec->sysctl.erase(k.name);
+    } else {
+      spec->sysctl[k.name] = value;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace berth::pods

@@ -1,0 +1,31 @@
+// berth's records as NRI plugins see them, and the adjustments plugins answer,
+// applied to a container's OCI spec.
+#pragma once
+
+#include "base/status.h"
+#include "nri/api.h"
+#include "pods/records.h"
+#include "runtime/spec.h"
+
+namespace berth::pods {
+
+// The pod: its CRI metadata (name, namespace, uid as kubelet gave them), labels,
+// annotations, handler, cgroup parent, namespaces and IPs.
+nri::api::PodSandbox NriPod(const SandboxRecord& pod, const std::string& cgroup_parent);
+// The container: its CRI name and state, and from its OCI spec (when given; the
+// record's spec otherwise) args, env, mounts, resources, rlimits and the rest.
+nri::api::Container NriContainer(const ContainerRecord& container, const runtime::Spec* spec);
+
+// Applies plugins' merged adjustment to spec: annotations, environment, args,
+// mounts, devices (node and cgroup rule), rlimits, resources, cgroups path, OOM
+// score and sysctls. What berth cannot apply yet (OCI hooks, CDI devices, I/O
+// priority, scheduler, RDT, block I/O class, memory policy, network devices, a
+// seccomp policy) is FAILED_PRECONDITION naming it: a plugin's wish is never
+// dropped in silence.
+Status ApplyNriAdjustment(const nri::api::ContainerAdjustment& adjust, runtime::Spec* spec);
+
+// Resources as NRI carries them, and back.
+nri::api::LinuxResources NriResources(const cgroups::Resources& resources);
+cgroups::Resources CgroupResources(const nri::api::LinuxResources& resources);
+
+}  // namespace berth::pods

@@ -1,0 +1,308 @@
+// NRI: berthd hosting plugins (nri.enable) on a socket of the test's own, with the
+// tests' C++ plugin (nri_test_plugin.h) over it: the events in their order and
+// place in the CRI flow, refusals that leave nothing behind, objects hidden while
+// their hook runs, adjustments inside the container on both handlers, conflicting
+// plugins, a slow Synchronize with creations racing it, and plugins that hang or go.
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "base/file_util.h"
+#include "test/integration/nri_test_plugin.h"
+#include "test/integration/pod_fixture.h"
+
+namespace berth::testing {
+namespace {
+
+using ::runtime::v1::ContainerState;
+
+class NriTest : public PodFixture {
+ protected:
+  // berthd with NRI on; request_timeout_ms for the plugins' events.
+  void StartWithNri(const std::string& handler = "berth", int request_timeout_ms = 5000) {
+    if (handler == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
+    nri_socket_ = dir_ + "/nri/nri.sock";
+    const std::string config = dir_ + "/berth.yaml";
+    ASSERT_TRUE(WriteFileAtomically(config, absl::StrCat("default_runtime_handler: ", handler,
+                                                         "\nnri:\n  enable: true\n  socket_path: ", nri_socket_,
+                                                         "\n  plugin_path: ", dir_, "/no-plugins\n",
+                                                         "  request_timeout_ms: ", request_timeout_ms, "\n"))
+                    .ok());
+    StartWithImages({"--config", config});
+  }
+
+  std::unique_ptr<NriTestPlugin> Plugin(const std::string& name, const std::string& index = "50") {
+    auto plugin = NriTestPlugin::Connect(nri_socket_, name, index);
+    EXPECT_TRUE(plugin.ok()) << plugin.status();
+    if (!plugin.ok()) return nullptr;
+    EXPECT_TRUE((*plugin)->AwaitSynchronized());
+    return std::move(*plugin);
+  }
+
+  std::vector<std::string> ListedPodNames() {
+    ::runtime::v1::ListPodSandboxResponse pods;
+    EXPECT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), {}, &pods).ok());
+    std::vector<std::string> names;
+    for (const auto& pod : pods.items()) names.push_back(pod.metadata().name());
+    return names;
+  }
+
+  std::vector<std::string> ListedContainerNames() {
+    ::runtime::v1::ListContainersResponse containers;
+    EXPECT_TRUE(client().runtime().ListContainers(Ctx().get(), {}, &containers).ok());
+    std::vector<std::string> names;
+    for (const auto& container : containers.containers()) names.push_back(container.metadata().name());
+    return names;
+  }
+
+  grpc::Status StopContainer(const std::string& id) {
+    ::runtime::v1::StopContainerRequest request;
+    request.set_container_id(id);
+    ::runtime::v1::StopContainerResponse response;
+    return client().runtime().StopContainer(Ctx().get(), request, &response);
+  }
+
+  grpc::Status RemoveContainer(const std::string& id) {
+    ::runtime::v1::RemoveContainerRequest request;
+    request.set_container_id(id);
+    ::runtime::v1::RemoveContainerResponse response;
+    return client().runtime().RemoveContainer(Ctx().get(), request, &response);
+  }
+
+  grpc::Status StopPod(const std::string& id) {
+    ::runtime::v1::StopPodSandboxRequest request;
+    request.set_pod_sandbox_id(id);
+    ::runtime::v1::StopPodSandboxResponse response;
+    return client().runtime().StopPodSandbox(Ctx().get(), request, &response);
+  }
+
+  std::string nri_socket_;
+};
+
+// The events of one name, in order, without the Post* ones.
+std::vector<std::string> EventsOf(const NriTestPlugin& plugin, const std::string& name) {
+  std::vector<std::string> of;
+  for (const std::string& event : plugin.Events()) {
+    if (event.size() > name.size() && event.compare(event.size() - name.size() - 1, std::string::npos,
+                                                    " " + name) == 0 &&
+        event.rfind("Post", 0) != 0) {
+      of.push_back(event.substr(0, event.size() - name.size() - 1));
+    }
+  }
+  return of;
+}
+
+TEST_F(NriTest, EventsComeInLifecycleOrderWithTheCriNames) {
+  StartWithNri();
+  auto plugin = Plugin("order");
+  ASSERT_TRUE(plugin);
+  auto pod_config = PodConfig("nri-order");
+  const std::string pod = RunPod(pod_config);
+  const std::string stopped = CreateAndStart(pod, pod_config, ContainerConfig("stopped", {"sleep", "3600"}));
+  // One that exits on its own: its StopContainer comes with no CRI call.
+  const std::string exits = CreateAndStart(pod, pod_config, ContainerConfig("exits", {"sh", "-c", "exit 1"}));
+  ASSERT_TRUE(plugin->AwaitEvent("StopContainer exits"));
+  ASSERT_TRUE(StopContainer(stopped).ok());
+  ASSERT_TRUE(StopContainer(stopped).ok());  // a second stop: no second event
+  ASSERT_TRUE(RemoveContainer(stopped).ok());
+  ASSERT_TRUE(StopPod(pod).ok());
+  ASSERT_TRUE(StopPod(pod).ok());
+  ASSERT_TRUE(RemovePod(pod).ok());
+
+  const std::vector<std::string> container_order = {"CreateContainer", "StartContainer", "StopContainer",
+                                                    "RemoveContainer"};
+  EXPECT_EQ(EventsOf(*plugin, "stopped"), container_order);
+  EXPECT_EQ(EventsOf(*plugin, "exits"), container_order);
+  EXPECT_EQ(EventsOf(*plugin, "nri-order"),
+            (std::vector<std::string>{"RunPodSandbox", "StopPodSandbox", "RemovePodSandbox"}));
+  EXPECT_TRUE(plugin->AwaitEvent("PostCreateContainer stopped"));
+  EXPECT_TRUE(plugin->AwaitEvent("PostStartContainer stopped"));
+}
+
+TEST_F(NriTest, ARefusedRunOrCreateLeavesNothingAndTheRetryWorks) {
+  StartWithNri();
+  auto plugin = Plugin("refuser");
+  ASSERT_TRUE(plugin);
+  auto pod_config = PodConfig("nri-refused");
+  plugin->Refuse("RunPodSandbox", "no room on this node");
+  std::string pod;
+  grpc::Status refused = RunPod(pod_config, &pod);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error_message().find("no room on this node"), std::string::npos) << refused.error_message();
+  EXPECT_TRUE(ListedPodNames().empty());
+  plugin->StopRefusing("RunPodSandbox");
+  pod = RunPod(pod_config);  // the same name: the refused one left it free
+
+  plugin->Refuse("CreateContainer", "no device for you");
+  std::string container;
+  refused = Create(pod, pod_config, ContainerConfig("refused", {"sleep", "3600"}), &container);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error_message().find("no device for you"), std::string::npos) << refused.error_message();
+  EXPECT_TRUE(ListedContainerNames().empty());
+  plugin->StopRefusing("CreateContainer");
+  ASSERT_TRUE(Create(pod, pod_config, ContainerConfig("refused", {"sleep", "3600"}), &container).ok());
+  // The refused create's undo told plugins, and no start was ever sent for it.
+  auto events = EventsOf(*plugin, "refused");
+  EXPECT_EQ(std::count(events.begin(), events.end(), "StartContainer"), 0);
+}
+
+TEST_F(NriTest, WhileItsHookRunsAPodOrContainerIsNotListed) {
+  StartWithNri();
+  auto plugin = Plugin("holder");
+  ASSERT_TRUE(plugin);
+  auto pod_config = PodConfig("nri-hidden");
+  plugin->Hold("RunPodSandbox");
+  auto running = std::async(std::launch::async, [&] {
+    std::string id;
+    grpc::Status status = RunPod(pod_config, &id);
+    return status.ok() ? id : "failed: " + status.error_message();
+  });
+  ASSERT_TRUE(plugin->AwaitEvent("held RunPodSandbox"));
+  EXPECT_TRUE(ListedPodNames().empty());  // answered at once: List takes no lock of the run's
+  plugin->Release("RunPodSandbox");
+  const std::string pod = running.get();
+  ASSERT_EQ(PodStatus(pod).state(), ::runtime::v1::SANDBOX_READY);
+
+  plugin->Hold("CreateContainer");
+  auto creating = std::async(std::launch::async, [&] {
+    std::string id;
+    grpc::Status status = Create(pod, pod_config, ContainerConfig("hidden", {"sleep", "3600"}), &id);
+    return status.ok() ? id : "failed: " + status.error_message();
+  });
+  ASSERT_TRUE(plugin->AwaitEvent("held CreateContainer"));
+  EXPECT_TRUE(ListedContainerNames().empty());
+  plugin->Release("CreateContainer");
+  const std::string container = creating.get();
+  EXPECT_EQ(StatusOf(container).state(), ContainerState::CONTAINER_CREATED);
+}
+
+class NriAdjustmentTest : public NriTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(NriAdjustmentTest, AdjustmentsAreSeenInsideTheContainer) {
+  StartWithNri(GetParam());
+  auto plugin = Plugin("adjuster");
+  ASSERT_TRUE(plugin);
+  const std::string shared = dir_ + "/nri-shared";
+  ASSERT_TRUE(MakeDirs(shared, 0755).ok());
+  ASSERT_TRUE(WriteFileAtomically(shared + "/hello", "from the plugin\n").ok());
+  nri::api::ContainerAdjustment adjust;
+  nri::api::KeyValue* env = adjust.add_env();
+  env->set_key("NRI_ADJUSTED");
+  env->set_value("yes");
+  nri::api::Mount* mount = adjust.add_mounts();
+  mount->set_destination("/nri");
+  mount->set_type("bind");
+  mount->set_source(shared);
+  mount->add_options("rbind");
+  mount->add_options("ro");
+  adjust.mutable_linux()->mutable_resources()->mutable_memory()->mutable_limit()->set_value(48 << 20);
+  plugin->AdjustCreatedContainers(adjust);
+
+  auto pod_config = PodConfig("nri-adjusted");
+  const std::string pod = RunPod(pod_config);
+  const std::string container = CreateAndStart(pod, pod_config, ContainerConfig("adjusted", {"sleep", "3600"}));
+  auto seen = Exec(container, {"sh", "-c", "echo $NRI_ADJUSTED; cat /nri/hello"});
+  EXPECT_EQ(seen.stdout(), "yes\nfrom the plugin\n") << seen.stderr();
+  // The limit, read where the handler set it: the container's cgroup.
+  const std::string cgroup = VerboseContainerInfo(container).value("cgroupPath", "");
+  ASSERT_FALSE(cgroup.empty());
+  auto limit = ReadFile("/sys/fs/cgroup/memory" + cgroup + "/memory.limit_in_bytes");
+  if (!limit.ok()) limit = ReadFile("/sys/fs/cgroup" + cgroup + "/memory.max");
+  ASSERT_TRUE(limit.ok()) << limit.status();
+  EXPECT_EQ(*limit, absl::StrCat(48 << 20, "\n"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Handlers, NriAdjustmentTest, ::testing::Values("berth", "runc"));
+
+TEST_F(NriTest, TwoPluginsSettingOneThingFailTheCreateNamingBoth) {
+  StartWithNri();
+  auto first = Plugin("first", "10");
+  auto second = Plugin("second", "20");
+  ASSERT_TRUE(first && second);
+  nri::api::ContainerAdjustment adjust;
+  nri::api::KeyValue* env = adjust.add_env();
+  env->set_key("MODE");
+  env->set_value("mine");
+  first->AdjustCreatedContainers(adjust);
+  second->AdjustCreatedContainers(adjust);
+  auto pod_config = PodConfig("nri-conflict");
+  const std::string pod = RunPod(pod_config);
+  std::string container;
+  grpc::Status refused = Create(pod, pod_config, ContainerConfig("conflict", {"sleep", "3600"}), &container);
+  ASSERT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("10-first and 20-second both adjust environment variable MODE"),
+            std::string::npos)
+      << refused.error_message();
+  EXPECT_TRUE(ListedContainerNames().empty());
+}
+
+TEST_F(NriTest, ASlowSynchronizeLosesNoContainerCreatedMeanwhile) {
+  StartWithNri();
+  auto pod_config = PodConfig("nri-sync");
+  const std::string pod = RunPod(pod_config);
+  for (const char* name : {"before-1", "before-2"}) CreateAndStart(pod, pod_config, ContainerConfig(name, {"sleep", "3600"}));
+
+  // The late plugin's Synchronize is held while three creations race it; two more
+  // come after. Each container must reach it once: in the snapshot or as an event.
+  auto connected = NriTestPlugin::Connect(nri_socket_, "late", "60", 0, {"Synchronize"});
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  std::unique_ptr<NriTestPlugin> late = std::move(*connected);
+  ASSERT_TRUE(late->AwaitEvent("held Synchronize"));
+  std::atomic<int> asked{0};
+  std::vector<std::future<std::string>> during;
+  for (const char* name : {"during-1", "during-2", "during-3"}) {
+    during.push_back(std::async(std::launch::async, [&, name] {
+      ++asked;
+      return CreateAndStart(pod, pod_config, ContainerConfig(name, {"sleep", "3600"}));
+    }));
+  }
+  while (asked.load() < 3) std::this_thread::yield();
+  late->Release("Synchronize");
+  ASSERT_TRUE(late->AwaitSynchronized());
+  for (auto& creation : during) EXPECT_FALSE(creation.get().empty());
+  for (const char* name : {"after-1", "after-2"}) CreateAndStart(pod, pod_config, ContainerConfig(name, {"sleep", "3600"}));
+
+  const std::set<std::string> synced = late->SynchronizedContainers();
+  for (const char* name : {"before-1", "before-2", "during-1", "during-2", "during-3", "after-1", "after-2"}) {
+    auto events = EventsOf(*late, name);
+    int created = static_cast<int>(std::count(events.begin(), events.end(), "CreateContainer"));
+    EXPECT_EQ(created + static_cast<int>(synced.count(name)), 1) << name << " reached the late plugin "
+                                                                  << created + synced.count(name) << " times";
+  }
+  EXPECT_EQ(synced.count("before-1"), 1u);
+  EXPECT_EQ(late->SynchronizedPods().count("nri-sync"), 1u);
+}
+
+TEST_F(NriTest, APluginThatHangsIsDroppedAndTheCallGoesOn) {
+  StartWithNri("berth", /*request_timeout_ms=*/500);
+  auto plugin = Plugin("hangs");
+  ASSERT_TRUE(plugin);
+  plugin->Hold("CreateContainer");
+  auto pod_config = PodConfig("nri-hang");
+  const std::string pod = RunPod(pod_config);
+  // The create waits out the plugin's deadline, then goes on without it.
+  const std::string container = CreateAndStart(pod, pod_config, ContainerConfig("goes-on", {"sleep", "3600"}));
+  EXPECT_EQ(StatusOf(container).state(), ContainerState::CONTAINER_RUNNING);
+  auto events = plugin->Events();
+  EXPECT_EQ(std::count(events.begin(), events.end(), "StartContainer goes-on"), 0);
+  plugin->Release("CreateContainer");
+  // berthd closed the plugin's connection.
+  for (int i = 0; i < 600 && plugin->connected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(plugin->connected());
+}
+
+TEST_F(NriTest, APluginThatGoesAwayIsForgotten) {
+  StartWithNri();
+  auto plugin = Plugin("leaves");
+  ASSERT_TRUE(plugin);
+  plugin->Disconnect();
+  auto pod_config = PodConfig("nri-gone");
+  const std::string pod = RunPod(pod_config);
+  CreateAndStart(pod, pod_config, ContainerConfig("fine", {"sleep", "3600"}));
+  EXPECT_TRUE(plugin->Events().empty());
+}
+
+}  // namespace
+}  // namespace berth::testing
