@@ -124,6 +124,10 @@ registry:
 YAML
 	# BENCH_BERTH_METRICS=1: /metrics on a port the kernel picks, read back into BERTH_METRICS_PORT.
 	[ -n "${BENCH_BERTH_METRICS:-}" ] && printf 'metrics:\n  address: 127.0.0.1:0\n' >>"$dir/berthd.yaml"
+	# BERTH_NRI_SOCKET=PATH: NRI on, plugins connecting at PATH, none launched.
+	[ -n "${BERTH_NRI_SOCKET:-}" ] &&
+		printf 'nri:\n  enable: true\n  socket_path: %s\n  plugin_path: %s\n' "$BERTH_NRI_SOCKET" "$dir/nri-plugins" \
+			>>"$dir/berthd.yaml"
 	BERTH_SOCK=$dir/run/berth.sock
 	"$BERTHD" --config "$dir/berthd.yaml" --root "$dir/root" --state-dir "$dir/run" --socket "$BERTH_SOCK" \
 		--cni-conf-dir "$dir/net.d" --cni-bin-dir /usr/lib/cni --log-level "$BERTH_LOG_LEVEL" \

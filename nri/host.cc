@@ -76,19 +76,24 @@ Status Host::Start(HostCallbacks callbacks) {
 }
 
 void Host::Stop() {
-  std::vector<std::thread> admissions;
   std::vector<std::shared_ptr<Plugin>> plugins;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     stopping_ = true;
-    admissions.swap(admissions_);
     plugins.swap(plugins_);
   }
   uint64_t one = 1;
   (void)!::write(wake_.get(), &one, sizeof(one));
   if (acceptor_.joinable()) acceptor_.join();
-  for (std::thread& admission : admissions) admission.join();
+  {
+    // Plugins still registering or synchronizing are not waited for.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& plugin : admitting_) plugin->Abort("berthd is stopping");
+  }
+  // No worker starts once stopping_ is set: the list is final.
+  for (Worker& worker : workers_) worker.thread.join();
+  workers_.clear();
   // Plugins admitted meanwhile went into plugins_ after the swap.
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -160,10 +165,32 @@ StatusOr<std::string> Host::ServeRuntime(Plugin& plugin, const TtrpcCall& call) 
 void Host::StartAdmission(std::shared_ptr<Plugin> plugin) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return;  // plugin goes, closed, with this last reference
-  admissions_.emplace_back([this, plugin = std::move(plugin)]() mutable { Admit(std::move(plugin)); });
+  admitting_.push_back(plugin);
+  SpawnLocked([this, plugin = std::move(plugin)] {
+    Admit(plugin);
+    std::lock_guard<std::mutex> lock(mu_);
+    admitting_.erase(std::remove(admitting_.begin(), admitting_.end(), plugin), admitting_.end());
+  });
 }
 
-void Host::Admit(std::shared_ptr<Plugin> plugin) {
+void Host::SpawnLocked(std::function<void()> work) {
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (it->done->load()) {
+      it->thread.join();
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  workers_.push_back({std::thread([work = std::move(work), done] {
+                        work();
+                        done->store(true);
+                      }),
+                      done});
+}
+
+void Host::Admit(const std::shared_ptr<Plugin>& plugin) {
   Status admitted = [&]() -> Status {
     RETURN_IF_ERROR(plugin->AwaitRegistration(milliseconds(options_.registration_timeout_ms)));
     api::ConfigureRequest configure;
@@ -323,11 +350,13 @@ std::vector<std::string> Host::PluginNames() const {
 
 void Host::Drop(const std::shared_ptr<Plugin>& plugin, const std::string& why) {
   BERTH_LOG(Error) << "NRI: plugin dropped" << Kv("plugin", plugin->id()) << Kv("why", why);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    plugins_.erase(std::remove(plugins_.begin(), plugins_.end(), plugin), plugins_.end());
-  }
-  plugin->Close();
+  plugin->Abort(why);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find(plugins_.begin(), plugins_.end(), plugin);
+  if (it == plugins_.end()) return;  // dropped already, by another event
+  plugins_.erase(it);
+  // Closed (its threads joined, a launched one's process ended) on a thread of its own.
+  if (!stopping_) SpawnLocked([plugin] { plugin->Close(); });
 }
 
 Status Host::Dispatch(api::Event event, const std::string& method, const google::protobuf::Message& request,

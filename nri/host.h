@@ -9,6 +9,7 @@
 // UpdateContainer, UpdatePodSandbox) and is only logged for the rest.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -101,13 +102,14 @@ class Host {
   StatusOr<std::string> ServeRuntime(Plugin& plugin, const TtrpcCall& call);
   // Registers, configures and synchronizes a connected plugin, then lets it have
   // events; closes it on any failure.
-  void Admit(std::shared_ptr<Plugin> plugin);
+  void Admit(const std::shared_ptr<Plugin>& plugin);
   Status Synchronize(Plugin& plugin);
   Status LaunchPlugins();
   void ApplyUpdates(const std::vector<api::ContainerUpdate>& updates, const std::vector<api::ContainerEviction>& evict,
                     const std::string& from);
-  // Threads that admit plugins, reaped as they finish.
   void StartAdmission(std::shared_ptr<Plugin> plugin);
+  // Runs work on a worker thread; the caller holds mu_.
+  void SpawnLocked(std::function<void()> work);
 
   const NriOptions options_;
   const std::string runtime_name_;
@@ -117,7 +119,16 @@ class Host {
 
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Plugin>> plugins_;  // admitted, in index order
-  std::vector<std::thread> admissions_;
+  std::vector<std::shared_ptr<Plugin>> admitting_;
+  // Threads that admit plugins, and that close dropped ones (a dropping caller may
+  // hold a lock the plugin's handler waits for, so it must not wait itself). Those
+  // that finished are joined as new ones start, so a plugin that keeps reconnecting
+  // leaves nothing behind.
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Worker> workers_;
   bool stopping_ = false;
   UniqueFd listener_;
   UniqueFd wake_;  // ends the accept loop

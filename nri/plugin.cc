@@ -38,15 +38,31 @@ Plugin::Plugin(UniqueFd socket, std::optional<Launched> launched,
   connection_ = std::make_unique<TtrpcConnection>(
       std::move(socket), MuxConnection::kPluginService, MuxConnection::kRuntimeService,
       [this, serve = std::move(serve)](const TtrpcCall& call) { return serve(*this, call); });
+  // A plugin that leaves before it registers ends the wait for it at once.
+  connection_->set_on_closed([this](const std::string&) {
+    std::lock_guard<std::mutex> lock(mu_);
+    registered_cv_.notify_all();
+  });
+}
+
+void Plugin::Abort(const std::string& why) {
+  connection_->Abort(why);
+  std::lock_guard<std::mutex> lock(mu_);
+  registered_cv_.notify_all();
 }
 
 Plugin::~Plugin() { Close(); }
 
 void Plugin::Close() {
   connection_->Close();
-  if (launched_pid_ > 0) {
+  pid_t pid;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    registered_cv_.notify_all();
+    pid = std::exchange(launched_pid_, -1);
+  }
+  if (pid > 0) {
     // A plugin berthd started ends with its connection; it gets a moment to go.
-    pid_t pid = std::exchange(launched_pid_, -1);
     uint64_t start_time = ProcessStartTime(pid);
     ::kill(pid, SIGTERM);
     if (!WaitForProcessExit(pid, start_time, std::chrono::seconds(2))) ::kill(pid, SIGKILL);
@@ -59,7 +75,7 @@ Status Plugin::Register(const api::RegisterPluginRequest& request) {
   if (registration_) return absl::FailedPreconditionError("plugin registered already");
   Status checked = CheckName(request.plugin_name());
   if (checked.ok()) checked = CheckIndex(request.plugin_idx());
-  if (checked.ok() && launched_pid_ == 0) {
+  if (checked.ok() && launched_pid_ <= 0) {
     name_ = request.plugin_name();
     index_ = request.plugin_idx();
   }

@@ -44,14 +44,16 @@ class Plugin {
   // connection ended, the protocol broke) rather than a refusal it meant.
   static bool IsFatal(const Status& status);
 
+  // Ends the connection and, for a launched plugin, its process; waits for both.
   void Close();
+  // Ends the connection at once; Close (or the destructor) waits for the rest.
+  void Abort(const std::string& why);
   bool open() const { return connection_->open(); }
 
   // "NN-name", as logs and errors name it.
   std::string id() const;
   std::string index() const;
   const std::string& config() const { return config_; }
-  bool external() const { return !launched_pid_; }
 
   uint32_t events = 0;  // set by Configure, read after
 

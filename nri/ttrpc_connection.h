@@ -53,7 +53,11 @@ class TtrpcConnection {
 
   // Ends the connection: shuts the socket, fails waiting calls, waits for the reader
   // and every handler. Called again, or from the destructor, it does nothing more.
+  // Never from a handler or from on_closed (it would wait for itself).
   void Close();
+  // Ends the connection without waiting for anything (Close still joins later):
+  // for a caller that may hold what a handler is waiting for.
+  void Abort(const std::string& why) { Fail(why); }
   // Whether the connection still works; `why` says how it ended.
   bool open() const;
   std::string closed_reason() const;
