@@ -211,7 +211,9 @@ std::map<std::string, std::string> Node::StatusInfo() const {
     pulls.push_back({{"image", pull.reference}, {"totalBytes", pull.total_bytes}, {"doneBytes", pull.done_bytes},
                      {"layers", pull.layers}, {"layersDone", pull.layers_done}});
   }
-  return {{"config", config_.ToYaml()}, {"node", node.dump()}, {"pulls", pulls.dump()}};
+  // NRI: whether berthd hosts plugins, and those that get events now.
+  nlohmann::json nri = {{"enabled", config_.nri.enable}, {"plugins", lifecycle_->NriPlugins()}};
+  return {{"config", config_.ToYaml()}, {"node", node.dump()}, {"pulls", pulls.dump()}, {"nri", nri.dump()}};
 }
 
 StatusOr<Node::FilesystemUsage> Node::ImageFilesystemUsage() const {

@@ -64,7 +64,8 @@ class Node {
   // Evaluated on each call, so they follow the host (a CNI config added later, say).
   Condition RuntimeCondition() const;
   Condition NetworkCondition() const;
-  // Details for a verbose Status: effective config and node facts, as JSON strings.
+  // Details for a verbose Status: effective config, node facts, active pulls and the
+  // NRI plugins, as JSON strings.
   std::map<std::string, std::string> StatusInfo() const;
 
   // Where images (blobs and unpacked layers) and containers' writable layers live.

@@ -30,6 +30,11 @@ StatusOr<std::unique_ptr<NriTestPlugin>> NriTestPlugin::Connect(const std::strin
   plugin->connection_ = std::make_unique<nri::TtrpcConnection>(
       std::move(socket), nri::MuxConnection::kRuntimeService, nri::MuxConnection::kPluginService,
       [self](const nri::TtrpcCall& call) { return self->Serve(call); });
+  plugin->connection_->set_on_closed([self](const std::string&) {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    self->disconnected_ = true;
+    self->changed_.notify_all();
+  });
   api::RegisterPluginRequest request;
   request.set_plugin_name(name);
   request.set_plugin_idx(index);
@@ -140,6 +145,11 @@ bool NriTestPlugin::AwaitEvent(const std::string& want, std::chrono::seconds tim
   return changed_.wait_for(lock, timeout, [&] {
     return std::find(events_seen_.begin(), events_seen_.end(), want) != events_seen_.end();
   });
+}
+
+bool NriTestPlugin::AwaitDisconnected(std::chrono::seconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return changed_.wait_for(lock, timeout, [&] { return disconnected_; });
 }
 
 bool NriTestPlugin::AwaitSynchronized(std::chrono::seconds timeout) {

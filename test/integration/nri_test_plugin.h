@@ -51,8 +51,8 @@ class NriTestPlugin {
   void Release(const std::string& method);
   // CreateContainer answers this adjustment.
   void AdjustCreatedContainers(const nri::api::ContainerAdjustment& adjust);
-  // Whether berthd still has the plugin's connection open.
-  bool connected() const { return connection_->open(); }
+  // Waits until berthd has closed the plugin's connection.
+  bool AwaitDisconnected(std::chrono::seconds timeout = std::chrono::seconds(60));
   void Disconnect() { connection_->Close(); }
 
  private:
@@ -66,6 +66,7 @@ class NriTestPlugin {
   std::condition_variable changed_;
   std::vector<std::string> events_seen_;
   bool synchronized_ = false;
+  bool disconnected_ = false;
   std::set<std::string> sync_pods_, sync_containers_;
   std::map<std::string, std::string> refusals_;
   std::set<std::string> held_;
