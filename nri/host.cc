@@ -91,15 +91,10 @@ void Host::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& plugin : admitting_) plugin->Abort("berthd is stopping");
   }
-  // No worker starts once stopping_ is set: the list is final.
+  // No worker starts once stopping_ is set, and no plugin joins (Admit checks it):
+  // both lists are final.
   for (Worker& worker : workers_) worker.thread.join();
   workers_.clear();
-  // Plugins admitted meanwhile went into plugins_ after the swap.
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& plugin : plugins_) plugins.push_back(plugin);
-    plugins_.clear();
-  }
   for (auto& plugin : plugins) {
     (void)plugin->Call("Shutdown", api::Empty(), milliseconds(options_.request_timeout_ms));
     plugin->Close();

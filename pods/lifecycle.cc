@@ -46,8 +46,8 @@ Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, State
       exits_([this](const std::string& id) { OnShimExit(id); }) {}
 
 Lifecycle::~Lifecycle() {
-  // Plugins go before what their requests reach (records, locks); the exit watcher
-  // and the cleaner, declared after, are already gone.
+  // Plugins go first, while everything their requests reach (records, locks) is
+  // still here; an event after this (an exit the watcher records) finds no plugin.
   if (nri_host_) nri_host_->Stop();
 }
 

@@ -174,7 +174,9 @@ Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, runtime::Spec*
   if (linux.resources().has_blockio_class()) return refuse("block I/O class");
   if (linux.has_memory_policy()) return refuse("memory policy");
   if (linux.net_devices_size() > 0) return refuse("network devices");
-  if (linux.has_seccomp_policy()) return refuse("seccomp policy");
+  if (linux.has_seccomp_policy() && !linux.seccomp_policy().listener_path().empty()) {
+    return refuse("seccomp policy's notify listener");
+  }
   if (linux.namespaces_size() > 0) return refuse("namespaces");
 
   for (const auto& [key, value] : adjust.annotations()) {
@@ -273,6 +275,29 @@ Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, runtime::Spec*
                            rule.has_major() ? rule.major().value() : -1, rule.has_minor() ? rule.minor().value() : -1,
                            rule.access().empty() ? "rwm" : rule.access()});
     }
+  }
+  if (linux.has_seccomp_policy()) {
+    // The plugin's policy replaces the container's whole, as in containerd.
+    const api::LinuxSeccomp& policy = linux.seccomp_policy();
+    runtime::Seccomp seccomp;
+    seccomp.default_action = policy.default_action();
+    if (policy.has_default_errno()) seccomp.default_errno_ret = policy.default_errno().value();
+    seccomp.architectures.assign(policy.architectures().begin(), policy.architectures().end());
+    seccomp.flags.assign(policy.flags().begin(), policy.flags().end());
+    for (const api::LinuxSyscall& rule : policy.syscalls()) {
+      runtime::SeccompSyscall syscall;
+      syscall.names.assign(rule.names().begin(), rule.names().end());
+      syscall.action = rule.action();
+      if (rule.has_errno_ret()) syscall.errno_ret = rule.errno_ret().value();
+      for (const api::LinuxSeccompArg& arg : rule.args()) {
+        syscall.args.push_back({arg.index(), arg.value(), arg.value_two(), arg.op()});
+      }
+      seccomp.syscalls.push_back(std::move(syscall));
+    }
+    if (seccomp.default_action.empty()) {
+      return absl::InvalidArgumentError("an NRI plugin's seccomp policy has no default action");
+    }
+    spec->seccomp = std::move(seccomp);
   }
   if (!linux.cgroups_path().empty()) spec->cgroups_path = linux.cgroups_path();
   if (linux.has_oom_score_adj()) spec->process.oom_score_adj = static_cast<int>(linux.oom_score_adj().value());

@@ -18,10 +18,10 @@ nri::api::Container NriContainer(const ContainerRecord& container, const runtime
 
 // Applies plugins' merged adjustment to spec: annotations, environment, args,
 // mounts, devices (node and cgroup rule), rlimits, resources, cgroups path, OOM
-// score and sysctls. What berth cannot apply yet (OCI hooks, CDI devices, I/O
-// priority, scheduler, RDT, block I/O class, memory policy, network devices, a
-// seccomp policy) is FAILED_PRECONDITION naming it: a plugin's wish is never
-// dropped in silence.
+// score, sysctls and a seccomp policy (which replaces the container's). What berth
+// cannot apply yet (OCI hooks, CDI devices, I/O priority, scheduler, RDT, block I/O
+// class, memory policy, network devices, namespaces, a seccomp notify listener) is
+// FAILED_PRECONDITION naming it: a plugin's wish is never dropped in silence.
 Status ApplyNriAdjustment(const nri::api::ContainerAdjustment& adjust, runtime::Spec* spec);
 
 // Resources as NRI carries them, and back.

@@ -64,6 +64,28 @@ TEST(NriSpecTest, AppliesWhatPluginsAdjust) {
   EXPECT_EQ(spec.process.rlimits[0].soft, 1024u);
 }
 
+TEST(NriSpecTest, ASeccompPolicyReplacesTheContainers) {
+  runtime::Spec spec = BaseSpec();
+  spec.seccomp = runtime::Seccomp{"SCMP_ACT_ERRNO", std::nullopt, {}, {}, {}};
+  api::ContainerAdjustment adjust;
+  api::LinuxSeccomp* policy = adjust.mutable_linux()->mutable_seccomp_policy();
+  policy->set_default_action("SCMP_ACT_ALLOW");
+  policy->add_architectures("SCMP_ARCH_X86_64");
+  api::LinuxSyscall* rule = policy->add_syscalls();
+  rule->add_names("mkdir");
+  rule->set_action("SCMP_ACT_ERRNO");
+  rule->mutable_errno_ret()->set_value(1);
+  ASSERT_TRUE(ApplyNriAdjustment(adjust, &spec).ok());
+  ASSERT_TRUE(spec.seccomp.has_value());
+  EXPECT_EQ(spec.seccomp->default_action, "SCMP_ACT_ALLOW");
+  ASSERT_EQ(spec.seccomp->syscalls.size(), 1u);
+  EXPECT_EQ(spec.seccomp->syscalls[0].names, std::vector<std::string>{"mkdir"});
+  EXPECT_EQ(spec.seccomp->syscalls[0].errno_ret, 1u);
+
+  policy->set_listener_path("/run/agent.sock");
+  EXPECT_EQ(ApplyNriAdjustment(adjust, &spec).code(), StatusCode::kFailedPrecondition);
+}
+
 TEST(NriSpecTest, RefusesWhatBerthCannotApplyYet) {
   runtime::Spec spec = BaseSpec();
   api::ContainerAdjustment adjust;

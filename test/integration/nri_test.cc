@@ -104,6 +104,14 @@ std::vector<std::string> EventsOf(const NriTestPlugin& plugin, const std::string
   return of;
 }
 
+// The memory limit of a container's cgroup, as its handler set it.
+std::string MemoryLimit(const nlohmann::json& verbose_info) {
+  const std::string cgroup = verbose_info.value("cgroupPath", "");
+  auto limit = ReadFile("/sys/fs/cgroup/memory" + cgroup + "/memory.limit_in_bytes");
+  if (!limit.ok()) limit = ReadFile("/sys/fs/cgroup" + cgroup + "/memory.max");
+  return limit.ok() ? *limit : std::string(limit.status().message());
+}
+
 TEST_F(NriTest, EventsComeInLifecycleOrderWithTheCriNames) {
   StartWithNri();
   auto plugin = Plugin("order");
@@ -223,15 +231,37 @@ TEST_P(NriAdjustmentTest, AdjustmentsAreSeenInsideTheContainer) {
   auto seen = Exec(container, {"sh", "-c", "echo $NRI_ADJUSTED; cat /nri/hello"});
   EXPECT_EQ(seen.stdout(), "yes\nfrom the plugin\n") << seen.stderr();
   // The limit, read where the handler set it: the container's cgroup.
-  const std::string cgroup = VerboseContainerInfo(container).value("cgroupPath", "");
-  ASSERT_FALSE(cgroup.empty());
-  auto limit = ReadFile("/sys/fs/cgroup/memory" + cgroup + "/memory.limit_in_bytes");
-  if (!limit.ok()) limit = ReadFile("/sys/fs/cgroup" + cgroup + "/memory.max");
-  ASSERT_TRUE(limit.ok()) << limit.status();
-  EXPECT_EQ(*limit, absl::StrCat(48 << 20, "\n"));
+  EXPECT_EQ(MemoryLimit(VerboseContainerInfo(container)), absl::StrCat(48 << 20, "\n"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Handlers, NriAdjustmentTest, ::testing::Values("berth", "runc"));
+
+TEST_F(NriTest, APluginsUnsolicitedUpdatesAndEvictionsAreApplied) {
+  StartWithNri();
+  auto plugin = Plugin("updater");
+  ASSERT_TRUE(plugin);
+  auto pod_config = PodConfig("nri-update");
+  const std::string pod = RunPod(pod_config);
+  const std::string resized = CreateAndStart(pod, pod_config, ContainerConfig("resized", {"sleep", "3600"}));
+  const std::string evicted = CreateAndStart(pod, pod_config, ContainerConfig("evicted", {"sleep", "3600"}));
+  nri::api::UpdateContainersRequest request;
+  nri::api::ContainerUpdate* update = request.add_update();
+  update->set_container_id(resized);
+  update->mutable_linux()->mutable_resources()->mutable_memory()->mutable_limit()->set_value(80 << 20);
+  nri::api::ContainerUpdate* unknown = request.add_update();
+  unknown->set_container_id("no-such-container");
+  unknown->mutable_linux()->mutable_resources()->mutable_memory()->mutable_limit()->set_value(80 << 20);
+  nri::api::ContainerEviction* eviction = request.add_evict();
+  eviction->set_container_id(evicted);
+  eviction->set_reason("the test wants the room");
+  auto response = plugin->UpdateContainers(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->failed_size(), 1);
+  EXPECT_EQ(response->failed(0).container_id(), "no-such-container");
+  EXPECT_EQ(MemoryLimit(VerboseContainerInfo(resized)), absl::StrCat(80 << 20, "\n"));
+  EXPECT_EQ(StatusOf(evicted).state(), ContainerState::CONTAINER_EXITED);
+  EXPECT_EQ(StatusOf(resized).state(), ContainerState::CONTAINER_RUNNING);
+}
 
 TEST_F(NriTest, TwoPluginsSettingOneThingFailTheCreateNamingBoth) {
   StartWithNri();

@@ -147,6 +147,15 @@ bool NriTestPlugin::AwaitEvent(const std::string& want, std::chrono::seconds tim
   });
 }
 
+StatusOr<nri::api::UpdateContainersResponse> NriTestPlugin::UpdateContainers(
+    const nri::api::UpdateContainersRequest& request) {
+  ASSIGN_OR_RETURN(std::string reply, connection_->Call(nri::kRuntimeService, "UpdateContainers",
+                                                        request.SerializeAsString(), milliseconds(30000)));
+  nri::api::UpdateContainersResponse response;
+  if (!response.ParseFromString(reply)) return absl::InvalidArgumentError("bad UpdateContainersResponse");
+  return response;
+}
+
 bool NriTestPlugin::AwaitDisconnected(std::chrono::seconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
   return changed_.wait_for(lock, timeout, [&] { return disconnected_; });

@@ -51,6 +51,9 @@ class NriTestPlugin {
   void Release(const std::string& method);
   // CreateContainer answers this adjustment.
   void AdjustCreatedContainers(const nri::api::ContainerAdjustment& adjust);
+  // Asks berthd, unsolicited, to update or evict containers (the Runtime service's
+  // UpdateContainers): the updates that failed.
+  StatusOr<nri::api::UpdateContainersResponse> UpdateContainers(const nri::api::UpdateContainersRequest& request);
   // Waits until berthd has closed the plugin's connection.
   bool AwaitDisconnected(std::chrono::seconds timeout = std::chrono::seconds(60));
   void Disconnect() { connection_->Close(); }
