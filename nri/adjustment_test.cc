@@ -40,7 +40,8 @@ TEST(AdjustmentMergerTest, TwoPluginsSettingOneThingAreRefusedByName) {
   ASSERT_TRUE(merger.Add("10-first", EnvAdjustment("MODE", "a")).ok());
   Status conflict = merger.Add("20-second", EnvAdjustment("-MODE", ""));
   EXPECT_EQ(conflict.code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(conflict.message(), "NRI plugins 10-first and 20-second both adjust environment variable MODE of the container");
+  EXPECT_EQ(conflict.message(),
+            "NRI plugins 10-first and 20-second both adjust environment variable MODE of the container");
 
   api::ContainerAdjustment memory, cpu, memory_again;
   memory.mutable_linux()->mutable_resources()->mutable_memory()->mutable_limit()->set_value(1 << 20);

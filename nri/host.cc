@@ -42,6 +42,22 @@ bool HasStateChangeForm(api::Event event) {
   }
 }
 
+// A plugin's reply as the message it must be.
+Status ParseReply(const Plugin& plugin, const std::string& method, const std::string& reply,
+                  google::protobuf::Message* into) {
+  if (into->ParseFromString(reply)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("NRI plugin ", plugin.id(), ": ", method, "'s reply does not parse"));
+}
+
+// An event's request: most carry the pod, the container events the container too.
+template <typename Request>
+Request EventAbout(const api::PodSandbox& pod, const api::Container* container = nullptr) {
+  Request request;
+  *request.mutable_pod() = pod;
+  if constexpr (requires { request.mutable_container(); }) *request.mutable_container() = *container;
+  return request;
+}
+
 // Room left in a ttrpc message for the Synchronize part of a snapshot, the
 // envelope (service, method, timeout) aside.
 constexpr size_t kMaxSyncPayload = (4 << 20) - 64 * 1024;
@@ -195,9 +211,10 @@ void Host::Admit(const std::shared_ptr<Plugin>& plugin) {
     configure.set_registration_timeout(options_.registration_timeout_ms);
     configure.set_request_timeout(options_.request_timeout_ms);
     configure.set_nri_version(kNriVersion);
-    ASSIGN_OR_RETURN(std::string reply, plugin->Call("Configure", configure, milliseconds(options_.request_timeout_ms)));
+    const milliseconds timeout(options_.request_timeout_ms);
+    ASSIGN_OR_RETURN(std::string reply, plugin->Call("Configure", configure, timeout));
     api::ConfigureResponse configured;
-    if (!configured.ParseFromString(reply)) return absl::InvalidArgumentError("Configure's reply does not parse");
+    RETURN_IF_ERROR(ParseReply(*plugin, "Configure", reply, &configured));
     uint32_t events = static_cast<uint32_t>(configured.events());
     if (events & ~kAllEvents) {
       return absl::InvalidArgumentError(absl::StrCat("plugin subscribed to unknown events (mask 0x",
@@ -253,7 +270,7 @@ Status Host::Synchronize(Plugin& plugin) {
     parts[i].set_more(!last);
     ASSIGN_OR_RETURN(std::string reply, plugin.Call("Synchronize", parts[i], timeout));
     api::SynchronizeResponse response;
-    if (!response.ParseFromString(reply)) return absl::InvalidArgumentError("Synchronize's reply does not parse");
+    RETURN_IF_ERROR(ParseReply(plugin, "Synchronize", reply, &response));
     if (!last) {
       if (response.update_size() > 0 || !response.more()) {
         return absl::InvalidArgumentError("plugin does not take a Synchronize in parts");
@@ -406,52 +423,42 @@ void Host::ApplyUpdates(const std::vector<api::ContainerUpdate>& updates,
 }
 
 Status Host::RunPodSandbox(const api::PodSandbox& pod) {
-  api::RunPodSandboxRequest request;
-  *request.mutable_pod() = pod;
+  auto request = EventAbout<api::RunPodSandboxRequest>(pod);
   return Dispatch(api::RUN_POD_SANDBOX, "RunPodSandbox", request, &pod, nullptr, OnError::kFail);
 }
 
 Status Host::UpdatePodSandbox(const api::PodSandbox& pod, const api::LinuxResources& overhead,
                               const api::LinuxResources& resources) {
-  api::UpdatePodSandboxRequest request;
-  *request.mutable_pod() = pod;
+  auto request = EventAbout<api::UpdatePodSandboxRequest>(pod);
   *request.mutable_overhead_linux_resources() = overhead;
   *request.mutable_linux_resources() = resources;
   return Dispatch(api::UPDATE_POD_SANDBOX, "UpdatePodSandbox", request, &pod, nullptr, OnError::kFail);
 }
 
 void Host::PostUpdatePodSandbox(const api::PodSandbox& pod) {
-  api::PostUpdatePodSandboxRequest request;
-  *request.mutable_pod() = pod;
+  auto request = EventAbout<api::PostUpdatePodSandboxRequest>(pod);
   (void)Dispatch(api::POST_UPDATE_POD_SANDBOX, "PostUpdatePodSandbox", request, &pod, nullptr, OnError::kLog);
 }
 
 void Host::StopPodSandbox(const api::PodSandbox& pod) {
-  api::StopPodSandboxRequest request;
-  *request.mutable_pod() = pod;
+  auto request = EventAbout<api::StopPodSandboxRequest>(pod);
   (void)Dispatch(api::STOP_POD_SANDBOX, "StopPodSandbox", request, &pod, nullptr, OnError::kLog);
 }
 
 void Host::RemovePodSandbox(const api::PodSandbox& pod) {
-  api::RemovePodSandboxRequest request;
-  *request.mutable_pod() = pod;
+  auto request = EventAbout<api::RemovePodSandboxRequest>(pod);
   (void)Dispatch(api::REMOVE_POD_SANDBOX, "RemovePodSandbox", request, &pod, nullptr, OnError::kLog);
 }
 
 StatusOr<api::ContainerAdjustment> Host::CreateContainer(const api::PodSandbox& pod, const api::Container& container) {
-  api::CreateContainerRequest request;
-  *request.mutable_pod() = pod;
-  *request.mutable_container() = container;
+  auto request = EventAbout<api::CreateContainerRequest>(pod, &container);
   AdjustmentMerger merger(request.mutable_container());
   std::vector<api::ContainerUpdate> updates;
   std::vector<api::ContainerEviction> evictions;
   RETURN_IF_ERROR(Dispatch(api::CREATE_CONTAINER, "CreateContainer", request, &pod, &container, OnError::kFail,
                            [&](Plugin& plugin, const std::string& reply) -> Status {
                              api::CreateContainerResponse response;
-                             if (!response.ParseFromString(reply)) {
-                               return absl::InvalidArgumentError(
-                                   absl::StrCat("NRI plugin ", plugin.id(), ": CreateContainer's reply does not parse"));
-                             }
+                             RETURN_IF_ERROR(ParseReply(plugin, "CreateContainer", reply, &response));
                              RETURN_IF_ERROR(merger.Add(plugin.id(), response.adjust()));
                              updates.insert(updates.end(), response.update().begin(), response.update().end());
                              evictions.insert(evictions.end(), response.evict().begin(), response.evict().end());
@@ -462,41 +469,30 @@ StatusOr<api::ContainerAdjustment> Host::CreateContainer(const api::PodSandbox& 
 }
 
 void Host::PostCreateContainer(const api::PodSandbox& pod, const api::Container& container) {
-  api::PostCreateContainerRequest request;
-  *request.mutable_pod() = pod;
-  *request.mutable_container() = container;
+  auto request = EventAbout<api::PostCreateContainerRequest>(pod, &container);
   (void)Dispatch(api::POST_CREATE_CONTAINER, "PostCreateContainer", request, &pod, &container, OnError::kLog);
 }
 
 Status Host::StartContainer(const api::PodSandbox& pod, const api::Container& container) {
-  api::StartContainerRequest request;
-  *request.mutable_pod() = pod;
-  *request.mutable_container() = container;
+  auto request = EventAbout<api::StartContainerRequest>(pod, &container);
   return Dispatch(api::START_CONTAINER, "StartContainer", request, &pod, &container, OnError::kFail);
 }
 
 void Host::PostStartContainer(const api::PodSandbox& pod, const api::Container& container) {
-  api::PostStartContainerRequest request;
-  *request.mutable_pod() = pod;
-  *request.mutable_container() = container;
+  auto request = EventAbout<api::PostStartContainerRequest>(pod, &container);
   (void)Dispatch(api::POST_START_CONTAINER, "PostStartContainer", request, &pod, &container, OnError::kLog);
 }
 
 StatusOr<api::LinuxResources> Host::UpdateContainer(const api::PodSandbox& pod, const api::Container& container,
                                                     const api::LinuxResources& resources) {
-  api::UpdateContainerRequest request;
-  *request.mutable_pod() = pod;
-  *request.mutable_container() = container;
+  auto request = EventAbout<api::UpdateContainerRequest>(pod, &container);
   *request.mutable_linux_resources() = resources;
   std::vector<api::ContainerUpdate> others;
   std::vector<api::ContainerEviction> evictions;
   RETURN_IF_ERROR(Dispatch(api::UPDATE_CONTAINER, "UpdateContainer", request, &pod, &container, OnError::kFail,
                            [&](Plugin& plugin, const std::string& reply) -> Status {
                              api::UpdateContainerResponse response;
-                             if (!response.ParseFromString(reply)) {
-                               return absl::InvalidArgumentError(
-                                   absl::StrCat("NRI plugin ", plugin.id(), ": UpdateContainer's reply does not parse"));
-                             }
+                             RETURN_IF_ERROR(ParseReply(plugin, "UpdateContainer", reply, &response));
                              for (const api::ContainerUpdate& update : response.update()) {
                                // An update of this very container changes what is applied,
                                // and what the next plugin is asked about.
@@ -514,16 +510,12 @@ StatusOr<api::LinuxResources> Host::UpdateContainer(const api::PodSandbox& pod, 
 }
 
 void Host::PostUpdateContainer(const api::PodSandbox& pod, const api::Container& container) {
-  api::PostUpdateContainerRequest request;
-  *request.mutable_pod() = pod;
-  *request.mutable_container() = container;
+  auto request = EventAbout<api::PostUpdateContainerRequest>(pod, &container);
   (void)Dispatch(api::POST_UPDATE_CONTAINER, "PostUpdateContainer", request, &pod, &container, OnError::kLog);
 }
 
 void Host::StopContainer(const api::PodSandbox& pod, const api::Container& container) {
-  api::StopContainerRequest request;
-  *request.mutable_pod() = pod;
-  *request.mutable_container() = container;
+  auto request = EventAbout<api::StopContainerRequest>(pod, &container);
   std::vector<api::ContainerUpdate> updates;
   (void)Dispatch(api::STOP_CONTAINER, "StopContainer", request, &pod, &container, OnError::kLog,
                  [&](Plugin&, const std::string& reply) -> Status {
@@ -537,9 +529,7 @@ void Host::StopContainer(const api::PodSandbox& pod, const api::Container& conta
 }
 
 void Host::RemoveContainer(const api::PodSandbox& pod, const api::Container& container) {
-  api::RemoveContainerRequest request;
-  *request.mutable_pod() = pod;
-  *request.mutable_container() = container;
+  auto request = EventAbout<api::RemoveContainerRequest>(pod, &container);
   (void)Dispatch(api::REMOVE_CONTAINER, "RemoveContainer", request, &pod, &container, OnError::kLog);
 }
 

@@ -13,7 +13,10 @@ Status CheckName(const std::string& name) {
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
               c == '.' || c == '+';
-    if (!ok) return absl::InvalidArgumentError(absl::StrCat("plugin name \"", name, "\" has a character not in [a-zA-Z0-9_.+-]"));
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("plugin name \"", name, "\" has a character not in [a-zA-Z0-9_.+-]"));
+    }
   }
   return absl::OkStatus();
 }

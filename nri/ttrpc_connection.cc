@@ -269,7 +269,8 @@ void TtrpcConnection::ServeLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       // A client's ids are odd and rise; ttrpc answers others INVALID_ARGUMENT on that id.
       if (request.stream_id % 2 == 0 || request.stream_id <= last_served_stream_id_) {
-        refused = absl::InvalidArgumentError(absl::StrCat("ttrpc stream id ", request.stream_id, " is not a new odd one"));
+        refused =
+            absl::InvalidArgumentError(absl::StrCat("ttrpc stream id ", request.stream_id, " is not a new odd one"));
       } else {
         last_served_stream_id_ = request.stream_id;
       }

@@ -2,28 +2,15 @@
 
 #include <algorithm>
 
+#include "base/big_endian.h"
+
 namespace berth::nri {
-namespace {
-
-void PutU32(std::string& out, uint32_t value) {
-  out.push_back(static_cast<char>(value >> 24));
-  out.push_back(static_cast<char>(value >> 16));
-  out.push_back(static_cast<char>(value >> 8));
-  out.push_back(static_cast<char>(value));
-}
-
-uint32_t GetU32(const char* at) {
-  auto byte = [&](int i) { return static_cast<uint32_t>(static_cast<unsigned char>(at[i])); };
-  return byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
-}
-
-}  // namespace
 
 std::string EncodeTtrpcMessage(uint32_t stream_id, TtrpcMessageType type, uint8_t flags, std::string_view payload) {
   std::string out;
   out.reserve(kTtrpcHeaderBytes + payload.size());
-  PutU32(out, static_cast<uint32_t>(payload.size()));
-  PutU32(out, stream_id);
+  AppendBigEndian32(out, static_cast<uint32_t>(payload.size()));
+  AppendBigEndian32(out, stream_id);
   out.push_back(static_cast<char>(type));
   out.push_back(static_cast<char>(flags));
   out.append(payload);
@@ -42,9 +29,9 @@ void TtrpcMessageReader::Feed(std::string_view bytes) {
 std::optional<TtrpcMessage> TtrpcMessageReader::Next() {
   if (skipping_ > 0 || buffer_.size() - offset_ < kTtrpcHeaderBytes) return std::nullopt;
   const char* header = buffer_.data() + offset_;
-  uint32_t length = GetU32(header);
+  uint32_t length = ReadBigEndian32(buffer_, offset_);
   TtrpcMessage message;
-  message.stream_id = GetU32(header + 4);
+  message.stream_id = ReadBigEndian32(buffer_, offset_ + 4);
   message.type = static_cast<uint8_t>(header[8]);
   message.flags = static_cast<uint8_t>(header[9]);
   if (length > kTtrpcMaxPayload) {

@@ -1,6 +1,7 @@
 #include "streaming/spdy/frame.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/big_endian.h"
 
 namespace berth::streaming::spdy {
 namespace {
@@ -19,16 +20,6 @@ enum ControlType : uint16_t {
   kPingType = 6,
   kGoAwayType = 7,
 };
-
-uint32_t U32(absl::string_view bytes, size_t at) {
-  uint32_t value = 0;
-  for (size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[at + i]);
-  return value;
-}
-
-void PutU32(std::string& out, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
-}
 
 // The 8-byte header of a control frame.
 std::string ControlHeader(uint16_t type, uint8_t flags, uint32_t length) {
@@ -64,14 +55,14 @@ StatusOr<std::optional<Frame>> FrameReader::Next() {
   if (in.size() < kHeaderSize) return std::optional<Frame>();
   const bool control = (static_cast<uint8_t>(in[0]) & 0x80) != 0;
   const uint8_t flags = static_cast<uint8_t>(in[4]);
-  const uint32_t length = U32(in, 4) & 0xffffff;
+  const uint32_t length = ReadBigEndian32(in, 4) & 0xffffff;
   if (control && length > kMaxControlLength) return Malformed("control frame too long");
   if (in.size() < kHeaderSize + length) return std::optional<Frame>();
   absl::string_view payload = in.substr(kHeaderSize, length);
   offset_ += kHeaderSize + length;
   if (!control) {
     DataFrame data;
-    data.stream_id = U32(in, 0) & 0x7fffffff;
+    data.stream_id = ReadBigEndian32(in, 0) & 0x7fffffff;
     data.fin = (flags & kFlagFin) != 0;
     data.data = std::string(payload);
     return std::optional<Frame>(std::move(data));
@@ -82,8 +73,8 @@ StatusOr<std::optional<Frame>> FrameReader::Next() {
     case kSynStreamType: {
       if (length < 10) return Malformed("short SYN_STREAM");
       SynStream syn;
-      syn.stream_id = U32(payload, 0) & 0x7fffffff;
-      syn.associated_stream_id = U32(payload, 4) & 0x7fffffff;
+      syn.stream_id = ReadBigEndian32(payload, 0) & 0x7fffffff;
+      syn.associated_stream_id = ReadBigEndian32(payload, 4) & 0x7fffffff;
       syn.fin = (flags & kFlagFin) != 0;
       ASSIGN_OR_RETURN(syn.headers, headers_.Decode(payload.substr(10)));
       return std::optional<Frame>(std::move(syn));
@@ -91,20 +82,22 @@ StatusOr<std::optional<Frame>> FrameReader::Next() {
     case kSynReplyType: {
       if (length < 4) return Malformed("short SYN_REPLY");
       SynReply reply;
-      reply.stream_id = U32(payload, 0) & 0x7fffffff;
+      reply.stream_id = ReadBigEndian32(payload, 0) & 0x7fffffff;
       reply.fin = (flags & kFlagFin) != 0;
       ASSIGN_OR_RETURN(reply.headers, headers_.Decode(payload.substr(4)));
       return std::optional<Frame>(std::move(reply));
     }
     case kRstStreamType:
       if (length != 8) return Malformed("RST_STREAM of the wrong length");
-      return std::optional<Frame>(RstStream{U32(payload, 0) & 0x7fffffff, U32(payload, 4)});
+      return std::optional<Frame>(
+          RstStream{ReadBigEndian32(payload, 0) & 0x7fffffff, ReadBigEndian32(payload, 4)});
     case kPingType:
       if (length != 4) return Malformed("PING of the wrong length");
-      return std::optional<Frame>(Ping{U32(payload, 0)});
+      return std::optional<Frame>(Ping{ReadBigEndian32(payload, 0)});
     case kGoAwayType:
       if (length < 4) return Malformed("short GOAWAY");
-      return std::optional<Frame>(GoAway{U32(payload, 0) & 0x7fffffff, length >= 8 ? U32(payload, 4) : 0});
+      return std::optional<Frame>(
+          GoAway{ReadBigEndian32(payload, 0) & 0x7fffffff, length >= 8 ? ReadBigEndian32(payload, 4) : 0});
     case 8:  // HEADERS: its block continues the compression context, so it is decoded
       if (length < 4) return Malformed("short HEADERS");
       RETURN_IF_ERROR(headers_.Decode(payload.substr(4)).status());
@@ -116,8 +109,9 @@ StatusOr<std::optional<Frame>> FrameReader::Next() {
 
 std::string FrameWriter::Data(uint32_t stream_id, absl::string_view data, bool fin) {
   std::string out;
-  PutU32(out, stream_id & 0x7fffffff);
-  PutU32(out, (static_cast<uint32_t>(fin ? kFlagFin : 0) << 24) | static_cast<uint32_t>(data.size() & 0xffffff));
+  AppendBigEndian32(out, stream_id & 0x7fffffff);
+  AppendBigEndian32(out,
+                    (static_cast<uint32_t>(fin ? kFlagFin : 0) << 24) | static_cast<uint32_t>(data.size() & 0xffffff));
   out.append(data.data(), data.size());
   return out;
 }
@@ -125,8 +119,8 @@ std::string FrameWriter::Data(uint32_t stream_id, absl::string_view data, bool f
 StatusOr<std::string> FrameWriter::SynStream(uint32_t stream_id, const Headers& headers, bool fin) {
   ASSIGN_OR_RETURN(std::string block, headers_.Encode(headers));
   std::string out = ControlHeader(kSynStreamType, fin ? kFlagFin : 0, static_cast<uint32_t>(10 + block.size()));
-  PutU32(out, stream_id & 0x7fffffff);
-  PutU32(out, 0);             // no associated stream
+  AppendBigEndian32(out, stream_id & 0x7fffffff);
+  AppendBigEndian32(out, 0);  // no associated stream
   out.append(2, '\0');        // priority 0, slot 0
   return out + block;
 }
@@ -134,27 +128,27 @@ StatusOr<std::string> FrameWriter::SynStream(uint32_t stream_id, const Headers& 
 StatusOr<std::string> FrameWriter::SynReply(uint32_t stream_id, const Headers& headers, bool fin) {
   ASSIGN_OR_RETURN(std::string block, headers_.Encode(headers));
   std::string out = ControlHeader(kSynReplyType, fin ? kFlagFin : 0, static_cast<uint32_t>(4 + block.size()));
-  PutU32(out, stream_id & 0x7fffffff);
+  AppendBigEndian32(out, stream_id & 0x7fffffff);
   return out + block;
 }
 
 std::string FrameWriter::RstStream(uint32_t stream_id, RstStatus status) {
   std::string out = ControlHeader(kRstStreamType, 0, 8);
-  PutU32(out, stream_id & 0x7fffffff);
-  PutU32(out, static_cast<uint32_t>(status));
+  AppendBigEndian32(out, stream_id & 0x7fffffff);
+  AppendBigEndian32(out, static_cast<uint32_t>(status));
   return out;
 }
 
 std::string FrameWriter::Ping(uint32_t id) {
   std::string out = ControlHeader(kPingType, 0, 4);
-  PutU32(out, id);
+  AppendBigEndian32(out, id);
   return out;
 }
 
 std::string FrameWriter::GoAway(uint32_t last_good_stream_id, GoAwayStatus status) {
   std::string out = ControlHeader(kGoAwayType, 0, 8);
-  PutU32(out, last_good_stream_id & 0x7fffffff);
-  PutU32(out, static_cast<uint32_t>(status));
+  AppendBigEndian32(out, last_good_stream_id & 0x7fffffff);
+  AppendBigEndian32(out, static_cast<uint32_t>(status));
   return out;
 }
 

@@ -108,13 +108,6 @@ class CheckpointTest : public PodFixture, public ::testing::WithParamInterface<s
     return client().runtime().CheckpointPod(Ctx().get(), request, &response);
   }
 
-  grpc::Status Start(const std::string& id) {
-    ::runtime::v1::StartContainerRequest request;
-    request.set_container_id(id);
-    ::runtime::v1::StartContainerResponse response;
-    return client().runtime().StartContainer(Ctx().get(), request, &response);
-  }
-
   int PodCount() {
     ::runtime::v1::ListPodSandboxResponse pods;
     EXPECT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), {}, &pods).ok());

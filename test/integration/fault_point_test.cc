@@ -139,31 +139,6 @@ class FaultPointFixture : public PodFixture {
     return ids;
   }
 
-  grpc::Status Start(const std::string& id) {
-    ::runtime::v1::StartContainerRequest request;
-    request.set_container_id(id);
-    ::runtime::v1::StartContainerResponse response;
-    return client().runtime().StartContainer(Ctx().get(), request, &response);
-  }
-  grpc::Status Stop(const std::string& id, int64_t timeout) {
-    ::runtime::v1::StopContainerRequest request;
-    request.set_container_id(id);
-    request.set_timeout(timeout);
-    ::runtime::v1::StopContainerResponse response;
-    return client().runtime().StopContainer(Ctx().get(), request, &response);
-  }
-  grpc::Status RemoveContainer(const std::string& id) {
-    ::runtime::v1::RemoveContainerRequest request;
-    request.set_container_id(id);
-    ::runtime::v1::RemoveContainerResponse response;
-    return client().runtime().RemoveContainer(Ctx().get(), request, &response);
-  }
-  grpc::Status StopPod(const std::string& id) {
-    ::runtime::v1::StopPodSandboxRequest request;
-    request.set_pod_sandbox_id(id);
-    ::runtime::v1::StopPodSandboxResponse response;
-    return client().runtime().StopPodSandbox(Ctx().get(), request, &response);
-  }
   grpc::Status PullImage(const std::string& ref) {
     ::runtime::v1::PullImageRequest request;
     request.mutable_image()->set_image(ref);
@@ -298,8 +273,8 @@ TEST_P(FaultPointTest, IsSurvived) {
     case Call::kRemovePod: call = RemovePod(pod); break;
     case Call::kCreateContainer: call = Create(pod, pod_config, container_config, &container); break;
     case Call::kStartContainer: call = Start(container); break;
-    case Call::kStopContainer: call = Stop(container, 30); break;
-    case Call::kKillContainer: call = Stop(container, 0); break;
+    case Call::kStopContainer: call = StopContainer(container, 30); break;
+    case Call::kKillContainer: call = StopContainer(container, 0); break;
     case Call::kRemoveContainer: call = RemoveContainer(container); break;
     case Call::kPullImage: call = PullImage(image_); break;
     case Call::kStartUp: break;
@@ -375,7 +350,7 @@ TEST_P(FaultPointTest, IsSurvived) {
     }
     case Call::kStopContainer:
     case Call::kKillContainer:
-      ASSERT_TRUE(Stop(container, 1).ok());
+      ASSERT_TRUE(StopContainer(container, 1).ok());
       EXPECT_EQ(StatusOf(container).state(), ::runtime::v1::CONTAINER_EXITED);
       break;
     case Call::kRemoveContainer: {

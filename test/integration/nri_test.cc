@@ -20,6 +20,7 @@
 #include "base/file_util.h"
 #include "base/process.h"
 #include "base/unique_fd.h"
+#include "test/integration/go_program.h"
 #include "test/integration/nri_test_plugin.h"
 #include "test/integration/pod_fixture.h"
 
@@ -65,27 +66,6 @@ class NriTest : public PodFixture {
     std::vector<std::string> names;
     for (const auto& container : containers.containers()) names.push_back(container.metadata().name());
     return names;
-  }
-
-  grpc::Status StopContainer(const std::string& id) {
-    ::runtime::v1::StopContainerRequest request;
-    request.set_container_id(id);
-    ::runtime::v1::StopContainerResponse response;
-    return client().runtime().StopContainer(Ctx().get(), request, &response);
-  }
-
-  grpc::Status RemoveContainer(const std::string& id) {
-    ::runtime::v1::RemoveContainerRequest request;
-    request.set_container_id(id);
-    ::runtime::v1::RemoveContainerResponse response;
-    return client().runtime().RemoveContainer(Ctx().get(), request, &response);
-  }
-
-  grpc::Status StopPod(const std::string& id) {
-    ::runtime::v1::StopPodSandboxRequest request;
-    request.set_pod_sandbox_id(id);
-    ::runtime::v1::StopPodSandboxResponse response;
-    return client().runtime().StopPodSandbox(Ctx().get(), request, &response);
   }
 
   std::string nri_socket_;
@@ -349,40 +329,6 @@ TEST_F(NriTest, APluginThatGoesAwayIsForgotten) {
   EXPECT_TRUE(plugin->Events().empty());
 }
 
-// test/nri/stubplugin, built with Go at test time: "" and why not when it cannot be.
-std::string StubPlugin(std::string* why_not) {
-  static std::once_flag once;
-  static std::string binary, why;
-  std::call_once(once, [] {
-    std::string go;
-    for (const char* candidate : {"/usr/local/go/bin/go", "/usr/lib/go/bin/go", "/usr/bin/go"}) {
-      if (::access(candidate, X_OK) == 0) {
-        go = candidate;
-        break;
-      }
-    }
-    if (go.empty()) {
-      why = "no Go toolchain (looked in /usr/local/go/bin, /usr/lib/go/bin, /usr/bin) to build NRI's Go stub plugin";
-      return;
-    }
-    const std::string out = std::string(BERTH_BINARY_DIR) + "/nristubplugin";
-    RunOptions options;
-    options.timeout = std::chrono::minutes(10);
-    options.extra_env = {"GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "CGO_ENABLED=0"};
-    auto built = RunProcess({"/bin/sh", "-c",
-                             absl::StrCat("cd '", BERTH_SOURCE_DIR, "/test/nri/stubplugin' && '", go, "' build -o '",
-                                          out, "' .")},
-                            options);
-    if (!built.ok() || built->exit_code != 0) {
-      why = absl::StrCat("building test/nri/stubplugin failed: ", built.ok() ? built->err : built.status().ToString());
-      return;
-    }
-    binary = out;
-  });
-  *why_not = why;
-  return binary;
-}
-
 // A process of ours whose stdout is read line by line; ended by pid.
 class LineProcess {
  public:
@@ -442,7 +388,7 @@ class LineProcess {
 
 TEST_F(NriTest, NrisOwnGoStubPluginWorksWithBerthd) {
   std::string why_not;
-  const std::string stub = StubPlugin(&why_not);
+  const std::string stub = BuildGoProgram("test/nri/stubplugin", "nristubplugin", "NRI's Go stub plugin", &why_not);
   if (stub.empty()) GTEST_SKIP() << why_not;
   StartWithNri();
   LineProcess plugin({stub, "-socket", nri_socket_, "-name", "gostub", "-idx", "40"});

@@ -121,6 +121,35 @@ std::string PodFixture::RunPod(const ::runtime::v1::PodSandboxConfig& config) {
   return response.status();
 }
 
+grpc::Status PodFixture::StopPod(const std::string& id) {
+  ::runtime::v1::StopPodSandboxRequest request;
+  request.set_pod_sandbox_id(id);
+  ::runtime::v1::StopPodSandboxResponse response;
+  return client().runtime().StopPodSandbox(Ctx().get(), request, &response);
+}
+
+grpc::Status PodFixture::Start(const std::string& id) {
+  ::runtime::v1::StartContainerRequest request;
+  request.set_container_id(id);
+  ::runtime::v1::StartContainerResponse response;
+  return client().runtime().StartContainer(Ctx().get(), request, &response);
+}
+
+grpc::Status PodFixture::StopContainer(const std::string& id, int64_t timeout) {
+  ::runtime::v1::StopContainerRequest request;
+  request.set_container_id(id);
+  request.set_timeout(timeout);
+  ::runtime::v1::StopContainerResponse response;
+  return client().runtime().StopContainer(Ctx().get(), request, &response);
+}
+
+grpc::Status PodFixture::RemoveContainer(const std::string& id) {
+  ::runtime::v1::RemoveContainerRequest request;
+  request.set_container_id(id);
+  ::runtime::v1::RemoveContainerResponse response;
+  return client().runtime().RemoveContainer(Ctx().get(), request, &response);
+}
+
 grpc::Status PodFixture::RemovePod(const std::string& id) {
   ::runtime::v1::RemovePodSandboxRequest request;
   request.set_pod_sandbox_id(id);

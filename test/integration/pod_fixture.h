@@ -37,6 +37,7 @@ class PodFixture : public BerthdFixture {
   std::string RunPod(const ::runtime::v1::PodSandboxConfig& config);
   grpc::Status RunPod(const ::runtime::v1::PodSandboxConfig& config, std::string* id);
   ::runtime::v1::PodSandboxStatus PodStatus(const std::string& id);
+  grpc::Status StopPod(const std::string& id);
   grpc::Status RemovePod(const std::string& id);
 
   ::runtime::v1::ContainerConfig ContainerConfig(const std::string& name, std::vector<std::string> command);
@@ -44,6 +45,10 @@ class PodFixture : public BerthdFixture {
                       const ::runtime::v1::ContainerConfig& config, std::string* id);
   std::string CreateAndStart(const std::string& pod, const ::runtime::v1::PodSandboxConfig& pod_config,
                              const ::runtime::v1::ContainerConfig& config);
+  grpc::Status Start(const std::string& id);
+  // timeout: StopContainer's grace period, in seconds.
+  grpc::Status StopContainer(const std::string& id, int64_t timeout = 0);
+  grpc::Status RemoveContainer(const std::string& id);
   ::runtime::v1::ContainerStatus StatusOf(const std::string& id);
   // The "info" of a verbose status, parsed; an empty object when there is none.
   nlohmann::json VerboseContainerInfo(const std::string& id);

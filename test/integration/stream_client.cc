@@ -13,44 +13,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/process.h"
+#include "test/integration/go_program.h"
 
 namespace berth::testing {
 
 std::string StreamClient(std::string* missing, bool* no_go) {
-  static std::once_flag once;
-  static std::string binary, why;
-  static bool go_missing = false;
-  std::call_once(once, [] {
-    std::string go;
-    for (const char* candidate : {"/usr/local/go/bin/go", "/usr/lib/go/bin/go", "/usr/bin/go"}) {
-      if (::access(candidate, X_OK) == 0) {
-        go = candidate;
-        break;
-      }
-    }
-    if (go.empty()) {
-      go_missing = true;
-      why = "no Go toolchain (looked in /usr/local/go/bin, /usr/lib/go/bin, /usr/bin): the streaming tests need one "
-            "to build client-go's executor";
-      return;
-    }
-    const std::string out = std::string(BERTH_BINARY_DIR) + "/streamclient";
-    RunOptions options;
-    options.timeout = std::chrono::minutes(10);
-    options.extra_env = {"GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "CGO_ENABLED=0"};
-    auto built = RunProcess({"/bin/sh", "-c",
-                             absl::StrCat("cd '", BERTH_SOURCE_DIR, "/test/streaming/client' && '", go,
-                                          "' build -o '", out, "' .")},
-                            options);
-    if (!built.ok() || built->exit_code != 0) {
-      why = absl::StrCat("building test/streaming/client failed: ", built.ok() ? built->err : built.status().ToString());
-      return;
-    }
-    binary = out;
-  });
-  *missing = why;
-  *no_go = go_missing;
-  return binary;
+  return BuildGoProgram("test/streaming/client", "streamclient", "client-go's executor for the streaming tests", missing,
+                        no_go);
 }
 
 Forwarder::Forwarder(std::vector<std::string> command, int port) {
