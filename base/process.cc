@@ -110,7 +110,8 @@ namespace {
 
 // posix_spawn of argv with actions, signals as a new program expects them (none
 // blocked, all at their defaults).
-StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, posix_spawn_file_actions_t* actions, char** env) {
+StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, posix_spawn_file_actions_t* actions, char** env,
+                      const std::string& executable = "") {
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none;
@@ -124,9 +125,10 @@ StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, posix_spawn_file_act
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid;
-  int rc = ::posix_spawn(&pid, args[0], actions, &attr, args.data(), env);
+  const char* file = executable.empty() ? args[0] : executable.c_str();
+  int rc = ::posix_spawn(&pid, file, actions, &attr, args.data(), env);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return ErrnoError(rc, absl::StrCat("run ", argv[0]));
+  if (rc != 0) return ErrnoError(rc, absl::StrCat("run ", file));
   return pid;
 }
 
@@ -214,7 +216,12 @@ StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOp
   std::vector<std::string> env_storage;
   char** env = environ;
   std::vector<char*> env_pointers;
-  if (!options.extra_env.empty()) {
+  if (options.env) {
+    env_storage = *options.env;
+    for (auto& entry : env_storage) env_pointers.push_back(entry.data());
+    env_pointers.push_back(nullptr);
+    env = env_pointers.data();
+  } else if (!options.extra_env.empty()) {
     for (char** e = environ; *e != nullptr; ++e) {
       absl::string_view entry(*e);
       absl::string_view name = entry.substr(0, entry.find('='));
@@ -229,7 +236,7 @@ StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOp
     env_pointers.push_back(nullptr);
     env = env_pointers.data();
   }
-  auto spawned = Spawn(argv, &actions, env);
+  auto spawned = Spawn(argv, &actions, env, options.executable);
   posix_spawn_file_actions_destroy(&actions);
   if (!spawned.ok()) return spawned.status();
   pid_t pid = *spawned;

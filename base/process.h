@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ struct RunOptions {
   std::string stdin_data;
   // NAME=value entries added to (or replacing) berthd's own environment.
   std::vector<std::string> extra_env;
+  // The child's whole environment instead of berthd's (extra_env is then ignored).
+  std::optional<std::vector<std::string>> env;
+  // The file to run when argv[0] is only the name the program sees (an OCI hook's
+  // path and args); empty: argv[0].
+  std::string executable;
   // Called with the child's pid when the deadline passes, before the child is killed;
   // lets a caller kill what the child started (an exec'd process).
   std::function<void(pid_t)> on_timeout;

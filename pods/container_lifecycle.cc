@@ -142,7 +142,7 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   // before anything can list it (the gate is held until its record is added).
   nri::SyncGateHold creating = nri_.HoldForCreation();
   announced = nri_.enabled();
-  RETURN_IF_ERROR(nri_.CreateContainer(*pod, record, &oci));
+  RETURN_IF_ERROR(nri_.CreateContainer(*pod, record, runtime->features(), &oci));
   record.cgroup_path = oci.cgroups_path;
   if (!record.log_path.empty()) {
     RETURN_IF_ERROR(MakeDirs(std::filesystem::path(record.log_path).parent_path().string(), 0755));

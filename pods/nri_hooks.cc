@@ -43,10 +43,12 @@ Status NriHooks::UpdatePod(const SandboxRecord& pod, const cgroups::Resources& o
   return absl::OkStatus();
 }
 
-Status NriHooks::CreateContainer(const SandboxRecord& pod, const ContainerRecord& container, runtime::Spec* spec) {
+Status NriHooks::CreateContainer(const SandboxRecord& pod, const ContainerRecord& container,
+                                 const RuntimeHandler::Features& handler, runtime::Spec* spec) {
   if (!host_) return absl::OkStatus();
-  ASSIGN_OR_RETURN(nri::api::ContainerAdjustment adjust, host_->CreateContainer(Pod(pod), NriContainer(container, spec)));
-  return ApplyNriAdjustment(adjust, spec);
+  ASSIGN_OR_RETURN(nri::api::ContainerAdjustment adjust,
+                   host_->CreateContainer(Pod(pod), NriContainer(container, spec)));
+  return ApplyNriAdjustment(adjust, handler, spec);
 }
 
 void NriHooks::ContainerUndone(const SandboxRecord& pod, const ContainerRecord& container) {

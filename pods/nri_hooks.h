@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "nri/host.h"
 #include "pods/records.h"
+#include "pods/runtime_handler.h"
 #include "runtime/spec.h"
 
 namespace berth::pods {
@@ -38,7 +39,8 @@ class NriHooks {
   Status UpdatePod(const SandboxRecord& pod, const cgroups::Resources& overhead, const cgroups::Resources& resources);
 
   // Plugins' adjustments, applied to spec; a refusal or a conflict fails the create.
-  Status CreateContainer(const SandboxRecord& pod, const ContainerRecord& container, runtime::Spec* spec);
+  Status CreateContainer(const SandboxRecord& pod, const ContainerRecord& container,
+                         const RuntimeHandler::Features& handler, runtime::Spec* spec);
   // A create that failed after CreateContainer's event: plugins forget it.
   void ContainerUndone(const SandboxRecord& pod, const ContainerRecord& container);
   void ContainerCreated(const SandboxRecord& pod, const ContainerRecord& container);

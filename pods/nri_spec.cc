@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "nri/adjustment.h"
+#include "pods/nri_process_fields.h"
+#include "runtime/scheduling.h"
 
 namespace berth::pods {
 namespace {
@@ -124,6 +126,7 @@ api::Container NriContainer(const ContainerRecord& container, const runtime::Spe
   }
   for (const auto& arg : spec->process.args) out.add_args(arg);
   for (const auto& env : spec->process.env) out.add_env(env);
+  if (!spec->hooks.empty()) CopyOciHooks(spec->hooks, out.mutable_hooks());
   for (const runtime::Mount& m : spec->mounts) {
     api::Mount* mount = out.add_mounts();
     mount->set_destination(m.destination);
@@ -160,24 +163,52 @@ api::Container NriContainer(const ContainerRecord& container, const runtime::Spe
   return out;
 }
 
-Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, runtime::Spec* spec) {
+Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, const RuntimeHandler::Features& handler,
+                          runtime::Spec* spec) {
   auto refuse = [](const char* what) {
     return absl::FailedPreconditionError(absl::StrCat("an NRI plugin adjusts the container's ", what,
                                                       ", which berth does not apply yet"));
   };
-  if (adjust.has_hooks() && adjust.hooks().ByteSizeLong() > 0) return refuse("OCI hooks");
+  auto unsupported = [](absl::string_view what) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("an NRI plugin adjusts the container's ", what, ", which its runtime handler does not support"));
+  };
   if (adjust.cdi_devices_size() > 0) return refuse("CDI devices");
   const api::LinuxContainerAdjustment& linux = adjust.linux();
-  if (linux.has_io_priority()) return refuse("I/O priority");
-  if (linux.has_scheduler()) return refuse("scheduler");
   if (linux.has_rdt() || linux.resources().has_rdt_class()) return refuse("RDT class");
   if (linux.resources().has_blockio_class()) return refuse("block I/O class");
-  if (linux.has_memory_policy()) return refuse("memory policy");
   if (linux.net_devices_size() > 0) return refuse("network devices");
   if (linux.has_seccomp_policy() && !linux.seccomp_policy().listener_path().empty()) {
     return refuse("seccomp policy's notify listener");
   }
   if (linux.namespaces_size() > 0) return refuse("namespaces");
+
+  if (adjust.has_hooks()) {
+    runtime::Hooks hooks;
+    AppendNriHooks(adjust.hooks(), &hooks);
+    RETURN_IF_ERROR(Annotate(runtime::ValidateHooks(hooks), "an NRI plugin's OCI hooks"));
+    for (auto [kind, list] : {std::pair{"prestart", &hooks.prestart}, std::pair{"createRuntime", &hooks.create_runtime},
+                              std::pair{"createContainer", &hooks.create_container},
+                              std::pair{"startContainer", &hooks.start_container},
+                              std::pair{"poststart", &hooks.poststart}, std::pair{"poststop", &hooks.poststop}}) {
+      if (!list->empty() && !handler.RunsHook(kind)) return unsupported(absl::StrCat(kind, " hooks"));
+    }
+    AppendNriHooks(adjust.hooks(), &spec->hooks);
+  }
+  if (linux.has_io_priority()) {
+    if (!handler.io_priority) return unsupported("I/O priority");
+    ASSIGN_OR_RETURN(spec->process.io_priority, OciIoPriority(linux.io_priority()));
+  }
+  if (linux.has_scheduler()) {
+    if (!handler.scheduler) return unsupported("scheduler");
+    ASSIGN_OR_RETURN(spec->process.scheduler, OciScheduler(linux.scheduler()));
+  }
+  RETURN_IF_ERROR(Annotate(runtime::ValidateScheduling(spec->process), "an NRI plugin's adjustment"));
+  if (linux.has_memory_policy()) {
+    if (!handler.memory_policy) return unsupported("memory policy");
+    ASSIGN_OR_RETURN(spec->memory_policy, OciMemoryPolicy(linux.memory_policy()));
+    RETURN_IF_ERROR(Annotate(runtime::ValidateMemoryPolicy(*spec->memory_policy), "an NRI plugin's adjustment"));
+  }
 
   for (const auto& [key, value] : adjust.annotations()) {
     nri::AdjustedKey k = nri::ParseAdjustedKey(key);

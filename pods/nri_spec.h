@@ -5,6 +5,7 @@
 #include "base/status.h"
 #include "nri/api.h"
 #include "pods/records.h"
+#include "pods/runtime_handler.h"
 #include "runtime/spec.h"
 
 namespace berth::pods {
@@ -18,11 +19,13 @@ nri::api::Container NriContainer(const ContainerRecord& container, const runtime
 
 // Applies plugins' merged adjustment to spec: annotations, environment, args,
 // mounts, devices (node and cgroup rule), rlimits, resources, cgroups path, OOM
-// score, sysctls and a seccomp policy (which replaces the container's). What berth
-// cannot apply yet (OCI hooks, CDI devices, I/O priority, scheduler, RDT, block I/O
-// class, memory policy, network devices, namespaces, a seccomp notify listener) is
+// score, sysctls, a seccomp policy (which replaces the container's), OCI hooks, I/O
+// priority, scheduler and memory policy. What the container's handler cannot honour
+// (says its features), and what berth cannot apply yet (CDI devices, RDT, block I/O
+// class, network devices, namespaces, a seccomp notify listener), is
 // FAILED_PRECONDITION naming it: a plugin's wish is never dropped in silence.
-Status ApplyNriAdjustment(const nri::api::ContainerAdjustment& adjust, runtime::Spec* spec);
+Status ApplyNriAdjustment(const nri::api::ContainerAdjustment& adjust, const RuntimeHandler::Features& handler,
+                          runtime::Spec* spec);
 
 // Resources as NRI carries them, and back.
 nri::api::LinuxResources NriResources(const cgroups::Resources& resources);

@@ -16,6 +16,13 @@ runtime::Spec BaseSpec() {
   return spec;
 }
 
+RuntimeHandler::Features EveryFeature() {
+  RuntimeHandler::Features features;
+  features.hooks = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
+  features.io_priority = features.scheduler = features.memory_policy = true;
+  return features;
+}
+
 TEST(NriSpecTest, AppliesWhatPluginsAdjust) {
   runtime::Spec spec = BaseSpec();
   api::ContainerAdjustment adjust;
@@ -47,7 +54,7 @@ TEST(NriSpecTest, AppliesWhatPluginsAdjust) {
   rlimit->set_type("RLIMIT_NOFILE");
   rlimit->set_hard(4096);
   rlimit->set_soft(1024);
-  ASSERT_TRUE(ApplyNriAdjustment(adjust, &spec).ok());
+  ASSERT_TRUE(ApplyNriAdjustment(adjust, EveryFeature(), &spec).ok());
 
   EXPECT_EQ(spec.annotations, (std::map<std::string, std::string>{{"keep", "1"}, {"added", "x"}}));
   EXPECT_EQ(spec.process.env, (std::vector<std::string>{"HOME=/home/nri", "NRI=yes"}));
@@ -75,7 +82,7 @@ TEST(NriSpecTest, ASeccompPolicyReplacesTheContainers) {
   rule->add_names("mkdir");
   rule->set_action("SCMP_ACT_ERRNO");
   rule->mutable_errno_ret()->set_value(1);
-  ASSERT_TRUE(ApplyNriAdjustment(adjust, &spec).ok());
+  ASSERT_TRUE(ApplyNriAdjustment(adjust, EveryFeature(), &spec).ok());
   ASSERT_TRUE(spec.seccomp.has_value());
   EXPECT_EQ(spec.seccomp->default_action, "SCMP_ACT_ALLOW");
   ASSERT_EQ(spec.seccomp->syscalls.size(), 1u);
@@ -83,16 +90,106 @@ TEST(NriSpecTest, ASeccompPolicyReplacesTheContainers) {
   EXPECT_EQ(spec.seccomp->syscalls[0].errno_ret, 1u);
 
   policy->set_listener_path("/run/agent.sock");
-  EXPECT_EQ(ApplyNriAdjustment(adjust, &spec).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ApplyNriAdjustment(adjust, EveryFeature(), &spec).code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(NriSpecTest, RefusesWhatBerthCannotApplyYet) {
   runtime::Spec spec = BaseSpec();
   api::ContainerAdjustment adjust;
-  adjust.mutable_hooks()->add_prestart()->set_path("/bin/true");
-  Status refused = ApplyNriAdjustment(adjust, &spec);
+  adjust.add_cdi_devices()->set_name("vendor.com/gpu=0");
+  Status refused = ApplyNriAdjustment(adjust, EveryFeature(), &spec);
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.message().find("OCI hooks"), std::string::npos) << refused;
+  EXPECT_NE(refused.message().find("CDI devices"), std::string::npos) << refused;
+}
+
+TEST(NriSpecTest, HooksAreAppendedWhereTheHandlerRunsThem) {
+  runtime::Spec spec = BaseSpec();
+  spec.hooks.poststop.push_back({"/bin/own", {}, {}, std::nullopt});
+  api::ContainerAdjustment adjust;
+  api::Hook* hook = adjust.mutable_hooks()->add_create_runtime();
+  hook->set_path("/usr/libexec/inject");
+  hook->add_args("inject");
+  hook->add_args("--all");
+  hook->add_env("A=1");
+  hook->mutable_timeout()->set_value(5);
+  adjust.mutable_hooks()->add_poststop()->set_path("/bin/theirs");
+  ASSERT_TRUE(ApplyNriAdjustment(adjust, EveryFeature(), &spec).ok());
+  ASSERT_EQ(spec.hooks.create_runtime.size(), 1u);
+  EXPECT_EQ(spec.hooks.create_runtime[0].path, "/usr/libexec/inject");
+  EXPECT_EQ(spec.hooks.create_runtime[0].args, (std::vector<std::string>{"inject", "--all"}));
+  EXPECT_EQ(spec.hooks.create_runtime[0].env, std::vector<std::string>{"A=1"});
+  EXPECT_EQ(spec.hooks.create_runtime[0].timeout, 5);
+  ASSERT_EQ(spec.hooks.poststop.size(), 2u);
+  EXPECT_EQ(spec.hooks.poststop[1].path, "/bin/theirs");
+
+  // The container's hooks reach plugins.
+  api::Container seen = NriContainer(ContainerRecord(), &spec);
+  EXPECT_EQ(seen.hooks().poststop_size(), 2);
+
+  runtime::Spec other = BaseSpec();
+  RuntimeHandler::Features no_hooks = EveryFeature();
+  no_hooks.hooks = {"prestart"};
+  Status refused = ApplyNriAdjustment(adjust, no_hooks, &other);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("createRuntime hooks"), std::string::npos) << refused;
+
+  api::ContainerAdjustment relative;
+  relative.mutable_hooks()->add_prestart()->set_path("inject");
+  EXPECT_EQ(ApplyNriAdjustment(relative, EveryFeature(), &other).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(NriSpecTest, IoPrioritySchedulerAndMemoryPolicyBecomeOciFields) {
+  runtime::Spec spec = BaseSpec();
+  api::ContainerAdjustment adjust;
+  api::LinuxContainerAdjustment* linux = adjust.mutable_linux();
+  linux->mutable_io_priority()->set_class_(api::NRI_IOPRIO_CLASS_BE);
+  linux->mutable_io_priority()->set_priority(6);
+  linux->mutable_scheduler()->set_policy(api::NRI_SCHED_BATCH);
+  linux->mutable_scheduler()->set_nice(7);
+  linux->mutable_scheduler()->add_flags(api::NRI_SCHED_FLAG_RESET_ON_FORK);
+  linux->mutable_memory_policy()->set_mode(api::NRI_MPOL_BIND);
+  linux->mutable_memory_policy()->set_nodes("0");
+  linux->mutable_memory_policy()->add_flags(api::NRI_MPOL_F_STATIC_NODES);
+  ASSERT_TRUE(ApplyNriAdjustment(adjust, EveryFeature(), &spec).ok());
+  ASSERT_TRUE(spec.process.io_priority);
+  EXPECT_EQ(spec.process.io_priority->io_class, "IOPRIO_CLASS_BE");
+  EXPECT_EQ(spec.process.io_priority->priority, 6);
+  ASSERT_TRUE(spec.process.scheduler);
+  EXPECT_EQ(spec.process.scheduler->policy, "SCHED_BATCH");
+  EXPECT_EQ(spec.process.scheduler->nice, 7);
+  EXPECT_EQ(spec.process.scheduler->flags, std::vector<std::string>{"SCHED_FLAG_RESET_ON_FORK"});
+  ASSERT_TRUE(spec.memory_policy);
+  EXPECT_EQ(spec.memory_policy->mode, "MPOL_BIND");
+  EXPECT_EQ(spec.memory_policy->nodes, "0");
+  EXPECT_EQ(spec.memory_policy->flags, std::vector<std::string>{"MPOL_F_STATIC_NODES"});
+
+  // A handler that would ignore the field (runc 1.1) is not handed it.
+  for (auto drop : {&RuntimeHandler::Features::io_priority, &RuntimeHandler::Features::scheduler,
+                    &RuntimeHandler::Features::memory_policy}) {
+    RuntimeHandler::Features features = EveryFeature();
+    features.*drop = false;
+    runtime::Spec other = BaseSpec();
+    EXPECT_EQ(ApplyNriAdjustment(adjust, features, &other).code(), StatusCode::kFailedPrecondition);
+  }
+
+  // Out of range, or a number that names nothing: the plugin is told.
+  runtime::Spec other = BaseSpec();
+  linux->mutable_io_priority()->set_priority(9);
+  EXPECT_EQ(ApplyNriAdjustment(adjust, EveryFeature(), &other).code(), StatusCode::kInvalidArgument);
+  linux->mutable_io_priority()->set_priority(0);
+  linux->mutable_scheduler()->set_policy(static_cast<api::LinuxSchedulerPolicy>(77));
+  EXPECT_EQ(ApplyNriAdjustment(adjust, EveryFeature(), &other).code(), StatusCode::kInvalidArgument);
+  linux->mutable_scheduler()->set_policy(api::NRI_SCHED_BATCH);
+  linux->mutable_memory_policy()->set_nodes("3-1");
+  EXPECT_EQ(ApplyNriAdjustment(adjust, EveryFeature(), &other).code(), StatusCode::kInvalidArgument);
+
+  // NONE clears what the spec had.
+  api::ContainerAdjustment none;
+  none.mutable_linux()->mutable_io_priority()->set_class_(api::NRI_IOPRIO_CLASS_NONE);
+  none.mutable_linux()->mutable_scheduler()->set_policy(api::NRI_SCHED_NONE);
+  ASSERT_TRUE(ApplyNriAdjustment(none, EveryFeature(), &spec).ok());
+  EXPECT_FALSE(spec.process.io_priority);
+  EXPECT_FALSE(spec.process.scheduler);
 }
 
 TEST(NriSpecTest, ResourcesRoundTrip) {

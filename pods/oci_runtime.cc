@@ -40,17 +40,8 @@ const OciRuntime::Features& OciRuntime::features() {
     options.timeout = std::chrono::seconds(10);
     auto run = RunProcess({binary_, "features"}, options);
     if (!run.ok() || run->exit_code != 0) return;
-    auto document = nlohmann::json::parse(run->out, nullptr, false);
-    if (document.is_discarded() || !document.is_object()) return;
-    auto options_it = document.find("mountOptions");
-    if (options_it != document.end() && options_it->is_array()) {
-      for (const auto& option : *options_it) features_.recursive_read_only |= option == "rro";
-    }
-    auto linux_it = document.find("linux");
-    if (linux_it == document.end() || !linux_it->is_object()) return;
-    auto namespaces_it = linux_it->find("namespaces");
-    if (namespaces_it == linux_it->end() || !namespaces_it->is_array()) return;
-    for (const auto& type : *namespaces_it) features_.user_namespace |= type == "user";
+    features_ = ParseFeatures(run->out);
+    features_.checkpoint = true;
   });
   return features_;
 }

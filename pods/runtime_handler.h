@@ -31,7 +31,18 @@ class RuntimeHandler {
     // idmap the rootfs and volumes for it (set by the lifecycle, which knows).
     bool user_namespaces = false;
     bool checkpoint = false;  // dumps and restores containers through CRIU
+    std::vector<std::string> hooks;  // the kinds of OCI hook it runs ("createRuntime", ...)
+    bool io_priority = false;        // process.ioPriority
+    bool scheduler = false;          // process.scheduler
+    bool memory_policy = false;      // linux.memoryPolicy
+
+    bool RunsHook(absl::string_view kind) const;
   };
+
+  // From an OCI features document (`runc features`): what it lists, and for the
+  // runtime-spec 1.2 process fields that the document has no field for, either a
+  // spec version of 1.2 or later or berth-runtime's annotations saying so.
+  static Features ParseFeatures(absl::string_view document);
 
   virtual const std::string& name() const = 0;
   virtual const Features& features() = 0;

@@ -290,7 +290,7 @@ int RunCommandLine(int argc, char** argv) {
       return 1;
     }
   }
-  Runtime runtime(root);
+  Runtime runtime(root, [&errors](const Status& status) { errors.Warn(status); });
   StatusOr<int> result = it->second(runtime, std::vector<std::string>(args.begin() + i + 1, args.end()));
   if (!result.ok()) {
     // Tagged with its code, so berthd can tell "no such container" from a failure.

@@ -37,8 +37,10 @@
 #include "cgroups/manager.h"
 #include "runtime/capabilities.h"
 #include "runtime/cgroup_cleanup.h"
+#include "runtime/hooks.h"
 #include "runtime/mounts.h"
 #include "runtime/namespaces.h"
+#include "runtime/scheduling.h"
 #include "runtime/seccomp.h"
 
 extern char** environ;
@@ -168,6 +170,17 @@ struct Argv {
 
 std::string MessageOf(const Status& status) { return std::string(status.message()); }
 
+// What state.json and the hooks say of a container, but for its pid and times.
+ContainerState ContainerStateOf(absl::string_view id, const Spec& spec, const std::string& bundle) {
+  ContainerState state;
+  state.oci_version = spec.oci_version;
+  state.id = std::string(id);
+  state.bundle = bundle;
+  state.rootfs = spec.root_path;
+  state.annotations = spec.annotations;
+  return state;
+}
+
 // ---- the container's init ------------------------------------------------------
 
 // Stdio that is the host's /dev/null (the shim gives it for no stdin) becomes the
@@ -187,6 +200,8 @@ Status ReopenDevNull() {
 
 struct InitArgs {
   const Spec* spec = nullptr;
+  // The container as its hooks see it; the init's pid on the host comes with "g".
+  ContainerState hook_state;
   RootfsContext rootfs;
   int sync_fd = -1;
   int listen_fd = -1;
@@ -271,13 +286,23 @@ StatusOr<std::string> PrepareProcess(const Process& process, const Spec& spec, i
   return exe;
 }
 
-// Blocks until create says the next step may go: "g" once the init is in its
-// cgroups, "D" once the container's device rules are in force.
-Status WaitForCreate(int sync_fd, absl::string_view what) {
-  auto go = ReceiveMessage(sync_fd);
-  if (!go.ok()) return go.status();
-  if (go->empty()) return absl::AbortedError(absl::StrCat("create gave up before ", what));
-  return absl::OkStatus();
+// Blocks until create says the next step may go: "g" (with the init's pid on the
+// host) once the init is in its cgroups, "h" once the createRuntime hooks have run,
+// "D" once the container's device rules are in force. Returns what followed the letter.
+StatusOr<std::string> WaitForCreate(int sync_fd, absl::string_view what) {
+  ASSIGN_OR_RETURN(std::string go, ReceiveMessage(sync_fd));
+  if (go.empty()) return absl::AbortedError(absl::StrCat("create gave up before ", what));
+  return go.substr(1);
+}
+
+// The init's side of the hooks that run before pivot_root: create runs prestart and
+// createRuntime from the host while the init waits, then the init runs
+// createContainer itself, in the container's namespaces with the host's root.
+Status RunHooksBeforePivot(const InitArgs& a) {
+  RETURN_IF_ERROR(SendMessage(a.sync_fd, "H"));
+  RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the createRuntime hooks had run").status());
+  return RunHooks(a.spec->hooks.create_container, "createContainer",
+                  HookStateJson(a.hook_state, "created", a.hook_state.pid));
 }
 
 // Everything that can fail before the init waits for `start`.
@@ -291,20 +316,28 @@ Status WaitForCreate(int sync_fd, absl::string_view what) {
 // The device rules come into force once the rootfs is complete ("R", then "D"):
 // making a /dev node needs the 'm' access that a rule (say, a read-only device)
 // may not give, and the init runs nothing of the container's before it execs.
-StatusOr<std::string> SetupInit(const InitArgs& a) {
+//
+// Hooks that run before pivot_root need the init's host pid, which comes with "g",
+// so with them the rootfs waits for the cgroup placement on v1 too.
+StatusOr<std::string> SetupInit(InitArgs& a) {
   const Spec& spec = *a.spec;
   const Process& process = spec.process;
   ASSIGN_OR_RETURN(UniqueFd userns, OpenUserNamespace(spec));
   RETURN_IF_ERROR(EnterNamespaces(spec));
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
+  RETURN_IF_ERROR(ApplyScheduling(process));
+  if (spec.memory_policy) RETURN_IF_ERROR(ApplyMemoryPolicy(*spec.memory_policy));
   RETURN_IF_ERROR(SetHostnames(spec));
-  const bool rootfs_needs_cgroup = a.rootfs.cgroup_v2_host;
-  if (!rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(a.rootfs));
-  RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the init was in its cgroups"));
+  RootfsContext rootfs = a.rootfs;
+  if (spec.hooks.BeforePivot()) rootfs.before_pivot = [&a] { return RunHooksBeforePivot(a); };
+  const bool rootfs_needs_cgroup = rootfs.cgroup_v2_host || spec.hooks.BeforePivot();
+  if (!rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(rootfs));
+  ASSIGN_OR_RETURN(std::string host_pid, WaitForCreate(a.sync_fd, "the init was in its cgroups"));
+  if (!absl::SimpleAtoi(host_pid, &a.hook_state.pid)) return absl::InternalError("create sent no pid with \"g\"");
   RETURN_IF_ERROR(UnshareCgroupNamespace(spec));
-  if (rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(a.rootfs));
+  if (rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(rootfs));
   RETURN_IF_ERROR(SendMessage(a.sync_fd, "R"));
-  RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the device rules were in force"));
+  RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the device rules were in force").status());
   RETURN_IF_ERROR(ReopenDevNull());
   ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, spec, a.console_fd));
   // A session of its own, as with a terminal (SetupConsole): one left in the shim's
@@ -321,7 +354,7 @@ StatusOr<std::string> SetupInit(const InitArgs& a) {
   return exe;
 }
 
-[[noreturn]] void RunInit(const InitArgs& a) {
+[[noreturn]] void RunInit(InitArgs& a) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto exe = SetupInit(a);
@@ -348,6 +381,13 @@ StatusOr<std::string> SetupInit(const InitArgs& a) {
   if (::read(conn, &byte, 1) != 1) ::_exit(1);
   ::close(a.listen_fd);
   const Process& process = a.spec->process;
+  // In the container, as the container's user: the last step before its program.
+  Status hooked = RunHooks(a.spec->hooks.start_container, "startContainer",
+                           HookStateJson(a.hook_state, "created", a.hook_state.pid));
+  if (!hooked.ok()) {
+    WriteAll(conn, MessageOf(hooked));
+    ::_exit(1);
+  }
   if (a.spec->seccomp && process.no_new_privileges) {
     Status status = LoadSeccomp(*a.spec->seccomp);
     if (!status.ok()) {
@@ -401,6 +441,8 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
   // In the container's mount namespace: a terminal is one of its own devpts.
   ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, *a.spec, a.console_fd));
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
+  RETURN_IF_ERROR(ApplyScheduling(process));
+  if (a.spec->memory_policy) RETURN_IF_ERROR(ApplyMemoryPolicy(*a.spec->memory_policy));
   if (a.join_user && ::setns(a.pidfd, CLONE_NEWUSER) != 0) return ErrnoError("join the container's user namespace");
   ::umask(process.user.umask.value_or(022));
   // The steps above ran while exec placed us in the container's cgroups (as the
@@ -450,6 +492,8 @@ Status Runtime::Create(const CreateOptions& o) {
     return absl::InvalidArgumentError("berth-runtime needs a mount namespace in linux.namespaces");
   }
   if (spec.FindNamespace("time") != nullptr) return absl::UnimplementedError("time namespaces are not supported");
+  RETURN_IF_ERROR(ValidateScheduling(spec.process));
+  if (spec.memory_policy) RETURN_IF_ERROR(ValidateMemoryPolicy(*spec.memory_policy));
   RETURN_IF_ERROR(CheckUserNamespace(spec));
   RETURN_IF_ERROR(CheckHostIsolation(spec));
 
@@ -485,6 +529,7 @@ Status Runtime::Create(const CreateOptions& o) {
 
   InitArgs args;
   args.spec = &spec;
+  args.hook_state = ContainerStateOf(o.id, spec, bundle);
   args.rootfs.spec = &spec;
   args.rootfs.cgroup_dirs = cg.HierarchyDirs();
   args.rootfs.cgroup_v2_host = layout.mode == cgroups::Mode::kUnified;
@@ -511,9 +556,18 @@ Status Runtime::Create(const CreateOptions& o) {
   };
   // The init sets up what does not need its cgroup meanwhile (see SetupInit).
   Status placed = cg.AddPid(pid);
-  if (placed.ok()) placed = SendMessage(sync.get(), "g");
+  if (placed.ok()) placed = SendMessage(sync.get(), absl::StrCat("g", pid));
   if (!placed.ok()) ::shutdown(sync.get(), SHUT_WR);  // the init stops waiting for "g"
   ASSIGN_OR_RETURN(std::string reply, ReceiveMessage(sync.get()));
+  if (reply == "H") {
+    // The init's mounts are in place and it has not pivoted yet (RunHooksBeforePivot).
+    args.hook_state.pid = pid;
+    std::string state = HookStateJson(args.hook_state, "creating", pid);
+    RETURN_IF_ERROR(RunHooks(spec.hooks.prestart, "prestart", state));
+    RETURN_IF_ERROR(RunHooks(spec.hooks.create_runtime, "createRuntime", state));
+    RETURN_IF_ERROR(SendMessage(sync.get(), "h"));
+    ASSIGN_OR_RETURN(reply, ReceiveMessage(sync.get()));
+  }
   if (reply == "R") {
     // The container's /dev is complete: its device rules apply from now on.
     Status restricted = spec.resources ? cg.ApplyDevices(spec.resources->devices) : absl::OkStatus();
@@ -561,6 +615,11 @@ Status Runtime::Start(absl::string_view id) {
   (void)::unlinkat(dir.get(), "exec.sock", 0);
   if (!error.empty()) {
     return absl::FailedPreconditionError(absl::StrCat("start container ", id, ": ", error));
+  }
+  // The spec asks that a failing poststart hook be only a warning.
+  auto spec = LoadSpec(state);
+  if (spec.ok() && !spec->hooks.poststart.empty()) {
+    Warn(RunHooks(spec->hooks.poststart, "poststart", HookStateJson(state, "running", state.pid)));
   }
   return absl::OkStatus();
 }
@@ -611,21 +670,26 @@ Status Runtime::Delete(absl::string_view id, bool force) {
   cgroups::Manager cg = cgroups::Manager::Open(layout, state.cgroup_path);
   RETURN_IF_ERROR(EmptyCgroup(cg));
   RETURN_IF_ERROR(Annotate(RemoveCgroup(cg), absl::StrCat("delete container ", id)));
-  return store_.Remove(id);
+  // Read before the state goes; run after, as the spec orders (a failure only warns).
+  auto spec = LoadSpec(state);
+  RETURN_IF_ERROR(store_.Remove(id));
+  if (spec.ok() && !spec->hooks.poststop.empty()) {
+    Warn(RunHooks(spec->hooks.poststop, "poststop", HookStateJson(state, "stopped", 0)));
+  }
+  return absl::OkStatus();
+}
+
+void Runtime::Warn(const Status& status) const {
+  if (!status.ok() && warn_) warn_(status);
 }
 
 Status Runtime::Record(absl::string_view id, pid_t pid, const Spec& spec, const std::string& bundle,
                        const std::string& cgroup_path, const std::string& pid_file) {
-  ContainerState state;
-  state.oci_version = spec.oci_version;
-  state.id = std::string(id);
+  ContainerState state = ContainerStateOf(id, spec, bundle);
   state.pid = pid;
   ASSIGN_OR_RETURN(state.start_time, ProcessStartTime(pid));
-  state.bundle = bundle;
-  state.rootfs = spec.root_path;
   state.created = absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::Now(), absl::UTCTimeZone());
   state.cgroup_path = cgroup_path;
-  state.annotations = spec.annotations;
   RETURN_IF_ERROR(store_.Save(state));
   if (pid_file.empty()) return absl::OkStatus();
   return WriteFileAtomically(pid_file, absl::StrCat(pid), 0644, Durability::kCrash);
@@ -650,6 +714,7 @@ StatusOr<int> Runtime::Exec(const ExecOptions& o) {
   if (o.process.terminal && o.console_socket.empty()) {
     return absl::InvalidArgumentError("process.terminal needs --console-socket to send the terminal to");
   }
+  RETURN_IF_ERROR(ValidateScheduling(o.process));
   ASSIGN_OR_RETURN(Spec spec, LoadSpec(state));
   UniqueFd console;
   if (o.process.terminal) {

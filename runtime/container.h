@@ -8,11 +8,13 @@
 //            on the same connection. exec.sock is removed: the container is running.
 //   delete:  kill what is left in the cgroup, remove the cgroup and STATE_DIR/ID. The
 //            container's mounts live only in its mount namespace and go with it.
+//   The spec's hooks run at their moments of create, start and delete (hooks.h).
 //
 //   created --start--> running --(init exits)--> stopped --delete--> (gone)
 //      \------------------------kill/delete --force----------------------/
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,7 +46,10 @@ struct ExecOptions {
 
 class Runtime {
  public:
-  explicit Runtime(std::string state_root) : store_(std::move(state_root)) {}
+  // warn: where what goes wrong without failing the verb goes (a poststart or
+  // poststop hook's failure).
+  explicit Runtime(std::string state_root, std::function<void(const Status&)> warn = nullptr)
+      : store_(std::move(state_root)), warn_(std::move(warn)) {}
 
   Status Create(const CreateOptions& options);
   Status Start(absl::string_view id);
@@ -72,8 +77,10 @@ class Runtime {
   // writes pid_file (when given) for the caller.
   Status Record(absl::string_view id, pid_t pid, const Spec& spec, const std::string& bundle,
                 const std::string& cgroup_path, const std::string& pid_file);
+  void Warn(const Status& status) const;
 
   StateStore store_;
+  std::function<void(const Status&)> warn_;
 };
 
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "base/unique_fd.h"
 #include "runtime/errors.h"
 
@@ -15,7 +16,16 @@ namespace berth::runtime {
 
 void ErrorLog::Write(const Status& status) const {
   std::cerr << "berth-runtime: " << TagRuntimeError(status) << "\n";
-  const std::string message(status.message());
+  Append("error", status.message());
+}
+
+void ErrorLog::Warn(const Status& status) const {
+  std::cerr << "berth-runtime: warning: " << status.message() << "\n";
+  Append("warning", status.message());
+}
+
+void ErrorLog::Append(absl::string_view level, absl::string_view text) const {
+  const std::string message(text);
   if (path.empty()) return;
   char stamp[40];
   timespec now;
@@ -25,9 +35,9 @@ void ErrorLog::Write(const Status& status) const {
   ::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
   std::string line;
   if (format == "json") {
-    line = nlohmann::json{{"level", "error"}, {"msg", message}, {"time", stamp}}.dump() + "\n";
+    line = nlohmann::json{{"level", std::string(level)}, {"msg", message}, {"time", stamp}}.dump() + "\n";
   } else {
-    line = std::string("time=\"") + stamp + "\" level=error msg=" + nlohmann::json(message).dump() + "\n";
+    line = absl::StrCat("time=\"", stamp, "\" level=", level, " msg=", nlohmann::json(message).dump(), "\n");
   }
   UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (file) (void)!::write(file.get(), line.data(), line.size());

@@ -16,6 +16,11 @@ struct ErrorLog {
   // stderr carries the code as a tag (see errors.h); the log's msg is the plain
   // message, as runc writes it.
   void Write(const Status& status) const;
+  // What went wrong without failing the command (a poststart hook), at level warning.
+  void Warn(const Status& status) const;
+
+ private:
+  void Append(absl::string_view level, absl::string_view message) const;
 };
 
 }  // namespace berth::runtime

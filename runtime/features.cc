@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
+#include "runtime/hooks.h"
 #include "runtime/mounts.h"
 #include "runtime/namespaces.h"
+#include "runtime/scheduling.h"
 #include "runtime/seccomp.h"
 #include "runtime/spec.h"
 
@@ -41,7 +43,7 @@ std::string FeaturesJson() {
   nlohmann::json features = {
       {"ociVersionMin", "1.0.0"},
       {"ociVersionMax", kOciVersion},
-      {"hooks", nlohmann::json::array()},  // berth-runtime runs no hooks
+      {"hooks", HookKinds()},
       {"mountOptions", SupportedMountOptions()},
       {"linux",
        {{"namespaces", SupportedNamespaceTypes()},
@@ -55,10 +57,15 @@ std::string FeaturesJson() {
           {"knownFlags", SupportedSeccompFlags()},
           {"supportedFlags", SupportedSeccompFlags()}}},
         {"apparmor", {{"enabled", true}}},
+        {"memoryPolicy", {{"modes", MemoryPolicyModes()}, {"flags", MemoryPolicyFlags()}}},
         {"selinux", {{"enabled", false}}},
         // Mounts with uidMappings are not made here: berthd attaches idmapped
         // copies itself, for runc too (idmapped_volumes.h in pods/).
         {"mountExtensions", {{"idmap", {{"enabled", false}}}}}}},
+      // process.ioPriority and process.scheduler are runtime-spec 1.2 fields, honoured
+      // here though the spec this runtime writes is older; the features document has
+      // no field for them, so they are said as the spec allows for such things.
+      {"annotations", {{"io.berth.runtime.process.ioPriority", "true"}, {"io.berth.runtime.process.scheduler", "true"}}},
   };
   return features.dump(2);
 }

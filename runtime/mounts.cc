@@ -422,6 +422,7 @@ Status SetupRootfs(const RootfsContext& context) {
       RETURN_IF_ERROR(CreateDevSymlinks(root_fd.get()));
     }
   }
+  if (context.before_pivot) RETURN_IF_ERROR(context.before_pivot());
   RETURN_IF_ERROR(PivotRoot(spec.root_path));
   RETURN_IF_ERROR(WriteSysctls(spec));
   for (const auto& path : spec.readonly_paths) RETURN_IF_ERROR(ReadonlyPath(path));

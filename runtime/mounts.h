@@ -7,6 +7,7 @@
 // image cannot redirect a mount onto the host.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct RootfsContext {
   // hierarchy name ("memory") -> directory.
   std::vector<std::pair<std::string, std::string>> cgroup_dirs;
   bool cgroup_v2_host = false;
+  // Run once every mount is in place, before pivot_root: the moment of the OCI
+  // hooks that see the container's mounts from the host's root (hooks.h).
+  std::function<Status()> before_pivot;
 };
 
 // Everything up to and including pivot_root and the final read-only remount of /.

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -628,6 +629,146 @@ TEST_F(RuntimeE2eTest, CrunRunsTheSameBundleAlike) {
   ASSERT_EQ(RunCommand({kCrun, "--root", state_, "start", "cmp-crun"}).exit_code, 0);
   EXPECT_EQ(ReadUntilEof(out.get()), "hello\n");
   EXPECT_EQ(WaitExit(pid), 0);
+}
+
+// Every hook kind, on berth-runtime and on runc alike: each sees the state of its
+// moment, in the namespaces the spec names, in the spec's order.
+class RuntimeHooksTest : public RuntimeE2eTest {
+ protected:
+  // A hook running the host's (or, for startContainer, the container's) shell.
+  json Hook(const std::string& script, std::optional<int> timeout = std::nullopt) {
+    json hook = {{"path", "/bin/sh"}, {"args", {"sh", "-c", script}}, {"env", {"PATH=/bin:/usr/bin"}}};
+    if (timeout) hook["timeout"] = *timeout;
+    return hook;
+  }
+
+  // Appends the kind to the order file and keeps the state it was given.
+  json Recording(const std::string& kind) {
+    return Hook(absl::StrCat("cat > ", dir_, "/", kind, ".json; readlink /proc/self/ns/mnt > ", dir_, "/", kind,
+                             ".mnt; echo ", kind, " >> ", dir_, "/order"));
+  }
+
+  void RunsEveryHookInOrder(const std::string& runtime, const std::string& id) {
+    json config = Config(id, {"cat", "/tmp/started"});
+    config["process"]["noNewPrivileges"] = false;
+    config["hooks"] = {
+        {"prestart", {Recording("prestart")}},
+        {"createRuntime", {Recording("createRuntime")}},
+        {"createContainer", {Recording("createContainer")}},
+        // In the container, after pivot_root: its shell, its /tmp.
+        {"startContainer", {Hook("cat > /tmp/started")}},
+        {"poststart", {Recording("poststart")}},
+        {"poststop", {Recording("poststop")}},
+    };
+    UniqueFd out;
+    pid_t pid = Create(runtime, id, config, &out);
+    ASSERT_GT(pid, 0);
+    // runc 1.1 runs poststart already here, at create, and gives createContainer the
+    // pid the container's namespace sees; berth-runtime does as the spec says.
+    const bool runc = runtime == kRunc;
+    auto order = ReadFile(dir_ + "/order");
+    ASSERT_TRUE(order.ok());
+    EXPECT_EQ(*order, runc ? "prestart\ncreateRuntime\ncreateContainer\npoststart\n"
+                           : "prestart\ncreateRuntime\ncreateContainer\n") << runtime;
+    auto init_mnt = ReadFile(absl::StrCat("/proc/", pid, "/ns/mnt"));
+    char host_mnt[64] = {}, container_mnt[64] = {};
+    ASSERT_GT(::readlink("/proc/self/ns/mnt", host_mnt, sizeof host_mnt - 1), 0);
+    ASSERT_GT(::readlink(absl::StrCat("/proc/", pid, "/ns/mnt").c_str(), container_mnt, sizeof container_mnt - 1), 0);
+    EXPECT_EQ(Trimmed(*ReadFile(dir_ + "/createRuntime.mnt")), host_mnt) << runtime << ": in the runtime's namespace";
+    EXPECT_EQ(Trimmed(*ReadFile(dir_ + "/createContainer.mnt")), container_mnt) << runtime << ": in the container's";
+    for (const char* kind : {"prestart", "createRuntime", "createContainer"}) {
+      json state = json::parse(*ReadFile(absl::StrCat(dir_, "/", kind, ".json")));
+      EXPECT_EQ(state["id"], id) << runtime << " " << kind;
+      EXPECT_EQ(state["pid"], runc && kind == std::string("createContainer") ? 1 : pid) << runtime << " " << kind;
+      EXPECT_EQ(state["bundle"], dir_ + "/" + id) << runtime << " " << kind;
+    }
+    EXPECT_EQ(json::parse(*ReadFile(dir_ + "/createRuntime.json"))["status"], "creating") << runtime;
+
+    Result start = RunCommand({runtime, "--root", state_, "start", id});
+    ASSERT_EQ(start.exit_code, 0) << start.err;
+    // startContainer's stdin was the state, which the container then printed.
+    json started = json::parse(ReadUntilEof(out.get()));
+    EXPECT_EQ(started["id"], id) << runtime;
+    EXPECT_EQ(WaitExit(pid), 0);
+    EXPECT_EQ(*ReadFile(dir_ + "/order"), "prestart\ncreateRuntime\ncreateContainer\npoststart\n") << runtime;
+    EXPECT_EQ(json::parse(*ReadFile(dir_ + "/poststart.json"))["pid"], pid) << runtime;
+
+    Result del = RunCommand({runtime, "--root", state_, "delete", id});
+    ASSERT_EQ(del.exit_code, 0) << del.err;
+    EXPECT_EQ(*ReadFile(dir_ + "/order"), "prestart\ncreateRuntime\ncreateContainer\npoststart\npoststop\n") << runtime;
+    EXPECT_EQ(json::parse(*ReadFile(dir_ + "/poststop.json"))["id"], id) << runtime;
+    ExpectGone(id);
+  }
+};
+
+TEST_F(RuntimeHooksTest, BerthRuntimeRunsEveryHookInOrder) { RunsEveryHookInOrder(kBerthRuntime, "hooked"); }
+
+TEST_F(RuntimeHooksTest, RuncRunsTheSameHooksAlike) {
+  if (!Exists(kRunc)) GTEST_SKIP() << "runc not installed";
+  RunsEveryHookInOrder(kRunc, "hooked-runc");
+}
+
+TEST_F(RuntimeHooksTest, AFailingOrHungCreateHookFailsCreateAndLeavesNothing) {
+  json failing = Config("hook-fails", {"true"});
+  failing["hooks"] = {{"createRuntime", {Hook("echo no device for this container >&2; exit 3")}}};
+  UniqueFd out;
+  Result result;
+  EXPECT_EQ(Create(kBerthRuntime, "hook-fails", failing, &out, &result), 0);
+  EXPECT_NE(result.err.find("createRuntime hook /bin/sh failed with exit code 3: no device for this container"),
+            std::string::npos)
+      << result.err;
+  ExpectGone("hook-fails");
+
+  json hung = Config("hook-hangs", {"true"});
+  hung["hooks"] = {{"createContainer", {Hook("sleep 30", 1)}}};
+  EXPECT_EQ(Create(kBerthRuntime, "hook-hangs", hung, &out, &result), 0);
+  EXPECT_NE(result.err.find("did not finish within its timeout of 1 s"), std::string::npos) << result.err;
+  ExpectGone("hook-hangs");
+
+  json relative = Config("hook-relative", {"true"});
+  relative["hooks"] = {{"poststop", {{{"path", "sh"}}}}};
+  EXPECT_EQ(Create(kBerthRuntime, "hook-relative", relative, &out, &result), 0);
+  EXPECT_NE(result.err.find("is not absolute"), std::string::npos) << result.err;
+}
+
+TEST_F(RuntimeHooksTest, AFailingPoststartHookOnlyWarns) {
+  json config = Config("poststart-fails", {"true"});
+  config["hooks"] = {{"poststart", {Hook("echo too late >&2; exit 1")}}};
+  UniqueFd out;
+  pid_t pid = Create(kBerthRuntime, "poststart-fails", config, &out);
+  ASSERT_GT(pid, 0);
+  Result start = RunCommand({kBerthRuntime, "--root", state_, "start", "poststart-fails"});
+  EXPECT_EQ(start.exit_code, 0) << start.err;
+  EXPECT_NE(start.err.find("warning: poststart hook /bin/sh failed with exit code 1: too late"), std::string::npos)
+      << start.err;
+  EXPECT_EQ(WaitExit(pid), 0);
+}
+
+TEST_F(RuntimeE2eTest, IoPrioritySchedulerAndMemoryPolicyReachTheProcess) {
+  // nice is field 19 of /proc/PID/stat and the policy field 41 (3 is SCHED_BATCH);
+  // numa_maps names the memory policy in force.
+  json config = Config("sched", {"sh", "-c",
+                                 "ionice -p $$; cut -d' ' -f19,41 /proc/self/stat; "
+                                 "grep -c 'bind:0' /proc/self/numa_maps >/dev/null && echo bound"});
+  config["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 6}};
+  config["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", 5}};
+  config["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "0"}};
+  auto [out, code] = RunContainer("sched", config);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(out, "best-effort: prio 6\n5 3\nbound\n");
+
+  // What the kernel would refuse is refused at create, saying which field.
+  json bad = Config("sched-bad", {"true"});
+  bad["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}, {"priority", 0}};
+  UniqueFd unused;
+  Result result;
+  EXPECT_EQ(Create(kBerthRuntime, "sched-bad", bad, &unused, &result), 0);
+  EXPECT_NE(result.err.find("process.scheduler.priority 0 is outside 1 to 99 for SCHED_FIFO"), std::string::npos)
+      << result.err;
+  bad = Config("mpol-bad", {"true"});
+  bad["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}};
+  EXPECT_EQ(Create(kBerthRuntime, "mpol-bad", bad, &unused, &result), 0);
+  EXPECT_NE(result.err.find("MPOL_BIND needs nodes"), std::string::npos) << result.err;
 }
 
 }  // namespace

@@ -58,6 +58,20 @@ Process ParseProcessJson(const json& j) {
   p.no_new_privileges = j.value("noNewPrivileges", false);
   p.oom_score_adj = Opt<int>(j, "oomScoreAdj");
   p.apparmor_profile = j.value("apparmorProfile", "");
+  if (auto it = j.find("ioPriority"); it != j.end() && !it->is_null()) {
+    p.io_priority = IoPriority{it->at("class").get<std::string>(), it->value("priority", 0)};
+  }
+  if (auto it = j.find("scheduler"); it != j.end() && !it->is_null()) {
+    Scheduler sched;
+    sched.policy = it->at("policy").get<std::string>();
+    sched.nice = it->value("nice", 0);
+    sched.priority = it->value("priority", 0);
+    sched.flags = Strings(*it, "flags");
+    sched.runtime = it->value("runtime", uint64_t{0});
+    sched.deadline = it->value("deadline", uint64_t{0});
+    sched.period = it->value("period", uint64_t{0});
+    p.scheduler = std::move(sched);
+  }
   return p;
 }
 
@@ -149,6 +163,27 @@ Seccomp ParseSeccompJson(const json& j) {
   return s;
 }
 
+std::vector<Hook> ParseHookList(const json& hooks, const char* key) {
+  std::vector<Hook> list;
+  auto it = hooks.find(key);
+  if (it == hooks.end() || it->is_null()) return list;
+  for (const auto& h : *it) {
+    list.push_back({h.at("path").get<std::string>(), Strings(h, "args"), Strings(h, "env"), Opt<int>(h, "timeout")});
+  }
+  return list;
+}
+
+Hooks ParseHooksJson(const json& j) {
+  Hooks hooks;
+  hooks.prestart = ParseHookList(j, "prestart");
+  hooks.create_runtime = ParseHookList(j, "createRuntime");
+  hooks.create_container = ParseHookList(j, "createContainer");
+  hooks.start_container = ParseHookList(j, "startContainer");
+  hooks.poststart = ParseHookList(j, "poststart");
+  hooks.poststop = ParseHookList(j, "poststop");
+  return hooks;
+}
+
 std::string Absolute(const std::string& path, const std::string& bundle) {
   if (absl::StartsWith(path, "/")) return path;
   return absl::StrCat(bundle, "/", path);
@@ -177,6 +212,7 @@ Spec ParseSpecJson(const json& j, const std::string& bundle) {
     }
   }
   spec.annotations = j.value("annotations", std::map<std::string, std::string>());
+  if (auto h = j.find("hooks"); h != j.end() && !h->is_null()) spec.hooks = ParseHooksJson(*h);
   auto it = j.find("linux");
   if (it == j.end() || it->is_null()) return spec;
   const json& linux = *it;
@@ -219,6 +255,10 @@ Spec ParseSpecJson(const json& j, const std::string& bundle) {
   if (auto s = linux.find("seccomp"); s != linux.end() && !s->is_null()) {
     spec.seccomp = ParseSeccompJson(*s);
   }
+  if (auto m = linux.find("memoryPolicy"); m != linux.end() && !m->is_null()) {
+    spec.memory_policy = MemoryPolicy{m->at("mode").get<std::string>(), m->value("nodes", std::string()),
+                                      Strings(*m, "flags")};
+  }
   return spec;
 }
 
@@ -253,6 +293,7 @@ StatusOr<Spec> ParseSpec(absl::string_view text, const std::string& bundle) {
     for (const char* k : kKnown) known |= ns.type == k;
     if (!known) return absl::InvalidArgumentError(absl::StrCat("config.json: unknown namespace type ", ns.type));
   }
+  RETURN_IF_ERROR(Annotate(ValidateHooks(spec.hooks), "config.json"));
   return spec;
 }
 

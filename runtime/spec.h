@@ -15,6 +15,7 @@
 
 #include "base/status.h"
 #include "cgroups/resources.h"
+#include "runtime/hooks.h"
 #include "runtime/idmap.h"
 
 namespace berth::runtime {
@@ -36,6 +37,23 @@ struct User {
   std::vector<gid_t> additional_gids;
 };
 
+// process.ioPriority: the I/O scheduling class and level (ioprio_set).
+struct IoPriority {
+  std::string io_class;  // IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE
+  int priority = 0;      // 0 (highest) to 7
+};
+
+// process.scheduler: the CPU scheduling policy (sched_setattr).
+struct Scheduler {
+  std::string policy;  // SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_ISO, SCHED_IDLE, SCHED_DEADLINE
+  int nice = 0;
+  int priority = 0;
+  std::vector<std::string> flags;  // SCHED_FLAG_RESET_ON_FORK, ...
+  uint64_t runtime = 0;            // SCHED_DEADLINE's, in ns
+  uint64_t deadline = 0;
+  uint64_t period = 0;
+};
+
 struct Process {
   bool terminal = false;
   User user;
@@ -47,6 +65,15 @@ struct Process {
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
   std::string apparmor_profile;  // empty: none
+  std::optional<IoPriority> io_priority;
+  std::optional<Scheduler> scheduler;
+};
+
+// linux.memoryPolicy: the NUMA policy of the container's memory (set_mempolicy).
+struct MemoryPolicy {
+  std::string mode;                // MPOL_BIND, MPOL_INTERLEAVE, ...
+  std::string nodes;               // "0-3,7"; empty for MPOL_DEFAULT and MPOL_LOCAL
+  std::vector<std::string> flags;  // MPOL_F_STATIC_NODES, MPOL_F_RELATIVE_NODES, MPOL_F_NUMA_BALANCING
 };
 
 struct Mount {
@@ -117,7 +144,9 @@ struct Spec {
   std::vector<std::string> readonly_paths;
   std::string rootfs_propagation;
   std::optional<Seccomp> seccomp;
+  std::optional<MemoryPolicy> memory_policy;
   std::map<std::string, std::string> annotations;
+  Hooks hooks;
 
   const Namespace* FindNamespace(absl::string_view type) const;
 };

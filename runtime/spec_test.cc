@@ -147,6 +147,40 @@ TEST(SpecTest, UserNamespaceMappingsRoundTrip) {
   EXPECT_NE(SpecJson(spec).find("\"containerID\": 1000"), std::string::npos) << "OCI's field names";
 }
 
+TEST(SpecTest, HooksAndSchedulingRoundTrip) {
+  Spec spec;
+  spec.root_path = "rootfs";
+  spec.process.args = {"sh"};
+  spec.root_path = "/b/rootfs";
+  spec.hooks.create_runtime = {{"/usr/bin/inject", {"inject", "--all"}, {"A=1"}, 5}};
+  spec.hooks.poststop = {{"/bin/cleanup", {}, {}, std::nullopt}};
+  spec.process.io_priority = IoPriority{"IOPRIO_CLASS_IDLE", 7};
+  spec.process.scheduler = Scheduler{"SCHED_RR", 0, 10, {"SCHED_FLAG_RESET_ON_FORK"}, 0, 0, 0};
+  spec.memory_policy = MemoryPolicy{"MPOL_INTERLEAVE", "0-1", {"MPOL_F_STATIC_NODES"}};
+  const std::string written = SpecJson(spec);
+  EXPECT_NE(written.find("\"createRuntime\""), std::string::npos) << "OCI's field names";
+  EXPECT_NE(written.find("\"ioPriority\""), std::string::npos);
+  EXPECT_NE(written.find("\"memoryPolicy\""), std::string::npos);
+  auto parsed = ParseSpec(written, "/b");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(SpecJson(*parsed), written);
+  ASSERT_EQ(parsed->hooks.create_runtime.size(), 1u);
+  EXPECT_EQ(parsed->hooks.create_runtime[0].timeout, 5);
+  EXPECT_EQ(parsed->hooks.create_runtime[0].args[1], "--all");
+  EXPECT_EQ(parsed->hooks.poststop[0].timeout, std::nullopt);
+  EXPECT_TRUE(parsed->hooks.BeforePivot());
+  EXPECT_EQ(parsed->process.scheduler->priority, 10);
+  EXPECT_EQ(parsed->memory_policy->nodes, "0-1");
+
+  // A hook the runtime could not run is refused when the spec is read.
+  auto relative = ParseSpec(R"({"process": {"args": ["sh"]}, "root": {"path": "r"},
+                                "hooks": {"prestart": [{"path": "inject"}]}})", "/b");
+  EXPECT_EQ(relative.status().code(), StatusCode::kInvalidArgument);
+  auto no_time = ParseSpec(R"({"process": {"args": ["sh"]}, "root": {"path": "r"},
+                               "hooks": {"poststart": [{"path": "/bin/x", "timeout": 0}]}})", "/b");
+  EXPECT_EQ(no_time.status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(SpecTest, LoneProcessAndResourcesRoundTrip) {
   Process process;
   process.args = {"ls", "-l"};

@@ -39,6 +39,18 @@ json ProcessObject(const Process& p) {
   j["noNewPrivileges"] = p.no_new_privileges;
   SetIf(j, "oomScoreAdj", p.oom_score_adj);
   if (!p.apparmor_profile.empty()) j["apparmorProfile"] = p.apparmor_profile;
+  if (p.io_priority) j["ioPriority"] = {{"class", p.io_priority->io_class}, {"priority", p.io_priority->priority}};
+  if (p.scheduler) {
+    const Scheduler& s = *p.scheduler;
+    json sched = {{"policy", s.policy}};
+    if (s.nice != 0) sched["nice"] = s.nice;
+    if (s.priority != 0) sched["priority"] = s.priority;
+    SetIfAny(sched, "flags", s.flags);
+    if (s.runtime != 0) sched["runtime"] = s.runtime;
+    if (s.deadline != 0) sched["deadline"] = s.deadline;
+    if (s.period != 0) sched["period"] = s.period;
+    j["scheduler"] = sched;
+  }
   return j;
 }
 
@@ -122,6 +134,29 @@ json SeccompObject(const Seccomp& s) {
   return j;
 }
 
+json HookList(const std::vector<Hook>& hooks) {
+  json list = json::array();
+  for (const Hook& h : hooks) {
+    json hook = {{"path", h.path}};
+    SetIfAny(hook, "args", h.args);
+    SetIfAny(hook, "env", h.env);
+    SetIf(hook, "timeout", h.timeout);
+    list.push_back(hook);
+  }
+  return list;
+}
+
+json HooksObject(const Hooks& hooks) {
+  json j = json::object();
+  for (auto [key, list] : {std::pair{"prestart", &hooks.prestart}, std::pair{"createRuntime", &hooks.create_runtime},
+                           std::pair{"createContainer", &hooks.create_container},
+                           std::pair{"startContainer", &hooks.start_container},
+                           std::pair{"poststart", &hooks.poststart}, std::pair{"poststop", &hooks.poststop}}) {
+    if (!list->empty()) j[key] = HookList(*list);
+  }
+  return j;
+}
+
 json DeviceObject(const Device& d) {
   json j = {{"path", d.path}, {"type", std::string(1, d.type)}, {"major", d.major}, {"minor", d.minor}};
   SetIf(j, "fileMode", d.file_mode);
@@ -154,6 +189,12 @@ json LinuxObject(const Spec& spec) {
   SetIfAny(j, "readonlyPaths", spec.readonly_paths);
   if (!spec.rootfs_propagation.empty()) j["rootfsPropagation"] = spec.rootfs_propagation;
   if (spec.seccomp) j["seccomp"] = SeccompObject(*spec.seccomp);
+  if (spec.memory_policy) {
+    json policy = {{"mode", spec.memory_policy->mode}};
+    if (!spec.memory_policy->nodes.empty()) policy["nodes"] = spec.memory_policy->nodes;
+    SetIfAny(policy, "flags", spec.memory_policy->flags);
+    j["memoryPolicy"] = policy;
+  }
   if (!spec.devices.empty()) {
     json devices = json::array();
     for (const auto& d : spec.devices) devices.push_back(DeviceObject(d));
@@ -179,6 +220,7 @@ std::string SpecJson(const Spec& spec) {
   if (!spec.hostname.empty()) j["hostname"] = spec.hostname;
   if (!spec.domainname.empty()) j["domainname"] = spec.domainname;
   if (!spec.annotations.empty()) j["annotations"] = spec.annotations;
+  if (!spec.hooks.empty()) j["hooks"] = HooksObject(spec.hooks);
   return j.dump(2);
 }
 

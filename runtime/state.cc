@@ -125,11 +125,15 @@ bool ProcessAlive(pid_t pid, uint64_t start_time) {
 }
 
 std::string StateJson(const ContainerState& s, ContainerStatus status) {
+  return HookStateJson(s, ContainerStatusName(status), status == ContainerStatus::kStopped ? 0 : s.pid);
+}
+
+std::string HookStateJson(const ContainerState& s, absl::string_view status, pid_t pid) {
   nlohmann::json j = {
       {"ociVersion", s.oci_version},
       {"id", s.id},
-      {"pid", status == ContainerStatus::kStopped ? 0 : s.pid},
-      {"status", std::string(ContainerStatusName(status))},
+      {"pid", pid},
+      {"status", std::string(status)},
       {"bundle", s.bundle},
       {"rootfs", s.rootfs},
       {"created", s.created},

@@ -63,5 +63,9 @@ bool ProcessAlive(pid_t pid, uint64_t start_time);
 
 // JSON as `runc state` prints it.
 std::string StateJson(const ContainerState& state, ContainerStatus status);
+// The state an OCI hook reads on stdin: the same document, with the status of the
+// hook's moment ("creating" for createRuntime, which no probe can see) and pid as
+// the hook's namespace sees it.
+std::string HookStateJson(const ContainerState& state, absl::string_view status, pid_t pid);
 
 }  // namespace berth::runtime

@@ -4,7 +4,10 @@
 // their hook runs, adjustments inside the container on both handlers, conflicting
 // plugins, a slow Synchronize with creations racing it, and plugins that hang or go.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "base/process.h"
 #include "base/unique_fd.h"
@@ -212,6 +217,83 @@ TEST_P(NriAdjustmentTest, AdjustmentsAreSeenInsideTheContainer) {
   EXPECT_EQ(seen.stdout(), "yes\nfrom the plugin\n") << seen.stderr();
   // The limit, read where the handler set it: the container's cgroup.
   EXPECT_EQ(MemoryLimit(VerboseContainerInfo(container)), absl::StrCat(48 << 20, "\n"));
+}
+
+// OCI hooks on both handlers; I/O priority, scheduler and memory policy where the
+// handler honours them (berth-runtime), refused where it would drop them (runc 1.1).
+TEST_P(NriAdjustmentTest, HooksAndSchedulingReachTheContainer) {
+  StartWithNri(GetParam());
+  auto plugin = Plugin("scheduler");
+  ASSERT_TRUE(plugin);
+  const std::string seen_by_hook = dir_ + "/hook-state.json";
+  // A FIFO: the removal's runtime delete runs after RemoveContainer returns, and
+  // the test waits for the hook's line.
+  const std::string stopped = dir_ + "/poststop";
+  ASSERT_EQ(::mkfifo(stopped.c_str(), 0600), 0);
+  UniqueFd stopped_reader(::open(stopped.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(stopped_reader);
+  auto hook = [](const std::string& script) {
+    nri::api::Hook hook;
+    hook.set_path("/bin/sh");
+    hook.add_args("sh");
+    hook.add_args("-c");
+    hook.add_args(script);
+    hook.mutable_timeout()->set_value(10);
+    return hook;
+  };
+  nri::api::ContainerAdjustment hooks_only;
+  *hooks_only.mutable_hooks()->add_create_runtime() = hook("cat > " + seen_by_hook);
+  *hooks_only.mutable_hooks()->add_poststop() = hook("echo stopped >> " + stopped);
+  nri::api::ContainerAdjustment adjust = hooks_only;
+  nri::api::LinuxContainerAdjustment* linux = adjust.mutable_linux();
+  linux->mutable_io_priority()->set_class_(nri::api::NRI_IOPRIO_CLASS_BE);
+  linux->mutable_io_priority()->set_priority(6);
+  linux->mutable_scheduler()->set_policy(nri::api::NRI_SCHED_BATCH);
+  linux->mutable_scheduler()->set_nice(5);
+  linux->mutable_memory_policy()->set_mode(nri::api::NRI_MPOL_BIND);
+  linux->mutable_memory_policy()->set_nodes("0");
+  plugin->AdjustCreatedContainers(adjust);
+
+  auto pod_config = PodConfig("nri-sched");
+  const std::string pod = RunPod(pod_config);
+  auto config = ContainerConfig("sched", {"sleep", "3600"});
+  std::string container;
+  grpc::Status created = Create(pod, pod_config, config, &container);
+  if (GetParam() == "runc") {
+    ASSERT_EQ(created.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << created.error_message();
+    EXPECT_NE(created.error_message().find("which its runtime handler does not support"), std::string::npos)
+        << created.error_message();
+    EXPECT_TRUE(ListedContainerNames().empty());
+    plugin->AdjustCreatedContainers(hooks_only);
+    ASSERT_TRUE(Create(pod, pod_config, config, &container).ok());
+  } else {
+    ASSERT_TRUE(created.ok()) << created.error_message();
+  }
+  ASSERT_TRUE(Start(container).ok());
+  auto state = nlohmann::json::parse(ReadFile(seen_by_hook).value_or("{}"), nullptr, false);
+  EXPECT_EQ(state.value("id", ""), container) << "createRuntime's stdin is the container's state";
+  EXPECT_EQ(state.value("status", ""), "creating");
+  if (GetParam() == "berth") {
+    // Read from the host, off the container's process.
+    const int pid = VerboseContainerInfo(container).value("pid", 0);
+    ASSERT_GT(pid, 0);
+    const long io_priority = ::syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, pid);
+    EXPECT_EQ(io_priority >> 13, 2) << "the best-effort class";
+    EXPECT_EQ(io_priority & 0xff, 6);
+    // nice is field 19 of /proc/PID/stat and the policy field 41 (3: SCHED_BATCH).
+    std::vector<std::string> stat = absl::StrSplit(ReadFile(absl::StrCat("/proc/", pid, "/stat")).value_or(""), ' ');
+    ASSERT_GT(stat.size(), 41u);
+    EXPECT_EQ(stat[18], "5");
+    EXPECT_EQ(stat[40], "3");
+    EXPECT_NE(ReadFile(absl::StrCat("/proc/", pid, "/numa_maps")).value_or("").find(" bind:0 "), std::string::npos);
+  }
+  ASSERT_TRUE(StopContainer(container).ok());
+  ASSERT_TRUE(RemoveContainer(container).ok());
+  pollfd readable = {stopped_reader.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&readable, 1, 60000), 1) << "poststop ran when the container was deleted";
+  char line[16] = {};
+  EXPECT_EQ(::read(stopped_reader.get(), line, sizeof line - 1), 8);
+  EXPECT_STREQ(line, "stopped\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Handlers, NriAdjustmentTest, ::testing::Values("berth", "runc"));
