@@ -29,10 +29,16 @@ ContainerRecord Lifecycle::Refresh(ContainerRecord record) {
   return seen;
 }
 
-void Lifecycle::AnnounceStopped(const ContainerRecord& record) {
-  if (!nri_.enabled() || (record.state != ContainerState::kExited && record.state != ContainerState::kUnknown)) return;
+void Lifecycle::AnnounceStopped(ContainerRecord& record) {
+  if (!nri_.enabled() || record.nri_stop_announced) return;
+  if (record.state != ContainerState::kExited && record.state != ContainerState::kUnknown) return;
   auto pod = records_.GetSandbox(record.pod_id);
-  if (pod) nri_.ContainerStopped(*pod, record);
+  if (!pod) return;
+  nri_.ContainerStopped(*pod, record);
+  // Kept, so that a RemoveContainer after a restart does not announce the stop again.
+  record.nri_stop_announced = true;
+  Status saved = records_.UpdateContainer(record);
+  if (!saved.ok()) BERTH_LOG(Warn) << "record NRI's stop event" << Kv("container", record.id) << saved;
 }
 
 ContainerRecord Lifecycle::RefreshForRead(const ContainerRecord& stored) {

@@ -216,8 +216,9 @@ class Lifecycle {
   std::string OomFile(const std::string& cgroup_path) const;
   // The exit watcher's report: the container's shim is gone, so its exit is on record.
   void OnShimExit(const std::string& id);
-  // Tells NRI plugins a container has stopped, once it has (exited or unknown).
-  void AnnounceStopped(const ContainerRecord& record);
+  // Tells NRI plugins a container has stopped, once it has (exited or unknown), and
+  // records that they heard (in record too).
+  void AnnounceStopped(ContainerRecord& record);
   Status UpdateResourcesWith(const std::string& id, const ResourcesSpec& resources, bool announce);
   // What a new NRI plugin's Synchronize carries, and what plugins ask of other containers.
   nri::HostCallbacks NriCallbacks();

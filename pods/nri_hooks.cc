@@ -91,7 +91,7 @@ void NriHooks::ContainerStopped(const SandboxRecord& pod, const ContainerRecord&
 
 void NriHooks::ContainerRemoved(const SandboxRecord& pod, const ContainerRecord& container) {
   if (!host_) return;
-  ContainerStopped(pod, container);
+  if (!container.nri_stop_announced) ContainerStopped(pod, container);
   host_->RemoveContainer(Pod(pod), NriContainer(container, nullptr));
   std::lock_guard<std::mutex> lock(mu_);
   stopped_containers_.erase(container.id);

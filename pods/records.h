@@ -74,6 +74,8 @@ struct ContainerRecord {
   // A container made from a checkpoint archive: where the archive is unpacked.
   // StartContainer restores its processes from there instead of starting them.
   std::string checkpoint_dir;
+  // NRI plugins have heard of its stop: StopContainer goes out once, across restarts.
+  bool nri_stop_announced = false;
 
   // Made from a checkpoint and not yet restored: nothing of it runs, no shim yet.
   bool AwaitsRestore() const { return !checkpoint_dir.empty() && shim_pid == 0; }
@@ -91,6 +93,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SandboxRecord, id, spec, state, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRecord, id, pod_id, spec, image_id, state, created_at,
                                                 started_at, finished_at, exit_code, reason, message, handler, dir,
                                                 run_dir, log_path, pid, pid_start_time, shim_pid, shim_start_time,
-                                                cgroup_path, uid, gid, supplemental_groups, checkpoint_dir)
+                                                cgroup_path, uid, gid, supplemental_groups, checkpoint_dir,
+                                                nri_stop_announced)
 
 }  // namespace berth::pods

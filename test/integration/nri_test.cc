@@ -131,6 +131,26 @@ TEST_F(NriTest, EventsComeInLifecycleOrderWithTheCriNames) {
   EXPECT_TRUE(plugin->AwaitEvent("PostStartContainer stopped"));
 }
 
+TEST_F(NriTest, AStopIsAnnouncedOnceEvenAcrossARestart) {
+  StartWithNri();
+  auto before = Plugin("before");
+  ASSERT_TRUE(before);
+  auto pod_config = PodConfig("nri-once");
+  const std::string pod = RunPod(pod_config);
+  const std::string exits = CreateAndStart(pod, pod_config, ContainerConfig("exits", {"sh", "-c", "exit 0"}));
+  ASSERT_TRUE(before->AwaitEvent("StopContainer exits"));
+  ASSERT_EQ(StopBerthd(SIGTERM).exit_code, 0);
+  ASSERT_TRUE(before->AwaitDisconnected());
+  StartBerthd({"--config", dir_ + "/berth.yaml"});
+  auto after = Plugin("after");
+  ASSERT_TRUE(after);
+  ASSERT_TRUE(RemoveContainer(exits).ok());
+  ASSERT_TRUE(after->AwaitEvent("RemoveContainer exits"));
+  EXPECT_EQ(EventsOf(*after, "exits"), std::vector<std::string>{"RemoveContainer"})
+      << "the stop was told before the restart";
+  ASSERT_TRUE(RemovePod(pod).ok());
+}
+
 TEST_F(NriTest, ARefusedRunOrCreateLeavesNothingAndTheRetryWorks) {
   StartWithNri();
   auto plugin = Plugin("refuser");
