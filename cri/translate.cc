@@ -168,6 +168,7 @@ StatusOr<pods::ContainerSpec> ToContainerSpec(const ::runtime::v1::ContainerConf
     spec.mounts.push_back(std::move(mount));
   }
   for (const auto& d : config.devices()) spec.devices.push_back({d.container_path(), d.host_path(), d.permissions()});
+  for (const auto& d : config.cdi_devices()) spec.cdi_devices.push_back(d.name());
   spec.labels.insert(config.labels().begin(), config.labels().end());
   spec.annotations.insert(config.annotations().begin(), config.annotations().end());
   spec.log_path = config.log_path();

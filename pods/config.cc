@@ -236,6 +236,9 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "address" << YAML::Value << metrics.address;
   out << YAML::EndMap;
+  out << YAML::Key << "cdi" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "spec_dirs" << YAML::Value << YAML::Flow << cdi.spec_dirs;
+  out << YAML::EndMap;
   out << YAML::Key << "nri" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "enable" << YAML::Value << nri.enable;
   out << YAML::Key << "socket_path" << YAML::Value << nri.socket_path;
@@ -346,6 +349,9 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"request_timeout_ms", SetInt(&config.nri.request_timeout_ms)},
       {"synchronize_timeout_ms", SetInt(&config.nri.synchronize_timeout_ms)},
   };
+  const std::map<std::string, KeyHandler, std::less<>> cdi_keys = {
+      {"spec_dirs", SetStringList(&config.cdi.spec_dirs)},
+  };
   const std::map<std::string, KeyHandler, std::less<>> top_keys = {
       {"socket", SetString(&config.socket)},
       {"root", SetString(&config.root)},
@@ -387,6 +393,10 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"nri",
        [&](absl::string_view key, const YAML::Node& node) {
          return ParseSection(key, node, nri_keys);
+       }},
+      {"cdi",
+       [&](absl::string_view key, const YAML::Node& node) {
+         return ParseSection(key, node, cdi_keys);
        }},
   };
   Status parsed;

@@ -78,6 +78,12 @@ struct StreamingConfig {
   Status Validate() const;
 };
 
+struct CdiConfig {
+  // Where vendors' CDI spec files are, in rising priority: a device in a later
+  // directory overrides one of the same name in an earlier (cdi/registry.h).
+  std::vector<std::string> spec_dirs = {"/etc/cdi", "/var/run/cdi"};
+};
+
 struct MetricsConfig {
   // Where Prometheus scrapes berthd's own metrics (/metrics), "HOST:PORT"; empty, the
   // default, serves none. Port 0 picks a free one (logged at start).
@@ -110,6 +116,7 @@ struct Config {
   MetricsConfig metrics;
   // NRI plugins (nri/options.h): off unless nri.enable.
   nri::NriOptions nri;
+  CdiConfig cdi;
 
   Status Validate() const;
   // The effective configuration as YAML, in the same form the file takes.

@@ -78,6 +78,19 @@ TEST(ConfigTest, MetricsAreOffByDefaultAndTakeHostAndPort) {
   }
 }
 
+TEST(ConfigTest, CdiSpecDirsDefaultAsCdiSaysAndRoundTrip) {
+  auto defaults = ParseConfig("", "test.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->cdi.spec_dirs, (std::vector<std::string>{"/etc/cdi", "/var/run/cdi"}));
+  auto config = ParseConfig("cdi:\n  spec_dirs: [/srv/cdi]\n", "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->cdi.spec_dirs, std::vector<std::string>{"/srv/cdi"});
+  auto again = ParseConfig(config->ToYaml(), "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->cdi.spec_dirs, std::vector<std::string>{"/srv/cdi"});
+  EXPECT_FALSE(ParseConfig("cdi:\n  dirs: [/srv/cdi]\n", "test.yaml").ok()) << "unknown keys are refused";
+}
+
 TEST(ConfigTest, ReadsRegistryMirrorsAndImageSettings) {
   auto config = ParseConfig(R"(
 registry:

@@ -135,6 +135,10 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   inputs.cgroup_v2 = cgroups_.mode == cgroups::Mode::kUnified;
   inputs.target_pid_ns = target_pid_ns;
   ASSIGN_OR_RETURN(runtime::Spec oci, BuildOciSpec(inputs));
+  // CDI devices, as CRI's field and the older annotations ask; NRI plugins see them.
+  std::vector<std::string> cdi_devices = spec.cdi_devices;
+  for (std::string& device : cdi::DevicesInAnnotations(spec.annotations)) cdi_devices.push_back(std::move(device));
+  RETURN_IF_ERROR(cdi_.InjectDevices(cdi_devices, &oci));
   record.uid = oci.process.user.uid;
   record.gid = oci.process.user.gid;
   record.supplemental_groups.assign(oci.process.user.additional_gids.begin(), oci.process.user.additional_gids.end());

@@ -41,8 +41,9 @@ Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, State
       rootfs_(std::move(parts.rootfs)),
       handlers_(std::move(parts.handlers)),
       checkpoint_(config.runtimes.criu_path),
+      cdi_(config.cdi.spec_dirs),
       nri_host_(config.nri.enable ? std::make_unique<nri::Host>(config.nri, "berth", BERTH_VERSION) : nullptr),
-      nri_(nri_host_.get(), [this](const SandboxRecord& pod) { return CgroupParent(pod); }),
+      nri_(nri_host_.get(), [this](const SandboxRecord& pod) { return CgroupParent(pod); }, &cdi_),
       exits_([this](const std::string& id) { OnShimExit(id); }) {}
 
 Lifecycle::~Lifecycle() {

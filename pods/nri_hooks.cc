@@ -48,7 +48,10 @@ Status NriHooks::CreateContainer(const SandboxRecord& pod, const ContainerRecord
   if (!host_) return absl::OkStatus();
   ASSIGN_OR_RETURN(nri::api::ContainerAdjustment adjust,
                    host_->CreateContainer(Pod(pod), NriContainer(container, spec)));
-  return ApplyNriAdjustment(adjust, handler, spec);
+  RETURN_IF_ERROR(ApplyNriAdjustment(adjust, handler, spec));
+  std::vector<std::string> devices;
+  for (const auto& device : adjust.cdi_devices()) devices.push_back(device.name());
+  return Annotate(cdi_->InjectDevices(devices, spec), "an NRI plugin's CDI devices");
 }
 
 void NriHooks::ContainerUndone(const SandboxRecord& pod, const ContainerRecord& container) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "cdi/registry.h"
 #include "nri/host.h"
 #include "pods/records.h"
 #include "pods/runtime_handler.h"
@@ -22,8 +23,9 @@ namespace berth::pods {
 class NriHooks {
  public:
   // host may be null (NRI off). cgroup_parent names a pod's cgroup parent.
-  NriHooks(nri::Host* host, std::function<std::string(const SandboxRecord&)> cgroup_parent)
-      : host_(host), cgroup_parent_(std::move(cgroup_parent)) {}
+  // cdi resolves the CDI devices plugins add.
+  NriHooks(nri::Host* host, std::function<std::string(const SandboxRecord&)> cgroup_parent, const cdi::Registry* cdi)
+      : host_(host), cgroup_parent_(std::move(cgroup_parent)), cdi_(cdi) {}
 
   bool enabled() const { return host_ != nullptr; }
   // Held by a creation from before its event until its record is added.
@@ -60,6 +62,7 @@ class NriHooks {
 
   nri::Host* host_;
   std::function<std::string(const SandboxRecord&)> cgroup_parent_;
+  const cdi::Registry* cdi_;
   std::mutex mu_;
   std::set<std::string> stopped_containers_;
 };

@@ -173,7 +173,6 @@ Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, const RuntimeH
     return absl::FailedPreconditionError(
         absl::StrCat("an NRI plugin adjusts the container's ", what, ", which its runtime handler does not support"));
   };
-  if (adjust.cdi_devices_size() > 0) return refuse("CDI devices");
   const api::LinuxContainerAdjustment& linux = adjust.linux();
   if (linux.has_rdt() || linux.resources().has_rdt_class()) return refuse("RDT class");
   if (linux.resources().has_blockio_class()) return refuse("block I/O class");
@@ -243,11 +242,7 @@ Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, const RuntimeH
     }
     mounts.push_back({k.name, mount.type(), mount.source(), {mount.options().begin(), mount.options().end()}});
   }
-  // Mounts go in path order, so one below another's destination is made after it.
-  std::stable_sort(spec->mounts.begin(), spec->mounts.end(), [](const runtime::Mount& a, const runtime::Mount& b) {
-    return std::count(a.destination.begin(), a.destination.end(), '/') <
-           std::count(b.destination.begin(), b.destination.end(), '/');
-  });
+  runtime::SortMountsByDepth(spec->mounts);
   for (const api::LinuxDevice& device : linux.devices()) {
     nri::AdjustedKey k = nri::ParseAdjustedKey(device.path());
     auto& devices = spec->devices;

@@ -96,10 +96,10 @@ TEST(NriSpecTest, ASeccompPolicyReplacesTheContainers) {
 TEST(NriSpecTest, RefusesWhatBerthCannotApplyYet) {
   runtime::Spec spec = BaseSpec();
   api::ContainerAdjustment adjust;
-  adjust.add_cdi_devices()->set_name("vendor.com/gpu=0");
+  adjust.mutable_linux()->mutable_resources()->mutable_blockio_class()->set_value("slow");
   Status refused = ApplyNriAdjustment(adjust, EveryFeature(), &spec);
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.message().find("CDI devices"), std::string::npos) << refused;
+  EXPECT_NE(refused.message().find("block I/O class"), std::string::npos) << refused;
 }
 
 TEST(NriSpecTest, HooksAreAppendedWhereTheHandlerRunsThem) {

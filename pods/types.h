@@ -167,6 +167,8 @@ struct ContainerSpec {
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<MountSpec> mounts;
   std::vector<DeviceSpec> devices;
+  // CDI devices by fully qualified name ("vendor.com/class=name"), as CRI asks.
+  std::vector<std::string> cdi_devices;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
   std::string log_path;  // relative to the pod's log directory
@@ -203,7 +205,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecuritySpec, privileged, add_ca
                                                 masked_paths, readonly_paths, seccomp, apparmor, pid,
                                                 target_container_id, userns)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerSpec, name, attempt, image, command, args, working_dir, env,
-                                                mounts, devices, labels, annotations, log_path, stdin, stdin_once, tty,
-                                                resources, security, stop_signal)
+                                                mounts, devices, cdi_devices, labels, annotations, log_path, stdin,
+                                                stdin_once, tty, resources, security, stop_signal)
 
 }  // namespace berth::pods

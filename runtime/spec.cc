@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 
 namespace berth::runtime {
@@ -273,6 +275,13 @@ StatusOr<T> ParseWith(absl::string_view text, absl::string_view what, F parse) {
 }
 
 }  // namespace
+
+void SortMountsByDepth(std::vector<Mount>& mounts) {
+  std::stable_sort(mounts.begin(), mounts.end(), [](const Mount& a, const Mount& b) {
+    return std::count(a.destination.begin(), a.destination.end(), '/') <
+           std::count(b.destination.begin(), b.destination.end(), '/');
+  });
+}
 
 const Namespace* Spec::FindNamespace(absl::string_view type) const {
   for (const auto& ns : namespaces) {

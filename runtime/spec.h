@@ -151,6 +151,10 @@ struct Spec {
   const Namespace* FindNamespace(absl::string_view type) const;
 };
 
+// Orders mounts by the depth of their destination (stably), so that a mount below
+// another's destination is made after it: what plugins and devices add comes last.
+void SortMountsByDepth(std::vector<Mount>& mounts);
+
 // Parses config.json; bundle (absolute) resolves a relative root.path and bind sources.
 StatusOr<Spec> ParseSpec(absl::string_view json, const std::string& bundle);
 // Parses a lone OCI "process" object (exec --process).
