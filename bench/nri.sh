@@ -48,3 +48,8 @@ jq -r -n --slurpfile off "$RESULTS/berth-off-lifecycle.json" --slurpfile on "$RE
 	                    ($cs[.step] // ""), (if $cs[.step] then .p50_ms / $cs[.step] else "" end)] | @tsv' |
 	awk -F'\t' 'function f(v, fmt) { return v == "" ? "-" : sprintf(fmt, v) }
 		{ printf "  %-46s %9s %9s %9s %9s %9s\n", $1, f($2, "%.2f"), f($3, "%.2f"), f($4, "%+.2f"), f($5, "%.2f"), f($6, "%.2f") }'
+
+# The protocol's share: one CreateContainer-sized event's round trip in one process,
+# no plugin process to schedule.
+ROUNDTRIP=$(dirname "$NOOP_PLUGIN")/nri_roundtrip
+[ -x "$ROUNDTRIP" ] && printf '\nwire alone (bench/nri_roundtrip.cc): %s\n' "$("$ROUNDTRIP" 20000)"

@@ -151,6 +151,55 @@ TEST_F(NriTest, AStopIsAnnouncedOnceEvenAcrossARestart) {
   ASSERT_TRUE(RemovePod(pod).ok());
 }
 
+// A plugin built against an older NRI answers the newer methods UNIMPLEMENTED: those
+// events reach it as StateChange. UpdatePodSandbox and its Post event reach all.
+TEST_F(NriTest, OlderPluginsGetStateChangeAndPodUpdatesAreTold) {
+  StartWithNri();
+  auto plugin = Plugin("older");
+  ASSERT_TRUE(plugin);
+  plugin->Lack({"RunPodSandbox", "StartContainer", "PostStartContainer", "RemoveContainer"});
+  auto pod_config = PodConfig("nri-older");
+  const std::string pod = RunPod(pod_config);
+  const std::string container = CreateAndStart(pod, pod_config, ContainerConfig("old", {"sleep", "3600"}));
+  ::runtime::v1::UpdatePodSandboxResourcesRequest update;
+  update.set_pod_sandbox_id(pod);
+  update.mutable_resources()->set_memory_limit_in_bytes(256 << 20);
+  ::runtime::v1::UpdatePodSandboxResourcesResponse updated;
+  grpc::Status status = client().runtime().UpdatePodSandboxResources(Ctx().get(), update, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(StopContainer(container).ok());
+  ASSERT_TRUE(RemoveContainer(container).ok());
+  ASSERT_TRUE(plugin->AwaitEvent("StateChange REMOVE_CONTAINER old"));
+  ASSERT_TRUE(plugin->AwaitEvent("PostUpdatePodSandbox nri-older"));
+  EXPECT_EQ(EventsOf(*plugin, "old"), (std::vector<std::string>{"CreateContainer", "StateChange START_CONTAINER",
+                                                                 "StateChange POST_START_CONTAINER",
+                                                                 "StopContainer", "StateChange REMOVE_CONTAINER"}));
+  auto pod_events = EventsOf(*plugin, "nri-older");
+  EXPECT_EQ(pod_events, (std::vector<std::string>{"StateChange RUN_POD_SANDBOX", "UpdatePodSandbox"}));
+}
+
+// What a plugin answers its Synchronize with is applied to the containers it names
+// before it gets any event.
+TEST_F(NriTest, ASynchronizesUpdatesAreAppliedToRunningContainers) {
+  StartWithNri();
+  auto pod_config = PodConfig("nri-sync-update");
+  const std::string pod = RunPod(pod_config);
+  const std::string container = CreateAndStart(pod, pod_config, ContainerConfig("synced", {"sleep", "3600"}));
+  auto plugin = NriTestPlugin::Connect(nri_socket_, "syncer", "50", 0, {"Synchronize"});
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  nri::api::ContainerUpdate update;
+  update.set_container_id(container);
+  update.mutable_linux()->mutable_resources()->mutable_memory()->mutable_limit()->set_value(72 << 20);
+  (*plugin)->UpdateOnSynchronize({update});
+  (*plugin)->Release("Synchronize");
+  ASSERT_TRUE((*plugin)->AwaitSynchronized());
+  // An event reaches a plugin only once it has joined, after its updates.
+  auto second_config = PodConfig("nri-sync-after");
+  const std::string second = RunPod(second_config);
+  ASSERT_TRUE((*plugin)->AwaitEvent("RunPodSandbox nri-sync-after"));
+  EXPECT_EQ(MemoryLimit(VerboseContainerInfo(container)), absl::StrCat(72 << 20, "\n"));
+}
+
 TEST_F(NriTest, ARefusedRunOrCreateLeavesNothingAndTheRetryWorks) {
   StartWithNri();
   auto plugin = Plugin("refuser");

@@ -73,6 +73,7 @@ StatusOr<std::string> NriTestPlugin::Serve(const nri::TtrpcCall& call) {
     if (!changed_.wait_until(lock, deadline, [&] { return !held_.count(method); })) {
       return absl::DeadlineExceededError("context deadline exceeded");
     }
+    if (lacking_.count(method)) return absl::UnimplementedError(method + " is not served");
     auto refusal = refusals_.find(method);
     if (refusal != refusals_.end() && method != "Configure" && method != "Synchronize") {
       events_seen_.push_back("refused " + method);
@@ -95,12 +96,20 @@ StatusOr<std::string> NriTestPlugin::Serve(const nri::TtrpcCall& call) {
     if (request.more()) {
       response.set_more(true);
     } else {
+      for (const auto& update : sync_updates_) *response.add_update() = update;
       synchronized_ = true;
       changed_.notify_all();
     }
     return response.SerializeAsString();
   }
   if (method == "Shutdown") return api::Empty().SerializeAsString();
+  if (method == "StateChange") {
+    api::StateChangeEvent change;
+    if (!change.ParseFromString(call.payload)) return absl::InvalidArgumentError("bad StateChangeEvent");
+    const std::string subject = change.has_container() ? change.container().name() : change.pod().name();
+    Record("StateChange " + api::Event_Name(change.event()) + " " + subject);
+    return api::Empty().SerializeAsString();
+  }
   auto record = [&]<typename Request>(Request request, const google::protobuf::Message& reply) -> StatusOr<std::string> {
     if (!request.ParseFromString(call.payload)) return absl::InvalidArgumentError("bad " + method + " request");
     Record(method + " " + SubjectOf(request));
@@ -133,6 +142,16 @@ StatusOr<std::string> NriTestPlugin::Serve(const nri::TtrpcCall& call) {
   if (method == "StopContainer") return record(api::StopContainerRequest(), api::StopContainerResponse());
   if (method == "RemoveContainer") return record(api::RemoveContainerRequest(), api::RemoveContainerResponse());
   return absl::UnimplementedError(method + " is not served");
+}
+
+void NriTestPlugin::UpdateOnSynchronize(std::vector<nri::api::ContainerUpdate> updates) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sync_updates_ = std::move(updates);
+}
+
+void NriTestPlugin::Lack(std::set<std::string> methods) {
+  std::lock_guard<std::mutex> lock(mu_);
+  lacking_ = std::move(methods);
 }
 
 std::vector<std::string> NriTestPlugin::Events() const {

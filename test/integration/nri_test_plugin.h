@@ -30,8 +30,8 @@ class NriTestPlugin {
                                                           std::set<std::string> held = {});
   ~NriTestPlugin();
 
-  // Each event as "Method name" (the pod's or container's CRI name), in order;
-  // StateChange is never used (this plugin has every method). A held call is
+  // Each event as "Method name" (the pod's or container's CRI name), in order; one
+  // that came as StateChange (see Lack) as "StateChange EVENT name". A held call is
   // recorded as "held Method" when it comes, a refused one as "refused Method".
   std::vector<std::string> Events() const;
   // Waits until an event equal to want has come.
@@ -51,6 +51,11 @@ class NriTestPlugin {
   void Release(const std::string& method);
   // CreateContainer answers this adjustment.
   void AdjustCreatedContainers(const nri::api::ContainerAdjustment& adjust);
+  // Synchronize answers these updates of containers it was told of.
+  void UpdateOnSynchronize(std::vector<nri::api::ContainerUpdate> updates);
+  // These methods answer UNIMPLEMENTED, as from a plugin built against an NRI older
+  // than they are; their events then come as StateChange.
+  void Lack(std::set<std::string> methods);
   // Asks berthd, unsolicited, to update or evict containers (the Runtime service's
   // UpdateContainers): the updates that failed.
   StatusOr<nri::api::UpdateContainersResponse> UpdateContainers(const nri::api::UpdateContainersRequest& request);
@@ -74,6 +79,8 @@ class NriTestPlugin {
   std::map<std::string, std::string> refusals_;
   std::set<std::string> held_;
   nri::api::ContainerAdjustment adjustment_;
+  std::vector<nri::api::ContainerUpdate> sync_updates_;
+  std::set<std::string> lacking_;
 };
 
 }  // namespace berth::testing
