@@ -180,7 +180,6 @@ Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, const RuntimeH
   if (linux.has_seccomp_policy() && !linux.seccomp_policy().listener_path().empty()) {
     return refuse("seccomp policy's notify listener");
   }
-  if (linux.namespaces_size() > 0) return refuse("namespaces");
 
   if (adjust.has_hooks()) {
     runtime::Hooks hooks;
@@ -267,6 +266,23 @@ Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, const RuntimeH
       if (!spec->resources) spec->resources.emplace();
       spec->resources->devices.push_back({true, d.type, d.major, d.minor, "rwm"});
     }
+  }
+  // A namespace of a type replaces the container's (a path joins one, none makes a
+  // new one); "-type" leaves the container without one of that type.
+  for (const api::LinuxNamespace& ns : linux.namespaces()) {
+    nri::AdjustedKey k = nri::ParseAdjustedKey(ns.type());
+    static const char* kTypes[] = {"pid", "network", "mount", "ipc", "uts", "cgroup", "user", "time"};
+    if (std::find(std::begin(kTypes), std::end(kTypes), k.name) == std::end(kTypes)) {
+      return absl::InvalidArgumentError(absl::StrCat("an NRI plugin adjusts a namespace of type \"", k.name, "\""));
+    }
+    if (!ns.path().empty() && ns.path()[0] != '/') {
+      return absl::InvalidArgumentError(absl::StrCat("NRI namespace path \"", ns.path(), "\" is not absolute"));
+    }
+    auto& namespaces = spec->namespaces;
+    namespaces.erase(std::remove_if(namespaces.begin(), namespaces.end(),
+                                    [&](const runtime::Namespace& n) { return n.type == k.name; }),
+                     namespaces.end());
+    if (!k.removed) namespaces.push_back({k.name, ns.path()});
   }
   for (const api::POSIXRlimit& rlimit : adjust.rlimits()) {
     auto& rlimits = spec->process.rlimits;

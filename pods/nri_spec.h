@@ -19,10 +19,10 @@ nri::api::Container NriContainer(const ContainerRecord& container, const runtime
 
 // Applies plugins' merged adjustment to spec: annotations, environment, args,
 // mounts, devices (node and cgroup rule), rlimits, resources, cgroups path, OOM
-// score, sysctls, a seccomp policy (which replaces the container's), OCI hooks, I/O
-// priority, scheduler and memory policy. What the container's handler cannot honour
+// score, sysctls, a seccomp policy (which replaces the container's), namespaces, OCI
+// hooks, I/O priority, scheduler and memory policy. What the container's handler cannot honour
 // (says its features), and what berth cannot apply yet (RDT, block I/O class,
-// network devices, namespaces, a seccomp notify listener), is
+// network devices, a seccomp notify listener), is
 // FAILED_PRECONDITION naming it: a plugin's wish is never dropped in silence. CDI
 // devices are left to the caller, which has the node's CDI registry.
 Status ApplyNriAdjustment(const nri::api::ContainerAdjustment& adjust, const RuntimeHandler::Features& handler,

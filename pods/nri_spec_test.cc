@@ -192,6 +192,32 @@ TEST(NriSpecTest, IoPrioritySchedulerAndMemoryPolicyBecomeOciFields) {
   EXPECT_FALSE(spec.process.scheduler);
 }
 
+TEST(NriSpecTest, NamespacesAreReplacedAddedOrRemoved) {
+  runtime::Spec spec = BaseSpec();
+  spec.namespaces = {{"mount", ""}, {"network", "/run/berth/pods/p/net"}, {"ipc", "/run/berth/pods/p/ipc"}};
+  api::ContainerAdjustment adjust;
+  auto* ipc = adjust.mutable_linux()->add_namespaces();
+  ipc->set_type("ipc");  // no path: a new one of its own
+  adjust.mutable_linux()->add_namespaces()->set_type("-network");
+  auto* uts = adjust.mutable_linux()->add_namespaces();
+  uts->set_type("uts");
+  uts->set_path("/proc/1/ns/uts");
+  ASSERT_TRUE(ApplyNriAdjustment(adjust, EveryFeature(), &spec).ok());
+  ASSERT_EQ(spec.namespaces.size(), 3u);
+  EXPECT_EQ(spec.namespaces[0].type, "mount");
+  EXPECT_EQ(spec.namespaces[1].type, "ipc");
+  EXPECT_EQ(spec.namespaces[1].path, "");
+  EXPECT_EQ(spec.namespaces[2].path, "/proc/1/ns/uts");
+  EXPECT_EQ(spec.FindNamespace("network"), nullptr);
+
+  api::ContainerAdjustment bad;
+  bad.mutable_linux()->add_namespaces()->set_type("mnt");
+  EXPECT_EQ(ApplyNriAdjustment(bad, EveryFeature(), &spec).code(), StatusCode::kInvalidArgument);
+  bad.mutable_linux()->mutable_namespaces(0)->set_type("ipc");
+  bad.mutable_linux()->mutable_namespaces(0)->set_path("proc/1/ns/ipc");
+  EXPECT_EQ(ApplyNriAdjustment(bad, EveryFeature(), &spec).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(NriSpecTest, ResourcesRoundTrip) {
   cgroups::Resources r;
   r.memory_limit = 1 << 30;

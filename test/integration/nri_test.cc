@@ -365,6 +365,28 @@ TEST_P(NriAdjustmentTest, HooksAndSchedulingReachTheContainer) {
   EXPECT_STREQ(line, "stopped\n");
 }
 
+// A plugin gives a container an IPC namespace of its own instead of its pod's.
+TEST_P(NriAdjustmentTest, ANamespaceOfItsOwn) {
+  StartWithNri(GetParam());
+  auto plugin = Plugin("isolator");
+  ASSERT_TRUE(plugin);
+  nri::api::ContainerAdjustment adjust;
+  adjust.mutable_linux()->add_namespaces()->set_type("ipc");
+  plugin->AdjustCreatedContainers(adjust);
+  auto pod_config = PodConfig("nri-ns");
+  const std::string pod = RunPod(pod_config);
+  const std::string container = CreateAndStart(pod, pod_config, ContainerConfig("own-ipc", {"sleep", "3600"}));
+  const int pid = VerboseContainerInfo(container).value("pid", 0);
+  ASSERT_GT(pid, 0);
+  struct stat pods, own, net, pods_net;
+  ASSERT_EQ(::stat(VerbosePodInfo(pod).value("ipcns", "").c_str(), &pods), 0);
+  ASSERT_EQ(::stat(absl::StrCat("/proc/", pid, "/ns/ipc").c_str(), &own), 0);
+  EXPECT_NE(own.st_ino, pods.st_ino) << "a new IPC namespace, not the pod's";
+  ASSERT_EQ(::stat(VerbosePodInfo(pod).value("netns", "").c_str(), &pods_net), 0);
+  ASSERT_EQ(::stat(absl::StrCat("/proc/", pid, "/ns/net").c_str(), &net), 0);
+  EXPECT_EQ(net.st_ino, pods_net.st_ino) << "the rest is still the pod's";
+}
+
 INSTANTIATE_TEST_SUITE_P(Handlers, NriAdjustmentTest, ::testing::Values("berth", "runc"));
 
 TEST_F(NriTest, APluginsUnsolicitedUpdatesAndEvictionsAreApplied) {
