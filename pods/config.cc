@@ -236,6 +236,7 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "address" << YAML::Value << metrics.address;
   out << YAML::EndMap;
+  out << YAML::Key << "blockio_config_file" << YAML::Value << blockio_config_file;
   out << YAML::Key << "cdi" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "spec_dirs" << YAML::Value << YAML::Flow << cdi.spec_dirs;
   out << YAML::EndMap;
@@ -358,6 +359,7 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"state_dir", SetString(&config.state_dir)},
       {"cgroup_driver", SetString(&config.cgroup_driver)},
       {"default_runtime_handler", SetString(&config.default_runtime_handler)},
+      {"blockio_config_file", SetString(&config.blockio_config_file)},
       {"log_level",
        [&](absl::string_view key, const YAML::Node& node) -> Status {
          ASSIGN_OR_RETURN(std::string name, ScalarString(key, node));

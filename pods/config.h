@@ -117,6 +117,9 @@ struct Config {
   // NRI plugins (nri/options.h): off unless nri.enable.
   nri::NriOptions nri;
   CdiConfig cdi;
+  // Block I/O classes NRI plugins may give containers (pods/blockio_classes.h);
+  // empty: none.
+  std::string blockio_config_file;
 
   Status Validate() const;
   // The effective configuration as YAML, in the same form the file takes.

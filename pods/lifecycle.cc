@@ -42,8 +42,9 @@ Lifecycle::Lifecycle(const Config& config, const cgroups::Layout& cgroups, State
       handlers_(std::move(parts.handlers)),
       checkpoint_(config.runtimes.criu_path),
       cdi_(config.cdi.spec_dirs),
+      blockio_(config.blockio_config_file),
       nri_host_(config.nri.enable ? std::make_unique<nri::Host>(config.nri, "berth", BERTH_VERSION) : nullptr),
-      nri_(nri_host_.get(), [this](const SandboxRecord& pod) { return CgroupParent(pod); }, &cdi_),
+      nri_(nri_host_.get(), [this](const SandboxRecord& pod) { return CgroupParent(pod); }, &cdi_, &blockio_),
       exits_([this](const std::string& id) { OnShimExit(id); }) {}
 
 Lifecycle::~Lifecycle() {

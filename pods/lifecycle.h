@@ -239,8 +239,9 @@ class Lifecycle {
   // is taken before its containers'. A pod or container being made has no lock: it
   // is invisible until its record is added, its last step.
   KeyedMutex locks_;
-  // The node's CDI devices (config.cdi.spec_dirs).
+  // The node's CDI devices (config.cdi.spec_dirs) and block I/O classes.
   cdi::Registry cdi_;
+  BlockIoClasses blockio_;
   // NRI plugins, when nri.enable: null otherwise, and every hook a no-op.
   std::unique_ptr<nri::Host> nri_host_;
   NriHooks nri_;

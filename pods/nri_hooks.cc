@@ -49,6 +49,11 @@ Status NriHooks::CreateContainer(const SandboxRecord& pod, const ContainerRecord
   ASSIGN_OR_RETURN(nri::api::ContainerAdjustment adjust,
                    host_->CreateContainer(Pod(pod), NriContainer(container, spec)));
   RETURN_IF_ERROR(ApplyNriAdjustment(adjust, handler, spec));
+  if (adjust.linux().resources().has_blockio_class()) {
+    if (!spec->resources) spec->resources.emplace();
+    RETURN_IF_ERROR(Annotate(blockio_->Apply(adjust.linux().resources().blockio_class().value(), &*spec->resources),
+                             "an NRI plugin's block I/O class"));
+  }
   std::vector<std::string> devices;
   for (const auto& device : adjust.cdi_devices()) devices.push_back(device.name());
   return Annotate(cdi_->InjectDevices(devices, spec), "an NRI plugin's CDI devices");

@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "cdi/registry.h"
 #include "nri/host.h"
+#include "pods/blockio_classes.h"
 #include "pods/records.h"
 #include "pods/runtime_handler.h"
 #include "runtime/spec.h"
@@ -23,9 +24,10 @@ namespace berth::pods {
 class NriHooks {
  public:
   // host may be null (NRI off). cgroup_parent names a pod's cgroup parent.
-  // cdi resolves the CDI devices plugins add.
-  NriHooks(nri::Host* host, std::function<std::string(const SandboxRecord&)> cgroup_parent, const cdi::Registry* cdi)
-      : host_(host), cgroup_parent_(std::move(cgroup_parent)), cdi_(cdi) {}
+  // cdi resolves the CDI devices plugins add, blockio the block I/O classes.
+  NriHooks(nri::Host* host, std::function<std::string(const SandboxRecord&)> cgroup_parent, const cdi::Registry* cdi,
+           const BlockIoClasses* blockio)
+      : host_(host), cgroup_parent_(std::move(cgroup_parent)), cdi_(cdi), blockio_(blockio) {}
 
   bool enabled() const { return host_ != nullptr; }
   // Held by a creation from before its event until its record is added.
@@ -63,6 +65,7 @@ class NriHooks {
   nri::Host* host_;
   std::function<std::string(const SandboxRecord&)> cgroup_parent_;
   const cdi::Registry* cdi_;
+  const BlockIoClasses* blockio_;
   std::mutex mu_;
   std::set<std::string> stopped_containers_;
 };

@@ -175,7 +175,6 @@ Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, const RuntimeH
   };
   const api::LinuxContainerAdjustment& linux = adjust.linux();
   if (linux.has_rdt() || linux.resources().has_rdt_class()) return refuse("RDT class");
-  if (linux.resources().has_blockio_class()) return refuse("block I/O class");
   if (linux.net_devices_size() > 0) return refuse("network devices");
   if (linux.has_seccomp_policy() && !linux.seccomp_policy().listener_path().empty()) {
     return refuse("seccomp policy's notify listener");

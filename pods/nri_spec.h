@@ -21,10 +21,10 @@ nri::api::Container NriContainer(const ContainerRecord& container, const runtime
 // mounts, devices (node and cgroup rule), rlimits, resources, cgroups path, OOM
 // score, sysctls, a seccomp policy (which replaces the container's), namespaces, OCI
 // hooks, I/O priority, scheduler and memory policy. What the container's handler cannot honour
-// (says its features), and what berth cannot apply yet (RDT, block I/O class,
-// network devices, a seccomp notify listener), is
-// FAILED_PRECONDITION naming it: a plugin's wish is never dropped in silence. CDI
-// devices are left to the caller, which has the node's CDI registry.
+// (says its features), and what berth cannot apply yet (RDT, network devices, a
+// seccomp notify listener), is FAILED_PRECONDITION naming it: a plugin's wish is
+// never dropped in silence. CDI devices and the block I/O class are left to the
+// caller, which has the node's CDI registry and block I/O classes.
 Status ApplyNriAdjustment(const nri::api::ContainerAdjustment& adjust, const RuntimeHandler::Features& handler,
                           runtime::Spec* spec);
 

@@ -96,10 +96,10 @@ TEST(NriSpecTest, ASeccompPolicyReplacesTheContainers) {
 TEST(NriSpecTest, RefusesWhatBerthCannotApplyYet) {
   runtime::Spec spec = BaseSpec();
   api::ContainerAdjustment adjust;
-  adjust.mutable_linux()->mutable_resources()->mutable_blockio_class()->set_value("slow");
+  adjust.mutable_linux()->mutable_resources()->mutable_rdt_class()->set_value("gold");
   Status refused = ApplyNriAdjustment(adjust, EveryFeature(), &spec);
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.message().find("block I/O class"), std::string::npos) << refused;
+  EXPECT_NE(refused.message().find("RDT class"), std::string::npos) << refused;
 }
 
 TEST(NriSpecTest, HooksAreAppendedWhereTheHandlerRunsThem) {

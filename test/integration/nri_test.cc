@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,15 +37,18 @@ using ::runtime::v1::ContainerState;
 
 class NriTest : public PodFixture {
  protected:
-  // berthd with NRI on; request_timeout_ms for the plugins' events.
-  void StartWithNri(const std::string& handler = "berth", int request_timeout_ms = 5000) {
+  // berthd with NRI on; request_timeout_ms for the plugins' events; extra_config
+  // appended to the config file.
+  void StartWithNri(const std::string& handler = "berth", int request_timeout_ms = 5000,
+                    const std::string& extra_config = "") {
     if (handler == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
     nri_socket_ = dir_ + "/nri/nri.sock";
     const std::string config = dir_ + "/berth.yaml";
     ASSERT_TRUE(WriteFileAtomically(config, absl::StrCat("default_runtime_handler: ", handler,
                                                          "\nnri:\n  enable: true\n  socket_path: ", nri_socket_,
                                                          "\n  plugin_path: ", dir_, "/no-plugins\n",
-                                                         "  request_timeout_ms: ", request_timeout_ms, "\n"))
+                                                         "  request_timeout_ms: ", request_timeout_ms, "\n",
+                                                         extra_config))
                     .ok());
     StartWithImages({"--config", config});
   }
@@ -363,6 +367,40 @@ TEST_P(NriAdjustmentTest, HooksAndSchedulingReachTheContainer) {
   char line[16] = {};
   EXPECT_EQ(::read(stopped_reader.get(), line, sizeof line - 1), 8);
   EXPECT_STREQ(line, "stopped\n");
+}
+
+// A plugin gives a container a block I/O class, which the operator's file maps to
+// throttles of the node's disk.
+TEST_P(NriAdjustmentTest, ABlockIoClassBecomesTheContainersThrottles) {
+  struct stat disk;
+  if (::stat("/dev/vda", &disk) != 0 || !S_ISBLK(disk.st_mode)) GTEST_SKIP() << "no /dev/vda to throttle";
+  if (::access("/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device", F_OK) != 0) {
+    GTEST_SKIP() << "no cgroup v1 blkio controller here";
+  }
+  const std::string classes = dir_ + "/blockio.yaml";
+  ASSERT_TRUE(WriteFileAtomically(classes, "Classes:\n  slowreader:\n    - Devices: [/dev/vd*]\n"
+                                           "      ThrottleReadBps: 10Mi\n").ok());
+  StartWithNri(GetParam(), 5000, "blockio_config_file: " + classes + "\n");
+  auto plugin = Plugin("classifier");
+  ASSERT_TRUE(plugin);
+  nri::api::ContainerAdjustment adjust;
+  adjust.mutable_linux()->mutable_resources()->mutable_blockio_class()->set_value("slowreader");
+  plugin->AdjustCreatedContainers(adjust);
+  auto pod_config = PodConfig("nri-blockio");
+  const std::string pod = RunPod(pod_config);
+  const std::string container = CreateAndStart(pod, pod_config, ContainerConfig("slow", {"sleep", "3600"}));
+  const std::string cgroup = VerboseContainerInfo(container).value("cgroupPath", "");
+  EXPECT_EQ(ReadFile("/sys/fs/cgroup/blkio" + cgroup + "/blkio.throttle.read_bps_device").value_or(""),
+            absl::StrCat(major(disk.st_rdev), ":", minor(disk.st_rdev), " ", 10 << 20, "\n"));
+
+  nri::api::ContainerAdjustment unknown;
+  unknown.mutable_linux()->mutable_resources()->mutable_blockio_class()->set_value("fastwriter");
+  plugin->AdjustCreatedContainers(unknown);
+  std::string id;
+  grpc::Status refused = Create(pod, pod_config, ContainerConfig("unknown-class", {"sleep", "3600"}), &id);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("block I/O class \"fastwriter\" is not in"), std::string::npos)
+      << refused.error_message();
 }
 
 // A plugin gives a container an IPC namespace of its own instead of its pod's.
