@@ -100,6 +100,10 @@ void TtrpcConnection::Fail(const std::string& why) {
 Status TtrpcConnection::Send(MuxConnection connection, const std::string& bytes, Clock::time_point deadline) {
   std::string frames = EncodeMuxFrames(connection, bytes);
   std::lock_guard<std::mutex> lock(send_mu_);
+  return SendLocked(frames, deadline);
+}
+
+Status TtrpcConnection::SendLocked(const std::string& frames, Clock::time_point deadline) {
   size_t sent = 0;
   while (sent < frames.size()) {
     ssize_t n = ::send(socket_.get(), frames.data() + sent, frames.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -142,16 +146,25 @@ StatusOr<std::string> TtrpcConnection::Call(const std::string& service, const st
   }
   auto call = std::make_shared<PendingCall>();
   uint32_t stream_id;
+  Status sent;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!closed_reason_.empty()) {
-      return absl::UnavailableError(absl::StrCat("NRI connection closed: ", closed_reason_));
+    // Ids leave in the order they are taken, so the id is taken under the send lock:
+    // a peer (Go's ttrpc) refuses a stream id lower than one it has seen, and two
+    // calls racing between taking and sending would otherwise cross.
+    std::lock_guard<std::mutex> send_lock(send_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!closed_reason_.empty()) {
+        return absl::UnavailableError(absl::StrCat("NRI connection closed: ", closed_reason_));
+      }
+      stream_id = next_stream_id_;
+      next_stream_id_ += 2;
+      pending_[stream_id] = call;
     }
-    stream_id = next_stream_id_;
-    next_stream_id_ += 2;
-    pending_[stream_id] = call;
+    sent = SendLocked(
+        EncodeMuxFrames(calls_on_, EncodeTtrpcMessage(stream_id, TtrpcMessageType::kRequest, kNoFlags, bytes)),
+        deadline);
   }
-  Status sent = Send(calls_on_, EncodeTtrpcMessage(stream_id, TtrpcMessageType::kRequest, kNoFlags, bytes), deadline);
   std::unique_lock<std::mutex> lock(mu_);
   if (!sent.ok()) {
     pending_.erase(stream_id);

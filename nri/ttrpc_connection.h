@@ -82,6 +82,8 @@ class TtrpcConnection {
   void OnResponse(uint32_t stream_id, const std::string& payload, bool oversized);
   void OnRequest(uint32_t stream_id, const std::string& payload, bool oversized);
   Status Send(MuxConnection connection, const std::string& bytes, std::chrono::steady_clock::time_point deadline);
+  // Writes mux frames whole; the caller holds send_mu_.
+  Status SendLocked(const std::string& frames, std::chrono::steady_clock::time_point deadline);
   void Fail(const std::string& why);
 
   // Read by the reader thread alone.

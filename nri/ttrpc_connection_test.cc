@@ -3,8 +3,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -68,6 +71,28 @@ TEST_F(TtrpcConnectionTest, CallsGoBothWays) {
   auto large = runtime_->Call("s", "m", big, milliseconds(5000));
   ASSERT_TRUE(large.ok()) << large.status();
   EXPECT_EQ(large->size(), big.size() + 4);
+}
+
+// The peer refuses a stream id below one it has seen (as Go's ttrpc does): calls made
+// side by side must leave in the order their ids were taken.
+TEST_F(TtrpcConnectionTest, CallsMadeSideBySideKeepTheirIdsRising) {
+  std::vector<std::thread> callers;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        auto answer = runtime_->Call("s", "m", std::to_string(t), milliseconds(5000));
+        if (!answer.ok()) {
+          ADD_FAILURE() << answer.status();
+          ++failed;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_TRUE(runtime_->open());
 }
 
 TEST_F(TtrpcConnectionTest, AStatusComesBackWithItsCode) {
