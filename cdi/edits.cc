@@ -57,11 +57,13 @@ std::vector<runtime::Hook>* HookList(runtime::Hooks& hooks, const std::string& k
 Status ApplyEdits(const ContainerEdits& edits, runtime::Spec* spec) {
   if (edits.intel_rdt) return absl::FailedPreconditionError("the CDI device sets INTEL RDT, which berth does not");
   if (edits.net_devices) {
-    return absl::FailedPreconditionError("the CDI device moves network devices into the container, which berth does not");
+    return absl::FailedPreconditionError(
+        "the CDI device moves network devices into the container, which berth does not");
   }
   for (const std::string& entry : edits.env) {
     auto& env = spec->process.env;
-    auto same = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return EnvName(e) == EnvName(entry); });
+    auto same =
+        std::find_if(env.begin(), env.end(), [&](const std::string& e) { return EnvName(e) == EnvName(entry); });
     if (same != env.end()) {
       *same = entry;
     } else {
@@ -92,7 +94,9 @@ Status ApplyEdits(const ContainerEdits& edits, runtime::Spec* spec) {
   for (const Mount& m : edits.mounts) {
     auto& mounts = spec->mounts;
     mounts.erase(std::remove_if(mounts.begin(), mounts.end(),
-                                [&](const runtime::Mount& existing) { return existing.destination == m.container_path; }),
+                                [&](const runtime::Mount& existing) {
+                                  return existing.destination == m.container_path;
+                                }),
                  mounts.end());
     mounts.push_back({m.container_path, m.type.empty() ? "bind" : m.type, m.host_path, m.options});
   }

@@ -121,7 +121,8 @@ Status Registry::InjectDevices(const std::vector<std::string>& devices, runtime:
       return absl::NotFoundError(message);
     }
     if (!it->second.conflicting.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat("CDI device ", qualified, " is described by more than one spec: ",
+      return absl::FailedPreconditionError(absl::StrCat("CDI device ", qualified,
+                                                        " is described by more than one spec: ",
                                                         absl::StrJoin(it->second.conflicting, ", ")));
     }
     RETURN_IF_ERROR(Annotate(ApplyEdits(it->second.device->edits, spec), absl::StrCat("CDI device ", qualified)));

@@ -185,7 +185,9 @@ StatusOr<Spec> ParseSpec(absl::string_view text, absl::string_view source) {
     EachOf(root, "devices", "", [&](const YAML::Node& d, const std::string& at) {
       Device device;
       device.name = String(d, "name", at);
-      if (!ValidName(device.name)) throw std::invalid_argument(absl::StrCat(at, ".name \"", device.name, "\" is invalid"));
+      if (!ValidName(device.name)) {
+        throw std::invalid_argument(absl::StrCat(at, ".name \"", device.name, "\" is invalid"));
+      }
       device.edits = ParseEdits(d["containerEdits"], at + ".containerEdits");
       spec.devices.push_back(std::move(device));
     });

@@ -71,7 +71,9 @@ Status ApplyGroup(const YAML::Node& group, const std::string& where, cgroups::Re
   std::optional<uint16_t> weight;
   if (group["Weight"]) {
     ASSIGN_OR_RETURN(uint64_t w, Quantity(group, "Weight", where));
-    if (w < 10 || w > 1000) return absl::InvalidArgumentError(absl::StrCat(where, ".Weight ", w, " is outside 10 to 1000"));
+    if (w < 10 || w > 1000) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".Weight ", w, " is outside 10 to 1000"));
+    }
     weight = static_cast<uint16_t>(w);
   }
   const YAML::Node patterns = group["Devices"];

@@ -78,6 +78,16 @@ nri::HostCallbacks Lifecycle::NriCallbacks() {
   callbacks.update_containers = [this](const std::vector<nri::api::ContainerUpdate>& updates) {
     std::vector<nri::api::ContainerUpdate> failed;
     for (const nri::api::ContainerUpdate& update : updates) {
+      // Classes need the container's whole block I/O or RDT setup, which an update of
+      // its resources record does not carry: reported failed rather than dropped.
+      const auto& asked = update.linux().resources();
+      if (asked.has_blockio_class() || asked.has_rdt_class()) {
+        BERTH_LOG(Warn) << "NRI: a plugin's update of a running container sets a block I/O or RDT class, "
+                           "which berth applies only at create"
+                        << Kv("container", update.container_id());
+        if (!update.ignore_failure()) failed.push_back(update);
+        continue;
+      }
       const cgroups::Resources wanted = CgroupResources(update.linux().resources());
       auto current = records_.GetContainer(update.container_id());
       ResourcesSpec spec = current ? current->spec.resources : ResourcesSpec{};

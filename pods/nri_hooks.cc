@@ -85,7 +85,14 @@ StatusOr<cgroups::Resources> NriHooks::UpdateContainer(const SandboxRecord& pod,
   if (!host_) return resources;
   ASSIGN_OR_RETURN(nri::api::LinuxResources adjusted,
                    host_->UpdateContainer(Pod(pod), NriContainer(container, nullptr), NriResources(resources)));
-  return CgroupResources(adjusted);
+  if (adjusted.has_rdt_class()) {
+    return absl::FailedPreconditionError("an NRI plugin's update sets an RDT class, which berth does not apply yet");
+  }
+  cgroups::Resources out = CgroupResources(adjusted);
+  if (adjusted.has_blockio_class()) {
+    RETURN_IF_ERROR(Annotate(blockio_->Apply(adjusted.blockio_class().value(), &out), "an NRI plugin's update"));
+  }
+  return out;
 }
 
 void NriHooks::ContainerUpdated(const SandboxRecord& pod, const ContainerRecord& container) {

@@ -65,7 +65,8 @@ std::string FeaturesJson() {
       // process.ioPriority and process.scheduler are runtime-spec 1.2 fields, honoured
       // here though the spec this runtime writes is older; the features document has
       // no field for them, so they are said as the spec allows for such things.
-      {"annotations", {{"io.berth.runtime.process.ioPriority", "true"}, {"io.berth.runtime.process.scheduler", "true"}}},
+      {"annotations",
+       {{"io.berth.runtime.process.ioPriority", "true"}, {"io.berth.runtime.process.scheduler", "true"}}},
   };
   return features.dump(2);
 }

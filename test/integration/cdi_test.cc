@@ -77,9 +77,10 @@ TEST_P(CdiTest, CriDevicesAndAnnotationsReachTheContainer) {
   struct stat loop_control, null;
   ASSERT_EQ(::stat("/dev/loop-control", &loop_control), 0);
   ASSERT_EQ(::stat("/dev/null", &null), 0);
-  EXPECT_EQ(seen.stdout(), absl::StrCat("w0 w1\nvendor 1.0\n0 4242\n", absl::Hex(major(loop_control.st_rdev)), ":",
-                                        absl::Hex(minor(loop_control.st_rdev)), "\n", absl::Hex(major(null.st_rdev)), ":",
-                                        absl::Hex(minor(null.st_rdev)), "\nopened\nread-only\n"))
+  const std::string numbers =
+      absl::StrCat(absl::Hex(major(loop_control.st_rdev)), ":", absl::Hex(minor(loop_control.st_rdev)), "\n",
+                   absl::Hex(major(null.st_rdev)), ":", absl::Hex(minor(null.st_rdev)), "\n");
+  EXPECT_EQ(seen.stdout(), absl::StrCat("w0 w1\nvendor 1.0\n0 4242\n", numbers, "opened\nread-only\n"))
       << seen.stderr();
   auto hook_state = nlohmann::json::parse(ReadFile(dir_ + "/widget-hook.json").value_or("{}"), nullptr, false);
   EXPECT_EQ(hook_state.value("id", ""), container) << "the spec's createRuntime hook ran";
