@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -213,6 +215,11 @@ StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv, const RunOp
   posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
   for (int fd : options.keep_fds) posix_spawn_file_actions_adddup2(&actions, fd, fd);
+  if (options.close_other_fds) {
+    int first = 3;
+    for (int fd : options.keep_fds) first = std::max(first, fd + 1);
+    posix_spawn_file_actions_addclosefrom_np(&actions, first);
+  }
   std::vector<std::string> env_storage;
   char** env = environ;
   std::vector<char*> env_pointers;

@@ -50,6 +50,8 @@ struct RunOptions {
   // The file to run when argv[0] is only the name the program sees (an OCI hook's
   // path and args); empty: argv[0].
   std::string executable;
+  // The child gets stdio and keep_fds only, also of fds opened without CLOEXEC.
+  bool close_other_fds = false;
   // Called with the child's pid when the deadline passes, before the child is killed;
   // lets a caller kill what the child started (an exec'd process).
   std::function<void(pid_t)> on_timeout;

@@ -195,10 +195,13 @@ TEST_F(CdiRegistryTest, ALaterDirectoryOverridesAndOneDirectoryConflicts) {
 
 TEST_F(CdiRegistryTest, AMissingDeviceIsNotFoundNamingTheUnreadableFiles) {
   Write("etc/broken.json", "{\"cdiVersion\": ");
+  // A FIFO named like a spec is passed over, not waited on.
+  ASSERT_EQ(::mkfifo((dir_ + "/run/fifo.json").c_str(), 0600), 0);
   runtime::Spec spec = BaseSpec();
   Status missing = registry().InjectDevices({"vendor.example/gpu=gpu9"}, &spec);
   EXPECT_EQ(missing.code(), StatusCode::kNotFound);
   EXPECT_NE(missing.message().find("broken.json"), std::string::npos) << missing;
+  EXPECT_NE(missing.message().find("fifo.json: not a regular file"), std::string::npos) << missing;
   EXPECT_EQ(registry().InjectDevices({"not-qualified"}, &spec).code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(registry().InjectDevices({}, &spec).ok()) << "no devices, no files read";
 }

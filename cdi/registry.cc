@@ -1,6 +1,8 @@
 #include "cdi/registry.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
+#include "base/unique_fd.h"
 #include "cdi/edits.h"
 #include "cdi/spec.h"
 
@@ -52,13 +55,26 @@ std::vector<std::string> SpecFiles(const std::string& dir) {
   return files;
 }
 
+// Opened once, without blocking (a FIFO named *.json must not hang a create), and
+// read only while it is a regular file within the bound.
 StatusOr<Spec> ReadSpecFile(const std::string& path) {
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!file) return ErrnoError(path);
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return ErrnoError(path);
-  if (static_cast<size_t>(st.st_size) > kMaxSpecBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": larger than ", kMaxSpecBytes, " bytes"));
+  if (::fstat(file.get(), &st) != 0) return ErrnoError(path);
+  if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+  std::string text;
+  char chunk[16384];
+  for (;;) {
+    ssize_t n = ::read(file.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(path);
+    if (n == 0) break;
+    text.append(chunk, static_cast<size_t>(n));
+    if (text.size() > kMaxSpecBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": larger than ", kMaxSpecBytes, " bytes"));
+    }
   }
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   return ParseSpec(text, path);
 }
 

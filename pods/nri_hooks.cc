@@ -85,14 +85,13 @@ StatusOr<cgroups::Resources> NriHooks::UpdateContainer(const SandboxRecord& pod,
   if (!host_) return resources;
   ASSIGN_OR_RETURN(nri::api::LinuxResources adjusted,
                    host_->UpdateContainer(Pod(pod), NriContainer(container, nullptr), NriResources(resources)));
-  if (adjusted.has_rdt_class()) {
-    return absl::FailedPreconditionError("an NRI plugin's update sets an RDT class, which berth does not apply yet");
+  // A class stands for a container's whole block I/O or RDT setup, which an update
+  // through the handler cannot carry (runc's update takes no throttles): create only.
+  if (adjusted.has_rdt_class() || adjusted.has_blockio_class()) {
+    return absl::FailedPreconditionError(
+        "an NRI plugin's update sets a block I/O or RDT class, which berth applies only at create");
   }
-  cgroups::Resources out = CgroupResources(adjusted);
-  if (adjusted.has_blockio_class()) {
-    RETURN_IF_ERROR(Annotate(blockio_->Apply(adjusted.blockio_class().value(), &out), "an NRI plugin's update"));
-  }
-  return out;
+  return CgroupResources(adjusted);
 }
 
 void NriHooks::ContainerUpdated(const SandboxRecord& pod, const ContainerRecord& container) {

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -325,8 +326,6 @@ StatusOr<std::string> SetupInit(InitArgs& a) {
   ASSIGN_OR_RETURN(UniqueFd userns, OpenUserNamespace(spec));
   RETURN_IF_ERROR(EnterNamespaces(spec));
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
-  RETURN_IF_ERROR(ApplyScheduling(process));
-  if (spec.memory_policy) RETURN_IF_ERROR(ApplyMemoryPolicy(*spec.memory_policy));
   RETURN_IF_ERROR(SetHostnames(spec));
   RootfsContext rootfs = a.rootfs;
   if (spec.hooks.BeforePivot()) rootfs.before_pivot = [&a] { return RunHooksBeforePivot(a); };
@@ -338,6 +337,10 @@ StatusOr<std::string> SetupInit(InitArgs& a) {
   if (rootfs_needs_cgroup) RETURN_IF_ERROR(SetupRootfs(rootfs));
   RETURN_IF_ERROR(SendMessage(a.sync_fd, "R"));
   RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the device rules were in force").status());
+  // In the container's cgroups, where a real-time or deadline policy and the node
+  // list are checked, and after the hooks the init starts before pivot_root.
+  RETURN_IF_ERROR(ApplyScheduling(process));
+  if (spec.memory_policy) RETURN_IF_ERROR(ApplyMemoryPolicy(*spec.memory_policy));
   RETURN_IF_ERROR(ReopenDevNull());
   ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, spec, a.console_fd));
   // A session of its own, as with a terminal (SetupConsole): one left in the shim's
@@ -441,14 +444,15 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
   // In the container's mount namespace: a terminal is one of its own devpts.
   ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, *a.spec, a.console_fd));
   if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
-  RETURN_IF_ERROR(ApplyScheduling(process));
-  if (a.spec->memory_policy) RETURN_IF_ERROR(ApplyMemoryPolicy(*a.spec->memory_policy));
   if (a.join_user && ::setns(a.pidfd, CLONE_NEWUSER) != 0) return ErrnoError("join the container's user namespace");
   ::umask(process.user.umask.value_or(022));
   // The steps above ran while exec placed us in the container's cgroups (as the
   // init's do, see SetupInit); nothing below runs outside them.
   char byte;
   if (::read(a.go_fd, &byte, 1) != 1) return absl::AbortedError("exec gave up before the cgroup placement");
+  // In the container's cgroups, as for the init (SetupInit).
+  RETURN_IF_ERROR(ApplyScheduling(process));
+  if (a.spec->memory_policy) RETURN_IF_ERROR(ApplyMemoryPolicy(*a.spec->memory_policy));
   const std::optional<Seccomp>& seccomp = a.spec->seccomp;
   if (seccomp && !process.no_new_privileges) RETURN_IF_ERROR(LoadSeccomp(*seccomp));
   RETURN_IF_ERROR(ApplyUserAndCapabilities(process));
@@ -494,11 +498,28 @@ Status Runtime::Create(const CreateOptions& o) {
   if (spec.FindNamespace("time") != nullptr) return absl::UnimplementedError("time namespaces are not supported");
   RETURN_IF_ERROR(ValidateScheduling(spec.process));
   if (spec.memory_policy) RETURN_IF_ERROR(ValidateMemoryPolicy(*spec.memory_policy));
+  if (spec.process.scheduler && spec.process.scheduler->policy == "SCHED_DEADLINE" &&
+      !spec.hooks.start_container.empty() &&
+      std::count(spec.process.scheduler->flags.begin(), spec.process.scheduler->flags.end(),
+                 "SCHED_FLAG_RESET_ON_FORK") == 0) {
+    // A deadline task may not fork unless its children reset the policy: the init
+    // could not start its startContainer hooks.
+    return absl::InvalidArgumentError(
+        "process.scheduler SCHED_DEADLINE with startContainer hooks needs SCHED_FLAG_RESET_ON_FORK");
+  }
   RETURN_IF_ERROR(CheckUserNamespace(spec));
   RETURN_IF_ERROR(CheckHostIsolation(spec));
 
   RETURN_IF_ERROR(store_.Reserve(o.id));
   bool committed = false;
+  // What prestart and createRuntime hooks set up is theirs to undo in poststop, which
+  // runs (as warnings) once a create they ran in has undone the rest.
+  bool hooks_ran = false;
+  absl::Cleanup undo_hooks = [&] {
+    if (committed || !hooks_ran || spec.hooks.poststop.empty()) return;
+    ContainerState gone = ContainerStateOf(o.id, spec, bundle);
+    Warn(RunHooks(spec.hooks.poststop, "poststop", HookStateJson(gone, "stopped", 0)));
+  };
   absl::Cleanup remove_state = [&] {
     if (!committed) (void)store_.Remove(o.id);
   };
@@ -539,12 +560,25 @@ Status Runtime::Create(const CreateOptions& o) {
   args.preserve_fds = o.preserve_fds;
 
   // create is single-threaded, so the child may use the heap freely after fork.
+  // The hooks create runs must start in the runtime's pid namespace, not in the one
+  // its next child was to be the init of (and which is gone once the init is).
+  UniqueFd own_pid_ns;
+  if (!spec.hooks.empty()) {
+    own_pid_ns = UniqueFd(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own_pid_ns) return ErrnoError("open the runtime's pid namespace");
+  }
   RETURN_IF_ERROR(PreparePidNamespace(spec));
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("fork container init");
   if (pid == 0) {
     sync.Reset();
     RunInit(args);
+  }
+  if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) != 0) {
+    Status restored = ErrnoError("return to the runtime's pid namespace");
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return restored;
   }
   child_sync.Reset();
   listener.Reset();
@@ -562,6 +596,7 @@ Status Runtime::Create(const CreateOptions& o) {
   if (reply == "H") {
     // The init's mounts are in place and it has not pivoted yet (RunHooksBeforePivot).
     args.hook_state.pid = pid;
+    hooks_ran = true;
     std::string state = HookStateJson(args.hook_state, "creating", pid);
     RETURN_IF_ERROR(RunHooks(spec.hooks.prestart, "prestart", state));
     RETURN_IF_ERROR(RunHooks(spec.hooks.create_runtime, "createRuntime", state));

@@ -148,6 +148,10 @@ Status Runtime::Restore(const RestoreOptions& o) {
   const std::string bundle = real;
   ASSIGN_OR_RETURN(std::string config, ReadFile(bundle + "/config.json"));
   ASSIGN_OR_RETURN(Spec spec, ParseSpec(config, bundle));
+  if (!spec.hooks.empty()) {
+    // The hooks' moments (before pivot_root, before exec) do not exist in a restore.
+    return absl::UnimplementedError("restoring a container whose spec has OCI hooks is not supported");
+  }
   ASSIGN_OR_RETURN(std::string mounts_text, ReadFile(o.image_path + "/" + kMountsFile));
   ASSIGN_OR_RETURN(std::vector<ExternalMount> mounts, ParseExternalMounts(mounts_text));
   ASSIGN_OR_RETURN(std::string descriptors_text, ReadFile(o.image_path + "/" + kDescriptorsFile));

@@ -35,9 +35,13 @@ void ErrorLog::Append(absl::string_view level, absl::string_view text) const {
   ::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
   std::string line;
   if (format == "json") {
-    line = nlohmann::json{{"level", std::string(level)}, {"msg", message}, {"time", stamp}}.dump() + "\n";
+    // A hook's output in the message may be any bytes: replaced, never thrown on.
+    line = nlohmann::json{{"level", std::string(level)}, {"msg", message}, {"time", stamp}}.dump(
+               -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           "\n";
   } else {
-    line = absl::StrCat("time=\"", stamp, "\" level=", level, " msg=", nlohmann::json(message).dump(), "\n");
+    line = absl::StrCat("time=\"", stamp, "\" level=", level, " msg=",
+                        nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "\n");
   }
   UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (file) (void)!::write(file.get(), line.data(), line.size());

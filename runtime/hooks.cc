@@ -19,14 +19,17 @@ Status RunHook(const Hook& hook, absl::string_view what, const std::string& stat
   options.env = hook.env;
   options.stdin_data = state_json;
   options.max_output = kHookOutputLimit;
+  // Nothing of the runtime's or the container's (fds passed to it) reaches a hook.
+  options.close_other_fds = true;
   if (hook.timeout) options.timeout = std::chrono::seconds(*hook.timeout);
   else options.timeout = kNoTimeout;
   std::vector<std::string> argv = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   auto run = RunProcess(argv, options);
   if (!run.ok()) return Annotate(run.status(), absl::StrCat(what, " hook ", hook.path));
   if (run->timed_out) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(what, " hook ", hook.path, " did not finish within its timeout of ", *hook.timeout, " s"));
+    return absl::DeadlineExceededError(absl::StrCat(what, " hook ", hook.path, " did not finish within ",
+                                                    hook.timeout ? absl::StrCat("its timeout of ", *hook.timeout, " s")
+                                                                 : std::string("a day")));
   }
   if (run->exit_code != 0) {
     std::string said(absl::StripAsciiWhitespace(run->err.empty() ? run->out : run->err));

@@ -645,7 +645,8 @@ class RuntimeHooksTest : public RuntimeE2eTest {
   // Appends the kind to the order file and keeps the state it was given.
   json Recording(const std::string& kind) {
     return Hook(absl::StrCat("cat > ", dir_, "/", kind, ".json; readlink /proc/self/ns/mnt > ", dir_, "/", kind,
-                             ".mnt; echo ", kind, " >> ", dir_, "/order"));
+                             ".mnt; readlink /proc/$$/ns/pid > ", dir_, "/", kind, ".pidns; echo ", kind, " >> ",
+                             dir_, "/order"));
   }
 
   void RunsEveryHookInOrder(const std::string& runtime, const std::string& id) {
@@ -675,6 +676,9 @@ class RuntimeHooksTest : public RuntimeE2eTest {
     ASSERT_GT(::readlink("/proc/self/ns/mnt", host_mnt, sizeof host_mnt - 1), 0);
     ASSERT_GT(::readlink(absl::StrCat("/proc/", pid, "/ns/mnt").c_str(), container_mnt, sizeof container_mnt - 1), 0);
     EXPECT_EQ(Trimmed(*ReadFile(dir_ + "/createRuntime.mnt")), host_mnt) << runtime << ": in the runtime's namespace";
+    char host_pid_ns[64] = {};
+    ASSERT_GT(::readlink("/proc/self/ns/pid", host_pid_ns, sizeof host_pid_ns - 1), 0);
+    EXPECT_EQ(Trimmed(*ReadFile(dir_ + "/createRuntime.pidns")), host_pid_ns) << runtime << ": in the runtime's";
     EXPECT_EQ(Trimmed(*ReadFile(dir_ + "/createContainer.mnt")), container_mnt) << runtime << ": in the container's";
     for (const char* kind : {"prestart", "createRuntime", "createContainer"}) {
       json state = json::parse(*ReadFile(absl::StrCat(dir_, "/", kind, ".json")));
@@ -724,6 +728,27 @@ TEST_F(RuntimeHooksTest, AFailingOrHungCreateHookFailsCreateAndLeavesNothing) {
   EXPECT_EQ(Create(kBerthRuntime, "hook-hangs", hung, &out, &result), 0);
   EXPECT_NE(result.err.find("did not finish within its timeout of 1 s"), std::string::npos) << result.err;
   ExpectGone("hook-hangs");
+
+  // Hooks that ran before a later one failed get their poststop, as a container
+  // they saw would.
+  json undone = Config("hook-undone", {"true"});
+  undone["hooks"] = {{"createRuntime", {Hook("true")}},
+                     {"createContainer", {Hook("exit 1")}},
+                     {"poststop", {Hook(absl::StrCat("cat > ", dir_, "/undone.json"))}}};
+  EXPECT_EQ(Create(kBerthRuntime, "hook-undone", undone, &out, &result), 0);
+  EXPECT_EQ(json::parse(ReadFile(dir_ + "/undone.json").value_or("{}"))["id"], "hook-undone") << result.err;
+  ExpectGone("hook-undone");
+
+  // Whatever bytes a failing hook writes, the JSON log takes them.
+  json noisy = Config("hook-noisy", {"true"});
+  noisy["hooks"] = {{"createRuntime", {Hook("printf 'bad \\377\\376 bytes' >&2; exit 4")}}};
+  const std::string bundle = WriteBundle("hook-noisy", noisy);
+  const std::string log = dir_ + "/runtime-log.json";
+  Result logged = RunCommand({kBerthRuntime, "--root", state_, "--log", log, "--log-format", "json", "create",
+                              "--bundle", bundle, "hook-noisy"});
+  EXPECT_EQ(logged.exit_code, 1) << logged.err;
+  EXPECT_NE(ReadFile(log).value_or("").find("failed with exit code 4"), std::string::npos);
+  ExpectGone("hook-noisy");
 
   json relative = Config("hook-relative", {"true"});
   relative["hooks"] = {{"poststop", {{{"path", "sh"}}}}};

@@ -184,7 +184,8 @@ Status ApplyMemoryPolicy(const MemoryPolicy& policy) {
   if (!ModeTakesNoNodes(policy.mode)) {
     ASSIGN_OR_RETURN(mask, ParseNodes(policy.nodes));
   }
-  unsigned long max_node = ModeTakesNoNodes(policy.mode) ? 0 : kMaxNodes;
+  // The kernel reads max_node - 1 bits.
+  unsigned long max_node = ModeTakesNoNodes(policy.mode) ? 0 : kMaxNodes + 1;
   if (::syscall(SYS_set_mempolicy, mode, ModeTakesNoNodes(policy.mode) ? nullptr : mask.data(), max_node) != 0) {
     return ErrnoError(absl::StrCat("set the memory policy ", policy.mode, " ", policy.nodes));
   }
