@@ -179,6 +179,8 @@ ContainerState ContainerStateOf(absl::string_view id, const Spec& spec, const st
   state.bundle = bundle;
   state.rootfs = spec.root_path;
   state.annotations = spec.annotations;
+  state.poststart_hooks = !spec.hooks.poststart.empty();
+  state.poststop_hooks = !spec.hooks.poststop.empty();
   return state;
 }
 
@@ -651,11 +653,11 @@ Status Runtime::Start(absl::string_view id) {
   if (!error.empty()) {
     return absl::FailedPreconditionError(absl::StrCat("start container ", id, ": ", error));
   }
+  if (!state.poststart_hooks) return absl::OkStatus();
   // The spec asks that a failing poststart hook be only a warning.
   auto spec = LoadSpec(state);
-  if (spec.ok() && !spec->hooks.poststart.empty()) {
-    Warn(RunHooks(spec->hooks.poststart, "poststart", HookStateJson(state, "running", state.pid)));
-  }
+  if (!spec.ok()) return Annotate(spec.status(), "poststart hooks");
+  Warn(RunHooks(spec->hooks.poststart, "poststart", HookStateJson(state, "running", state.pid)));
   return absl::OkStatus();
 }
 
@@ -706,11 +708,14 @@ Status Runtime::Delete(absl::string_view id, bool force) {
   RETURN_IF_ERROR(EmptyCgroup(cg));
   RETURN_IF_ERROR(Annotate(RemoveCgroup(cg), absl::StrCat("delete container ", id)));
   // Read before the state goes; run after, as the spec orders (a failure only warns).
-  auto spec = LoadSpec(state);
-  RETURN_IF_ERROR(store_.Remove(id));
-  if (spec.ok() && !spec->hooks.poststop.empty()) {
-    Warn(RunHooks(spec->hooks.poststop, "poststop", HookStateJson(state, "stopped", 0)));
+  std::vector<Hook> poststop;
+  if (state.poststop_hooks) {
+    auto spec = LoadSpec(state);
+    if (spec.ok()) poststop = spec->hooks.poststop;
+    if (!spec.ok()) Warn(Annotate(spec.status(), "poststop hooks"));
   }
+  RETURN_IF_ERROR(store_.Remove(id));
+  if (!poststop.empty()) Warn(RunHooks(poststop, "poststop", HookStateJson(state, "stopped", 0)));
   return absl::OkStatus();
 }
 

@@ -70,7 +70,8 @@ Status StateStore::Save(const ContainerState& s) const {
       {"ociVersion", s.oci_version}, {"id", s.id},           {"pid", s.pid},
       {"startTime", s.start_time},   {"bundle", s.bundle},   {"rootfs", s.rootfs},
       {"created", s.created},        {"cgroupPath", s.cgroup_path},
-      {"annotations", s.annotations},
+      {"annotations", s.annotations}, {"poststartHooks", s.poststart_hooks},
+      {"poststopHooks", s.poststop_hooks},
   };
   return WriteFileAtomically(Dir(s.id) + "/state.json", j.dump(), 0600, Durability::kCrash);
 }
@@ -96,6 +97,8 @@ StatusOr<ContainerState> StateStore::Load(absl::string_view id) const {
     s.created = j.value("created", std::string());
     s.cgroup_path = j.value("cgroupPath", std::string());
     s.annotations = j.value("annotations", std::map<std::string, std::string>());
+    s.poststart_hooks = j.value("poststartHooks", false);
+    s.poststop_hooks = j.value("poststopHooks", false);
     return s;
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(absl::StrCat("state of container ", id, ": ", e.what()));

@@ -26,6 +26,10 @@ struct ContainerState {
   std::string created;  // RFC 3339, UTC
   std::string cgroup_path;
   std::map<std::string, std::string> annotations;
+  // Whether start and delete have hooks to run: so that they read config.json only
+  // then, not on every start.
+  bool poststart_hooks = false;
+  bool poststop_hooks = false;
 };
 
 enum class ContainerStatus { kCreated, kRunning, kStopped };
