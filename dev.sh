@@ -4,8 +4,8 @@
 #   ./dev.sh test    install dependencies, build, run every test (unit tests also under ASan+UBSan,
 #                    and every fuzzer for a bounded time: fuzz/run.sh)
 #   ./dev.sh test-k8s build Kubernetes binaries into their cache (test/k8s/build.sh), then run
-#                    the suites that need them (a real kubelet, etcd and an API server), which
-#                    ./dev.sh test skips without
+#                    the suites that need them (a real kubelet, etcd and an API server, a dozen
+#                    specs of the node e2e suite), which ./dev.sh test skips without
 #   ./dev.sh test-sanitized  the integration suite against berthd, berth-shim and
 #                    berth-runtime built with ASan+UBSan (build-asan/), then the unit tests
 #                    under ThreadSanitizer (build-tsan/); longer than ./dev.sh test
@@ -37,6 +37,8 @@ PACKAGES=(
   openssl
   # test: a real Prometheus server scrapes berthd; promtool checks its exposition
   prometheus
+  # test: the node e2e suite's image stand-ins and reports (test/e2e)
+  jq
 )
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }
@@ -150,8 +152,8 @@ test-sanitized)
 test-k8s)
   setup; build
   command -v go >/dev/null || { log "test-k8s needs Go (1.26) to build Kubernetes from the module proxy"; exit 1; }
-  test/k8s/build.sh kubelet kube-apiserver kubectl etcd
-  log "tests with a real kubelet (and an API server for in-place resize)"
+  test/k8s/build.sh kubelet kube-apiserver kubectl etcd e2e_node.test ginkgo agnhost
+  log "tests with a real kubelet (an API server for in-place resize; a smoke part of the node e2e suite)"
   (cd build && ctest -L k8s --output-on-failure)
   ;;
 *)

@@ -73,6 +73,24 @@ bool WaitForProcessExit(pid_t pid, uint64_t start_time, std::chrono::millisecond
   return rc > 0;
 }
 
+void ResetSignalsForExec() {
+  // The kernel's own sigaction: glibc's refuses the two real-time signals it keeps for
+  // itself (32 and 33), and its posix_spawn leaves those ignored in the new program.
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  } defaults = {SIG_DFL, 0, nullptr, 0};
+  for (int signal = 1; signal <= 64; ++signal) {
+    if (signal == SIGKILL || signal == SIGSTOP) continue;
+    (void)::syscall(SYS_rt_sigaction, signal, &defaults, nullptr, sizeof defaults.mask);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 StatusOr<std::string> SpawnDetached(const std::vector<std::string>& argv) {
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) return ErrnoError("pipe");
@@ -86,9 +104,7 @@ StatusOr<std::string> SpawnDetached(const std::vector<std::string>& argv) {
   if (pid < 0) return ErrnoError("fork");
   if (pid == 0) {
     ::dup2(ready_w.get(), 3);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ResetSignalsForExec();
     ::execv(args[0], args.data());
     _exit(127);
   }
@@ -121,6 +137,12 @@ StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, posix_spawn_file_act
   posix_spawnattr_setsigmask(&attr, &none);
   sigset_t defaults;
   sigfillset(&defaults);
+  // sigfillset leaves out glibc's two internal real-time signals (32 and 33), and
+  // posix_spawn then gives the program those ignored: an ignored signal outlives exec,
+  // so runc passed one on to every process it exec'd into a container. Their bits are
+  // set by hand (signal n is bit n-1 of the set's first word on Linux).
+  static_assert(sizeof(defaults.__val[0]) == 8);
+  defaults.__val[0] |= (1UL << (__SIGRTMIN - 1)) | (1UL << __SIGRTMIN);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;

@@ -57,6 +57,13 @@ struct RunOptions {
   std::function<void(pid_t)> on_timeout;
 };
 
+// In a forked child about to exec: every signal unblocked and at its default, as a
+// new program expects them. A blocked or ignored signal outlives exec: a container
+// given berth-shim's blocked SIGCHLD has a shell whose `wait` never returns, and one
+// given berthd's ignored SIGPIPE sees EPIPE where a pipeline's writer should die.
+// Async-signal-safe.
+void ResetSignalsForExec();
+
 // Starts a program that detaches itself (berth-shim) and reports on fd 3; returns
 // what it reported once it closed fd 3, stripped of white space.
 StatusOr<std::string> SpawnDetached(const std::vector<std::string>& argv);

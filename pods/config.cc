@@ -108,6 +108,17 @@ KeyHandler SetString(std::string* field) {
   };
 }
 
+bool IsBuiltInHandler(const std::string& name) { return name == "berth" || name == "runc" || name == "crun"; }
+
+// A RuntimeClass's handler is a DNS label (Kubernetes validates it so).
+Status CheckHandlerName(const std::string& name) {
+  bool valid = !name.empty() && name.size() <= 63 && name.front() != '-' && name.back() != '-';
+  for (char c : name) valid = valid && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  if (valid) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "config key \"runtimes.handlers\": \"", name, "\" is not a handler name (lowercase letters, digits, '-'; 63 at most)"));
+}
+
 }  // namespace
 
 Status CniConfig::Validate() const {
@@ -125,6 +136,17 @@ Status CniConfig::Validate() const {
 Status RuntimesConfig::Validate() const {
   RETURN_IF_ERROR(CheckAbsolutePath("runtimes.runc_path", runc_path));
   RETURN_IF_ERROR(CheckAbsolutePath("runtimes.crun_path", crun_path));
+  for (const auto& [name, runtime] : handlers) {
+    RETURN_IF_ERROR(CheckHandlerName(name));
+    if (IsBuiltInHandler(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config key \"runtimes.handlers.", name, "\": ", name, " is a built-in handler already"));
+    }
+    if (!IsBuiltInHandler(runtime)) {
+      return absl::InvalidArgumentError(absl::StrCat("config key \"runtimes.handlers.", name, ".runtime\": \"", runtime,
+                                                     "\" is not berth, runc or crun"));
+    }
+  }
   return CheckAbsolutePath("runtimes.criu_path", criu_path);
 }
 
@@ -191,9 +213,10 @@ Status Config::Validate() const {
   if (root == state_dir) {
     return absl::InvalidArgumentError("config keys \"root\" and \"state_dir\" must differ");
   }
-  if (default_runtime_handler != "berth" && default_runtime_handler != "runc" && default_runtime_handler != "crun") {
+  if (!IsBuiltInHandler(default_runtime_handler) && !runtimes.handlers.contains(default_runtime_handler)) {
     return absl::InvalidArgumentError(absl::StrCat("config key \"default_runtime_handler\": \"",
-                                                   default_runtime_handler, "\" is not berth, runc or crun"));
+                                                   default_runtime_handler,
+                                                   "\" is not berth, runc, crun or a name in runtimes.handlers"));
   }
   if (cgroup_driver != "cgroupfs") {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -223,6 +246,12 @@ std::string Config::ToYaml() const {
   out << YAML::Key << "crun_path" << YAML::Value << runtimes.crun_path;
   out << YAML::Key << "criu_path" << YAML::Value << runtimes.criu_path;
   out << YAML::Key << "checkpoint_tcp_established" << YAML::Value << runtimes.checkpoint_tcp_established;
+  out << YAML::Key << "handlers" << YAML::Value << YAML::BeginMap;
+  for (const auto& [name, runtime] : runtimes.handlers) {
+    out << YAML::Key << name << YAML::Value << YAML::BeginMap << YAML::Key << "runtime" << YAML::Value << runtime
+        << YAML::EndMap;
+  }
+  out << YAML::EndMap;
   out << YAML::EndMap;
   out << YAML::Key << "streaming" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "address" << YAML::Value << streaming.address;
@@ -316,11 +345,26 @@ StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view source) {
       {"hosts", registry_hosts},
       {"insecure", SetStringList(&config.registry.insecure)},
   };
+  // runtimes.handlers has one section per extra handler, named by the operator.
+  KeyHandler runtime_handlers = [&](absl::string_view key, const YAML::Node& node) -> Status {
+    if (!node.IsMap()) return BadValue(key, node, "want a mapping of handler names");
+    for (const auto& entry : node) {
+      std::string name = entry.first.Scalar();
+      std::string& runtime = config.runtimes.handlers[name];
+      const std::map<std::string, KeyHandler, std::less<>> handler_keys = {{"runtime", SetString(&runtime)}};
+      RETURN_IF_ERROR(ParseSection(absl::StrCat(key, ".", name), entry.second, handler_keys));
+      if (runtime.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("config key \"", key, ".", name, "\": no runtime"));
+      }
+    }
+    return absl::OkStatus();
+  };
   const std::map<std::string, KeyHandler, std::less<>> runtimes_keys = {
       {"runc_path", SetString(&config.runtimes.runc_path)},
       {"crun_path", SetString(&config.runtimes.crun_path)},
       {"criu_path", SetString(&config.runtimes.criu_path)},
       {"checkpoint_tcp_established", SetBool(&config.runtimes.checkpoint_tcp_established)},
+      {"handlers", runtime_handlers},
   };
   const std::map<std::string, KeyHandler, std::less<>> images_keys = {
       {"pinned", SetStringList(&config.images.pinned)},

@@ -4,14 +4,15 @@
 // rather than run with a setting the operator did not mean.
 #pragma once
 
+#include <map>
 #include <string>
-#include "nri/options.h"
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "image/registry_hosts.h"
+#include "nri/options.h"
 
 namespace berth::pods {
 
@@ -55,6 +56,10 @@ struct RuntimesConfig {
   // CheckpointContainer dumps established TCP connections too (CRIU's
   // --tcp-established); off, a container with one cannot be checkpointed.
   bool checkpoint_tcp_established = false;
+  // More handler names, each running one of the built-in runtimes ("berth", "runc",
+  // "crun"), as RuntimeClasses name them: e.g. test-handler -> runc, the handler
+  // Kubernetes' node e2e suite asks for. Each keeps its own runtime state.
+  std::map<std::string, std::string> handlers;
 
   Status Validate() const;
 };
@@ -105,7 +110,8 @@ struct Config {
   std::string cgroup_driver = "cgroupfs";
   CniConfig cni;
   // The runtime handler for pods whose RuntimeClass names none: "berth" (the
-  // built-in runtime, berth-runtime beside berthd), "runc" or "crun".
+  // built-in runtime, berth-runtime beside berthd), "runc", "crun" or a name from
+  // runtimes.handlers.
   std::string default_runtime_handler = "berth";
   RuntimesConfig runtimes;
   // Registry mirrors and plain-HTTP registries (registry.hosts.<host>.mirrors,

@@ -131,6 +131,23 @@ TEST(ConfigTest, RoundTripsThroughToYaml) {
   EXPECT_EQ(again->cni.conf_dir, "/srv/net.d");
 }
 
+TEST(ConfigTest, NamedHandlersRunABuiltInRuntimeAndRoundTrip) {
+  auto config = ParseConfig(R"(
+default_runtime_handler: test-handler
+runtimes:
+  handlers:
+    test-handler: {runtime: runc}
+    fast: {runtime: berth}
+)",
+                            "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->runtimes.handlers, (std::map<std::string, std::string>{{"fast", "berth"}, {"test-handler", "runc"}}));
+  auto again = ParseConfig(config->ToYaml(), "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << config->ToYaml();
+  EXPECT_EQ(again->runtimes.handlers, config->runtimes.handlers);
+  EXPECT_EQ(again->default_runtime_handler, "test-handler");
+}
+
 struct BadCase {
   const char* name;
   const char* yaml;
@@ -172,6 +189,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"DownloadsOutOfRange", "images:\n  max_concurrent_downloads: 0\n", "is not in 1..64"},
         BadCase{"ProgressTimeoutZero", "images:\n  pull_progress_timeout_seconds: 0\n", "is not in 1..3600"},
         BadCase{"NegativeLayerCap", "images:\n  max_layer_bytes: -1\n", "is negative"},
+        BadCase{"HandlerOfUnknownRuntime", "runtimes:\n  handlers:\n    x: {runtime: kata}\n",
+                "\"runtimes.handlers.x.runtime\": \"kata\" is not berth, runc or crun"},
+        BadCase{"HandlerWithoutRuntime", "runtimes:\n  handlers:\n    x: {}\n", "\"runtimes.handlers.x\": no runtime"},
+        BadCase{"HandlerNamedLikeABuiltIn", "runtimes:\n  handlers:\n    runc: {runtime: crun}\n",
+                "runc is a built-in handler already"},
+        BadCase{"HandlerNameNotALabel", "runtimes:\n  handlers:\n    Test_Handler: {runtime: runc}\n",
+                "\"Test_Handler\" is not a handler name"},
+        BadCase{"DefaultHandlerUnknown", "default_runtime_handler: kata\n", "\"kata\" is not berth, runc, crun"},
         BadCase{"TopLevelNotMapping", "- just\n- a list\n", "want a mapping"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 

@@ -14,21 +14,19 @@ namespace berth::pods {
 HandlerRegistry::HandlerRegistry(const Config& config, const StateLayout& layout, const std::string& berth_binary_dir)
     : default_handler_(config.default_runtime_handler) {
   const std::string shim_binary = berth_binary_dir + "/berth-shim";
-  struct Candidate {
-    const char* name;
-    std::string binary;
-  };
-  for (const Candidate& c : {Candidate{"berth", berth_binary_dir + "/berth-runtime"},
-                             Candidate{"runc", config.runtimes.runc_path},
-                             Candidate{"crun", config.runtimes.crun_path}}) {
-    if (::access(c.binary.c_str(), X_OK) != 0) continue;
-    std::string binary = c.binary;
-    if (std::string(c.name) == "berth") {
+  // Each runtime's binary, if this node has it.
+  std::map<std::string, std::string> binaries;
+  for (const auto& [runtime, path] : std::map<std::string, std::string>{{"berth", berth_binary_dir + "/berth-runtime"},
+                                                                        {"runc", config.runtimes.runc_path},
+                                                                        {"crun", config.runtimes.crun_path}}) {
+    if (::access(path.c_str(), X_OK) != 0) continue;
+    std::string binary = path;
+    if (runtime == "berth") {
       // berth-runtime must run from a sealed copy (see EnsureSealedBinary); making it
       // once here spares every create and exec a copy and a second exec. The shim
       // reaches it through berthd's fd table, while berthd waits for it.
-      UniqueFd file(::open(c.binary.c_str(), O_RDONLY | O_CLOEXEC));
-      auto sealed = file ? SealedCopy(file.get(), "berth-runtime") : ErrnoError("open " + c.binary);
+      UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      auto sealed = file ? SealedCopy(file.get(), "berth-runtime") : ErrnoError("open " + path);
       if (sealed.ok()) {
         binary = absl::StrCat("/proc/", ::getpid(), "/fd/", sealed->get());
         sealed_runtime_ = *std::move(sealed);
@@ -36,7 +34,20 @@ HandlerRegistry::HandlerRegistry(const Config& config, const StateLayout& layout
         BERTH_LOG(Warn) << "no sealed copy of berth-runtime; each call makes its own" << sealed.status();
       }
     }
-    handlers_[c.name] = std::make_unique<OciRuntime>(c.name, binary, layout.RuntimeStateDir(c.name), shim_binary);
+    binaries[runtime] = binary;
+  }
+  // The built-in handlers are named after their runtimes; the operator's own names
+  // (runtimes.handlers) run one of them, each with its own state.
+  std::map<std::string, std::string> runtime_of = config.runtimes.handlers;
+  for (const auto& [runtime, binary] : binaries) runtime_of[runtime] = runtime;
+  for (const auto& [name, runtime] : runtime_of) {
+    auto binary = binaries.find(runtime);
+    if (binary == binaries.end()) {
+      BERTH_LOG(Warn) << "runtime handler " << name << " not offered: this node has no " << runtime;
+      continue;
+    }
+    handlers_[name] =
+        std::make_unique<OciRuntime>(name, runtime, binary->second, layout.RuntimeStateDir(name), shim_binary);
   }
 }
 

@@ -1,6 +1,7 @@
 // The runtime handlers berth offers, by the names RuntimeClasses use: "berth" (its
 // own berth-runtime, installed beside berthd), "runc" and "crun" where their
-// binaries are (paths from the config's runtimes section).
+// binaries are (paths from the config's runtimes section), and the operator's own
+// names for these (runtimes.handlers).
 #pragma once
 
 #include <map>

@@ -217,7 +217,7 @@ StatusOr<RuntimeHandler::ExecChild> OciRuntime::StartExec(const std::string& id,
     // terminal itself (and can resize it).
     ASSIGN_OR_RETURN(console, shim::ListenConsoleSocket(dir));
     argv.insert(argv.end(), {"--tty", "--console-socket", console->path});
-    if (name_ != "berth") {
+    if (runtime_ != "berth") {
       // runc and crun hand it over only when they detach: berth-shim is then the
       // exec's parent (a subreaper the detached process falls to), and berthd's
       // child, exiting with the process's code.

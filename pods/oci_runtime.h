@@ -12,9 +12,12 @@ namespace berth::pods {
 
 class OciRuntime : public RuntimeHandler {
  public:
-  OciRuntime(std::string name, std::string binary, std::string state_root, std::string shim_binary)
-      : name_(std::move(name)), binary_(std::move(binary)), root_(std::move(state_root)),
-        shim_(std::move(shim_binary)) {}
+  // name is the handler's name; runtime says which runtime the binary is ("berth",
+  // "runc" or "crun"), as a handler named by the operator runs one of these.
+  OciRuntime(std::string name, std::string runtime, std::string binary, std::string state_root,
+             std::string shim_binary)
+      : name_(std::move(name)), runtime_(std::move(runtime)), binary_(std::move(binary)),
+        root_(std::move(state_root)), shim_(std::move(shim_binary)) {}
 
   const std::string& name() const override { return name_; }
   // What `BINARY features` says, asked once; a runtime too old to answer supports
@@ -47,6 +50,7 @@ class OciRuntime : public RuntimeHandler {
   Status Run(std::vector<std::string> args, const char* what);
 
   const std::string name_;
+  const std::string runtime_;
   const std::string binary_;
   const std::string root_;
   const std::string shim_;

@@ -33,6 +33,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/file_util.h"
+#include "base/process.h"
 #include "base/unique_fd.h"
 #include "cgroups/cgroups.h"
 #include "cgroups/manager.h"
@@ -402,6 +403,9 @@ StatusOr<std::string> SetupInit(InitArgs& a) {
   }
   Argv argv(process.args);
   Argv envp(process.env);
+  // The container's program starts with no signal blocked or ignored, whatever
+  // this runtime's caller left it.
+  ResetSignalsForExec();
   ::execve(exe->c_str(), argv.pointers.data(), envp.pointers.data());
   WriteAll(conn, MessageOf(ErrnoError(absl::StrCat("exec ", *exe))));
   ::_exit(127);
@@ -475,6 +479,7 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   Argv argv(a.process->args);
   Argv envp(a.process->env);
+  ResetSignalsForExec();
   ::execve(exe->c_str(), argv.pointers.data(), envp.pointers.data());
   WriteAll(a.error_fd, MessageOf(ErrnoError(absl::StrCat("exec ", *exe))));
   ::_exit(127);

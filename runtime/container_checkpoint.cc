@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
+#include "base/process.h"
 #include "base/unique_fd.h"
 #include "cgroups/cgroups.h"
 #include "cgroups/manager.h"
@@ -56,6 +57,7 @@ StatusOr<int> RunCriu(const std::vector<std::string>& args, const std::vector<st
     int highest = 2;
     for (const auto& [fd, as] : keep) highest = std::max(highest, as);
     ::close_range(static_cast<unsigned>(highest) + 1, ~0U, 0);
+    ResetSignalsForExec();
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

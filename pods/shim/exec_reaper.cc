@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "base/file_util.h"
+#include "base/process.h"
 
 namespace berth::pods::shim {
 namespace {
@@ -54,6 +55,7 @@ void RunExecReaper(const std::string& pid_file, const std::vector<std::string>& 
     std::vector<char*> argv;
     for (const auto& arg : runtime_argv) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
+    berth::ResetSignalsForExec();  // PassOn's handlers, and the shim's blocked signals
     ::execv(argv[0], argv.data());
     fprintf(stderr, "berth-shim: exec %s: %s\n", argv[0], strerror(errno));
     _exit(127);

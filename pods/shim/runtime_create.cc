@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
+#include "base/process.h"
 #include "pods/shim/criu_log.h"
 
 namespace berth::pods::shim {
@@ -59,6 +60,7 @@ StatusOr<pid_t> CreateWithRuntime(const ShimOptions& o, const CreateStdio& stdio
     ::dup2(stdio.stdout_write, 1);
     ::dup2(stdio.stderr_write, 2);
     ::close_range(3, ~0U, 0);
+    ResetSignalsForExec();  // the shim blocks SIGCHLD and SIGPIPE for its monitor
     ::execv(argv[0], argv.data());
     _exit(127);
   }

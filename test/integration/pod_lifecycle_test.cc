@@ -341,6 +341,29 @@ TEST_P(PodLifecycleTest, ExecSyncReturnsOutputExitCodeAndTimesOut) {
             "0\n");
 }
 
+// A container's program and an exec'd one start with no signal blocked or ignored,
+// as a new program expects: berth-shim blocks SIGCHLD for its monitor and berthd
+// ignores SIGPIPE, and a shell that inherited the blocked SIGCHLD never returned from
+// `wait` (Kubernetes' container-lifecycle pods hung in their first init container).
+TEST_P(PodLifecycleTest, ProgramsStartWithNoSignalBlockedOrIgnored) {
+  auto pod_config = PodConfig("signals");
+  std::string pod = RunPod(pod_config);
+  const std::string clean = "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n";
+  std::string grep = CreateAndStart(pod, pod_config,
+                                    ContainerConfig("grep", {"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}));
+  auto status = WaitForExit(grep);
+  EXPECT_EQ(LogLines(status.log_path()),
+            (std::vector<std::string>{"stdout F SigBlk:\t0000000000000000", "stdout F SigIgn:\t0000000000000000"}));
+  std::string shell = CreateAndStart(
+      pod, pod_config, ContainerConfig("shell", {"/bin/sh", "-c", "sleep 0.1 & wait $!; echo waited; yes | head -n 1"}));
+  status = WaitForExit(shell);
+  EXPECT_EQ(status.exit_code(), 0);
+  EXPECT_EQ(LogLines(status.log_path()), (std::vector<std::string>{"stdout F waited", "stdout F y"}))
+      << "(no \"write error: Broken pipe\" from yes either)";
+  std::string running = CreateAndStart(pod, pod_config, ContainerConfig("e", {"sleep", "1000"}));
+  EXPECT_EQ(Exec(running, {"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}).stdout(), clean);
+}
+
 TEST_P(PodLifecycleTest, ContainersSurviveBerthdKillAndAreRecovered) {
   auto pod_config = PodConfig("recover");
   std::string pod = RunPod(pod_config);

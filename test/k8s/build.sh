@@ -5,7 +5,8 @@
 #
 #   test/k8s/build.sh [NAME...]   NAME: kubelet kubectl kube-apiserver
 #                                 kube-controller-manager kube-scheduler kube-proxy etcd
-#                                 (default: all of them)
+#                                 (default: all of them), or the node e2e suite's pieces:
+#                                 e2e_node.test ginkgo agnhost (test/e2e/node-conformance.sh)
 #
 # The cache is $BERTH_K8S_CACHE, default /var/cache/berth/k8s-v1.37.2; a binary
 # already there is not built again. Tests find it there and skip, saying so, when
@@ -28,7 +29,15 @@ declare -A PACKAGE=(
   # etcd is not in Kubernetes' tree: its server module, at the version Kubernetes'
   # own etcd client modules resolve to.
   [etcd]=go.etcd.io/etcd/server/v3
+  # The node e2e suite: its test binary (built with `go test -c`), the ginkgo CLI at the
+  # version Kubernetes pins (runs the binary in parallel processes), and agnhost, the
+  # suite's all-purpose test server, whose source sits in the kubernetes module.
+  [e2e_node.test]=k8s.io/kubernetes/test/e2e_node
+  [ginkgo]=github.com/onsi/ginkgo/v2/ginkgo
+  [agnhost]=k8s.io/kubernetes/test/images/agnhost
 )
+# Built as a test binary rather than a command.
+declare -A TEST_BINARY=([e2e_node.test]=1)
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd)
@@ -61,7 +70,9 @@ staging=$(sed -n 's#^\s*\(k8s\.io/[a-z0-9.-]*\) => \./staging/src/.*#\1#p' "$gom
   for module in $staging; do echo "replace $module => $module v$STAGING_VERSION"; done
 } >>go.mod
 printf 'package tools\n\nimport (\n' >tools.go
-for name in "${wanted[@]}"; do printf '\t_ "%s"\n' "${PACKAGE[$name]}"; done >>tools.go
+for name in "${wanted[@]}"; do
+  [ -n "${TEST_BINARY[$name]:-}" ] || printf '\t_ "%s"\n' "${PACKAGE[$name]}"
+done >>tools.go
 printf ')\n' >>tools.go
 sed -i '1s/^/\/\/go:build tools\n\n/' tools.go
 log "resolving modules (first run downloads a few hundred MB into the Go module cache)"
@@ -77,7 +88,13 @@ mkdir -p "$CACHE/bin"
 for name in "${wanted[@]}"; do
   log "building $name (several minutes on 2 cores)"
   start=$(date +%s)
-  go build -trimpath -ldflags "$ldflags" -o "$CACHE/bin/$name.partial" "${PACKAGE[$name]}"
+  if [ -n "${TEST_BINARY[$name]:-}" ]; then
+    # A test package's own imports are not in the module graph tidy made; -mod=mod
+    # (in GOFLAGS) lets the go command add them.
+    go test -c -vet=off -trimpath -ldflags "$ldflags" -o "$CACHE/bin/$name.partial" "${PACKAGE[$name]}"
+  else
+    go build -trimpath -ldflags "$ldflags" -o "$CACHE/bin/$name.partial" "${PACKAGE[$name]}"
+  fi
   mv "$CACHE/bin/$name.partial" "$CACHE/bin/$name"
   log "built $name in $(( $(date +%s) - start )) s"
 done
