@@ -38,7 +38,7 @@ PACKAGES=(
   # test: a real Prometheus server scrapes berthd; promtool checks its exposition
   prometheus
   # test: the node e2e suite's image stand-ins and reports (test/e2e)
-  jq
+  jq curl bsdextrautils netcat-openbsd
 )
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }

@@ -47,6 +47,13 @@ Status Lifecycle::Recover() {
   // Containers that exited while berthd was away have exit files now; the others'
   // exits are watched from here on.
   for (const auto& stored : records_.Containers()) {
+    // A handler the config no longer names (runtimes.handlers changed) strands its
+    // containers: stop and removal need it.
+    if (!handlers_->Get(stored.handler).ok()) {
+      BERTH_LOG(Warn) << "a container's runtime handler is not offered any more: it cannot be stopped or "
+                         "removed until the config names it again"
+                      << Kv("container", stored.id) << Kv("handler", stored.handler);
+    }
     ContainerRecord record = Refresh(stored);
     if ((record.state == ContainerState::kCreated || record.state == ContainerState::kRunning) &&
         !record.AwaitsRestore()) {

@@ -351,6 +351,9 @@ StatusOr<std::string> SetupInit(InitArgs& a) {
   if (!process.terminal && ::setsid() < 0) return ErrnoError("setsid");
   RETURN_IF_ERROR(EnterUserNamespace(userns));
   ::umask(process.user.umask.value_or(022));
+  // The container's program starts with no signal blocked or ignored, whatever this
+  // runtime's caller left it; before any seccomp filter, which might refuse the calls.
+  ResetSignalsForExec();
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes before the
   // capabilities are dropped; with it, as late as possible.
   if (spec.seccomp && !process.no_new_privileges) RETURN_IF_ERROR(LoadSeccomp(*spec.seccomp));
@@ -403,9 +406,6 @@ StatusOr<std::string> SetupInit(InitArgs& a) {
   }
   Argv argv(process.args);
   Argv envp(process.env);
-  // The container's program starts with no signal blocked or ignored, whatever
-  // this runtime's caller left it.
-  ResetSignalsForExec();
   ::execve(exe->c_str(), argv.pointers.data(), envp.pointers.data());
   WriteAll(conn, MessageOf(ErrnoError(absl::StrCat("exec ", *exe))));
   ::_exit(127);
@@ -459,6 +459,7 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
   // In the container's cgroups, as for the init (SetupInit).
   RETURN_IF_ERROR(ApplyScheduling(process));
   if (a.spec->memory_policy) RETURN_IF_ERROR(ApplyMemoryPolicy(*a.spec->memory_policy));
+  ResetSignalsForExec();  // as for the init (SetupInit), before any seccomp filter
   const std::optional<Seccomp>& seccomp = a.spec->seccomp;
   if (seccomp && !process.no_new_privileges) RETURN_IF_ERROR(LoadSeccomp(*seccomp));
   RETURN_IF_ERROR(ApplyUserAndCapabilities(process));
@@ -479,7 +480,6 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   Argv argv(a.process->args);
   Argv envp(a.process->env);
-  ResetSignalsForExec();
   ::execve(exe->c_str(), argv.pointers.data(), envp.pointers.data());
   WriteAll(a.error_fd, MessageOf(ErrnoError(absl::StrCat("exec ", *exe))));
   ::_exit(127);

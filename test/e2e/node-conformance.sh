@@ -35,6 +35,7 @@ set -euo pipefail
 REPO_DIR=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 KIT=${KIT:-$REPO_DIR/../shared/critest-kit}
 CACHE=${BERTH_K8S_CACHE:-/var/cache/berth/k8s-v1.37.2}
+BUILD_DIR=${BERTH_BUILD_DIR:-$REPO_DIR/build}
 STATE=${BERTH_NODE_E2E_STATE:-/var/lib/berth-node-e2e}
 REGISTRY=http://127.0.0.1:5000
 LABEL_FILTER='NodeConformance && !Serial && !Slow && !Flaky && !Disruptive'
@@ -85,13 +86,15 @@ unbuilt() {
 	exit 77
 }
 
-[ "$(id -u)" = 0 ] || die "run as root"
+[ "$(id -u)" = 0 ] || unbuilt "run as root"
 case $RUNTIME in berth | containerd) ;; *) die "--runtime is berth or containerd" ;; esac
 for binary in kubelet e2e_node.test ginkgo agnhost; do
 	[ -x "$CACHE/bin/$binary" ] ||
 		unbuilt "no $binary in $CACHE/bin: \`./dev.sh test-k8s\` (or test/k8s/build.sh kubelet e2e_node.test ginkgo agnhost) builds it"
 done
-[ "$RUNTIME" = containerd ] || [ -x "$REPO_DIR/build/cmd/berthd" ] || unbuilt "no build/cmd/berthd: ./dev.sh build"
+[ -f "$CACHE/agnhost/localhost.crt" ] ||
+	unbuilt "no agnhost certificates in $CACHE/agnhost: test/k8s/build.sh agnhost puts them there"
+[ "$RUNTIME" = containerd ] || [ -x "$BUILD_DIR/cmd/berthd" ] || unbuilt "no $BUILD_DIR/cmd/berthd: ./dev.sh build"
 [ -d "$KIT" ] || unbuilt "no critest-kit at $KIT (set KIT=)"
 for port in 6443 10248 10250 10255; do
 	! ss -Hltn "sport = :$port" | grep -q . || die "port $port is taken (another kubelet or API server?)"
@@ -102,15 +105,17 @@ fi
 
 RESULTS=${RESULTS:-$STATE/results/$RUNTIME-$(date -u +%Y%m%dT%H%M%SZ)}
 WORK=$STATE/run-$$
-mkdir -p "$RESULTS" "$WORK"
 
 # ---------------------------------------------------------------- the host, before
-SYSCTLS=(vm/overcommit_memory vm/panic_on_oom kernel/panic kernel/panic_on_oops net/ipv4/ip_forward)
+# What kubelet sets (kernel tunables it wants, and ip_forward which the bridge plugin
+# turns on), as they are now.
+SYSCTLS=(vm/overcommit_memory vm/panic_on_oom kernel/panic kernel/panic_on_oops kernel/keys/root_maxkeys
+	kernel/keys/root_maxbytes net/ipv4/ip_forward)
 declare -A sysctl_before=()
 for knob in "${SYSCTLS[@]}"; do sysctl_before[$knob]=$(cat "/proc/sys/$knob"); done
-# The user chains of a family (built-in ones show up too once a table is first used).
+# The chains of a family that kubelet (KUBE-*) or the CNI plugins (CNI-*) may make.
 chains_of() { # SAVE_COMMAND
-	"$1" 2>/dev/null | sed -n 's/^:\([^ ]*\) .*/\1/p' | { grep -vxE 'PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING' || true; } | sort -u
+	{ "$1" 2>/dev/null || true; } | sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\) .*/\1/p' | sort -u
 }
 chains_before4=$(chains_of iptables-save)
 chains_before6=$(chains_of ip6tables-save)
@@ -122,11 +127,6 @@ done
 KUBELET_DIRS=(/var/lib/kubelet /var/log/pods /var/log/containers /var/run/kubernetes)
 declare -A dir_before=()
 for dir in "${KUBELET_DIRS[@]}"; do [ -e "$dir" ] && dir_before[$dir]=1; done
-private_mounts=
-if [ "$(findmnt -no PROPAGATION /)" != shared ]; then
-	private_mounts=$(findmnt -rno TARGET,PROPAGATION | awk '$2 == "private" { print $1 }')
-	mount --make-rshared /
-fi
 
 started_registry=
 started_containerd=
@@ -136,10 +136,12 @@ GUARD=BERTH-E2E-FWD
 made_guard=
 SOCK=
 RUNTIME_LOG=
+private_mounts=
+made_rshared=
 
 # ---------------------------------------------------------------- cleanup
-# Only processes this run started, by pid: the suite's kubelet and services (children
-# of e2e_node.test) are found by their executables, which only this script runs.
+# Only processes this run started: the suite's kubelet and services (children of
+# e2e_node.test) are found by their executables, this run's own copies.
 ours() { # EXE: pids running it
 	local p
 	for p in /proc/[0-9]*; do [ "$(readlink "$p/exe" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"; done
@@ -157,16 +159,49 @@ drain_pods() { # SOCKET: every pod the runtime has, stopped and removed
 	if [ -x "$crictl" ]; then
 		timeout 180 "$crictl" --runtime-endpoint "unix://$1" --image-endpoint "unix://$1" --timeout 60s rmp -fa \
 			>/dev/null 2>&1 || log "warning: removing the pods of $1 failed"
-	elif [ -x "$REPO_DIR/build/bench/cri_bench" ]; then
-		"$REPO_DIR/build/bench/cri_bench" --socket "$1" --mode cleanup --log-root "$WORK/logs" >/dev/null ||
+	elif [ -x "$BUILD_DIR/bench/cri_bench" ]; then
+		"$BUILD_DIR/bench/cri_bench" --socket "$1" --mode cleanup --log-root "$WORK/logs" >/dev/null ||
 			log "warning: removing the pods of $1 failed"
 	fi
+}
+mounts_below() { # DIR: mount points below it, deepest first
+	awk -v d="$1/" '{ p = $5; gsub(/\\040/, " ", p); if (index(p, d) == 1) print length(p) "\t" p }' \
+		/proc/self/mountinfo | sort -rn | cut -f2-
+}
+# remove_chains SAVE RESTORE BEFORE: the chains this run's kubelet and CNI plugins
+# made (not in BEFORE), the rules jumping to them first. Through iptables-restore, so
+# that rules are deleted exactly as iptables-save prints them (quoted comments too),
+# in two transactions: a chain is flushed and unreferenced before it is deleted.
+remove_chains() {
+	local new
+	new=$(comm -13 <(echo "$3") <(chains_of "$1") | tr '\n' ' ')
+	[ -n "${new// /}" ] || return 0
+	local pass
+	for pass in flush delete; do
+		{ "$1" 2>/dev/null || true; } | awk -v new="$new" -v pass="$pass" '
+			BEGIN { n = split(new, list, " "); for (i = 1; i <= n; i++) made[list[i]] = 1 }
+			/^\*/ { table = $0; next }
+			/^:/ { chain = substr($1, 2); if (chain in made) here[table] = here[table] chain " "; next }
+			/^-A / && pass == "flush" {
+				for (i = 1; i <= NF; i++) if ($i == "-j" && ($(i + 1) in made) && !($2 in made)) {
+					jumps[table] = jumps[table] "-D " substr($0, 4) "\n"; break
+				}
+			}
+			END {
+				for (t in here) {
+					print t; printf "%s", jumps[t]
+					m = split(here[t], chains, " ")
+					for (i = 1; i <= m; i++) print (pass == "flush" ? "-F " : "-X ") chains[i]
+					print "COMMIT"
+				}
+			}' | "$2" --noflush || log "warning: removing chains ($new) with $2 failed"
+	done
 }
 cleanup() {
 	set +e
 	local binary pid
 	for binary in ginkgo e2e_node.test kubelet; do
-		for pid in $(ours "$(readlink -f "$CACHE/bin/$binary")"); do stop_pid "$pid" 10; done
+		for pid in $(ours "$WORK/k8s/$binary"); do stop_pid "$pid" 10; done
 	done
 	[ -n "$SOCK" ] && [ -S "$SOCK" ] && drain_pods "$SOCK"
 	if [ -n "$BERTHD_PID" ]; then
@@ -176,57 +211,45 @@ cleanup() {
 	[ -n "$RUNTIME_LOG" ] && [ -f "$RUNTIME_LOG" ] && cp "$RUNTIME_LOG" "$RESULTS/"
 	[ -n "$started_containerd" ] && CRICTL=${CRICTL:-/var/cache/berth/cri-tools/crictl} "$KIT/containerd.sh" stop
 	[ -n "$started_registry" ] && "$KIT/registry.sh" stop
-	# What kubelet made: its mounts (deepest first) and dirs, its cgroups (deepest
-	# first), its iptables chains (the jumps to them first), its sysctls.
-	local mount
+	# What kubelet made: its mounts and dirs (a dir with a mount left in it is left
+	# too: a subPath bind mount there would be a host dir), its cgroups (deepest
+	# first), its iptables chains, its sysctls.
+	local mount dir
 	while IFS= read -r mount; do
 		umount "$mount" 2>/dev/null || umount -l "$mount" || log "warning: cannot unmount $mount"
-	done < <(awk '{ p = $5; gsub(/\\040/, " ", p); if (index(p, "/var/lib/kubelet/") == 1) print length(p) "\t" p }' \
-		/proc/self/mountinfo | sort -rn | cut -f2-)
-	local dir
-	for dir in "${KUBELET_DIRS[@]}"; do [ -n "${dir_before[$dir]:-}" ] || rm -rf "$dir"; done
+	done < <(mounts_below /var/lib/kubelet)
+	for dir in "${KUBELET_DIRS[@]}"; do
+		[ -z "${dir_before[$dir]:-}" ] && [ -z "$(mounts_below "$dir")" ] && rm -rf --one-file-system "$dir"
+	done
 	local hierarchy group
 	for hierarchy in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
 		for group in "${KUBELET_CGROUPS[@]}"; do
 			[ -d "$hierarchy$group" ] && [ -z "${cgroup_before[$hierarchy$group]:-}" ] || continue
 			find "$hierarchy$group" -depth -type d -exec rmdir {} \; 2>/dev/null
-			[ -d "$hierarchy$group" ] && log "warning: cgroup $hierarchy$group is still there (processes left in it?)"
 		done
 	done
-	local family save command before chain rule
-	for family in 4 6; do
-		if [ $family = 4 ]; then save=iptables-save command=iptables before=$chains_before4
-		else save=ip6tables-save command=ip6tables before=$chains_before6; fi
-		for chain in $(comm -13 <(echo "$before") <(chains_of $save)); do
-			[ "$chain" = "$GUARD" ] && continue
-			for table in filter nat mangle raw; do
-				"$command" -t $table -S 2>/dev/null | grep -- "-j $chain\$" | sed 's/^-A /-D /' | while read -r rule; do
-					# shellcheck disable=SC2086 # a rule is words
-					"$command" -t $table $rule
-				done
-				"$command" -t $table -F "$chain" 2>/dev/null && "$command" -t $table -X "$chain" 2>/dev/null
-			done
-		done
-	done
+	remove_chains iptables-save iptables-restore "$chains_before4"
+	remove_chains ip6tables-save ip6tables-restore "$chains_before6"
 	if [ -n "$made_guard" ]; then
 		iptables -D FORWARD -j "$GUARD"; iptables -F "$GUARD"; iptables -X "$GUARD"
 	fi
 	ip link show "$BRIDGE" >/dev/null 2>&1 && ip link del "$BRIDGE"
 	local knob
 	for knob in "${SYSCTLS[@]}"; do echo "${sysctl_before[$knob]}" >"/proc/sys/$knob"; done
-	for mount in $private_mounts; do mountpoint -q "$mount" && mount --make-private "$mount"; done
+	if [ -n "$made_rshared" ]; then
+		for mount in $private_mounts; do mountpoint -q "$mount" && mount --make-private "$mount"; done
+	fi
 	# The leak check: anything of the above still there fails the run.
 	local leaks=()
 	for binary in ginkgo e2e_node.test kubelet; do
-		[ -z "$(ours "$(readlink -f "$CACHE/bin/$binary")")" ] || leaks+=("a $binary process")
+		[ -z "$(ours "$WORK/k8s/$binary")" ] || leaks+=("a $binary process")
 	done
 	[ -n "$BERTHD_PID" ] && kill -0 "$BERTHD_PID" 2>/dev/null && leaks+=("berthd (pid $BERTHD_PID)")
-	awk '{ if (index($5, "/var/lib/kubelet/") == 1) found = 1 } END { exit !found }' /proc/self/mountinfo &&
-		leaks+=("mounts below /var/lib/kubelet")
-	if awk -v w="$WORK/" 'index($5, w) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+	[ -z "$(mounts_below /var/lib/kubelet)" ] || leaks+=("mounts below /var/lib/kubelet")
+	if [ -n "$(mounts_below "$WORK")" ]; then
 		leaks+=("mounts below $WORK")
 	else
-		rm -rf "$WORK"
+		rm -rf --one-file-system "$WORK"
 	fi
 	for dir in "${KUBELET_DIRS[@]}"; do [ -n "${dir_before[$dir]:-}" ] || [ ! -e "$dir" ] || leaks+=("$dir"); done
 	for hierarchy in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
@@ -245,6 +268,20 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+mkdir -p "$RESULTS" "$WORK"
+# Mount propagation specs need / shared (systemd hosts have it so).
+if [ "$(findmnt -no PROPAGATION /)" != shared ]; then
+	private_mounts=$(findmnt -rno TARGET,PROPAGATION | awk '$2 == "private" { print $1 }')
+	made_rshared=1
+	mount --make-rshared /
+fi
+# The suite writes its kubeconfig, kubelet config and static pod dirs beside its
+# binary, and starts the kubelet beside it: this run's own copies (hard links where
+# the cache is on the same filesystem) keep those out of the shared cache.
+mkdir -p "$WORK/k8s"
+for binary in e2e_node.test kubelet ginkgo; do
+	ln "$CACHE/bin/$binary" "$WORK/k8s/$binary" 2>/dev/null || cp "$CACHE/bin/$binary" "$WORK/k8s/$binary"
+done
 
 # ---------------------------------------------------------------- images
 if ! curl -fsS -o /dev/null --max-time 5 "$REGISTRY/v2/"; then
@@ -278,7 +315,8 @@ start_containerd() {
 	SOCK=/run/critest-kit/containerd.sock
 	local i
 	for ((i = 0; i < 300; i++)); do ctr --address "$SOCK" version >/dev/null 2>&1 && break; sleep 0.1; done
-	ctr --address "$SOCK" version >/dev/null 2>&1 || die "containerd did not come back with test-handler"
+	ctr --address "$SOCK" plugins ls 2>/dev/null | awk '$2 == "cri" { print $NF }' | grep -qx ok ||
+		die "containerd did not come back with test-handler and its CRI plugin (log: /var/lib/critest-kit/containerd.log)"
 	RUNTIME_LOG=/var/lib/critest-kit/containerd.log
 	log "containerd on $SOCK with handlers runc, test-handler"
 }
@@ -325,7 +363,7 @@ YAML
 	RUNTIME_LOG=$dir/berthd.log
 	# Copies, so that build/ may be rebuilt while the suite runs (hours).
 	mkdir -p "$dir/bin"
-	cp "$REPO_DIR"/build/cmd/{berthd,berth-runtime,berth-shim} "$dir/bin/"
+	cp "$BUILD_DIR"/cmd/{berthd,berth-runtime,berth-shim} "$dir/bin/"
 	"$dir/bin/berthd" --config "$dir/berthd.yaml" --root "$dir/root" --state-dir "$dir/state" \
 		--socket "$SOCK" --cni-conf-dir "$dir/net.d" --cni-bin-dir /usr/lib/cni --ready-fd 4 \
 		4>"$dir/ready" 2>"$RUNTIME_LOG" &
@@ -369,17 +407,29 @@ log "running $( [ -n "$FOCUS" ] && echo "a focused part of " )the node e2e suite
 start=$(date +%s)
 rc=0
 (cd "$WORK/run" && PATH=$WORK/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin \
-	"$CACHE/bin/ginkgo" "${ginkgo_args[@]}" "$CACHE/bin/e2e_node.test" -- "${suite_args[@]}") \
+	"$WORK/k8s/ginkgo" "${ginkgo_args[@]}" "$WORK/k8s/e2e_node.test" -- "${suite_args[@]}") \
 	>"$RESULTS/ginkgo.log" 2>&1 &
 suite_pid=$!
-# Progress: ginkgo's summary lines as they come.
+# Progress: ginkgo's summary lines and each failure as they come, and once a minute
+# how many specs are done (ginkgo marks each with a bullet).
 tail -n +1 --pid="$suite_pid" -F "$RESULTS/ginkgo.log" 2>/dev/null |
 	grep --line-buffered -E '^(Running Suite|Will run|Ran [0-9]+ of|•? ?\[(FAILED|PANICKED|TIMEDOUT)\]|  \[FAIL\]|FAIL!|SUCCESS!)' >&2 &
+last=$start
+while kill -0 "$suite_pid" 2>/dev/null; do
+	sleep 1
+	[ $(( $(date +%s) - last )) -ge 60 ] || continue
+	last=$(date +%s)
+	total=$(sed -n '/^Will run /{s/^Will run \([0-9]*\) of.*/\1/p;q}' "$RESULTS/ginkgo.log")
+	[ -n "$total" ] || continue
+	log "$(grep -o '•' "$RESULTS/ginkgo.log" | wc -l) of $total specs done," \
+		"$(grep -cE '^• \[(FAILED|PANICKED|TIMEDOUT)\]' "$RESULTS/ginkgo.log") failed, after $(( last - start )) s"
+done
 wait "$suite_pid" || rc=$?
 log "the suite ended after $(( $(date +%s) - start )) s (ginkgo exit $rc)"
 
 # ---------------------------------------------------------------- the table
 if [ -f "$RESULTS/report.json" ]; then
-	"$REPO_DIR/test/e2e/node-report.sh" "$RESULTS/report.json" | tee "$RESULTS/summary.txt"
+	"$REPO_DIR/test/e2e/node-report.sh" "$RESULTS/report.json" | tee "$RESULTS/summary.txt" ||
+		log "warning: no table from $RESULTS/report.json"
 fi
 exit "$rc"

@@ -8,7 +8,7 @@
 # changing the config, over the registry API, with fixed mtimes (same digests each run):
 #   e2e-test-images/busybox:1.37.0-2        kit busybox + nmeter (test/e2e/nmeter.cc)
 #   e2e-test-images/agnhost:2.66.1          kit busybox + agnhost (built by test/k8s/build.sh),
-#                                           bash, curl, porter's certificates, /uploads,
+#                                           bash, curl, OpenBSD nc, porter's certificates, /uploads,
 #                                           user 1000 in group 50000; ENTRYPOINT /agnhost pause
 #   e2e-test-images/nonroot:1.5             kit busybox, USER 1234
 #   e2e-test-images/glibc-dns-testing:2.1.1 kit busybox + Debian's hostname, hosts from files
@@ -20,7 +20,6 @@
 set -euo pipefail
 REPO_DIR=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 CACHE=${BERTH_K8S_CACHE:-/var/cache/berth/k8s-v1.37.2}
-MODULE_DIR=${BERTH_K8S_MODULE_DIR:-$(go env GOMODCACHE 2>/dev/null)/k8s.io/kubernetes@v1.37.2}
 REGISTRY=http://127.0.0.1:5000
 EPOCH=1546300800 # the kit's fixed mtime
 MT_MANIFEST=application/vnd.docker.distribution.manifest.v2+json
@@ -32,8 +31,7 @@ die() { log "ERROR: $*"; exit 1; }
 
 curl -fsS -o /dev/null --max-time 5 "$REGISTRY/v2/" || die "no registry on $REGISTRY (../shared/critest-kit/registry.sh start)"
 [ -x "$CACHE/bin/agnhost" ] || die "no agnhost at $CACHE/bin/agnhost: test/k8s/build.sh agnhost"
-[ -f "$MODULE_DIR/test/images/agnhost/porter/localhost.crt" ] ||
-	die "no k8s.io/kubernetes@v1.37.2 source at $MODULE_DIR (test/k8s/build.sh downloads it)"
+[ -f "$CACHE/agnhost/localhost.crt" ] || die "no agnhost certificates in $CACHE/agnhost: test/k8s/build.sh agnhost"
 BUILD=$(mktemp -d /tmp/berth-node-images-XXXXXX)
 trap 'rm -rf "$BUILD"' EXIT
 mkdir -p "$BUILD/blobs"
@@ -91,7 +89,9 @@ derive() {
 	[ -n "$manifest" ] || die "$from_repo:$from_tag is not in the registry (run ../shared/critest-kit/images.sh)"
 	config=$(blob_of "$from_repo" "$(jq -r .config.digest <<<"$manifest")")
 	for digest in $(jq -r '.layers[].digest' <<<"$manifest"); do put_blob "$to_repo" "$digest" --from "$from_repo"; done
-	config=$(jq -c "$filter" <<<"$config")
+	# Each tag its own image id (a label says which), as upstream's are: removing one by
+	# id must not take the other tags with it.
+	config=$(jq -c --arg tag "$to_repo:$to_tag" "$filter"' | .config.Labels += {"io.berth.test.image": $tag}' <<<"$config")
 	for layer in "$@"; do
 		read -r digest diff_id size < <(make_layer "$layer")
 		put_blob "$to_repo" "$digest" "$BUILD/blobs/${digest#sha256:}"
@@ -143,10 +143,14 @@ layer=$BUILD/agnhost
 mkdir -p "$layer/uploads" "$layer/etc"
 install -m 0755 "$CACHE/bin/agnhost" "$layer/agnhost"
 ln -s agnhost "$layer/agnhost-2"
-install -m 0644 "$MODULE_DIR/test/images/agnhost/porter/localhost.crt" "$layer/localhost.crt"
-install -m 0644 "$MODULE_DIR/test/images/agnhost/porter/localhost.key" "$layer/localhost.key"
+install -m 0644 "$CACHE/agnhost/localhost.crt" "$layer/localhost.crt"
+install -m 0644 "$CACHE/agnhost/localhost.key" "$layer/localhost.key"
 copy_with_libs /bin/bash "$layer" /bin/bash
 copy_with_libs /usr/bin/curl "$layer" /usr/bin/curl
+# The networking specs send UDP with `nc -u`, which busybox's nc lacks; upstream's
+# image has OpenBSD's, as Debian packages it. Ahead of busybox's on PATH.
+[ -x /bin/nc.openbsd ] || die "no /bin/nc.openbsd (Debian's netcat-openbsd; ./dev.sh setup installs it)"
+copy_with_libs /bin/nc.openbsd "$layer" /usr/bin/nc
 # curl verifies nothing the tests reach (plain http), but wants a CA bundle path.
 mkdir -p "$layer/etc/ssl/certs"
 { base_file /etc/passwd; echo 'user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh'; } >"$layer/etc/passwd"

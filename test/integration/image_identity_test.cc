@@ -73,6 +73,12 @@ TEST_F(ImageIdentityTest, EveryApiNamesAnImageByOneId) {
   std::string container = CreateAndStart(pod, pod_config, config);
   EXPECT_EQ(StatusOf(container).image_id(), id);
   EXPECT_EQ(StatusOf(container).image_ref(), id);
+  // The image a pod's status shows is a name of it, not the id kubelet created it by
+  // (kubelet's wait for a changed image compares names).
+  EXPECT_EQ(StatusOf(container).image().image(), image_);
+  auto by_name = ContainerConfig("by-name", {"sleep", "3600"});
+  by_name.mutable_image()->set_image(mirror_ref);
+  EXPECT_EQ(StatusOf(CreateAndStart(pod, pod_config, by_name)).image().image(), mirror_ref);
   ::runtime::v1::ListContainersRequest request;
   request.mutable_filter()->set_id(container);
   ::runtime::v1::ListContainersResponse containers;
