@@ -376,17 +376,17 @@ Status SetupRootfs(const RootfsContext& context) {
   if (shared) {
     // A shared tree is what lets a bidirectional volume's mounts reach the host; but
     // the runtime's own mounts (the rootfs, /proc, /dev...) must not, and pivot_root
-    // refuses a shared root or a shared parent of the new root. So the mount the
-    // rootfs sits on, and /, are made private (not recursively): what is mounted
-    // under them from now on stays in the container, while volume sources that are
-    // shared mounts of their own keep propagating.
+    // refuses a new root whose parent is shared. So the mount the rootfs sits on (its
+    // own overlay, as berthd mounts it) is made private, not recursively, as runc
+    // does: what is mounted under it stays in the container. / stays shared (only its
+    // parent, the namespace's hidden root, matters to pivot_root), so a volume whose
+    // host directory is on / (kubelet's emptyDir, say) is a peer of the host's and
+    // what the container mounts in it reaches the host.
     char real[PATH_MAX];
     if (::realpath(spec.root_path.c_str(), real) == nullptr) return ErrnoError(absl::StrCat("resolve ", spec.root_path));
     ASSIGN_OR_RETURN(std::string parent, MountPointOf(real));
-    for (const std::string& point : {parent, std::string(1, '/')}) {
-      if (::mount(nullptr, point.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
-        return ErrnoError(absl::StrCat("make ", point, " private for pivot_root"));
-      }
+    if (::mount(nullptr, parent.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
+      return ErrnoError(absl::StrCat("make ", parent, " private for pivot_root"));
     }
   }
 

@@ -41,7 +41,8 @@ REGISTRY=http://127.0.0.1:5000
 LABEL_FILTER='NodeConformance && !Serial && !Slow && !Flaky && !Disruptive'
 # One or two specs of each kind of thing a kubelet asks of a runtime: lifecycle,
 # init and sidecar order, probes and their timeouts, hooks, volumes, exec and logs
-# over websockets, termination messages, security context, sysctls, pod IPs.
+# over websockets, termination messages, security context, sysctls, pod IPs, mount
+# propagation with recursive read-only mounts, a container's image changed.
 SMOKE_FOCUS=$(printf '%s|' \
 	'Pods should be submitted and removed' \
 	'Pods should support remote command execution over websockets' \
@@ -54,7 +55,9 @@ SMOKE_FOCUS=$(printf '%s|' \
 	'report termination message from file when pod succeeds and TerminationMessagePolicy FallbackToLogsOnError' \
 	'Security Context When creating a container with runAsUser should run the container with uid 65534' \
 	'Sysctls \[LinuxOnly\] should support sysctls \[Environment' \
-	'Pod IPs when pod gets terminated should contain podIPs in status for succeeded pod')
+	'Pod IPs when pod gets terminated should contain podIPs in status for succeeded pod' \
+	'Mount recursive read-only when the runtime supports recursive read-only mounts should accept recursive' \
+	'regular container has its image updated should successfully restart when the image is updated, restartPolicy=Always')
 SMOKE_FOCUS=${SMOKE_FOCUS%|}
 
 RUNTIME=berth

@@ -8,7 +8,7 @@
 # changing the config, over the registry API, with fixed mtimes (same digests each run):
 #   e2e-test-images/busybox:1.37.0-2        kit busybox + nmeter (test/e2e/nmeter.cc)
 #   e2e-test-images/agnhost:2.66.1          kit busybox + agnhost (built by test/k8s/build.sh),
-#                                           bash, curl, OpenBSD nc, porter's certificates, /uploads,
+#                                           bash, curl, OpenBSD nc, nmeter, porter's certificates, /uploads,
 #                                           user 1000 in group 50000; ENTRYPOINT /agnhost pause
 #   e2e-test-images/nonroot:1.5             kit busybox, USER 1234
 #   e2e-test-images/glibc-dns-testing:2.1.1 kit busybox + Debian's hostname, hosts from files
@@ -140,12 +140,15 @@ derive "$E2E/busybox" 1.29-2 "$E2E/busybox" 1.37.0-2 . "$layer"
 
 log "agnhost:2.66.1: agnhost, bash, curl and porter's certificates on the kit's busybox"
 layer=$BUILD/agnhost
-mkdir -p "$layer/uploads" "$layer/etc"
+mkdir -p "$layer/uploads" "$layer/etc" "$layer/bin"
 install -m 0755 "$CACHE/bin/agnhost" "$layer/agnhost"
 ln -s agnhost "$layer/agnhost-2"
 install -m 0644 "$CACHE/agnhost/localhost.crt" "$layer/localhost.crt"
 install -m 0644 "$CACHE/agnhost/localhost.key" "$layer/localhost.key"
 copy_with_libs /bin/bash "$layer" /bin/bash
+# Upstream's agnhost has alpine's busybox, nmeter included: the container-lifecycle
+# specs that swap a container's image to agnhost go on stamping lines with it.
+install -m 0755 "$BUILD/nmeter/bin/nmeter" "$layer/bin/nmeter"
 copy_with_libs /usr/bin/curl "$layer" /usr/bin/curl
 # The networking specs send UDP with `nc -u`, which busybox's nc lacks; upstream's
 # image has OpenBSD's, as Debian packages it. Ahead of busybox's on PATH.
