@@ -115,8 +115,9 @@ Status CheckHandlerName(const std::string& name) {
   bool valid = !name.empty() && name.size() <= 63 && name.front() != '-' && name.back() != '-';
   for (char c : name) valid = valid && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
   if (valid) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "config key \"runtimes.handlers\": \"", name, "\" is not a handler name (lowercase letters, digits, '-'; 63 at most)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("config key \"runtimes.handlers\": \"", name,
+                   "\" is not a handler name (lowercase letters, digits, '-'; 63 at most)"));
 }
 
 }  // namespace

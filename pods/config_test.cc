@@ -141,7 +141,8 @@ runtimes:
 )",
                             "test.yaml");
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->runtimes.handlers, (std::map<std::string, std::string>{{"fast", "berth"}, {"test-handler", "runc"}}));
+  EXPECT_EQ(config->runtimes.handlers,
+            (std::map<std::string, std::string>{{"fast", "berth"}, {"test-handler", "runc"}}));
   auto again = ParseConfig(config->ToYaml(), "again.yaml");
   ASSERT_TRUE(again.ok()) << again.status() << "\n" << config->ToYaml();
   EXPECT_EQ(again->runtimes.handlers, config->runtimes.handlers);

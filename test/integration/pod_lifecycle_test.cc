@@ -355,7 +355,8 @@ TEST_P(PodLifecycleTest, ProgramsStartWithNoSignalBlockedOrIgnored) {
   EXPECT_EQ(LogLines(status.log_path()),
             (std::vector<std::string>{"stdout F SigBlk:\t0000000000000000", "stdout F SigIgn:\t0000000000000000"}));
   std::string shell = CreateAndStart(
-      pod, pod_config, ContainerConfig("shell", {"/bin/sh", "-c", "sleep 0.1 & wait $!; echo waited; yes | head -n 1"}));
+      pod, pod_config,
+      ContainerConfig("shell", {"/bin/sh", "-c", "sleep 0.1 & wait $!; echo waited; yes | head -n 1"}));
   status = WaitForExit(shell);
   EXPECT_EQ(status.exit_code(), 0);
   EXPECT_EQ(LogLines(status.log_path()), (std::vector<std::string>{"stdout F waited", "stdout F y"}))
