@@ -19,6 +19,7 @@
 # Nothing here sends traffic beyond 127.0.0.1 and the pods' own namespaces.
 
 REPO_DIR=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+. "$REPO_DIR/test/lib/berthd_ready.sh"
 KIT=${KIT:-$REPO_DIR/../shared/critest-kit}
 REGISTRY=http://127.0.0.1:5000
 IMAGE=${BENCH_IMAGE:-registry.k8s.io/e2e-test-images/busybox:1.29-2}
@@ -133,13 +134,7 @@ YAML
 		--cni-conf-dir "$dir/net.d" --cni-bin-dir /usr/lib/cni --log-level "$BERTH_LOG_LEVEL" \
 		--ready-fd 4 4>"$dir/ready" 2>"$dir/berthd.log" &
 	BERTHD_PID=$!
-	local i
-	for ((i = 0; i < 300; i++)); do
-		grep -q READY "$dir/ready" 2>/dev/null && break
-		kill -0 "$BERTHD_PID" 2>/dev/null || { tail -n 20 "$dir/berthd.log" >&2; die "berthd exited at start"; }
-		sleep 0.1
-	done
-	grep -q READY "$dir/ready" || die "berthd not ready after 30 s (log: $dir/berthd.log)"
+	await_berthd_ready "$BERTHD_PID" "$dir/ready" "$dir/berthd.log"
 	if [ -n "${BENCH_BERTH_METRICS:-}" ]; then
 		BERTH_METRICS_PORT=$(sed -n 's/.*serving metrics .*port=\([0-9]*\).*/\1/p' "$dir/berthd.log" | head -n 1)
 		[ -n "$BERTH_METRICS_PORT" ] || die "berthd did not say where it serves metrics"

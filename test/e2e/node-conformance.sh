@@ -36,6 +36,7 @@ REPO_DIR=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 KIT=${KIT:-$REPO_DIR/../shared/critest-kit}
 CACHE=${BERTH_K8S_CACHE:-/var/cache/berth/k8s-v1.37.2}
 BUILD_DIR=${BERTH_BUILD_DIR:-$REPO_DIR/build}
+. "$REPO_DIR/test/lib/berthd_ready.sh"
 STATE=${BERTH_NODE_E2E_STATE:-/var/lib/berth-node-e2e}
 REGISTRY=http://127.0.0.1:5000
 LABEL_FILTER='NodeConformance && !Serial && !Slow && !Flaky && !Disruptive'
@@ -371,13 +372,7 @@ YAML
 		--socket "$SOCK" --cni-conf-dir "$dir/net.d" --cni-bin-dir /usr/lib/cni --ready-fd 4 \
 		4>"$dir/ready" 2>"$RUNTIME_LOG" &
 	BERTHD_PID=$!
-	local i
-	for ((i = 0; i < 300; i++)); do
-		grep -q READY "$dir/ready" 2>/dev/null && break
-		kill -0 "$BERTHD_PID" 2>/dev/null || { tail -n 20 "$RUNTIME_LOG" >&2; die "berthd exited at start"; }
-		sleep 0.1
-	done
-	grep -q READY "$dir/ready" || die "berthd not ready after 30 s (log: $RUNTIME_LOG)"
+	await_berthd_ready "$BERTHD_PID" "$dir/ready" "$RUNTIME_LOG"
 	log "berthd pid $BERTHD_PID on $SOCK, handlers berth, runc, crun, test-handler"
 }
 
