@@ -21,7 +21,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libyaml-cpp-dev nlohmann-json3-dev libboost-dev libboost-program-options-dev
   libsqlite3-dev libseccomp-dev libcap-dev libssl-dev libcurl4-openssl-dev
-  libarchive-dev libzstd-dev libisal-dev prometheus-cpp-dev
+  libarchive-dev libzstd-dev libisal-dev prometheus-cpp-dev libnl-route-3-dev
   libgtest-dev libgmock-dev
   # test: clang and libFuzzer for the sanitizer build and the fuzzers (fuzz/)
   clang libclang-rt-14-dev

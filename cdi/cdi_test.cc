@@ -140,6 +140,27 @@ TEST(CdiEditsTest, DeviceNodesTakeWhatIsLeftOutFromTheHost) {
   EXPECT_EQ(ApplyEdits(rdt, &other).code(), StatusCode::kFailedPrecondition);
 }
 
+TEST(CdiEditsTest, NetDevicesAreMovedUnderTheirNewName) {
+  auto parsed = ParseSpec(R"({"cdiVersion": "0.7.0", "kind": "vendor.example/nic", "devices": [
+      {"name": "vf0", "containerEdits": {"netDevices": [{"hostInterfaceName": "enp1s0f0v0", "name": "net0"}]}},
+      {"name": "vf0-again", "containerEdits": {"netDevices": [{"hostInterfaceName": "enp1s0f0v0", "name": "eth9"}]}}]})",
+                          "nic.json");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  runtime::Spec spec = BaseSpec();
+  ASSERT_TRUE(ApplyEdits(parsed->devices[0].edits, &spec).ok());
+  ASSERT_EQ(spec.net_devices.size(), 1u);
+  EXPECT_EQ(spec.net_devices["enp1s0f0v0"].name, "net0");
+  ASSERT_TRUE(ApplyEdits(parsed->devices[0].edits, &spec).ok()) << "the same device twice asks for the same thing";
+  Status clash = ApplyEdits(parsed->devices[1].edits, &spec);
+  EXPECT_EQ(clash.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(clash.message().find("as net0 and as eth9"), absl::string_view::npos) << clash;
+
+  auto nameless = ParseSpec(R"({"cdiVersion": "0.7.0", "kind": "vendor.example/nic", "devices": [
+      {"name": "vf1", "containerEdits": {"netDevices": [{"hostInterfaceName": "enp1s0f0v1"}]}}]})",
+                            "nic.json");
+  EXPECT_EQ(nameless.status().code(), StatusCode::kInvalidArgument);
+}
+
 class CdiRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {

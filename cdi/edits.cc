@@ -56,9 +56,12 @@ std::vector<runtime::Hook>* HookList(runtime::Hooks& hooks, const std::string& k
 
 Status ApplyEdits(const ContainerEdits& edits, runtime::Spec* spec) {
   if (edits.intel_rdt) return absl::FailedPreconditionError("the CDI device sets INTEL RDT, which berth does not");
-  if (edits.net_devices) {
-    return absl::FailedPreconditionError(
-        "the CDI device moves network devices into the container, which berth does not");
+  for (const NetDevice& device : edits.net_devices) {
+    auto [it, added] = spec->net_devices.emplace(device.host_interface_name, runtime::NetDevice{device.name});
+    if (!added && it->second.name != device.name) {
+      return absl::FailedPreconditionError(absl::StrCat("network device ", device.host_interface_name,
+                                                        " is asked for as ", it->second.name, " and as ", device.name));
+    }
   }
   for (const std::string& entry : edits.env) {
     auto& env = spec->process.env;

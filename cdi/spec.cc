@@ -154,7 +154,15 @@ ContainerEdits ParseEdits(const YAML::Node& node, const std::string& where) {
     edits.additional_gids.push_back(Scalar<uint32_t>(g, at));
   });
   edits.intel_rdt = node["intelRdt"] && !node["intelRdt"].IsNull();
-  edits.net_devices = node["netDevices"] && node["netDevices"].IsSequence() && node["netDevices"].size() > 0;
+  EachOf(node, "netDevices", where, [&](const YAML::Node& n, const std::string& at) {
+    NetDevice device;
+    device.host_interface_name = String(n, "hostInterfaceName", at);
+    device.name = String(n, "name", at);
+    if (device.host_interface_name.empty() || device.name.empty()) {
+      throw std::invalid_argument(absl::StrCat(at, " needs both hostInterfaceName and name"));
+    }
+    edits.net_devices.push_back(std::move(device));
+  });
   return edits;
 }
 

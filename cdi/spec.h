@@ -38,16 +38,22 @@ struct Hook {
 };
 
 // What a device, or any device of a spec, changes in a container's OCI spec.
+// A host link to move into the container's network namespace.
+struct NetDevice {
+  std::string host_interface_name;
+  std::string name;  // in the container
+};
+
 struct ContainerEdits {
   std::vector<std::string> env;  // NAME=value
   std::vector<DeviceNode> device_nodes;
   std::vector<Mount> mounts;
   std::vector<Hook> hooks;
   std::vector<uint32_t> additional_gids;
-  // Edits berth does not make (no resctrl here, no moving host links): kept only
-  // to refuse a device that needs them, rather than hand out half of it.
+  std::vector<NetDevice> net_devices;
+  // An edit berth does not make (no resctrl here): kept only to refuse a device
+  // that needs it, rather than hand out half of it.
   bool intel_rdt = false;
-  bool net_devices = false;
 };
 
 struct Device {

@@ -147,6 +147,12 @@ StatusOr<std::string> Lifecycle::CreateContainer(const std::string& pod_id_prefi
   nri::SyncGateHold creating = nri_.HoldForCreation();
   announced = nri_.enabled();
   RETURN_IF_ERROR(nri_.CreateContainer(*pod, record, runtime->features(), &oci));
+  if (!oci.net_devices.empty() && !runtime->features().net_devices) {
+    // runc 1.1 would drop the field and start the container without the links.
+    return absl::FailedPreconditionError(
+        absl::StrCat("the container is given network devices (linux.netDevices, by CDI or NRI), which runtime handler ",
+                     runtime->name(), " does not support"));
+  }
   record.cgroup_path = oci.cgroups_path;
   if (!record.log_path.empty()) {
     RETURN_IF_ERROR(MakeDirs(std::filesystem::path(record.log_path).parent_path().string(), 0755));

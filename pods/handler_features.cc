@@ -46,6 +46,11 @@ RuntimeHandler::Features RuntimeHandler::ParseFeatures(absl::string_view text) {
   features.user_namespace = Lists(*linux, "namespaces", "user");
   const nlohmann::json* memory_policy = JsonMember(*linux, "memoryPolicy");
   features.memory_policy = memory_policy != nullptr && memory_policy->is_object();
+  const nlohmann::json* seccomp = JsonMember(*linux, "seccomp");
+  features.seccomp_notify = seccomp != nullptr && seccomp->is_object() && Lists(*seccomp, "actions", "SCMP_ACT_NOTIFY");
+  const nlohmann::json* net_devices = JsonMember(*linux, "netDevices");
+  features.net_devices = net_devices != nullptr && net_devices->is_object() &&
+                         net_devices->value("enabled", false) == true;
   return features;
 }
 

@@ -19,6 +19,19 @@ TEST(HandlerFeaturesTest, RuncOneOneSaysHooksButNoNewerProcessFields) {
   EXPECT_FALSE(features.io_priority);
   EXPECT_FALSE(features.scheduler);
   EXPECT_FALSE(features.memory_policy);
+  EXPECT_FALSE(features.net_devices);
+  EXPECT_FALSE(features.seccomp_notify);
+}
+
+TEST(HandlerFeaturesTest, NetDevicesAndSeccompNotifyAreSaidInLinux) {
+  auto features = RuntimeHandler::ParseFeatures(R"({"linux": {
+    "seccomp": {"enabled": true, "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_NOTIFY"]},
+    "netDevices": {"enabled": true}}})");
+  EXPECT_TRUE(features.net_devices);
+  EXPECT_TRUE(features.seccomp_notify);
+  features = RuntimeHandler::ParseFeatures(R"({"linux": {"netDevices": {"enabled": false}, "seccomp": {}}})");
+  EXPECT_FALSE(features.net_devices);
+  EXPECT_FALSE(features.seccomp_notify);
 }
 
 TEST(HandlerFeaturesTest, SpecOneTwoMeansIoPriorityAndScheduler) {

@@ -5,7 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "nri/adjustment.h"
 #include "pods/nri_process_fields.h"
+#include "runtime/net_devices.h"
 #include "runtime/scheduling.h"
+#include "runtime/seccomp.h"
 
 namespace berth::pods {
 namespace {
@@ -160,6 +162,9 @@ api::Container NriContainer(const ContainerRecord& container, const runtime::Spe
   if (spec->process.oom_score_adj) linux->mutable_oom_score_adj()->set_value(*spec->process.oom_score_adj);
   linux->set_cgroups_path(spec->cgroups_path);
   linux->mutable_sysctl()->insert(spec->sysctl.begin(), spec->sysctl.end());
+  for (const auto& [host_name, device] : spec->net_devices) {
+    (*linux->mutable_net_devices())[host_name].set_name(device.name);
+  }
   return out;
 }
 
@@ -175,10 +180,6 @@ Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, const RuntimeH
   };
   const api::LinuxContainerAdjustment& linux = adjust.linux();
   if (linux.has_rdt() || linux.resources().has_rdt_class()) return refuse("RDT class");
-  if (linux.net_devices_size() > 0) return refuse("network devices");
-  if (linux.has_seccomp_policy() && !linux.seccomp_policy().listener_path().empty()) {
-    return refuse("seccomp policy's notify listener");
-  }
 
   if (adjust.has_hooks()) {
     runtime::Hooks hooks;
@@ -206,6 +207,18 @@ Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, const RuntimeH
     ASSIGN_OR_RETURN(spec->memory_policy, OciMemoryPolicy(linux.memory_policy()));
     RETURN_IF_ERROR(Annotate(runtime::ValidateMemoryPolicy(*spec->memory_policy), "an NRI plugin's adjustment"));
   }
+  // Host links to move into the pod's network namespace, keyed by their host name
+  // ("-name" takes one a CDI device or an earlier plugin gave back out).
+  for (const auto& [host_name, device] : linux.net_devices()) {
+    nri::AdjustedKey k = nri::ParseAdjustedKey(host_name);
+    if (k.removed) {
+      spec->net_devices.erase(k.name);
+      continue;
+    }
+    if (!handler.net_devices) return unsupported("network devices");
+    spec->net_devices[k.name] = runtime::NetDevice{device.name()};
+  }
+  RETURN_IF_ERROR(Annotate(runtime::ValidateNetDevices(spec->net_devices), "an NRI plugin's adjustment"));
 
   for (const auto& [key, value] : adjust.annotations()) {
     nri::AdjustedKey k = nri::ParseAdjustedKey(key);
@@ -338,6 +351,11 @@ Status ApplyNriAdjustment(const api::ContainerAdjustment& adjust, const RuntimeH
     if (seccomp.default_action.empty()) {
       return absl::InvalidArgumentError("an NRI plugin's seccomp policy has no default action");
     }
+    // A seccomp agent (listener_path) answers the calls of SCMP_ACT_NOTIFY rules.
+    seccomp.listener_path = policy.listener_path();
+    seccomp.listener_metadata = policy.listener_metadata();
+    if (runtime::UsesNotify(seccomp) && !handler.seccomp_notify) return unsupported("seccomp notify action");
+    RETURN_IF_ERROR(Annotate(runtime::ValidateSeccompListener(seccomp), "an NRI plugin's seccomp policy"));
     spec->seccomp = std::move(seccomp);
   }
   if (!linux.cgroups_path().empty()) spec->cgroups_path = linux.cgroups_path();

@@ -20,6 +20,7 @@ RuntimeHandler::Features EveryFeature() {
   RuntimeHandler::Features features;
   features.hooks = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
   features.io_priority = features.scheduler = features.memory_policy = true;
+  features.net_devices = features.seccomp_notify = true;
   return features;
 }
 
@@ -73,7 +74,8 @@ TEST(NriSpecTest, AppliesWhatPluginsAdjust) {
 
 TEST(NriSpecTest, ASeccompPolicyReplacesTheContainers) {
   runtime::Spec spec = BaseSpec();
-  spec.seccomp = runtime::Seccomp{"SCMP_ACT_ERRNO", std::nullopt, {}, {}, {}};
+  spec.seccomp.emplace();
+  spec.seccomp->default_action = "SCMP_ACT_ERRNO";
   api::ContainerAdjustment adjust;
   api::LinuxSeccomp* policy = adjust.mutable_linux()->mutable_seccomp_policy();
   policy->set_default_action("SCMP_ACT_ALLOW");
@@ -89,8 +91,38 @@ TEST(NriSpecTest, ASeccompPolicyReplacesTheContainers) {
   EXPECT_EQ(spec.seccomp->syscalls[0].names, std::vector<std::string>{"mkdir"});
   EXPECT_EQ(spec.seccomp->syscalls[0].errno_ret, 1u);
 
+  // A notify rule's fd goes to the plugin's seccomp agent, where the handler can send it.
+  rule->set_action("SCMP_ACT_NOTIFY");
   policy->set_listener_path("/run/agent.sock");
-  EXPECT_EQ(ApplyNriAdjustment(adjust, EveryFeature(), &spec).code(), StatusCode::kFailedPrecondition);
+  policy->set_listener_metadata("for the agent");
+  ASSERT_TRUE(ApplyNriAdjustment(adjust, EveryFeature(), &spec).ok());
+  EXPECT_EQ(spec.seccomp->listener_path, "/run/agent.sock");
+  EXPECT_EQ(spec.seccomp->listener_metadata, "for the agent");
+  RuntimeHandler::Features without = EveryFeature();
+  without.seccomp_notify = false;
+  EXPECT_EQ(ApplyNriAdjustment(adjust, without, &spec).code(), StatusCode::kFailedPrecondition);
+  policy->clear_listener_path();
+  EXPECT_EQ(ApplyNriAdjustment(adjust, EveryFeature(), &spec).code(), StatusCode::kInvalidArgument)
+      << "notify with no agent to answer";
+}
+
+TEST(NriSpecTest, NetDevicesAreMovedWhereTheHandlerCan) {
+  runtime::Spec spec = BaseSpec();
+  api::ContainerAdjustment adjust;
+  (*adjust.mutable_linux()->mutable_net_devices())["enp1s0f0v0"].set_name("net0");
+  ASSERT_TRUE(ApplyNriAdjustment(adjust, EveryFeature(), &spec).ok());
+  EXPECT_EQ(spec.net_devices["enp1s0f0v0"].name, "net0");
+  RuntimeHandler::Features without = EveryFeature();
+  without.net_devices = false;
+  runtime::Spec other = BaseSpec();
+  EXPECT_EQ(ApplyNriAdjustment(adjust, without, &other).code(), StatusCode::kFailedPrecondition);
+  api::ContainerAdjustment bad;
+  (*bad.mutable_linux()->mutable_net_devices())["eth1"].set_name("a/b");
+  EXPECT_EQ(ApplyNriAdjustment(bad, EveryFeature(), &other).code(), StatusCode::kInvalidArgument);
+  api::ContainerAdjustment removal;
+  (*removal.mutable_linux()->mutable_net_devices())["-enp1s0f0v0"];
+  ASSERT_TRUE(ApplyNriAdjustment(removal, EveryFeature(), &spec).ok());
+  EXPECT_TRUE(spec.net_devices.empty());
 }
 
 TEST(NriSpecTest, RefusesWhatBerthCannotApplyYet) {

@@ -35,6 +35,8 @@ class RuntimeHandler {
     bool io_priority = false;        // process.ioPriority
     bool scheduler = false;          // process.scheduler
     bool memory_policy = false;      // linux.memoryPolicy
+    bool net_devices = false;        // linux.netDevices
+    bool seccomp_notify = false;     // SCMP_ACT_NOTIFY, its fd sent to linux.seccomp.listenerPath
 
     bool RunsHook(absl::string_view kind) const;
   };

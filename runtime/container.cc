@@ -42,135 +42,17 @@
 #include "runtime/hooks.h"
 #include "runtime/mounts.h"
 #include "runtime/namespaces.h"
+#include "runtime/net_devices.h"
+#include "runtime/process_setup.h"
 #include "runtime/scheduling.h"
 #include "runtime/seccomp.h"
+#include "runtime/seccomp_listener.h"
 
 extern char** environ;
 
 namespace berth::runtime {
 
 namespace {
-
-constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-// ---- small fd and process helpers ----------------------------------------------
-
-Status SendMessage(int fd, absl::string_view message) {
-  if (::send(fd, message.data(), message.size(), MSG_NOSIGNAL) < 0) return ErrnoError("sync send");
-  return absl::OkStatus();
-}
-
-// One SEQPACKET message; empty at EOF.
-StatusOr<std::string> ReceiveMessage(int fd) {
-  char buf[4096];
-  ssize_t n;
-  do {
-    n = ::recv(fd, buf, sizeof(buf), 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return ErrnoError("sync receive");
-  return std::string(buf, n);
-}
-
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, n);
-  }
-  return out;
-}
-
-void WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    data.remove_prefix(n);
-  }
-}
-
-int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
-int PidfdSendSignal(int pidfd, int sig) {
-  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
-}
-
-// A pidfd for the container's init, or NOT_FOUND if the pid now names another process.
-StatusOr<UniqueFd> OpenInit(const ContainerState& state) {
-  UniqueFd pidfd(PidfdOpen(state.pid));
-  if (!pidfd || !ProcessAlive(state.pid, state.start_time)) {
-    return absl::NotFoundError(absl::StrCat("container ", state.id, " is not running"));
-  }
-  return pidfd;
-}
-
-bool WaitPidfd(int pidfd, int timeout_ms) {
-  struct pollfd p = {pidfd, POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, timeout_ms);
-  } while (rc < 0 && errno == EINTR);
-  return rc > 0;
-}
-
-int ExitCode(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
-}
-
-// Marks every fd from 3 up CLOEXEC except the first `preserve`, which are made
-// inheritable: nothing of the runtime's survives the exec.
-Status MarkFdsCloexec(int preserve) {
-  unsigned first = 3 + static_cast<unsigned>(preserve);
-  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return ErrnoError("close_range");
-  for (int fd = 3; fd < static_cast<int>(first); ++fd) {
-    int flags = ::fcntl(fd, F_GETFD);
-    if (flags >= 0) (void)::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
-  }
-  return absl::OkStatus();
-}
-
-std::string EnvValue(const std::vector<std::string>& env, absl::string_view key) {
-  for (const auto& entry : env) {
-    if (absl::StartsWith(entry, key) && entry.size() > key.size() && entry[key.size()] == '=') {
-      return entry.substr(key.size() + 1);
-    }
-  }
-  return "";
-}
-
-// PATH lookup inside the container, so an unknown command fails `create`, not `start`.
-StatusOr<std::string> FindExecutable(const std::string& name, const std::vector<std::string>& env) {
-  auto executable = [](const std::string& path) {
-    struct stat st;
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-  };
-  if (name.find('/') != std::string::npos) {
-    if (executable(name)) return name;
-    return ErrnoError(absl::StrCat("exec: \"", name, "\""));
-  }
-  std::string path = EnvValue(env, "PATH");
-  if (path.empty()) path = kDefaultPath;
-  for (auto dir : absl::StrSplit(path, ':', absl::SkipEmpty())) {
-    std::string candidate = absl::StrCat(dir, "/", name);
-    if (executable(candidate)) return candidate;
-  }
-  return absl::NotFoundError(absl::StrCat("exec: \"", name, "\": executable file not found in $PATH"));
-}
-
-struct Argv {
-  explicit Argv(const std::vector<std::string>& strings) {
-    for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
-    pointers.push_back(nullptr);
-  }
-  std::vector<char*> pointers;
-};
-
-std::string MessageOf(const Status& status) { return std::string(status.message()); }
 
 // What state.json and the hooks say of a container, but for its pid and times.
 ContainerState ContainerStateOf(absl::string_view id, const Spec& spec, const std::string& bundle) {
@@ -184,8 +66,6 @@ ContainerState ContainerStateOf(absl::string_view id, const Spec& spec, const st
   state.poststop_hooks = !spec.hooks.poststop.empty();
   return state;
 }
-
-// ---- the container's init ------------------------------------------------------
 
 // Stdio that is the host's /dev/null (the shim gives it for no stdin) becomes the
 // container's own: nothing of the container should hold a file of the host's
@@ -211,84 +91,9 @@ struct InitArgs {
   int listen_fd = -1;
   int console_fd = -1;  // connected to --console-socket when process.terminal is set
   int preserve_fds = 0;
+  // The filter's notify fd, which goes to create with "O" for the seccomp agent.
+  UniqueFd seccomp_notify_fd;
 };
-
-// Gives the process a terminal of the container's own devpts: the master end goes
-// to whoever listens on the console socket (the shim), the slave becomes stdio and
-// the controlling terminal of a new session.
-Status SetupConsole(int console_fd, uid_t uid) {
-  UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!master) return ErrnoError("open /dev/ptmx");
-  if (::unlockpt(master.get()) != 0) return ErrnoError("unlock the terminal");
-  char name[64];
-  if (::ptsname_r(master.get(), name, sizeof name) != 0) return ErrnoError("name the terminal");
-  UniqueFd slave(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!slave) return ErrnoError(absl::StrCat("open ", name));
-  // The process owns its terminal, as on a login.
-  if (::fchown(slave.get(), uid, static_cast<gid_t>(-1)) != 0) return ErrnoError(absl::StrCat("chown ", name));
-
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec payload = {name, std::strlen(name)};
-  msghdr message = {};
-  message.msg_iov = &payload;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  int master_fd = master.get();
-  std::memcpy(CMSG_DATA(header), &master_fd, sizeof(int));
-  if (::sendmsg(console_fd, &message, MSG_NOSIGNAL) < 0) return ErrnoError("send the terminal to the console socket");
-
-  if (::setsid() < 0) return ErrnoError("setsid");
-  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return ErrnoError("make the terminal controlling");
-  for (int fd = 0; fd < 3; ++fd) {
-    if (::dup2(slave.get(), fd) < 0) return ErrnoError("terminal as stdio");
-  }
-  return absl::OkStatus();
-}
-
-// Connected here, where the socket's path means what the caller meant; the
-// process sends its terminal over it from inside the container.
-StatusOr<UniqueFd> ConnectConsoleSocket(const std::string& path) {
-  UniqueFd console(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  struct sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("console socket path too long: ", path));
-  }
-  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
-  if (!console || ::connect(console.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return ErrnoError(absl::StrCat("connect to console socket ", path));
-  }
-  return console;
-}
-
-// What the init and an exec'd process both do inside the container before the
-// user and capabilities change: the terminal (when asked for), the working
-// directory, the executable looked up, rlimits and the AppArmor profile.
-//
-// In a user namespace this runs before the process enters it, so the terminal is
-// given to the host uid the process's uid maps to.
-StatusOr<std::string> PrepareProcess(const Process& process, const Spec& spec, int console_fd) {
-  if (process.terminal) {
-    uid_t owner = process.user.uid;
-    if (spec.FindNamespace("user") != nullptr) {
-      std::optional<uint32_t> host = HostId(spec.uid_mappings, process.user.uid);
-      if (!host) return absl::InvalidArgumentError(absl::StrCat("uid ", process.user.uid, " is not mapped"));
-      owner = *host;
-    }
-    RETURN_IF_ERROR(SetupConsole(console_fd, owner));
-    ::close(console_fd);
-  }
-  if (::chdir(process.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("chdir ", process.cwd));
-  ASSIGN_OR_RETURN(std::string exe, FindExecutable(process.args[0], process.env));
-  RETURN_IF_ERROR(SetRlimits(process.rlimits));
-  RETURN_IF_ERROR(SetAppArmorExecProfile(process.apparmor_profile));
-  return exe;
-}
 
 // Blocks until create says the next step may go: "g" (with the init's pid on the
 // host) once the init is in its cgroups, "h" once the createRuntime hooks have run,
@@ -356,9 +161,16 @@ StatusOr<std::string> SetupInit(InitArgs& a) {
   ResetSignalsForExec();
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes before the
   // capabilities are dropped; with it, as late as possible.
-  if (spec.seccomp && !process.no_new_privileges) RETURN_IF_ERROR(LoadSeccomp(*spec.seccomp));
+  if (spec.seccomp && !process.no_new_privileges) {
+    ASSIGN_OR_RETURN(a.seccomp_notify_fd, LoadSeccomp(*spec.seccomp));
+  }
   RETURN_IF_ERROR(ApplyUserAndCapabilities(process));
   if (process.no_new_privileges) RETURN_IF_ERROR(SetNoNewPrivileges());
+  // A filter whose notify fd the seccomp agent gets is loaded at create even with
+  // no_new_privs: the agent has it before the container runs (runc does the same).
+  if (spec.seccomp && process.no_new_privileges && UsesNotify(*spec.seccomp)) {
+    ASSIGN_OR_RETURN(a.seccomp_notify_fd, LoadSeccomp(*spec.seccomp));
+  }
   RETURN_IF_ERROR(MarkFdsCloexec(a.preserve_fds));
   return exe;
 }
@@ -374,7 +186,8 @@ StatusOr<std::string> SetupInit(InitArgs& a) {
     }
     ::_exit(1);
   }
-  if (!SendMessage(a.sync_fd, "O").ok()) ::_exit(1);
+  if (!SendMessage(a.sync_fd, "O", a.seccomp_notify_fd.get()).ok()) ::_exit(1);
+  a.seccomp_notify_fd.Reset();
   auto done = ReceiveMessage(a.sync_fd);
   if (!done.ok() || done->empty()) ::_exit(1);
   // create has recorded the container; from here the init outlives it.
@@ -397,10 +210,10 @@ StatusOr<std::string> SetupInit(InitArgs& a) {
     WriteAll(conn, MessageOf(hooked));
     ::_exit(1);
   }
-  if (a.spec->seccomp && process.no_new_privileges) {
-    Status status = LoadSeccomp(*a.spec->seccomp);
-    if (!status.ok()) {
-      WriteAll(conn, MessageOf(status));
+  if (a.spec->seccomp && process.no_new_privileges && !UsesNotify(*a.spec->seccomp)) {
+    auto loaded = LoadSeccomp(*a.spec->seccomp);
+    if (!loaded.ok()) {
+      WriteAll(conn, MessageOf(loaded.status()));
       ::_exit(1);
     }
   }
@@ -426,63 +239,6 @@ StatusOr<UniqueFd> ListenExecSocket(const std::string& dir) {
   }
   if (::listen(sock.get(), 1) != 0) return ErrnoError("listen exec.sock");
   return sock;
-}
-
-// ---- exec ----------------------------------------------------------------------
-
-struct ExecChildArgs {
-  const Process* process = nullptr;
-  const Spec* spec = nullptr;
-  int go_fd = -1;
-  int error_fd = -1;
-  int pidfd = -1;
-  int join_flags = 0;
-  bool join_user = false;  // entered last, as the init did (see EnterUserNamespace)
-  int preserve_fds = 0;
-  int console_fd = -1;  // connected to --console-socket when process.terminal is set
-};
-
-StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
-  const Process& process = *a.process;
-  if (a.join_flags != 0 && ::setns(a.pidfd, a.join_flags) != 0) {
-    return ErrnoError("join the container's namespaces");
-  }
-  // In the container's mount namespace: a terminal is one of its own devpts.
-  ASSIGN_OR_RETURN(std::string exe, PrepareProcess(process, *a.spec, a.console_fd));
-  if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
-  if (a.join_user && ::setns(a.pidfd, CLONE_NEWUSER) != 0) return ErrnoError("join the container's user namespace");
-  ::umask(process.user.umask.value_or(022));
-  // The steps above ran while exec placed us in the container's cgroups (as the
-  // init's do, see SetupInit); nothing below runs outside them.
-  char byte;
-  if (::read(a.go_fd, &byte, 1) != 1) return absl::AbortedError("exec gave up before the cgroup placement");
-  // In the container's cgroups, as for the init (SetupInit).
-  RETURN_IF_ERROR(ApplyScheduling(process));
-  if (a.spec->memory_policy) RETURN_IF_ERROR(ApplyMemoryPolicy(*a.spec->memory_policy));
-  ResetSignalsForExec();  // as for the init (SetupInit), before any seccomp filter
-  const std::optional<Seccomp>& seccomp = a.spec->seccomp;
-  if (seccomp && !process.no_new_privileges) RETURN_IF_ERROR(LoadSeccomp(*seccomp));
-  RETURN_IF_ERROR(ApplyUserAndCapabilities(process));
-  if (process.no_new_privileges) RETURN_IF_ERROR(SetNoNewPrivileges());
-  RETURN_IF_ERROR(MarkFdsCloexec(a.preserve_fds));
-  if (seccomp && process.no_new_privileges) RETURN_IF_ERROR(LoadSeccomp(*seccomp));
-  return exe;
-}
-
-[[noreturn]] void RunExecChild(const ExecChildArgs& a) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  auto exe = SetupExecChild(a);
-  if (!exe.ok()) {
-    if (exe.status().code() != StatusCode::kAborted) WriteAll(a.error_fd, MessageOf(exe.status()));
-    ::_exit(1);
-  }
-  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  Argv argv(a.process->args);
-  Argv envp(a.process->env);
-  ::execve(exe->c_str(), argv.pointers.data(), envp.pointers.data());
-  WriteAll(a.error_fd, MessageOf(ErrnoError(absl::StrCat("exec ", *exe))));
-  ::_exit(127);
 }
 
 }  // namespace
@@ -516,6 +272,8 @@ Status Runtime::Create(const CreateOptions& o) {
   }
   RETURN_IF_ERROR(CheckUserNamespace(spec));
   RETURN_IF_ERROR(CheckHostIsolation(spec));
+  RETURN_IF_ERROR(ValidateNetDevices(spec.net_devices));
+  if (spec.seccomp) RETURN_IF_ERROR(ValidateSeccompListener(*spec.seccomp));
 
   RETURN_IF_ERROR(store_.Reserve(o.id));
   bool committed = false;
@@ -595,11 +353,27 @@ Status Runtime::Create(const CreateOptions& o) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   };
+  // Given back while the init still holds the namespace they went into (a new one
+  // would take virtual links with it when it goes).
+  MovedNetDevices net_devices;
+  absl::Cleanup give_back_net_devices = [&] {
+    if (!committed) Warn(net_devices.GiveBack());
+  };
   // The init sets up what does not need its cgroup meanwhile (see SetupInit).
   Status placed = cg.AddPid(pid);
   if (placed.ok()) placed = SendMessage(sync.get(), absl::StrCat("g", pid));
   if (!placed.ok()) ::shutdown(sync.get(), SHUT_WR);  // the init stops waiting for "g"
-  ASSIGN_OR_RETURN(std::string reply, ReceiveMessage(sync.get()));
+  // Comes with "O" when the filter has SCMP_ACT_NOTIFY rules.
+  UniqueFd seccomp_notify_fd;
+  ASSIGN_OR_RETURN(std::string reply, ReceiveMessage(sync.get(), &seccomp_notify_fd));
+  if (!spec.net_devices.empty() && (reply == "H" || reply == "R")) {
+    // The init is in its network namespace by now; the links arrive before any hook
+    // runs, as a prestart hook configuring them would expect.
+    std::string netns = absl::StrCat("/proc/", pid, "/ns/net");
+    UniqueFd netns_fd(::open(netns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns_fd) return ErrnoError(absl::StrCat("open ", netns));
+    RETURN_IF_ERROR(net_devices.Move(spec.net_devices, netns_fd.get()));
+  }
   if (reply == "H") {
     // The init's mounts are in place and it has not pivoted yet (RunHooksBeforePivot).
     args.hook_state.pid = pid;
@@ -608,14 +382,14 @@ Status Runtime::Create(const CreateOptions& o) {
     RETURN_IF_ERROR(RunHooks(spec.hooks.prestart, "prestart", state));
     RETURN_IF_ERROR(RunHooks(spec.hooks.create_runtime, "createRuntime", state));
     RETURN_IF_ERROR(SendMessage(sync.get(), "h"));
-    ASSIGN_OR_RETURN(reply, ReceiveMessage(sync.get()));
+    ASSIGN_OR_RETURN(reply, ReceiveMessage(sync.get(), &seccomp_notify_fd));
   }
   if (reply == "R") {
     // The container's /dev is complete: its device rules apply from now on.
     Status restricted = spec.resources ? cg.ApplyDevices(spec.resources->devices) : absl::OkStatus();
     if (restricted.ok()) restricted = SendMessage(sync.get(), "D");
     if (!restricted.ok()) return restricted;
-    ASSIGN_OR_RETURN(reply, ReceiveMessage(sync.get()));
+    ASSIGN_OR_RETURN(reply, ReceiveMessage(sync.get(), &seccomp_notify_fd));
   }
   // An init that failed on its own (say, before it ever needed "g") says why; that
   // comes first, as the placement may only have failed because it had exited.
@@ -625,6 +399,14 @@ Status Runtime::Create(const CreateOptions& o) {
   }
   if (reply[0] == 'E') {
     return absl::FailedPreconditionError(absl::StrCat("create container ", o.id, ": ", reply.substr(1)));
+  }
+  if (spec.seccomp && UsesNotify(*spec.seccomp)) {
+    // The agent answers the filtered calls from now on; the init waits meanwhile.
+    if (!seccomp_notify_fd) return absl::InternalError("the container's init sent no seccomp notify fd");
+    std::string process_state = ContainerProcessStateJson(*spec.seccomp, pid, spec.oci_version,
+                                                          HookStateJson(args.hook_state, "creating", pid));
+    RETURN_IF_ERROR(SendToSeccompAgent(*spec.seccomp, seccomp_notify_fd.get(), process_state));
+    seccomp_notify_fd.Reset();
   }
 
   RETURN_IF_ERROR(Record(o.id, pid, spec, bundle, cgroup_path, o.pid_file));
@@ -751,91 +533,6 @@ StatusOr<Process> Runtime::ContainerProcess(absl::string_view id) {
   return spec.process;
 }
 
-StatusOr<int> Runtime::Exec(const ExecOptions& o) {
-  ASSIGN_OR_RETURN(ContainerState state, store_.Load(o.id));
-  if (store_.Probe(state) == ContainerStatus::kStopped) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot exec in stopped container ", o.id));
-  }
-  if (o.process.terminal && o.console_socket.empty()) {
-    return absl::InvalidArgumentError("process.terminal needs --console-socket to send the terminal to");
-  }
-  RETURN_IF_ERROR(ValidateScheduling(o.process));
-  ASSIGN_OR_RETURN(Spec spec, LoadSpec(state));
-  UniqueFd console;
-  if (o.process.terminal) {
-    ASSIGN_OR_RETURN(console, ConnectConsoleSocket(o.console_socket));
-  }
-  ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
-  cgroups::Manager cg = cgroups::Manager::Open(layout, state.cgroup_path);
-  ASSIGN_OR_RETURN(UniqueFd pidfd, OpenInit(state));
-  ASSIGN_OR_RETURN(int join_flags, NamespacesToJoin(state.pid));
-
-  // Joining a pid namespace only moves children, so it happens before the fork.
-  struct stat theirs, ours;
-  if (::stat(absl::StrCat("/proc/", state.pid, "/ns/pid").c_str(), &theirs) != 0 ||
-      ::stat("/proc/self/ns/pid", &ours) != 0) {
-    return ErrnoError("stat pid namespace");
-  }
-  if (theirs.st_ino != ours.st_ino && ::setns(pidfd.get(), CLONE_NEWPID) != 0) {
-    return ErrnoError(absl::StrCat("join pid namespace of container ", o.id));
-  }
-  if (!ProcessAlive(state.pid, state.start_time)) {
-    return absl::FailedPreconditionError(absl::StrCat("container ", o.id, " stopped"));
-  }
-  // "go" is a socket so that sending to a child that already gave up is an error,
-  // not a SIGPIPE (ignoring SIGPIPE instead would pass SIG_IGN on to the process).
-  int go[2], err[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
-    return ErrnoError("exec: socketpair or pipe");
-  }
-  UniqueFd go_read(go[0]), go_write(go[1]), err_read(err[0]), err_write(err[1]);
-
-  ExecChildArgs args;
-  args.process = &o.process;
-  args.spec = &spec;
-  args.go_fd = go_read.get();
-  args.error_fd = err_write.get();
-  args.pidfd = pidfd.get();
-  args.join_flags = join_flags;
-  args.join_user = InOtherUserNamespace(state.pid);
-  args.preserve_fds = o.preserve_fds;
-  args.console_fd = console.get();
-  pid_t pid = ::fork();
-  if (pid < 0) return ErrnoError("fork exec process");
-  if (pid == 0) {
-    go_write.Reset();
-    err_read.Reset();
-    RunExecChild(args);
-  }
-  go_read.Reset();
-  err_write.Reset();
-  console.Reset();
-  bool started = false;
-  absl::Cleanup kill_child = [&] {
-    if (started) return;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  };
-  Status placed = cg.AddPid(pid);
-  if (placed.ok()) placed = SendMessage(go_write.get(), "g");
-  go_write.Reset();  // a child still waiting for "g" gives up
-  std::string error = ReadAll(err_read.get());
-  // The child's own failure first: a placement can fail because the child had exited.
-  if (!error.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat("exec in container ", o.id, ": ", error));
-  }
-  RETURN_IF_ERROR(placed);
-  started = true;
-  if (!o.pid_file.empty()) {
-    RETURN_IF_ERROR(WriteFileAtomically(o.pid_file, absl::StrCat(pid), 0644, Durability::kCrash));
-  }
-  if (o.detach) return 0;
-  int wstatus;
-  while (::waitpid(pid, &wstatus, 0) < 0) {
-    if (errno != EINTR) return ErrnoError("wait for exec process");
-  }
-  return ExitCode(wstatus);
-}
 
 Status Runtime::Update(absl::string_view id, const cgroups::Resources& resources) {
   ASSIGN_OR_RETURN(ContainerState state, store_.Load(id));

@@ -154,6 +154,10 @@ Status Runtime::Restore(const RestoreOptions& o) {
     // The hooks' moments (before pivot_root, before exec) do not exist in a restore.
     return absl::UnimplementedError("restoring a container whose spec has OCI hooks is not supported");
   }
+  if (!spec.net_devices.empty()) {
+    // CRIU restores into the pod's namespace as it is; it moves no host link.
+    return absl::UnimplementedError("restoring a container whose spec moves network devices is not supported");
+  }
   ASSIGN_OR_RETURN(std::string mounts_text, ReadFile(o.image_path + "/" + kMountsFile));
   ASSIGN_OR_RETURN(std::vector<ExternalMount> mounts, ParseExternalMounts(mounts_text));
   ASSIGN_OR_RETURN(std::string descriptors_text, ReadFile(o.image_path + "/" + kDescriptorsFile));

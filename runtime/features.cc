@@ -58,6 +58,7 @@ std::string FeaturesJson() {
           {"supportedFlags", SupportedSeccompFlags()}}},
         {"apparmor", {{"enabled", true}}},
         {"memoryPolicy", {{"modes", MemoryPolicyModes()}, {"flags", MemoryPolicyFlags()}}},
+        {"netDevices", {{"enabled", true}}},
         {"selinux", {{"enabled", false}}},
         // Mounts with uidMappings are not made here: berthd attaches idmapped
         // copies itself, for runc too (idmapped_volumes.h in pods/).

@@ -162,6 +162,10 @@ Status CheckHostIsolation(const Spec& spec) {
   if ((!spec.hostname.empty() || !spec.domainname.empty()) && !owned.uts) {
     return absl::InvalidArgumentError("hostname and domainname need a private UTS namespace; this one shares the host's");
   }
+  if (!spec.net_devices.empty() && !owned.network) {
+    return absl::InvalidArgumentError(
+        "linux.netDevices needs a private network namespace; this one shares the host's");
+  }
   return absl::OkStatus();
 }
 

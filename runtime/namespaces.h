@@ -49,7 +49,8 @@ bool HasPrivateNamespace(const Spec& spec, absl::string_view type);
 
 // Refuses what would change the host through a namespace the container shares with
 // it: sysctls outside the container's own namespaces, a hostname without a UTS
-// namespace of its own (runc refuses both too).
+// namespace of its own (runc refuses both too), network devices moved into the host's
+// own namespace.
 Status CheckHostIsolation(const Spec& spec);
 
 // The CLONE_NEW* flags (pid excluded) whose namespace differs between the process

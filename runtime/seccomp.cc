@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <seccomp.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -32,6 +33,7 @@ const std::map<std::string, ActionMaker>& Actions() {
       {"SCMP_ACT_TRAP", [](uint32_t) -> uint32_t { return SCMP_ACT_TRAP; }},
       {"SCMP_ACT_TRACE", [](uint32_t e) -> uint32_t { return SCMP_ACT_TRACE(e); }},
       {"SCMP_ACT_LOG", [](uint32_t) -> uint32_t { return SCMP_ACT_LOG; }},
+      {"SCMP_ACT_NOTIFY", [](uint32_t) -> uint32_t { return SCMP_ACT_NOTIFY; }},
   };
   return *actions;
 }
@@ -78,7 +80,30 @@ Status SeccompError(int rc, absl::string_view what) { return ErrnoError(-rc, wha
 
 }  // namespace
 
-Status LoadSeccomp(const Seccomp& seccomp) {
+bool UsesNotify(const Seccomp& seccomp) {
+  if (seccomp.default_action == "SCMP_ACT_NOTIFY") return true;
+  return std::any_of(seccomp.syscalls.begin(), seccomp.syscalls.end(),
+                     [](const SeccompSyscall& rule) { return rule.action == "SCMP_ACT_NOTIFY"; });
+}
+
+Status ValidateSeccompListener(const Seccomp& seccomp) {
+  if (seccomp.default_action == "SCMP_ACT_NOTIFY") {
+    return absl::InvalidArgumentError("linux.seccomp.defaultAction may not be SCMP_ACT_NOTIFY");
+  }
+  if (!seccomp.listener_metadata.empty() && seccomp.listener_path.empty()) {
+    return absl::InvalidArgumentError("linux.seccomp.listenerMetadata is set without a listenerPath");
+  }
+  if (!seccomp.listener_path.empty() && seccomp.listener_path[0] != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("linux.seccomp.listenerPath \"", seccomp.listener_path, "\" is not absolute"));
+  }
+  if (UsesNotify(seccomp) && seccomp.listener_path.empty()) {
+    return absl::InvalidArgumentError("seccomp action SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<UniqueFd> LoadSeccomp(const Seccomp& seccomp) {
   ASSIGN_OR_RETURN(uint32_t default_action, Action(seccomp.default_action, seccomp.default_errno_ret));
   std::unique_ptr<void, CtxRelease> ctx(::seccomp_init(default_action));
   if (!ctx) return absl::InvalidArgumentError("seccomp_init failed");
@@ -126,7 +151,12 @@ Status LoadSeccomp(const Seccomp& seccomp) {
   }
   rc = ::seccomp_load(ctx.get());
   if (rc != 0) return SeccompError(rc, "load seccomp filter");
-  return absl::OkStatus();
+  if (!UsesNotify(seccomp)) return UniqueFd();
+  // The listener the kernel made with the filter; libseccomp keeps its number but
+  // never closes it, so it is ours.
+  int notify_fd = ::seccomp_notify_fd(ctx.get());
+  if (notify_fd < 0) return SeccompError(notify_fd, "seccomp notify fd");
+  return UniqueFd(notify_fd);
 }
 
 std::vector<std::string> SupportedSeccompActions() { return Keys(Actions()); }

@@ -147,6 +147,8 @@ Seccomp ParseSeccompJson(const json& j) {
   s.default_errno_ret = Opt<uint32_t>(j, "defaultErrnoRet");
   s.architectures = Strings(j, "architectures");
   s.flags = Strings(j, "flags");
+  s.listener_path = j.value("listenerPath", std::string());
+  s.listener_metadata = j.value("listenerMetadata", std::string());
   if (auto it = j.find("syscalls"); it != j.end() && !it->is_null()) {
     for (const auto& sc : *it) {
       SeccompSyscall call;
@@ -260,6 +262,12 @@ Spec ParseSpecJson(const json& j, const std::string& bundle) {
   if (auto m = linux.find("memoryPolicy"); m != linux.end() && !m->is_null()) {
     spec.memory_policy = MemoryPolicy{m->at("mode").get<std::string>(), m->value("nodes", std::string()),
                                       Strings(*m, "flags")};
+  }
+  if (auto n = linux.find("netDevices"); n != linux.end() && !n->is_null()) {
+    for (const auto& entry : n->items()) {
+      const json& device = entry.value();
+      spec.net_devices[entry.key()] = NetDevice{device.is_object() ? device.value("name", std::string()) : ""};
+    }
   }
   return spec;
 }

@@ -118,6 +118,15 @@ struct Seccomp {
   std::vector<std::string> architectures;
   std::vector<std::string> flags;
   std::vector<SeccompSyscall> syscalls;
+  // Where the fd of an SCMP_ACT_NOTIFY filter is sent (a seccomp agent's unix
+  // socket), with this opaque text for the agent.
+  std::string listener_path;
+  std::string listener_metadata;
+};
+
+// A linux.netDevices entry (keyed by the link's name on the host).
+struct NetDevice {
+  std::string name;  // in the container; empty: the host's name
 };
 
 // The runtime-spec version berthd writes.
@@ -145,6 +154,7 @@ struct Spec {
   std::string rootfs_propagation;
   std::optional<Seccomp> seccomp;
   std::optional<MemoryPolicy> memory_policy;
+  std::map<std::string, NetDevice> net_devices;
   std::map<std::string, std::string> annotations;
   Hooks hooks;
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/net_devices.h"
+
 namespace berth::runtime {
 namespace {
 
@@ -179,6 +181,26 @@ TEST(SpecTest, HooksAndSchedulingRoundTrip) {
   auto no_time = ParseSpec(R"({"process": {"args": ["sh"]}, "root": {"path": "r"},
                                "hooks": {"poststart": [{"path": "/bin/x", "timeout": 0}]}})", "/b");
   EXPECT_EQ(no_time.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SpecTest, NetDevicesRoundTripAndTheirNamesAreChecked) {
+  auto parsed = ParseSpec(R"({"process": {"args": ["sh"]}, "root": {"path": "/r"},
+                              "linux": {"netDevices": {"eth1": {}, "enp1s0f0v0": {"name": "net%d"}}}})", "/b");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->net_devices.size(), 2u);
+  EXPECT_EQ(parsed->net_devices["eth1"].name, "");
+  EXPECT_EQ(parsed->net_devices["enp1s0f0v0"].name, "net%d");
+  auto again = ParseSpec(SpecJson(*parsed), "/b");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(SpecJson(*again), SpecJson(*parsed));
+  EXPECT_TRUE(ValidateNetDevices(parsed->net_devices).ok());
+
+  for (const auto& [host_name, name] : std::vector<std::pair<std::string, std::string>>{
+           {"", ""}, {"0123456789abcdef", ""}, {"eth/1", ""}, {"eth 1", ""}, {"eth:1", ""}, {"..", ""},
+           {"eth%d", ""}, {"eth1", "net%s"}, {"eth1", "net%d%d"}, {"eth1", "a/b"}}) {
+    std::map<std::string, NetDevice> devices = {{host_name, NetDevice{name}}};
+    EXPECT_EQ(ValidateNetDevices(devices).code(), StatusCode::kInvalidArgument) << host_name << " " << name;
+  }
 }
 
 TEST(SpecTest, LoneProcessAndResourcesRoundTrip) {

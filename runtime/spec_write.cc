@@ -131,6 +131,8 @@ json SeccompObject(const Seccomp& s) {
     syscalls.push_back(rule);
   }
   if (!syscalls.empty()) j["syscalls"] = syscalls;
+  if (!s.listener_path.empty()) j["listenerPath"] = s.listener_path;
+  if (!s.listener_metadata.empty()) j["listenerMetadata"] = s.listener_metadata;
   return j;
 }
 
@@ -194,6 +196,13 @@ json LinuxObject(const Spec& spec) {
     if (!spec.memory_policy->nodes.empty()) policy["nodes"] = spec.memory_policy->nodes;
     SetIfAny(policy, "flags", spec.memory_policy->flags);
     j["memoryPolicy"] = policy;
+  }
+  if (!spec.net_devices.empty()) {
+    json devices = json::object();
+    for (const auto& [host_name, device] : spec.net_devices) {
+      devices[host_name] = device.name.empty() ? json::object() : json{{"name", device.name}};
+    }
+    j["netDevices"] = devices;
   }
   if (!spec.devices.empty()) {
     json devices = json::array();

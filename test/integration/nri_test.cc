@@ -1,105 +1,14 @@
 // NRI: berthd hosting plugins (nri.enable) on a socket of the test's own, with the
 // tests' C++ plugin (nri_test_plugin.h) over it: the events in their order and
 // place in the CRI flow, refusals that leave nothing behind, objects hidden while
-// their hook runs, adjustments inside the container on both handlers, conflicting
-// plugins, a slow Synchronize with creations racing it, and plugins that hang or go.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <filesystem>
-#include <future>
-#include <thread>
-
-#include <gtest/gtest.h>
-
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "base/file_util.h"
-#include "base/process.h"
-#include "base/unique_fd.h"
-#include "test/integration/go_program.h"
-#include "test/integration/nri_test_plugin.h"
-#include "test/integration/pod_fixture.h"
+// their hook runs, conflicting plugins, a slow Synchronize with creations racing it,
+// and plugins that hang or go. Adjustments: nri_adjustment_test.cc.
+#include "test/integration/nri_fixture.h"
 
 namespace berth::testing {
 namespace {
 
 using ::runtime::v1::ContainerState;
-
-class NriTest : public PodFixture {
- protected:
-  // berthd with NRI on; request_timeout_ms for the plugins' events; extra_config
-  // appended to the config file.
-  void StartWithNri(const std::string& handler = "berth", int request_timeout_ms = 5000,
-                    const std::string& extra_config = "") {
-    if (handler == "runc" && ::access("/usr/sbin/runc", X_OK) != 0) GTEST_SKIP() << "runc is not installed";
-    nri_socket_ = dir_ + "/nri/nri.sock";
-    const std::string config = dir_ + "/berth.yaml";
-    ASSERT_TRUE(WriteFileAtomically(config, absl::StrCat("default_runtime_handler: ", handler,
-                                                         "\nnri:\n  enable: true\n  socket_path: ", nri_socket_,
-                                                         "\n  plugin_path: ", dir_, "/no-plugins\n",
-                                                         "  request_timeout_ms: ", request_timeout_ms, "\n",
-                                                         extra_config))
-                    .ok());
-    StartWithImages({"--config", config});
-  }
-
-  std::unique_ptr<NriTestPlugin> Plugin(const std::string& name, const std::string& index = "50") {
-    auto plugin = NriTestPlugin::Connect(nri_socket_, name, index);
-    EXPECT_TRUE(plugin.ok()) << plugin.status();
-    if (!plugin.ok()) return nullptr;
-    EXPECT_TRUE((*plugin)->AwaitSynchronized());
-    return std::move(*plugin);
-  }
-
-  std::vector<std::string> ListedPodNames() {
-    ::runtime::v1::ListPodSandboxResponse pods;
-    EXPECT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), {}, &pods).ok());
-    std::vector<std::string> names;
-    for (const auto& pod : pods.items()) names.push_back(pod.metadata().name());
-    return names;
-  }
-
-  std::vector<std::string> ListedContainerNames() {
-    ::runtime::v1::ListContainersResponse containers;
-    EXPECT_TRUE(client().runtime().ListContainers(Ctx().get(), {}, &containers).ok());
-    std::vector<std::string> names;
-    for (const auto& container : containers.containers()) names.push_back(container.metadata().name());
-    return names;
-  }
-
-  std::string nri_socket_;
-};
-
-// The events of one name, in order, without the Post* ones.
-std::vector<std::string> EventsOf(const NriTestPlugin& plugin, const std::string& name) {
-  std::vector<std::string> of;
-  for (const std::string& event : plugin.Events()) {
-    if (event.size() > name.size() && event.compare(event.size() - name.size() - 1, std::string::npos,
-                                                    " " + name) == 0 &&
-        event.rfind("Post", 0) != 0) {
-      of.push_back(event.substr(0, event.size() - name.size() - 1));
-    }
-  }
-  return of;
-}
-
-// The memory limit of a container's cgroup, as its handler set it.
-std::string MemoryLimit(const nlohmann::json& verbose_info) {
-  const std::string cgroup = verbose_info.value("cgroupPath", "");
-  auto limit = ReadFile("/sys/fs/cgroup/memory" + cgroup + "/memory.limit_in_bytes");
-  if (!limit.ok()) limit = ReadFile("/sys/fs/cgroup" + cgroup + "/memory.max");
-  return limit.ok() ? *limit : std::string(limit.status().message());
-}
 
 TEST_F(NriTest, EventsComeInLifecycleOrderWithTheCriNames) {
   StartWithNri();
@@ -261,172 +170,6 @@ TEST_F(NriTest, WhileItsHookRunsAPodOrContainerIsNotListed) {
   EXPECT_EQ(StatusOf(container).state(), ContainerState::CONTAINER_CREATED);
 }
 
-class NriAdjustmentTest : public NriTest, public ::testing::WithParamInterface<std::string> {};
-
-TEST_P(NriAdjustmentTest, AdjustmentsAreSeenInsideTheContainer) {
-  StartWithNri(GetParam());
-  auto plugin = Plugin("adjuster");
-  ASSERT_TRUE(plugin);
-  const std::string shared = dir_ + "/nri-shared";
-  ASSERT_TRUE(MakeDirs(shared, 0755).ok());
-  ASSERT_TRUE(WriteFileAtomically(shared + "/hello", "from the plugin\n").ok());
-  nri::api::ContainerAdjustment adjust;
-  nri::api::KeyValue* env = adjust.add_env();
-  env->set_key("NRI_ADJUSTED");
-  env->set_value("yes");
-  nri::api::Mount* mount = adjust.add_mounts();
-  mount->set_destination("/nri");
-  mount->set_type("bind");
-  mount->set_source(shared);
-  mount->add_options("rbind");
-  mount->add_options("ro");
-  adjust.mutable_linux()->mutable_resources()->mutable_memory()->mutable_limit()->set_value(48 << 20);
-  plugin->AdjustCreatedContainers(adjust);
-
-  auto pod_config = PodConfig("nri-adjusted");
-  const std::string pod = RunPod(pod_config);
-  const std::string container = CreateAndStart(pod, pod_config, ContainerConfig("adjusted", {"sleep", "3600"}));
-  auto seen = Exec(container, {"sh", "-c", "echo $NRI_ADJUSTED; cat /nri/hello"});
-  EXPECT_EQ(seen.stdout(), "yes\nfrom the plugin\n") << seen.stderr();
-  // The limit, read where the handler set it: the container's cgroup.
-  EXPECT_EQ(MemoryLimit(VerboseContainerInfo(container)), absl::StrCat(48 << 20, "\n"));
-}
-
-// OCI hooks on both handlers; I/O priority, scheduler and memory policy where the
-// handler honours them (berth-runtime), refused where it would drop them (runc 1.1).
-TEST_P(NriAdjustmentTest, HooksAndSchedulingReachTheContainer) {
-  StartWithNri(GetParam());
-  auto plugin = Plugin("scheduler");
-  ASSERT_TRUE(plugin);
-  const std::string seen_by_hook = dir_ + "/hook-state.json";
-  // A FIFO: the removal's runtime delete runs after RemoveContainer returns, and
-  // the test waits for the hook's line.
-  const std::string stopped = dir_ + "/poststop";
-  ASSERT_EQ(::mkfifo(stopped.c_str(), 0600), 0);
-  UniqueFd stopped_reader(::open(stopped.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  ASSERT_TRUE(stopped_reader);
-  auto hook = [](const std::string& script) {
-    nri::api::Hook hook;
-    hook.set_path("/bin/sh");
-    hook.add_args("sh");
-    hook.add_args("-c");
-    hook.add_args(script);
-    hook.mutable_timeout()->set_value(10);
-    return hook;
-  };
-  nri::api::ContainerAdjustment hooks_only;
-  *hooks_only.mutable_hooks()->add_create_runtime() = hook("cat > " + seen_by_hook);
-  *hooks_only.mutable_hooks()->add_poststop() = hook("echo stopped >> " + stopped);
-  nri::api::ContainerAdjustment adjust = hooks_only;
-  nri::api::LinuxContainerAdjustment* linux = adjust.mutable_linux();
-  linux->mutable_io_priority()->set_class_(nri::api::NRI_IOPRIO_CLASS_BE);
-  linux->mutable_io_priority()->set_priority(6);
-  linux->mutable_scheduler()->set_policy(nri::api::NRI_SCHED_BATCH);
-  linux->mutable_scheduler()->set_nice(5);
-  linux->mutable_memory_policy()->set_mode(nri::api::NRI_MPOL_BIND);
-  linux->mutable_memory_policy()->set_nodes("0");
-  plugin->AdjustCreatedContainers(adjust);
-
-  auto pod_config = PodConfig("nri-sched");
-  const std::string pod = RunPod(pod_config);
-  auto config = ContainerConfig("sched", {"sleep", "3600"});
-  std::string container;
-  grpc::Status created = Create(pod, pod_config, config, &container);
-  if (GetParam() == "runc") {
-    ASSERT_EQ(created.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << created.error_message();
-    EXPECT_NE(created.error_message().find("which its runtime handler does not support"), std::string::npos)
-        << created.error_message();
-    EXPECT_TRUE(ListedContainerNames().empty());
-    plugin->AdjustCreatedContainers(hooks_only);
-    ASSERT_TRUE(Create(pod, pod_config, config, &container).ok());
-  } else {
-    ASSERT_TRUE(created.ok()) << created.error_message();
-  }
-  ASSERT_TRUE(Start(container).ok());
-  auto state = nlohmann::json::parse(ReadFile(seen_by_hook).value_or("{}"), nullptr, false);
-  EXPECT_EQ(state.value("id", ""), container) << "createRuntime's stdin is the container's state";
-  EXPECT_EQ(state.value("status", ""), "creating");
-  if (GetParam() == "berth") {
-    // Read from the host, off the container's process.
-    const int pid = VerboseContainerInfo(container).value("pid", 0);
-    ASSERT_GT(pid, 0);
-    const long io_priority = ::syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, pid);
-    EXPECT_EQ(io_priority >> 13, 2) << "the best-effort class";
-    EXPECT_EQ(io_priority & 0xff, 6);
-    // nice is field 19 of /proc/PID/stat and the policy field 41 (3: SCHED_BATCH).
-    std::vector<std::string> stat = absl::StrSplit(ReadFile(absl::StrCat("/proc/", pid, "/stat")).value_or(""), ' ');
-    ASSERT_GT(stat.size(), 41u);
-    EXPECT_EQ(stat[18], "5");
-    EXPECT_EQ(stat[40], "3");
-    EXPECT_NE(ReadFile(absl::StrCat("/proc/", pid, "/numa_maps")).value_or("").find(" bind:0 "), std::string::npos);
-  }
-  ASSERT_TRUE(StopContainer(container).ok());
-  ASSERT_TRUE(RemoveContainer(container).ok());
-  pollfd readable = {stopped_reader.get(), POLLIN, 0};
-  ASSERT_EQ(::poll(&readable, 1, 60000), 1) << "poststop ran when the container was deleted";
-  char line[16] = {};
-  EXPECT_EQ(::read(stopped_reader.get(), line, sizeof line - 1), 8);
-  EXPECT_STREQ(line, "stopped\n");
-}
-
-// A plugin gives a container a block I/O class, which the operator's file maps to
-// throttles of the node's disk.
-TEST_P(NriAdjustmentTest, ABlockIoClassBecomesTheContainersThrottles) {
-  struct stat disk;
-  if (::stat("/dev/vda", &disk) != 0 || !S_ISBLK(disk.st_mode)) GTEST_SKIP() << "no /dev/vda to throttle";
-  if (::access("/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device", F_OK) != 0) {
-    GTEST_SKIP() << "no cgroup v1 blkio controller here";
-  }
-  const std::string classes = dir_ + "/blockio.yaml";
-  ASSERT_TRUE(WriteFileAtomically(classes, "Classes:\n  slowreader:\n    - Devices: [/dev/vd*]\n"
-                                           "      ThrottleReadBps: 10Mi\n").ok());
-  StartWithNri(GetParam(), 5000, "blockio_config_file: " + classes + "\n");
-  auto plugin = Plugin("classifier");
-  ASSERT_TRUE(plugin);
-  nri::api::ContainerAdjustment adjust;
-  adjust.mutable_linux()->mutable_resources()->mutable_blockio_class()->set_value("slowreader");
-  plugin->AdjustCreatedContainers(adjust);
-  auto pod_config = PodConfig("nri-blockio");
-  const std::string pod = RunPod(pod_config);
-  const std::string container = CreateAndStart(pod, pod_config, ContainerConfig("slow", {"sleep", "3600"}));
-  const std::string cgroup = VerboseContainerInfo(container).value("cgroupPath", "");
-  EXPECT_EQ(ReadFile("/sys/fs/cgroup/blkio" + cgroup + "/blkio.throttle.read_bps_device").value_or(""),
-            absl::StrCat(major(disk.st_rdev), ":", minor(disk.st_rdev), " ", 10 << 20, "\n"));
-
-  nri::api::ContainerAdjustment unknown;
-  unknown.mutable_linux()->mutable_resources()->mutable_blockio_class()->set_value("fastwriter");
-  plugin->AdjustCreatedContainers(unknown);
-  std::string id;
-  grpc::Status refused = Create(pod, pod_config, ContainerConfig("unknown-class", {"sleep", "3600"}), &id);
-  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
-  EXPECT_NE(refused.error_message().find("block I/O class \"fastwriter\" is not in"), std::string::npos)
-      << refused.error_message();
-}
-
-// A plugin gives a container an IPC namespace of its own instead of its pod's.
-TEST_P(NriAdjustmentTest, ANamespaceOfItsOwn) {
-  StartWithNri(GetParam());
-  auto plugin = Plugin("isolator");
-  ASSERT_TRUE(plugin);
-  nri::api::ContainerAdjustment adjust;
-  adjust.mutable_linux()->add_namespaces()->set_type("ipc");
-  plugin->AdjustCreatedContainers(adjust);
-  auto pod_config = PodConfig("nri-ns");
-  const std::string pod = RunPod(pod_config);
-  const std::string container = CreateAndStart(pod, pod_config, ContainerConfig("own-ipc", {"sleep", "3600"}));
-  const int pid = VerboseContainerInfo(container).value("pid", 0);
-  ASSERT_GT(pid, 0);
-  struct stat pods, own, net, pods_net;
-  ASSERT_EQ(::stat(VerbosePodInfo(pod).value("ipcns", "").c_str(), &pods), 0);
-  ASSERT_EQ(::stat(absl::StrCat("/proc/", pid, "/ns/ipc").c_str(), &own), 0);
-  EXPECT_NE(own.st_ino, pods.st_ino) << "a new IPC namespace, not the pod's";
-  ASSERT_EQ(::stat(VerbosePodInfo(pod).value("netns", "").c_str(), &pods_net), 0);
-  ASSERT_EQ(::stat(absl::StrCat("/proc/", pid, "/ns/net").c_str(), &net), 0);
-  EXPECT_EQ(net.st_ino, pods_net.st_ino) << "the rest is still the pod's";
-}
-
-INSTANTIATE_TEST_SUITE_P(Handlers, NriAdjustmentTest, ::testing::Values("berth", "runc"));
-
 TEST_F(NriTest, APluginsUnsolicitedUpdatesAndEvictionsAreApplied) {
   StartWithNri();
   auto plugin = Plugin("updater");
@@ -474,6 +217,32 @@ TEST_F(NriTest, TwoPluginsSettingOneThingFailTheCreateNamingBoth) {
             std::string::npos)
       << refused.error_message();
   EXPECT_TRUE(ListedContainerNames().empty());
+}
+
+// A Synchronize bigger than one ttrpc message (4 MiB) goes in parts, each but the
+// last marked "more"; the plugin hears of every pod and container all the same.
+TEST_F(NriTest, ASynchronizeOverFourMebibytesGoesInParts) {
+  StartWithNri();
+  auto pod_config = PodConfig("nri-big");
+  const std::string pod = RunPod(pod_config);
+  const std::string ballast(1 << 20, 'x');
+  std::set<std::string> names;
+  for (int i = 0; i < 5; ++i) {
+    auto config = ContainerConfig(absl::StrCat("big-", i), {"sleep", "3600"});
+    (*config.mutable_annotations())["io.berth.test/ballast"] = ballast;
+    std::string id;
+    ASSERT_TRUE(Create(pod, pod_config, config, &id).ok());
+    names.insert(config.metadata().name());
+  }
+  auto plugin = Plugin("late");
+  ASSERT_TRUE(plugin);
+  EXPECT_EQ(plugin->SynchronizeParts(), 2);
+  EXPECT_EQ(plugin->SynchronizedContainers(), names);
+  EXPECT_EQ(plugin->SynchronizedPods(), std::set<std::string>{"nri-big"});
+  // And it takes events after, as any plugin does.
+  std::string id;
+  ASSERT_TRUE(Create(pod, pod_config, ContainerConfig("after", {"sleep", "3600"}), &id).ok());
+  EXPECT_TRUE(plugin->AwaitEvent("CreateContainer after"));
 }
 
 TEST_F(NriTest, ASlowSynchronizeLosesNoContainerCreatedMeanwhile) {

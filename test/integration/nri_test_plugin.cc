@@ -90,6 +90,7 @@ StatusOr<std::string> NriTestPlugin::Serve(const nri::TtrpcCall& call) {
     api::SynchronizeRequest request;
     if (!request.ParseFromString(call.payload)) return absl::InvalidArgumentError("bad SynchronizeRequest");
     std::lock_guard<std::mutex> lock(mu_);
+    ++sync_parts_;
     for (const auto& pod : request.pods()) sync_pods_.insert(pod.name());
     for (const auto& container : request.containers()) sync_containers_.insert(container.name());
     api::SynchronizeResponse response;
@@ -188,6 +189,11 @@ bool NriTestPlugin::AwaitSynchronized(std::chrono::seconds timeout) {
 std::set<std::string> NriTestPlugin::SynchronizedPods() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sync_pods_;
+}
+
+int NriTestPlugin::SynchronizeParts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sync_parts_;
 }
 
 std::set<std::string> NriTestPlugin::SynchronizedContainers() const {

@@ -41,6 +41,8 @@ class NriTestPlugin {
   // Names in the Synchronize: pods' and containers' CRI names.
   std::set<std::string> SynchronizedPods() const;
   std::set<std::string> SynchronizedContainers() const;
+  // How many Synchronize requests came (more than one: it came in parts).
+  int SynchronizeParts() const;
 
   // The next events of method answer an error.
   void Refuse(const std::string& method, const std::string& message);
@@ -76,6 +78,7 @@ class NriTestPlugin {
   bool synchronized_ = false;
   bool disconnected_ = false;
   std::set<std::string> sync_pods_, sync_containers_;
+  int sync_parts_ = 0;
   std::map<std::string, std::string> refusals_;
   std::set<std::string> held_;
   nri::api::ContainerAdjustment adjustment_;
