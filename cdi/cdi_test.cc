@@ -143,7 +143,8 @@ TEST(CdiEditsTest, DeviceNodesTakeWhatIsLeftOutFromTheHost) {
 TEST(CdiEditsTest, NetDevicesAreMovedUnderTheirNewName) {
   auto parsed = ParseSpec(R"({"cdiVersion": "0.7.0", "kind": "vendor.example/nic", "devices": [
       {"name": "vf0", "containerEdits": {"netDevices": [{"hostInterfaceName": "enp1s0f0v0", "name": "net0"}]}},
-      {"name": "vf0-again", "containerEdits": {"netDevices": [{"hostInterfaceName": "enp1s0f0v0", "name": "eth9"}]}}]})",
+      {"name": "vf0-again",
+       "containerEdits": {"netDevices": [{"hostInterfaceName": "enp1s0f0v0", "name": "eth9"}]}}]})",
                           "nic.json");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   runtime::Spec spec = BaseSpec();

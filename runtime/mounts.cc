@@ -134,7 +134,8 @@ Status MountEntry(const RootfsContext& context, int root_fd, const Mount& m) {
   MountOptions opts = ParseOptions(m.options);
   if (!opts.unsupported.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("mount option \"", opts.unsupported, "\" on ", m.destination, " is not supported by berth-runtime"));
+        absl::StrCat("mount option \"", opts.unsupported, "\" on ", m.destination,
+                     " is not supported by berth-runtime"));
   }
   bool bind = opts.bind || m.type == "bind";
   std::string what = absl::StrCat("mount ", m.type.empty() ? "bind" : m.type, " ", m.source,
@@ -383,7 +384,9 @@ Status SetupRootfs(const RootfsContext& context) {
     // host directory is on / (kubelet's emptyDir, say) is a peer of the host's and
     // what the container mounts in it reaches the host.
     char real[PATH_MAX];
-    if (::realpath(spec.root_path.c_str(), real) == nullptr) return ErrnoError(absl::StrCat("resolve ", spec.root_path));
+    if (::realpath(spec.root_path.c_str(), real) == nullptr) {
+      return ErrnoError(absl::StrCat("resolve ", spec.root_path));
+    }
     ASSIGN_OR_RETURN(std::string parent, MountPointOf(real));
     if (::mount(nullptr, parent.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
       return ErrnoError(absl::StrCat("make ", parent, " private for pivot_root"));

@@ -160,7 +160,8 @@ Status CheckHostIsolation(const Spec& spec) {
   owned.uts = HasPrivateNamespace(spec, "uts");
   for (const auto& [key, value] : spec.sysctl) RETURN_IF_ERROR(CheckSysctl(key, owned));
   if ((!spec.hostname.empty() || !spec.domainname.empty()) && !owned.uts) {
-    return absl::InvalidArgumentError("hostname and domainname need a private UTS namespace; this one shares the host's");
+    return absl::InvalidArgumentError(
+        "hostname and domainname need a private UTS namespace; this one shares the host's");
   }
   if (!spec.net_devices.empty() && !owned.network) {
     return absl::InvalidArgumentError(

@@ -173,7 +173,8 @@ StatusOr<Link> FindMoved(nl_sock* sock, const std::string& name, nl_addr* hardwa
     auto* link = reinterpret_cast<rtnl_link*>(object);
     if (!FitsTemplate(rtnl_link_get_name(link), name)) continue;
     nl_addr* address = rtnl_link_get_addr(link);
-    bool same_address = hardware_address == nullptr || (address != nullptr && nl_addr_cmp(address, hardware_address) == 0);
+    bool same_address =
+        hardware_address == nullptr || (address != nullptr && nl_addr_cmp(address, hardware_address) == 0);
     if (!same_address) continue;
     if (found == nullptr || rtnl_link_get_ifindex(link) == old_ifindex) found = link;
   }
