@@ -2,6 +2,8 @@
 // container's process ends, so the state read after a berthd restart is as right as
 // one read before; a shim and process both gone without one is an exit nobody
 // recorded.
+#include "pods/container_state.h"
+
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "base/file_util.h"
@@ -59,34 +61,56 @@ void Lifecycle::OnShimExit(const std::string& id) {
 ContainerRecord Lifecycle::Observe(ContainerRecord record) const {
   if (record.state != ContainerState::kCreated && record.state != ContainerState::kRunning) return record;
   if (record.AwaitsRestore()) return record;  // no shim until StartContainer restores it
-  auto exit_data = ReadFile(record.exit_file());
-  if (exit_data.ok()) {
-    auto exited = shim::ParseExitRecord(*exit_data);
-    if (exited.ok()) {
-      record.exit_code = exited->exit_code;
-      record.finished_at = exited->finished_at;
-      record.reason = exited->oom_killed ? "OOMKilled" : record.exit_code == 0 ? "Completed" : "Error";
-    } else {
+  ExitObservation seen = ObserveExit(
+      [&record] { return ReadFile(record.exit_file()); },
+      [&record] {
+        return ProcessAlive(record.shim_pid, record.shim_start_time) ||
+               ProcessAlive(record.pid, record.pid_start_time);
+      });
+  switch (seen.state) {
+    case ExitObservation::kRunning:
+      return record;
+    case ExitObservation::kExited:
+      record.exit_code = seen.exit.exit_code;
+      record.finished_at = seen.exit.finished_at;
+      record.reason = seen.exit.oom_killed ? "OOMKilled" : record.exit_code == 0 ? "Completed" : "Error";
+      record.state = ContainerState::kExited;
+      return record;
+    case ExitObservation::kUnreadable:
       record.exit_code = 255;
       record.finished_at = NowNanos();
       record.reason = "Unknown";
-      record.message = absl::StrCat("the container's exit record is unreadable: ", exited.status().message());
-    }
-  } else if (!ProcessAlive(record.shim_pid, record.shim_start_time) &&
-             !ProcessAlive(record.pid, record.pid_start_time)) {
-    // Shim and container gone with no exit record: nobody knows how it ended, and
-    // CRI says so (UNKNOWN); a stop then settles it as exited.
-    record.exit_code = 255;
-    record.finished_at = NowNanos();
-    record.reason = "Unknown";
-    record.message = "the container's monitor exited without recording the exit status";
-    record.state = ContainerState::kUnknown;
-    return record;
-  } else {
-    return record;
+      record.message = absl::StrCat("the container's exit record is unreadable: ", seen.why);
+      record.state = ContainerState::kExited;
+      return record;
+    case ExitObservation::kUnrecorded:
+      // Shim and container gone with no exit record: nobody knows how it ended, and
+      // CRI says so (UNKNOWN); a stop then settles it as exited.
+      record.exit_code = 255;
+      record.finished_at = NowNanos();
+      record.reason = "Unknown";
+      record.message = "the container's monitor exited without recording the exit status";
+      record.state = ContainerState::kUnknown;
+      return record;
   }
-  record.state = ContainerState::kExited;
   return record;
+}
+
+ExitObservation ObserveExit(const std::function<StatusOr<std::string>()>& read_exit_record,
+                            const std::function<bool()>& shim_or_container_alive) {
+  StatusOr<std::string> text = read_exit_record();
+  if (!text.ok()) {
+    if (shim_or_container_alive()) return {ExitObservation::kRunning, {}, ""};
+    // The shim writes the record (atomically) before it exits: one it wrote between
+    // the read above and the check is there now. Without this second read a
+    // container that ended at that moment was reported UNKNOWN, as kubelet saw in
+    // the node e2e suite (a short-lived init container, polled just then).
+    text = read_exit_record();
+    if (!text.ok()) return {ExitObservation::kUnrecorded, {}, ""};
+  }
+  StatusOr<shim::ExitRecord> exit = shim::ParseExitRecord(*text);
+  if (!exit.ok()) return {ExitObservation::kUnreadable, {}, std::string(exit.status().message())};
+  return {ExitObservation::kExited, *exit, ""};
 }
 
 }  // namespace berth::pods
