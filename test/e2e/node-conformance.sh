@@ -5,6 +5,7 @@
 #
 #   test/e2e/node-conformance.sh [--runtime berth|containerd] [--smoke] [--focus REGEX]
 #                                [--skip REGEX] [--procs N] [--results DIR]
+#                                [--feature-gates GATES]
 #
 #   --runtime   berth (default): build/cmd/berthd, started here on its own dirs;
 #               containerd: ../shared/critest-kit/containerd.sh (Debian's 1.6 + runc),
@@ -13,6 +14,9 @@
 #   --focus, --skip  ginkgo regular expressions on spec names, within the label filter
 #   --procs     ginkgo processes (default 3; the host has 2 cores, specs mostly wait)
 #   --results   where the reports go (default /var/lib/berth-node-e2e/results/RUNTIME-TIME)
+#   --feature-gates  Kubernetes feature gates for the suite and its kubelet, e.g.
+#               PodAndContainerStatsFromCRI=true (stats and /metrics/cadvisor from the
+#               runtime's CRI, which berth serves and containerd 1.6 does not)
 #   --skip-if-unbuilt  exit 77 (ctest's skip), saying what to build, where the
 #               Kubernetes binaries or berthd are missing
 #
@@ -67,6 +71,7 @@ SKIP=
 PROCS=3
 RESULTS=
 SKIP_IF_UNBUILT=
+FEATURE_GATES=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runtime) RUNTIME=$2; shift 2 ;;
@@ -75,6 +80,7 @@ while [ $# -gt 0 ]; do
 	--skip) SKIP=$2; shift 2 ;;
 	--procs) PROCS=$2; shift 2 ;;
 	--results) RESULTS=$2; shift 2 ;;
+	--feature-gates) FEATURE_GATES=$2; shift 2 ;;
 	--skip-if-unbuilt) SKIP_IF_UNBUILT=1; shift ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown argument $1 (--help)" >&2; exit 2 ;;
@@ -401,6 +407,8 @@ suite_args=(
 	--report-dir="$RESULTS"
 	-v 4
 )
+# The suite hands its gates to the kubelet it starts, and skips by them too.
+[ -n "$FEATURE_GATES" ] && suite_args+=(--feature-gates="$FEATURE_GATES")
 log "running $( [ -n "$FOCUS" ] && echo "a focused part of " )the node e2e suite on $RUNTIME, $PROCS processes; results in $RESULTS"
 start=$(date +%s)
 rc=0
