@@ -49,8 +49,8 @@ RuntimeHandler::Features RuntimeHandler::ParseFeatures(absl::string_view text) {
   const nlohmann::json* seccomp = JsonMember(*linux, "seccomp");
   features.seccomp_notify = seccomp != nullptr && seccomp->is_object() && Lists(*seccomp, "actions", "SCMP_ACT_NOTIFY");
   const nlohmann::json* net_devices = JsonMember(*linux, "netDevices");
-  features.net_devices = net_devices != nullptr && net_devices->is_object() &&
-                         net_devices->value("enabled", false) == true;
+  const nlohmann::json* enabled = net_devices != nullptr ? JsonMember(*net_devices, "enabled") : nullptr;
+  features.net_devices = enabled != nullptr && enabled->is_boolean() && enabled->get<bool>();
   return features;
 }
 

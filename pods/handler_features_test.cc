@@ -32,6 +32,9 @@ TEST(HandlerFeaturesTest, NetDevicesAndSeccompNotifyAreSaidInLinux) {
   features = RuntimeHandler::ParseFeatures(R"({"linux": {"netDevices": {"enabled": false}, "seccomp": {}}})");
   EXPECT_FALSE(features.net_devices);
   EXPECT_FALSE(features.seccomp_notify);
+  features = RuntimeHandler::ParseFeatures(R"({"linux": {"netDevices": {"enabled": null}, "seccomp": []}})");
+  EXPECT_FALSE(features.net_devices) << "a field of the wrong type says nothing";
+  EXPECT_FALSE(features.seccomp_notify);
 }
 
 TEST(HandlerFeaturesTest, SpecOneTwoMeansIoPriorityAndScheduler) {

@@ -91,8 +91,6 @@ struct InitArgs {
   int listen_fd = -1;
   int console_fd = -1;  // connected to --console-socket when process.terminal is set
   int preserve_fds = 0;
-  // The filter's notify fd, which goes to create with "O" for the seccomp agent.
-  UniqueFd seccomp_notify_fd;
 };
 
 // Blocks until create says the next step may go: "g" (with the init's pid on the
@@ -112,6 +110,15 @@ Status RunHooksBeforePivot(const InitArgs& a) {
   RETURN_IF_ERROR(WaitForCreate(a.sync_fd, "the createRuntime hooks had run").status());
   return RunHooks(a.spec->hooks.create_container, "createContainer",
                   HookStateJson(a.hook_state, "created", a.hook_state.pid));
+}
+
+// A filter with SCMP_ACT_NOTIFY rules: its fd goes to create at once ("S"), which
+// hands it to the seccomp agent, and the init waits for that ("s"). A notified call
+// the init made before the agent had the fd would wait for good.
+Status HandOverNotifyFd(const InitArgs& a, const UniqueFd& notify_fd) {
+  if (!notify_fd) return absl::OkStatus();
+  RETURN_IF_ERROR(SendMessage(a.sync_fd, "S", notify_fd.get()));
+  return WaitForCreate(a.sync_fd, "the seccomp agent had the notify fd").status();
 }
 
 // Everything that can fail before the init waits for `start`.
@@ -162,14 +169,16 @@ StatusOr<std::string> SetupInit(InitArgs& a) {
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes before the
   // capabilities are dropped; with it, as late as possible.
   if (spec.seccomp && !process.no_new_privileges) {
-    ASSIGN_OR_RETURN(a.seccomp_notify_fd, LoadSeccomp(*spec.seccomp));
+    ASSIGN_OR_RETURN(UniqueFd notify_fd, LoadSeccomp(*spec.seccomp));
+    RETURN_IF_ERROR(HandOverNotifyFd(a, notify_fd));
   }
   RETURN_IF_ERROR(ApplyUserAndCapabilities(process));
   if (process.no_new_privileges) RETURN_IF_ERROR(SetNoNewPrivileges());
   // A filter whose notify fd the seccomp agent gets is loaded at create even with
   // no_new_privs: the agent has it before the container runs (runc does the same).
   if (spec.seccomp && process.no_new_privileges && UsesNotify(*spec.seccomp)) {
-    ASSIGN_OR_RETURN(a.seccomp_notify_fd, LoadSeccomp(*spec.seccomp));
+    ASSIGN_OR_RETURN(UniqueFd notify_fd, LoadSeccomp(*spec.seccomp));
+    RETURN_IF_ERROR(HandOverNotifyFd(a, notify_fd));
   }
   RETURN_IF_ERROR(MarkFdsCloexec(a.preserve_fds));
   return exe;
@@ -186,8 +195,7 @@ StatusOr<std::string> SetupInit(InitArgs& a) {
     }
     ::_exit(1);
   }
-  if (!SendMessage(a.sync_fd, "O", a.seccomp_notify_fd.get()).ok()) ::_exit(1);
-  a.seccomp_notify_fd.Reset();
+  if (!SendMessage(a.sync_fd, "O").ok()) ::_exit(1);
   auto done = ReceiveMessage(a.sync_fd);
   if (!done.ok() || done->empty()) ::_exit(1);
   // create has recorded the container; from here the init outlives it.
@@ -363,9 +371,9 @@ Status Runtime::Create(const CreateOptions& o) {
   Status placed = cg.AddPid(pid);
   if (placed.ok()) placed = SendMessage(sync.get(), absl::StrCat("g", pid));
   if (!placed.ok()) ::shutdown(sync.get(), SHUT_WR);  // the init stops waiting for "g"
-  // Comes with "O" when the filter has SCMP_ACT_NOTIFY rules.
+  // Comes with "S" once the init has loaded a filter with SCMP_ACT_NOTIFY rules.
   UniqueFd seccomp_notify_fd;
-  ASSIGN_OR_RETURN(std::string reply, ReceiveMessage(sync.get(), &seccomp_notify_fd));
+  ASSIGN_OR_RETURN(std::string reply, ReceiveMessage(sync.get()));
   if (!spec.net_devices.empty() && (reply == "H" || reply == "R")) {
     // The init is in its network namespace by now; the links arrive before any hook
     // runs, as a prestart hook configuring them would expect.
@@ -382,7 +390,7 @@ Status Runtime::Create(const CreateOptions& o) {
     RETURN_IF_ERROR(RunHooks(spec.hooks.prestart, "prestart", state));
     RETURN_IF_ERROR(RunHooks(spec.hooks.create_runtime, "createRuntime", state));
     RETURN_IF_ERROR(SendMessage(sync.get(), "h"));
-    ASSIGN_OR_RETURN(reply, ReceiveMessage(sync.get(), &seccomp_notify_fd));
+    ASSIGN_OR_RETURN(reply, ReceiveMessage(sync.get()));
   }
   if (reply == "R") {
     // The container's /dev is complete: its device rules apply from now on.
@@ -390,6 +398,19 @@ Status Runtime::Create(const CreateOptions& o) {
     if (restricted.ok()) restricted = SendMessage(sync.get(), "D");
     if (!restricted.ok()) return restricted;
     ASSIGN_OR_RETURN(reply, ReceiveMessage(sync.get(), &seccomp_notify_fd));
+  }
+  bool agent_has_fd = false;
+  if (reply == "S") {
+    // The filter with SCMP_ACT_NOTIFY rules is loaded; the init waits until the
+    // seccomp agent has its fd (HandOverNotifyFd).
+    if (!seccomp_notify_fd) return absl::InternalError("the container's init sent \"S\" without a seccomp fd");
+    std::string process_state = ContainerProcessStateJson(*spec.seccomp, pid, spec.oci_version,
+                                                          HookStateJson(args.hook_state, "creating", pid));
+    RETURN_IF_ERROR(SendToSeccompAgent(*spec.seccomp, seccomp_notify_fd.get(), process_state));
+    seccomp_notify_fd.Reset();
+    agent_has_fd = true;
+    RETURN_IF_ERROR(SendMessage(sync.get(), "s"));
+    ASSIGN_OR_RETURN(reply, ReceiveMessage(sync.get()));
   }
   // An init that failed on its own (say, before it ever needed "g") says why; that
   // comes first, as the placement may only have failed because it had exited.
@@ -400,13 +421,8 @@ Status Runtime::Create(const CreateOptions& o) {
   if (reply[0] == 'E') {
     return absl::FailedPreconditionError(absl::StrCat("create container ", o.id, ": ", reply.substr(1)));
   }
-  if (spec.seccomp && UsesNotify(*spec.seccomp)) {
-    // The agent answers the filtered calls from now on; the init waits meanwhile.
-    if (!seccomp_notify_fd) return absl::InternalError("the container's init sent no seccomp notify fd");
-    std::string process_state = ContainerProcessStateJson(*spec.seccomp, pid, spec.oci_version,
-                                                          HookStateJson(args.hook_state, "creating", pid));
-    RETURN_IF_ERROR(SendToSeccompAgent(*spec.seccomp, seccomp_notify_fd.get(), process_state));
-    seccomp_notify_fd.Reset();
+  if (spec.seccomp && UsesNotify(*spec.seccomp) && !agent_has_fd) {
+    return absl::InternalError("the container's init sent no seccomp notify fd");
   }
 
   RETURN_IF_ERROR(Record(o.id, pid, spec, bundle, cgroup_path, o.pid_file));

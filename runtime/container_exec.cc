@@ -60,18 +60,20 @@ StatusOr<std::string> SetupExecChild(const ExecChildArgs& a) {
   if (a.spec->memory_policy) RETURN_IF_ERROR(ApplyMemoryPolicy(*a.spec->memory_policy));
   ResetSignalsForExec();  // as for the init (SetupInit), before any seccomp filter
   const std::optional<Seccomp>& seccomp = a.spec->seccomp;
-  UniqueFd notify_fd;
-  if (seccomp && !process.no_new_privileges) {
-    ASSIGN_OR_RETURN(notify_fd, LoadSeccomp(*seccomp));
-  }
+  // A filter with SCMP_ACT_NOTIFY rules: its fd goes to exec at once ("S"), which
+  // hands it to the seccomp agent and says so ("s"), as create does the init's.
+  auto load = [&]() -> Status {
+    ASSIGN_OR_RETURN(UniqueFd notify_fd, LoadSeccomp(*seccomp));
+    if (!notify_fd) return absl::OkStatus();
+    RETURN_IF_ERROR(SendMessage(a.go_fd, "S", notify_fd.get()));
+    if (::read(a.go_fd, &byte, 1) != 1) return absl::AbortedError("exec gave up before the seccomp agent had the fd");
+    return absl::OkStatus();
+  };
+  if (seccomp && !process.no_new_privileges) RETURN_IF_ERROR(load());
   RETURN_IF_ERROR(ApplyUserAndCapabilities(process));
   if (process.no_new_privileges) RETURN_IF_ERROR(SetNoNewPrivileges());
   RETURN_IF_ERROR(MarkFdsCloexec(a.preserve_fds));
-  if (seccomp && process.no_new_privileges) {
-    ASSIGN_OR_RETURN(notify_fd, LoadSeccomp(*seccomp));
-  }
-  // exec hands the filter's notify fd to the seccomp agent, as create does the init's.
-  if (notify_fd) RETURN_IF_ERROR(SendMessage(a.go_fd, "S", notify_fd.get()));
+  if (seccomp && process.no_new_privileges) RETURN_IF_ERROR(load());
   return exe;
 }
 
@@ -160,24 +162,29 @@ StatusOr<int> Runtime::Exec(const ExecOptions& o) {
   };
   Status placed = cg.AddPid(pid);
   if (placed.ok()) placed = SendMessage(go_write.get(), "g");
-  ::shutdown(go_write.get(), SHUT_WR);  // a child still waiting for "g" gives up
-  // The child sends the notify fd of its filter (SCMP_ACT_NOTIFY rules), or closes
-  // its end by exec or exit.
-  UniqueFd seccomp_notify_fd;
-  if (spec.seccomp && UsesNotify(*spec.seccomp)) (void)ReceiveMessage(go_write.get(), &seccomp_notify_fd);
-  go_write.Reset();
+  const bool notify = spec.seccomp && UsesNotify(*spec.seccomp);
+  bool agent_has_fd = false;
+  if (placed.ok() && notify) {
+    // The child sends its filter's notify fd ("S") and waits until the seccomp agent
+    // has it; or it failed before, and its end closed.
+    UniqueFd seccomp_notify_fd;
+    StatusOr<std::string> sent = ReceiveMessage(go_write.get(), &seccomp_notify_fd);
+    if (sent.ok() && *sent == "S" && seccomp_notify_fd) {
+      placed = SendToSeccompAgent(*spec.seccomp, seccomp_notify_fd.get(),
+                                  ContainerProcessStateJson(*spec.seccomp, pid, spec.oci_version,
+                                                            HookStateJson(state, "running", state.pid)));
+      if (placed.ok()) placed = SendMessage(go_write.get(), "s");
+      agent_has_fd = placed.ok();
+    }
+  }
+  go_write.Reset();  // a child still waiting for "g" or "s" gives up
   std::string error = ReadAll(err_read.get());
   // The child's own failure first: a placement can fail because the child had exited.
   if (!error.empty()) {
     return absl::FailedPreconditionError(absl::StrCat("exec in container ", o.id, ": ", error));
   }
   RETURN_IF_ERROR(placed);
-  if (spec.seccomp && UsesNotify(*spec.seccomp)) {
-    if (!seccomp_notify_fd) return absl::InternalError("the exec'd process sent no seccomp notify fd");
-    std::string process_state = ContainerProcessStateJson(*spec.seccomp, pid, spec.oci_version,
-                                                          HookStateJson(state, "running", state.pid));
-    RETURN_IF_ERROR(SendToSeccompAgent(*spec.seccomp, seccomp_notify_fd.get(), process_state));
-  }
+  if (notify && !agent_has_fd) return absl::InternalError("the exec'd process sent no seccomp notify fd");
   started = true;
   if (!o.pid_file.empty()) {
     RETURN_IF_ERROR(WriteFileAtomically(o.pid_file, absl::StrCat(pid), 0644, Durability::kCrash));

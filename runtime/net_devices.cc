@@ -161,17 +161,18 @@ Status MoveLink(nl_sock* sock, rtnl_link* link, int netns_fd, const std::string&
   return absl::OkStatus();
 }
 
-// The link that was moved, found on its new side: by name, or, when the kernel
-// numbered it, by its hardware address among the names that fit the template.
-StatusOr<Link> FindMoved(nl_sock* sock, const std::string& name, nl_addr* hardware_address, int old_ifindex) {
-  if (!absl::StrContains(name, "%d")) return GetLink(sock, 0, name, "the container's network namespace");
+// The link with this hardware address (any, when null) whose name fits the template
+// ("" for any name); the one at old_ifindex first, as the kernel keeps an index the
+// namespace has free.
+StatusOr<Link> FindByHardwareAddress(nl_sock* sock, nl_addr* hardware_address, int old_ifindex,
+                                     const std::string& name) {
   nl_cache* raw = nullptr;
   if (int err = rtnl_link_alloc_cache(sock, AF_UNSPEC, &raw); err < 0) return NlError(err, "list network devices");
   Cache cache(raw);
   rtnl_link* found = nullptr;
   for (nl_object* object = nl_cache_get_first(cache.get()); object != nullptr; object = nl_cache_get_next(object)) {
     auto* link = reinterpret_cast<rtnl_link*>(object);
-    if (!FitsTemplate(rtnl_link_get_name(link), name)) continue;
+    if (!name.empty() && !FitsTemplate(rtnl_link_get_name(link), name)) continue;
     nl_addr* address = rtnl_link_get_addr(link);
     bool same_address =
         hardware_address == nullptr || (address != nullptr && nl_addr_cmp(address, hardware_address) == 0);
@@ -183,6 +184,13 @@ StatusOr<Link> FindMoved(nl_sock* sock, const std::string& name, nl_addr* hardwa
   }
   nl_object_get(reinterpret_cast<nl_object*>(found));
   return Link(found);
+}
+
+// The link that was moved, found on its new side: by name, or, when the kernel
+// numbered it, by its hardware address among the names that fit the template.
+StatusOr<Link> FindMoved(nl_sock* sock, const std::string& name, nl_addr* hardware_address, int old_ifindex) {
+  if (!absl::StrContains(name, "%d")) return GetLink(sock, 0, name, "the container's network namespace");
+  return FindByHardwareAddress(sock, hardware_address, old_ifindex, name);
 }
 
 Status CheckName(const std::string& name, bool numbered, absl::string_view what) {
@@ -220,6 +228,9 @@ struct MovedNetDevices::Moved {
   std::string host_name;
   bool was_up = false;
   std::vector<Addr> addresses;
+  // Found again by these if the move went through but what came after did not.
+  int host_ifindex = 0;
+  NlAddr hardware_address;
   int inside_ifindex = 0;  // 0 until the link is found on the container's side
   std::string inside_name;
 };
@@ -251,16 +262,26 @@ Status MovedNetDevices::Move(const std::map<std::string, NetDevice>& devices, in
       }
     }
     const int ifindex = rtnl_link_get_ifindex(link.get());
-    NlAddr hardware_address;
-    if (nl_addr* address = rtnl_link_get_addr(link.get())) hardware_address.reset(nl_addr_clone(address));
     auto moved = std::make_unique<Moved>();
     moved->host_name = host_name;
+    moved->host_ifindex = ifindex;
+    if (nl_addr* address = rtnl_link_get_addr(link.get())) moved->hardware_address.reset(nl_addr_clone(address));
     moved->was_up = (rtnl_link_get_flags(link.get()) & IFF_UP) != 0;
     ASSIGN_OR_RETURN(moved->addresses, AddressesToKeep(host.get(), ifindex));
-    RETURN_IF_ERROR(MoveLink(host.get(), link.get(), container_netns_.get(), wanted,
-                             "the container's network namespace"));
     Moved& record = *moved_.emplace_back(std::move(moved));
-    ASSIGN_OR_RETURN(Link inside_link, FindMoved(inside.get(), wanted, hardware_address.get(), ifindex));
+    // The kernel moves the link, then renames it: a rename that fails (a name taken
+    // meanwhile, no number left for %d) leaves it moved under its host name.
+    Status moved_there = MoveLink(host.get(), link.get(), container_netns_.get(), wanted,
+                                  "the container's network namespace");
+    if (!moved_there.ok()) {
+      rtnl_link* still_here = nullptr;
+      if (rtnl_link_get_kernel(host.get(), ifindex, nullptr, &still_here) == 0) {
+        rtnl_link_put(still_here);
+        moved_.pop_back();
+      }
+      return moved_there;
+    }
+    ASSIGN_OR_RETURN(Link inside_link, FindMoved(inside.get(), wanted, record.hardware_address.get(), ifindex));
     record.inside_ifindex = rtnl_link_get_ifindex(inside_link.get());
     record.inside_name = rtnl_link_get_name(inside_link.get());
     RETURN_IF_ERROR(AddAddresses(inside.get(), record.inside_ifindex, record.addresses, record.inside_name));
@@ -287,11 +308,14 @@ Status MovedNetDevices::GiveBack() {
   if (!host.ok() || !inside.ok()) return host.ok() ? inside.status() : host.status();
   for (auto it = moved_.rbegin(); it != moved_.rend(); ++it) {
     const Moved& moved = **it;
-    if (moved.inside_ifindex == 0) {
-      note(absl::DataLossError(absl::StrCat("network device ", moved.host_name, " was moved but not found after")));
-      continue;
-    }
-    StatusOr<Link> link = GetLink(inside->get(), moved.inside_ifindex, "", "the container's network namespace");
+    // One the move took but what came after did not find: by its hardware address
+    // (under whatever name), or, without one, by its host name.
+    StatusOr<Link> link =
+        moved.inside_ifindex != 0
+            ? GetLink(inside->get(), moved.inside_ifindex, "", "the container's network namespace")
+        : moved.hardware_address
+            ? FindByHardwareAddress(inside->get(), moved.hardware_address.get(), moved.host_ifindex, "")
+            : GetLink(inside->get(), 0, moved.host_name, "the container's network namespace");
     if (!link.ok()) {
       note(link.status());
       continue;

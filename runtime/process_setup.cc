@@ -94,21 +94,28 @@ Status SetupConsole(int console_fd, uid_t uid) {
 }  // namespace
 
 Status SendMessage(int fd, absl::string_view message, int passed_fd) {
+  ssize_t n;
+  if (passed_fd < 0) {
+    // send(2), as before fds were ever passed: an init under a strict seccomp profile
+    // may be allowed sendto but not sendmsg.
+    do {
+      n = ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return ErrnoError("sync send");
+    return absl::OkStatus();
+  }
   iovec payload = {const_cast<char*>(message.data()), message.size()};
   msghdr header = {};
   header.msg_iov = &payload;
   header.msg_iovlen = 1;
   char control[CMSG_SPACE(sizeof(int))] = {};
-  if (passed_fd >= 0) {
-    header.msg_control = control;
-    header.msg_controllen = sizeof control;
-    cmsghdr* rights = CMSG_FIRSTHDR(&header);
-    rights->cmsg_level = SOL_SOCKET;
-    rights->cmsg_type = SCM_RIGHTS;
-    rights->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(rights), &passed_fd, sizeof(int));
-  }
-  ssize_t n;
+  header.msg_control = control;
+  header.msg_controllen = sizeof control;
+  cmsghdr* rights = CMSG_FIRSTHDR(&header);
+  rights->cmsg_level = SOL_SOCKET;
+  rights->cmsg_type = SCM_RIGHTS;
+  rights->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(rights), &passed_fd, sizeof(int));
   do {
     n = ::sendmsg(fd, &header, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
@@ -118,6 +125,15 @@ Status SendMessage(int fd, absl::string_view message, int passed_fd) {
 
 StatusOr<std::string> ReceiveMessage(int fd, UniqueFd* passed) {
   char buf[4096];
+  ssize_t n;
+  if (passed == nullptr) {
+    // recv(2) where no fd is expected, for the same reason as in SendMessage.
+    do {
+      n = ::recv(fd, buf, sizeof(buf), 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return ErrnoError("sync receive");
+    return std::string(buf, n);
+  }
   iovec payload = {buf, sizeof buf};
   char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr header = {};
@@ -125,7 +141,6 @@ StatusOr<std::string> ReceiveMessage(int fd, UniqueFd* passed) {
   header.msg_iovlen = 1;
   header.msg_control = control;
   header.msg_controllen = sizeof control;
-  ssize_t n;
   do {
     n = ::recvmsg(fd, &header, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
@@ -134,11 +149,7 @@ StatusOr<std::string> ReceiveMessage(int fd, UniqueFd* passed) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) continue;
     int received;
     std::memcpy(&received, CMSG_DATA(c), sizeof(int));
-    if (passed != nullptr) {
-      *passed = UniqueFd(received);
-    } else {
-      ::close(received);
-    }
+    *passed = UniqueFd(received);
   }
   return std::string(buf, n);
 }

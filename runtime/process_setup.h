@@ -16,8 +16,9 @@
 namespace berth::runtime {
 
 // One message each way on create's and exec's sync sockets (an empty one at EOF),
-// with an fd alongside when passed_fd >= 0 (SCM_RIGHTS): a seccomp notify fd. An
-// fd received goes to *passed, or is closed when passed is null.
+// with an fd alongside when passed_fd >= 0 (SCM_RIGHTS): a seccomp notify fd, taken
+// into *passed. Without an fd they are plain send and recv, which is all a
+// container's own seccomp filter has to allow while its init talks to create.
 Status SendMessage(int fd, absl::string_view message, int passed_fd = -1);
 StatusOr<std::string> ReceiveMessage(int fd, UniqueFd* passed = nullptr);
 // Until EOF; and all of data (short writes retried, failures dropped: for a

@@ -122,6 +122,7 @@ StatusOr<UniqueFd> LoadSeccomp(const Seccomp& seccomp) {
     rc = ::seccomp_arch_add(ctx.get(), arch);
     if (rc != 0 && rc != -EEXIST) return SeccompError(rc, absl::StrCat("seccomp: add architecture ", arch_name));
   }
+  bool notify_added = false;
   for (const auto& rule : seccomp.syscalls) {
     ASSIGN_OR_RETURN(uint32_t action, Action(rule.action, rule.errno_ret));
     if (action == default_action) continue;  // libseccomp refuses redundant rules
@@ -139,6 +140,7 @@ StatusOr<UniqueFd> LoadSeccomp(const Seccomp& seccomp) {
       if (!repeated) {
         rc = ::seccomp_rule_add_array(ctx.get(), action, nr, args.size(), args.data());
         if (rc != 0) return SeccompError(rc, absl::StrCat("seccomp rule for ", name));
+        notify_added |= action == SCMP_ACT_NOTIFY;
         continue;
       }
       // libseccomp takes one comparison per argument per rule; several on one index
@@ -146,8 +148,13 @@ StatusOr<UniqueFd> LoadSeccomp(const Seccomp& seccomp) {
       for (const auto& arg : args) {
         rc = ::seccomp_rule_add_array(ctx.get(), action, nr, 1, &arg);
         if (rc != 0) return SeccompError(rc, absl::StrCat("seccomp rule for ", name));
+        notify_added |= action == SCMP_ACT_NOTIFY;
       }
     }
+  }
+  if (UsesNotify(seccomp) && !notify_added) {
+    // Its syscalls were all unknown here and skipped: there would be no notify fd.
+    return absl::InvalidArgumentError("no SCMP_ACT_NOTIFY rule names a syscall this libseccomp knows");
   }
   rc = ::seccomp_load(ctx.get());
   if (rc != 0) return SeccompError(rc, "load seccomp filter");

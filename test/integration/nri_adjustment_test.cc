@@ -209,7 +209,8 @@ TEST_P(NriAdjustmentTest, AHostLinkMovesIntoThePodsNetworkNamespace) {
   }
   const std::string container = CreateAndStart(pod, pod_config, config);
   EXPECT_NE(::access(("/sys/class/net/" + link).c_str(), F_OK), 0) << "no longer the host's";
-  auto seen = Exec(container, {"sh", "-c", "ip -o addr show dev net1 scope global | sed 's/.* inet/inet/; s/ scope.*//'"});
+  auto seen =
+      Exec(container, {"sh", "-c", "ip -o addr show dev net1 scope global | sed 's/.* inet/inet/; s/ scope.*//'"});
   EXPECT_EQ(seen.stdout(), "inet 10.213.9.2/24\n") << seen.stderr();
   // The pod's other containers share the namespace, and so the link.
   plugin->AdjustCreatedContainers(nri::api::ContainerAdjustment());

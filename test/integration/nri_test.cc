@@ -249,7 +249,9 @@ TEST_F(NriTest, ASlowSynchronizeLosesNoContainerCreatedMeanwhile) {
   StartWithNri();
   auto pod_config = PodConfig("nri-sync");
   const std::string pod = RunPod(pod_config);
-  for (const char* name : {"before-1", "before-2"}) CreateAndStart(pod, pod_config, ContainerConfig(name, {"sleep", "3600"}));
+  for (const char* name : {"before-1", "before-2"}) {
+    CreateAndStart(pod, pod_config, ContainerConfig(name, {"sleep", "3600"}));
+  }
 
   // The late plugin's Synchronize is held while three creations race it; two more
   // come after. Each container must reach it once: in the snapshot or as an event.
@@ -269,7 +271,9 @@ TEST_F(NriTest, ASlowSynchronizeLosesNoContainerCreatedMeanwhile) {
   late->Release("Synchronize");
   ASSERT_TRUE(late->AwaitSynchronized());
   for (auto& creation : during) EXPECT_FALSE(creation.get().empty());
-  for (const char* name : {"after-1", "after-2"}) CreateAndStart(pod, pod_config, ContainerConfig(name, {"sleep", "3600"}));
+  for (const char* name : {"after-1", "after-2"}) {
+    CreateAndStart(pod, pod_config, ContainerConfig(name, {"sleep", "3600"}));
+  }
 
   const std::set<std::string> synced = late->SynchronizedContainers();
   for (const char* name : {"before-1", "before-2", "during-1", "during-2", "during-3", "after-1", "after-2"}) {
