@@ -77,20 +77,20 @@ ContainerRecord Lifecycle::Observe(ContainerRecord record) const {
       record.state = ContainerState::kExited;
       return record;
     case ExitObservation::kUnreadable:
-      record.exit_code = 255;
-      record.finished_at = NowNanos();
-      record.reason = "Unknown";
-      record.message = absl::StrCat("the container's exit record is unreadable: ", seen.why);
-      record.state = ContainerState::kExited;
-      return record;
     case ExitObservation::kUnrecorded:
-      // Shim and container gone with no exit record: nobody knows how it ended, and
-      // CRI says so (UNKNOWN); a stop then settles it as exited.
+      // How it ended is not known. A record that does not parse still says it ended
+      // (EXITED); shim and container gone with no record is UNKNOWN to CRI, which a
+      // stop then settles as exited.
       record.exit_code = 255;
       record.finished_at = NowNanos();
       record.reason = "Unknown";
-      record.message = "the container's monitor exited without recording the exit status";
-      record.state = ContainerState::kUnknown;
+      if (seen.state == ExitObservation::kUnreadable) {
+        record.message = absl::StrCat("the container's exit record is unreadable: ", seen.why);
+        record.state = ContainerState::kExited;
+      } else {
+        record.message = "the container's monitor exited without recording the exit status";
+        record.state = ContainerState::kUnknown;
+      }
       return record;
   }
   return record;

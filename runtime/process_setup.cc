@@ -68,20 +68,8 @@ Status SetupConsole(int console_fd, uid_t uid) {
   // The process owns its terminal, as on a login.
   if (::fchown(slave.get(), uid, static_cast<gid_t>(-1)) != 0) return ErrnoError(absl::StrCat("chown ", name));
 
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec payload = {name, std::strlen(name)};
-  msghdr message = {};
-  message.msg_iov = &payload;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  int master_fd = master.get();
-  std::memcpy(CMSG_DATA(header), &master_fd, sizeof(int));
-  if (::sendmsg(console_fd, &message, MSG_NOSIGNAL) < 0) return ErrnoError("send the terminal to the console socket");
+  RETURN_IF_ERROR(
+      Annotate(SendWithFd(console_fd, name, master.get()).status(), "send the terminal to the console socket"));
 
   if (::setsid() < 0) return ErrnoError("setsid");
   if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return ErrnoError("make the terminal controlling");
@@ -104,7 +92,11 @@ Status SendMessage(int fd, absl::string_view message, int passed_fd) {
     if (n < 0) return ErrnoError("sync send");
     return absl::OkStatus();
   }
-  iovec payload = {const_cast<char*>(message.data()), message.size()};
+  return SendWithFd(fd, message, passed_fd).status();
+}
+
+StatusOr<size_t> SendWithFd(int sock, absl::string_view data, int passed_fd) {
+  iovec payload = {const_cast<char*>(data.data()), data.size()};
   msghdr header = {};
   header.msg_iov = &payload;
   header.msg_iovlen = 1;
@@ -116,11 +108,12 @@ Status SendMessage(int fd, absl::string_view message, int passed_fd) {
   rights->cmsg_type = SCM_RIGHTS;
   rights->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(rights), &passed_fd, sizeof(int));
+  ssize_t n;
   do {
-    n = ::sendmsg(fd, &header, MSG_NOSIGNAL);
+    n = ::sendmsg(sock, &header, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return ErrnoError("sync send");
-  return absl::OkStatus();
+  if (n < 0) return ErrnoError("send with an fd");
+  return static_cast<size_t>(n);
 }
 
 StatusOr<std::string> ReceiveMessage(int fd, UniqueFd* passed) {

@@ -21,6 +21,9 @@ namespace berth::runtime {
 // container's own seccomp filter has to allow while its init talks to create.
 Status SendMessage(int fd, absl::string_view message, int passed_fd = -1);
 StatusOr<std::string> ReceiveMessage(int fd, UniqueFd* passed = nullptr);
+// One sendmsg of data with passed_fd alongside (SCM_RIGHTS), EINTR retried: the
+// bytes the socket took, which a stream socket may make fewer than data's.
+StatusOr<size_t> SendWithFd(int sock, absl::string_view data, int passed_fd);
 // Until EOF; and all of data (short writes retried, failures dropped: for a
 // child's last words to its parent).
 std::string ReadAll(int fd);

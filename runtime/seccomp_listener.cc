@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/unique_fd.h"
+#include "runtime/process_setup.h"
 
 namespace berth::runtime {
 
@@ -43,24 +44,9 @@ Status SendToSeccompAgent(const Seccomp& seccomp, int notify_fd, const std::stri
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) return failed("connect");
 
   // The fd rides with the first bytes; the rest, if the socket takes less, follows.
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec payload = {const_cast<char*>(process_state_json.data()), process_state_json.size()};
-  msghdr message = {};
-  message.msg_iov = &payload;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(header), &notify_fd, sizeof(int));
-  ssize_t sent;
-  do {
-    sent = ::sendmsg(sock.get(), &message, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) return failed("send the process state");
-  size_t done = static_cast<size_t>(sent);
+  StatusOr<size_t> sent = SendWithFd(sock.get(), process_state_json, notify_fd);
+  if (!sent.ok()) return failed("send the process state");
+  size_t done = *sent;
   while (done < process_state_json.size()) {
     ssize_t n = ::send(sock.get(), process_state_json.data() + done, process_state_json.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;

@@ -156,53 +156,6 @@ TEST_P(PodLifecycleTest, SecurityContextCapabilitiesReadonlyRootfsAndSeccomp) {
   EXPECT_EQ(keys.stdout(), "");
 }
 
-TEST_P(PodLifecycleTest, DevicesKeepTheirPermissionsAndPrivilegedContainersSeeTheHosts) {
-  for (const char* node : {"/dev/kmsg", "/dev/loop-control"}) {
-    if (::access(node, F_OK) != 0) GTEST_SKIP() << node << " is not on this host";
-  }
-  auto pod_config = PodConfig("devices");
-  std::string pod = RunPod(pod_config);
-  auto config = ContainerConfig("mapped", {"sleep", "1000"});
-  // Neither is among a container's default devices: only their own rules let them in.
-  auto* kmsg = config.add_devices();
-  kmsg->set_host_path("/dev/kmsg");
-  kmsg->set_container_path("/dev/host-kmsg");
-  kmsg->set_permissions("r");
-  auto* loop = config.add_devices();
-  loop->set_host_path("/dev/loop-control");
-  loop->set_container_path("/dev/loop-control");
-  loop->set_permissions("rw");
-  // No hugetlb controller on some hosts (this VM's among them): the limit is then
-  // skipped, as containerd does, instead of failing the container.
-  auto* pages = config.mutable_linux()->mutable_resources()->add_hugepage_limits();
-  pages->set_page_size("2MB");
-  pages->set_limit(4 << 20);
-  std::string mapped = CreateAndStart(pod, pod_config, config);
-  EXPECT_EQ(Exec(mapped, {"stat", "-c", "%t:%T %F", "/dev/host-kmsg"}).stdout(), "1:b character special file\n");
-  auto write = Exec(mapped, {"/bin/sh", "-c", "exec 3<>/dev/host-kmsg"});
-  EXPECT_NE(write.exit_code(), 0) << "opened a read-only device for writing";
-  EXPECT_NE(write.stderr().find("Operation not permitted"), std::string::npos) << write.stderr();
-  EXPECT_EQ(Exec(mapped, {"/bin/sh", "-c", "exec 3<>/dev/loop-control && echo opened"}).stdout(), "opened\n");
-  if (::access("/sys/fs/cgroup/hugetlb", F_OK) == 0) {
-    EXPECT_EQ(Exec(mapped, {"cat", "/sys/fs/cgroup/hugetlb/hugetlb.2MB.limit_in_bytes"}).stdout(), "4194304\n");
-  }
-
-  std::string plain = CreateAndStart(pod, pod_config, ContainerConfig("plain", {"sleep", "1000"}));
-  EXPECT_NE(Exec(plain, {"test", "-e", "/dev/kmsg"}).exit_code(), 0) << "a device nobody asked for";
-  // Even with CAP_MKNOD a node it makes itself stays closed to it.
-  auto made = Exec(plain, {"/bin/sh", "-c", "mknod /tmp/lc c 10 237 && exec 3<>/tmp/lc"});
-  EXPECT_NE(made.exit_code(), 0);
-  EXPECT_NE(made.stderr().find("Operation not permitted"), std::string::npos) << made.stderr();
-
-  auto privileged_config = ContainerConfig("privileged", {"sleep", "1000"});
-  privileged_config.mutable_linux()->mutable_security_context()->set_privileged(true);
-  std::string privileged = CreateAndStart(pod, pod_config, privileged_config);
-  EXPECT_EQ(Exec(privileged, {"stat", "-c", "%t:%T", "/dev/kmsg"}).stdout(), "1:b\n");
-  EXPECT_EQ(Exec(privileged, {"/bin/sh", "-c", "exec 3<>/dev/loop-control && echo opened"}).stdout(), "opened\n");
-  // Its terminal devices are still its own.
-  EXPECT_EQ(Exec(privileged, {"readlink", "/dev/ptmx"}).stdout(), "pts/ptmx\n");
-}
-
 TEST_P(PodLifecycleTest, MemoryLimitEndsInOomKilled) {
   auto pod_config = PodConfig("oom");
   std::string pod = RunPod(pod_config);
@@ -365,25 +318,6 @@ TEST_P(PodLifecycleTest, ProgramsStartWithNoSignalBlockedOrIgnored) {
   EXPECT_EQ(Exec(running, {"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}).stdout(), clean);
 }
 
-TEST_P(PodLifecycleTest, ContainersSurviveBerthdKillAndAreRecovered) {
-  auto pod_config = PodConfig("recover");
-  std::string pod = RunPod(pod_config);
-  std::string running = CreateAndStart(pod, pod_config, ContainerConfig("running", {"/bin/sh", "-c", "sleep 1000"}));
-  std::string exits = CreateAndStart(pod, pod_config, ContainerConfig("exits", {"/bin/sh", "-c", "read x < /dev/shm/go; exit 42"}));
-  nlohmann::json before = VerboseContainerInfo(running);
-  ASSERT_EQ(StopBerthd(SIGKILL).signal, SIGKILL);
-  // While berthd is away, one container exits.
-  ASSERT_TRUE(WriteFileAtomically(state_ + "/pods/" + pod + "/shm/go", "now\n").ok());
-  int pid = before["pid"];
-  EXPECT_EQ(::kill(pid, 0), 0) << "the container died with berthd";
-  StartBerthd();
-  auto exited = WaitForExit(exits);
-  EXPECT_EQ(exited.exit_code(), 42);
-  auto still = StatusOf(running);
-  EXPECT_EQ(still.state(), ::runtime::v1::CONTAINER_RUNNING);
-  EXPECT_EQ(Exec(running, {"echo", "alive"}).stdout(), "alive\n");
-}
-
 TEST_P(PodLifecycleTest, UpdatedResourcesAreAppliedLive) {
   auto pod_config = PodConfig("resources");
   std::string pod = RunPod(pod_config);
@@ -465,31 +399,6 @@ TEST_P(PodLifecycleTest, RunAsUsernameResolvesInTheImage) {
   EXPECT_NE(log.find("uid=1000(berth) gid=1000(berth)"), std::string::npos) << log;
 }
 
-TEST_P(PodLifecycleTest, WhatACreateKilledMidwayLeftIsRemovedAtRestart) {
-  // berthd dies after the runtime created a container (and after a pod's namespaces,
-  // init and network were set up) but before either record was written: a restart
-  // must find and remove both, processes, mounts and all.
-  auto pod_config = PodConfig("unfinished");
-  pod_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(::runtime::v1::POD);
-  std::string pod = RunPod(pod_config);
-  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("orphan", {"sleep", "3600"}));
-  StopBerthd(SIGKILL);
-  auto db = SqliteDatabase::Open(root_ + "/berth.db", /*create=*/false);
-  ASSERT_TRUE(db.ok()) << db.status();
-  ASSERT_TRUE((*db)->Exec("DELETE FROM containers; DELETE FROM pods;").ok());
-  db->reset();
-  StartBerthd();
-  ::runtime::v1::ListPodSandboxResponse pods;
-  ASSERT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), {}, &pods).ok());
-  EXPECT_EQ(pods.items_size(), 0);
-  EXPECT_FALSE(fs::exists(root_ + "/containers/" + id));
-  EXPECT_FALSE(fs::exists(state_ + "/pods/" + pod));
-  std::string mountinfo = ReadFile("/proc/self/mountinfo").value_or("");
-  EXPECT_EQ(mountinfo.find(id), std::string::npos) << mountinfo;
-  EXPECT_EQ(mountinfo.find(pod), std::string::npos) << mountinfo;
-  // The fixture's leak check then finds no shim, init, netns or cgroup of theirs either.
-}
-
 TEST_P(PodLifecycleTest, TtyAndStdinAreWhatTheContainerAskedFor) {
   auto pod_config = PodConfig("terminals");
   std::string pod = RunPod(pod_config);
@@ -514,90 +423,6 @@ TEST_P(PodLifecycleTest, TtyAndStdinAreWhatTheContainerAskedFor) {
     if (tty_log.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_NE(tty_log.find(" stdout F on-a-terminal"), std::string::npos) << tty_log;
-}
-
-TEST_P(PodLifecycleTest, RecursiveReadOnlyMountsReachSubmounts) {
-  // Status says the handler can; kubelet asks before it sends recursive_read_only.
-  ::runtime::v1::StatusResponse status_response;
-  ASSERT_TRUE(client().runtime().Status(Ctx().get(), ::runtime::v1::StatusRequest(), &status_response).ok());
-  bool advertised = false;
-  for (const auto& handler : status_response.runtime_handlers()) {
-    if (handler.name() == GetParam() || handler.name().empty()) {
-      EXPECT_TRUE(handler.features().recursive_read_only_mounts()) << "handler \"" << handler.name() << "\"";
-      advertised = true;
-    }
-  }
-  EXPECT_TRUE(advertised);
-
-  // A volume whose host directory has a mount of its own inside.
-  std::string source = dir_ + "/rro-volume";
-  ASSERT_TRUE(MakeDirs(source + "/inner").ok());
-  ASSERT_EQ(::mount("inner", (source + "/inner").c_str(), "tmpfs", 0, nullptr), 0);
-  absl::Cleanup unmount = [&] { ::umount2((source + "/inner").c_str(), MNT_DETACH); };
-
-  auto pod_config = PodConfig("rro");
-  std::string pod = RunPod(pod_config);
-  auto with_volume = [&](const std::string& name, bool readonly, bool recursive, ::runtime::v1::MountPropagation p) {
-    auto config = ContainerConfig(name, {"sleep", "3600"});
-    auto* mount = config.add_mounts();
-    mount->set_container_path("/data");
-    mount->set_host_path(source);
-    mount->set_readonly(readonly);
-    mount->set_recursive_read_only(recursive);
-    mount->set_propagation(p);
-    return config;
-  };
-  std::string plain = CreateAndStart(pod, pod_config, with_volume("plain", true, false, ::runtime::v1::PROPAGATION_PRIVATE));
-  std::string recursive = CreateAndStart(pod, pod_config, with_volume("recursive", true, true, ::runtime::v1::PROPAGATION_PRIVATE));
-  // Read-only alone covers the volume's own mount, not the one inside it.
-  EXPECT_NE(Exec(plain, {"touch", "/data/top"}).exit_code(), 0);
-  EXPECT_EQ(Exec(plain, {"touch", "/data/inner/plain"}).exit_code(), 0);
-  auto refused = Exec(recursive, {"touch", "/data/inner/recursive"});
-  EXPECT_NE(refused.exit_code(), 0);
-  EXPECT_NE(refused.stderr().find("Read-only file system"), std::string::npos) << refused.stderr();
-
-  // What cannot be recursively read-only is refused at create.
-  std::string id;
-  for (auto [readonly, propagation] : {std::pair{false, ::runtime::v1::PROPAGATION_PRIVATE},
-                                       std::pair{true, ::runtime::v1::PROPAGATION_HOST_TO_CONTAINER},
-                                       std::pair{true, ::runtime::v1::PROPAGATION_BIDIRECTIONAL}}) {
-    auto status = Create(pod, pod_config, with_volume("bad", readonly, true, propagation), &id);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
-  }
-}
-
-TEST_P(PodLifecycleTest, BidirectionalMountPropagatesToTheHost) {
-  // kubelet's host path for a Bidirectional volume is a shared mount of its own.
-  std::string source = dir_ + "/shared-volume";
-  ASSERT_TRUE(MakeDirs(source).ok());
-  ASSERT_EQ(::mount(source.c_str(), source.c_str(), nullptr, MS_BIND, nullptr), 0);
-  absl::Cleanup unmount = [&] {
-    ::umount2((source + "/inner").c_str(), MNT_DETACH);
-    ::umount2(source.c_str(), MNT_DETACH);
-  };
-  ASSERT_EQ(::mount(nullptr, source.c_str(), nullptr, MS_SHARED, nullptr), 0);
-
-  auto pod_config = PodConfig("propagation");
-  std::string pod = RunPod(pod_config);
-  auto config = ContainerConfig("mounter", {"/bin/sh", "-c",
-                                           "mkdir -p /data/inner && mount -t tmpfs inner /data/inner && "
-                                           "touch /data/inner/from-container && exec sleep 3600"});
-  config.mutable_linux()->mutable_security_context()->set_privileged(true);
-  auto* mount = config.add_mounts();
-  mount->set_container_path("/data");
-  mount->set_host_path(source);
-  mount->set_propagation(::runtime::v1::PROPAGATION_BIDIRECTIONAL);
-  std::string id = CreateAndStart(pod, pod_config, config);
-
-  // What the container mounts under the volume appears on the host...
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!fs::exists(source + "/inner/from-container") && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(fs::exists(source + "/inner/from-container"));
-  // ...and nothing of the runtime's own set-up does.
-  std::string mountinfo = ReadFile("/proc/self/mountinfo").value_or("");
-  EXPECT_EQ(mountinfo.find(id + "/bundle/rootfs/"), std::string::npos) << mountinfo;
 }
 
 TEST_P(PodLifecycleTest, BadRequestsAreClearErrorsAndLeaveNothing) {
@@ -719,54 +544,6 @@ TEST_P(PodLifecycleTest, SysctlsReachOnlyThePodsOwnNamespaces) {
   EXPECT_EQ(Exec(id, {"cat", "/proc/sys/net/ipv4/ping_group_range"}).stdout(), "0\t2147483647\n");
   EXPECT_EQ(ReadFile("/proc/sys/kernel/shmmni").value_or(""), host_shmmni);
   EXPECT_EQ(ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start").value_or(""), host_port_start);
-}
-
-// An exit is recorded when it happens (berthd watches each container's shim), not
-// when someone next asks: the database says EXITED without any CRI read.
-TEST_P(PodLifecycleTest, ExitsAreRecordedWithoutBeingRead) {
-  auto pod_config = PodConfig("watched");
-  std::string pod = RunPod(pod_config);
-  std::string id =
-      CreateAndStart(pod, pod_config, ContainerConfig("exits", {"/bin/sh", "-c", "read x < /dev/shm/go; exit 7"}));
-  ASSERT_TRUE(WriteFileAtomically(state_ + "/pods/" + pod + "/shm/go", "now\n").ok());
-  auto db = SqliteDatabase::Open(root_ + "/berth.db", /*create=*/false);
-  ASSERT_TRUE(db.ok()) << db.status();
-  int64_t state = -1;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (state != 2 && std::chrono::steady_clock::now() < deadline) {
-    auto q = (*db)->Prepare("SELECT state FROM containers WHERE id = ?");
-    ASSERT_TRUE(q.ok()) << q.status();
-    q->Bind(1, id);
-    auto row = q->Step();
-    if (row.ok() && *row) state = q->ColumnInt(0);
-    if (state != 2) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(state, 2) << "the exit was not recorded (2 = EXITED)";
-  EXPECT_EQ(StatusOf(id).exit_code(), 7);
-}
-
-// A container whose monitor died without recording the exit is UNKNOWN, as CRI's
-// state diagram says; a stop settles it as exited and it can be removed.
-TEST_P(PodLifecycleTest, AnExitNobodyRecordedIsUnknownUntilStopped) {
-  auto pod_config = PodConfig("lost");
-  std::string pod = RunPod(pod_config);
-  std::string id = CreateAndStart(pod, pod_config, ContainerConfig("lost", {"sleep", "3600"}));
-  auto info = VerboseContainerInfo(id);
-  int shim = info["shimPid"], init = info["pid"];
-  uint64_t shim_start = ProcessStartTime(shim), init_start = ProcessStartTime(init);
-  ASSERT_EQ(::kill(shim, SIGKILL), 0);
-  ASSERT_TRUE(WaitForProcessExit(shim, shim_start, std::chrono::seconds(10)));
-  ASSERT_EQ(::kill(init, SIGKILL), 0);
-  ASSERT_TRUE(WaitForProcessExit(init, init_start, std::chrono::seconds(10)));
-  auto status = StatusOf(id);
-  EXPECT_EQ(status.state(), ::runtime::v1::CONTAINER_UNKNOWN);
-  EXPECT_EQ(status.reason(), "Unknown");
-  ::runtime::v1::StopContainerRequest stop;
-  stop.set_container_id(id);
-  ::runtime::v1::StopContainerResponse stopped;
-  ASSERT_TRUE(client().runtime().StopContainer(Ctx().get(), stop, &stopped).ok());
-  EXPECT_EQ(StatusOf(id).state(), ::runtime::v1::CONTAINER_EXITED);
-  EXPECT_EQ(StatusOf(id).exit_code(), 255);
 }
 
 // The Stream* forms of the list RPCs (batched, for nodes with many objects) answer
