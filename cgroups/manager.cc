@@ -417,17 +417,36 @@ Status Manager::SetFrozen(bool frozen) const {
                                                   " within 2 s"));
 }
 
+namespace {
+
+// dir and every cgroup below it, parents before children. A container that runs a
+// runtime of its own (a berth node) has cgroups of its own below its leaf.
+std::vector<std::string> Subtree(const std::string& dir) {
+  std::vector<std::string> dirs = {dir};
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dirs[i], ec)) {
+      if (entry.is_directory(ec) && !entry.is_symlink(ec)) dirs.push_back(entry.path().string());
+    }
+  }
+  return dirs;
+}
+
+}  // namespace
+
 StatusOr<std::vector<pid_t>> Manager::Pids() const {
   std::set<pid_t> pids;
-  for (const auto& dir : dirs_) {
-    auto content = ReadFile(dir + "/cgroup.procs");
-    if (!content.ok()) {
-      if (absl::IsNotFound(content.status())) continue;
-      return content.status();
-    }
-    for (auto line : absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
-      pid_t pid;
-      if (absl::SimpleAtoi(line, &pid)) pids.insert(pid);
+  for (const auto& leaf : dirs_) {
+    for (const auto& dir : Subtree(leaf)) {
+      auto content = ReadFile(dir + "/cgroup.procs");
+      if (!content.ok()) {
+        if (absl::IsNotFound(content.status())) continue;
+        return content.status();
+      }
+      for (auto line : absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
+        pid_t pid;
+        if (absl::SimpleAtoi(line, &pid)) pids.insert(pid);
+      }
     }
   }
   return std::vector<pid_t>(pids.begin(), pids.end());
@@ -435,9 +454,13 @@ StatusOr<std::vector<pid_t>> Manager::Pids() const {
 
 Status Manager::Remove() const {
   Status result;
-  for (const auto& dir : dirs_) {
-    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
-      result.Update(ErrnoError(absl::StrCat("rmdir ", dir)));
+  for (const auto& leaf : dirs_) {
+    std::vector<std::string> dirs = Subtree(leaf);
+    // Children before their parents: rmdir takes only a cgroup without children.
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+      if (::rmdir(it->c_str()) != 0 && errno != ENOENT) {
+        result.Update(ErrnoError(absl::StrCat("rmdir ", *it)));
+      }
     }
   }
   return result;

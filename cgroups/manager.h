@@ -47,7 +47,7 @@ class Manager {
   // nodes exist (making a node needs the 'm' access a rule may not give).
   Status ApplyDevices(const std::vector<DeviceRule>& rules) const;
   Status AddPid(pid_t pid) const;
-  // Every process in the cgroup (union over hierarchies).
+  // Every process in the cgroup and in the cgroups below it (union over hierarchies).
   StatusOr<std::vector<pid_t>> Pids() const;
   // Freezes (or thaws) every process in the cgroup and returns once the kernel says
   // they are: v1's freezer.state, v2's cgroup.freeze and cgroup.events.
@@ -55,7 +55,8 @@ class Manager {
   Status SetFrozen(bool frozen) const;
   // The directory the freezer works on (CRIU's --freeze-cgroup); empty without one.
   std::string FreezerDir() const { return DirFor(layout_.mode == Mode::kUnified ? "" : "freezer"); }
-  // Removes the leaf directories; the cgroup must be empty. Missing leaves are fine.
+  // Removes the leaf directories and the cgroups below them (a nested runtime's); they
+  // must be empty. Missing leaves are fine.
   Status Remove() const;
 
  private:

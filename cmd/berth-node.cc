@@ -1,0 +1,75 @@
+// berth-node: the init of a berth node container. It checks what the outer runtime
+// gave the container (privileges, cgroups, network, volumes), sets up the node's
+// cgroup namespace and mount propagation, forwards the host's loopback registry into
+// the node, and runs berthd and the node's services (kubelet, kube-proxy).
+//
+//   berth-node [--config /etc/berth-node/node.yaml] [--check]
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <memory>
+
+#include "base/log.h"
+#include "node/config.h"
+#include "node/forwarder.h"
+#include "node/preflight.h"
+#include "node/supervisor.h"
+
+namespace po = boost::program_options;
+using namespace berth;
+
+int main(int argc, char** argv) {
+  po::options_description options(
+      "berth-node: runs berthd and kubelet inside a node container\n\nUsage: berth-node [flags]\n\nFlags");
+  options.add_options()
+      ("help,h", "show this help")
+      ("config", po::value<std::string>()->default_value("/etc/berth-node/node.yaml"), "the node's config file")
+      ("check", "only check the container, print what is wrong and exit (1 if anything is)");
+  po::variables_map flags;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), flags);
+    po::notify(flags);
+  } catch (const po::error& e) {
+    std::cerr << "berth-node: " << e.what() << "\n";
+    return 2;
+  }
+  if (flags.count("help")) {
+    std::cout << options;
+    return 0;
+  }
+  auto config = node::LoadNodeConfig(flags["config"].as<std::string>());
+  if (!config.ok()) {
+    std::cerr << "berth-node: " << config.status().message() << "\n";
+    return 2;
+  }
+  bool fatal = false;
+  for (const auto& finding : node::CheckNode(*config)) {
+    std::cerr << "berth-node: " << (finding.fatal ? "error: " : "warning: ") << finding.message << "\n";
+    fatal = fatal || finding.fatal;
+  }
+  if (fatal) {
+    std::cerr << "berth-node: the node container is not fit to run berthd; see above\n";
+    return 1;
+  }
+  if (flags.count("check")) {
+    std::cout << "berth-node: the node container has what berthd and kubelet need\n";
+    return 0;
+  }
+  node::Supervisor::BlockSignals();  // before the forwarders' threads start
+  Status prepared = node::PrepareNode();
+  if (!prepared.ok()) {
+    std::cerr << "berth-node: " << prepared.message() << "\n";
+    return 1;
+  }
+  std::vector<std::unique_ptr<node::PortForwarder>> forwarders;
+  for (const auto& forward : config->forward) {
+    auto forwarder = node::PortForwarder::Start(forward.port, forward.netns, forward.port);
+    if (!forwarder.ok()) {
+      std::cerr << "berth-node: forward of port " << forward.port << ": " << forwarder.status().message() << "\n";
+      return 1;
+    }
+    forwarders.push_back(std::move(*forwarder));
+  }
+  return node::Supervisor(*config).Run();
+}

@@ -1,0 +1,46 @@
+// What berth-node runs inside a node container, read from its YAML file
+// (/etc/berth-node/node.yaml unless told otherwise):
+//
+//   berthd: [/opt/berth/bin/berthd, --config, /etc/berth-node/berthd.yaml]
+//   services:                       # started in order once berthd is ready
+//     - name: kubelet
+//       argv: [/opt/kubernetes/bin/kubelet, --config=/var/lib/kubelet/config.yaml]
+//   state_dirs: [/var/lib/berth]    # must not be on overlayfs
+//   forward:                        # 127.0.0.1:PORT here -> 127.0.0.1:PORT there
+//     - port: 5000
+//       netns: /run/berth-node/host-netns
+//
+// berthctl cluster writes it; a hand-made one works the same.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "base/status.h"
+
+namespace berth::node {
+
+struct Service {
+  std::string name;
+  std::vector<std::string> argv;
+};
+
+struct Forward {
+  int port = 0;
+  // A network namespace file (a bind mount of the host's /proc/PID/ns/net).
+  std::string netns;
+};
+
+struct NodeConfig {
+  std::vector<std::string> berthd;
+  std::vector<Service> services;
+  std::vector<std::string> state_dirs;
+  std::vector<Forward> forward;
+};
+
+// INVALID_ARGUMENT naming the key for anything malformed or unknown.
+StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml);
+StatusOr<NodeConfig> LoadNodeConfig(const std::string& path);
+
+}  // namespace berth::node
