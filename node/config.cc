@@ -19,6 +19,7 @@ Status UnknownKeys(const YAML::Node& map, const std::set<std::string>& known, co
 }
 
 StatusOr<std::string> Text(const YAML::Node& node, const std::string& key) {
+  if (!node.IsDefined()) return absl::InvalidArgumentError(absl::StrCat(key, " is required"));
   if (!node.IsScalar() || node.as<std::string>().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(key, " must be a non-empty string"));
   }
@@ -26,6 +27,7 @@ StatusOr<std::string> Text(const YAML::Node& node, const std::string& key) {
 }
 
 StatusOr<std::vector<std::string>> TextList(const YAML::Node& node, const std::string& key, bool absolute) {
+  if (!node.IsDefined()) return absl::InvalidArgumentError(absl::StrCat(key, " is required"));
   if (!node.IsSequence()) return absl::InvalidArgumentError(absl::StrCat(key, " must be a list of strings"));
   std::vector<std::string> out;
   for (size_t i = 0; i < node.size(); ++i) {
@@ -78,6 +80,18 @@ Status ParseForward(const YAML::Node& list, NodeConfig& config) {
   return absl::OkStatus();
 }
 
+Status ParseRoutes(const YAML::Node& map, NodeConfig& config) {
+  if (!map.IsMap()) return absl::InvalidArgumentError("routes must be a map");
+  RETURN_IF_ERROR(UnknownKeys(map, {"kubectl", "kubeconfig", "node_name"}, "routes."));
+  RouteSync routes;
+  ASSIGN_OR_RETURN(routes.kubectl, Text(map["kubectl"], "routes.kubectl"));
+  ASSIGN_OR_RETURN(routes.kubeconfig, Text(map["kubeconfig"], "routes.kubeconfig"));
+  ASSIGN_OR_RETURN(routes.node_name, Text(map["node_name"], "routes.node_name"));
+  if (routes.kubectl[0] != '/') return absl::InvalidArgumentError("routes.kubectl must be an absolute path");
+  config.routes = std::move(routes);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml) {
@@ -89,7 +103,7 @@ StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml) {
   }
   if (!root.IsMap()) return absl::InvalidArgumentError("the node config must be a map");
   try {
-    RETURN_IF_ERROR(UnknownKeys(root, {"berthd", "services", "state_dirs", "forward"}, ""));
+    RETURN_IF_ERROR(UnknownKeys(root, {"berthd", "services", "state_dirs", "forward", "routes"}, ""));
     NodeConfig config;
     if (!root["berthd"]) return absl::InvalidArgumentError("berthd (its argv) is required");
     ASSIGN_OR_RETURN(config.berthd, TextList(root["berthd"], "berthd", false));
@@ -101,6 +115,7 @@ StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml) {
       ASSIGN_OR_RETURN(config.state_dirs, TextList(root["state_dirs"], "state_dirs", true));
     }
     if (root["forward"]) RETURN_IF_ERROR(ParseForward(root["forward"], config));
+    if (root["routes"]) RETURN_IF_ERROR(ParseRoutes(root["routes"], config));
     return config;
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("bad node config: ", e.what()));

@@ -9,10 +9,15 @@
 //   forward:                        # 127.0.0.1:PORT here -> 127.0.0.1:PORT there
 //     - port: 5000
 //       netns: /run/berth-node/host-netns
+//   routes:                         # routes to the other nodes' pod CIDRs
+//     kubectl: /opt/kubernetes/bin/kubectl
+//     kubeconfig: /etc/kubernetes/kubelet.conf
+//     node_name: worker-1
 //
 // berthctl cluster writes it; a hand-made one works the same.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,21 +27,28 @@
 namespace berth::node {
 
 struct Service {
-  std::string name;
-  std::vector<std::string> argv;
+  std::string name = {};
+  std::vector<std::string> argv = {};
 };
 
 struct Forward {
   int port = 0;
   // A network namespace file (a bind mount of the host's /proc/PID/ns/net).
-  std::string netns;
+  std::string netns = {};
+};
+
+struct RouteSync {
+  std::string kubectl = {};
+  std::string kubeconfig = {};
+  std::string node_name = {};  // this node: its own CIDR is on its bridge, not a route
 };
 
 struct NodeConfig {
-  std::vector<std::string> berthd;
+  std::vector<std::string> berthd = {};
   std::vector<Service> services;
-  std::vector<std::string> state_dirs;
+  std::vector<std::string> state_dirs = {};
   std::vector<Forward> forward;
+  std::optional<RouteSync> routes;
 };
 
 // INVALID_ARGUMENT naming the key for anything malformed or unknown.

@@ -17,6 +17,7 @@ state_dirs: [/var/lib/berth, /var/lib/kubelet]
 forward:
   - port: 5000
     netns: /run/berth-node/host-netns
+routes: {kubectl: /k/kubectl, kubeconfig: /etc/kubernetes/kubelet.conf, node_name: w1}
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->berthd.size(), 3u);
@@ -27,6 +28,8 @@ forward:
   ASSERT_EQ(config->forward.size(), 1u);
   EXPECT_EQ(config->forward[0].port, 5000);
   EXPECT_EQ(config->forward[0].netns, "/run/berth-node/host-netns");
+  ASSERT_TRUE(config->routes.has_value());
+  EXPECT_EQ(config->routes->node_name, "w1");
 }
 
 TEST(NodeConfigTest, OnlyBerthdIsRequired) {
@@ -52,6 +55,8 @@ TEST(NodeConfigTest, RefusesWhatItCannotRun) {
       {"berthd: [/b]\nforward: [{port: 70000, netns: /n}]", "forward[0].port"},
       {"berthd: [/b]\nforward: [{port: 5000, netns: n}]", "forward[0].netns"},
       {"berthd: [/b]\nstate_dirs: [var/lib/berth]", "state_dirs[0]"},
+      {"berthd: [/b]\nroutes: {kubectl: kubectl, kubeconfig: /c, node_name: n}", "routes.kubectl"},
+      {"berthd: [/b]\nroutes: {kubectl: /k, kubeconfig: /c}", "routes.node_name"},
       {"berthd: [/b", "not YAML"},
       {"- a", "must be a map"},
   };

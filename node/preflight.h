@@ -35,7 +35,10 @@ std::vector<Finding> CheckNode(const NodeConfig& config);
 //   on v2 berth-node then moves itself to a leaf, init, so the root can delegate
 //   controllers to the cgroups berthd makes;
 // - / made recursively shared (kubelet's mount propagation: Bidirectional volumes);
-// - IPv4 and IPv6 forwarding in the node's network namespace (routed pod traffic).
+// - IPv4 and IPv6 forwarding in the node's network namespace (routed pod traffic);
+// - the host-wide kernel knobs kubelet would set (vm.overcommit_memory,
+//   kernel.panic...) covered in the node's /proc/sys by read-only files holding
+//   kubelet's values, so that kubelet changes nothing on the host.
 Status PrepareNode();
 
 }  // namespace berth::node

@@ -27,9 +27,9 @@ constexpr auto kStopGrace = std::chrono::seconds(10);
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
 constexpr auto kHealthyRun = std::chrono::seconds(60);
 
-// Copies a program's output to stderr a line at a time, each prefixed with its name.
-void PrefixLines(UniqueFd from, std::string name) {
-  std::thread([from = std::move(from), prefix = name + ": "]() {
+// Hands each line read from `from` to handle (without its newline).
+void ReadLines(UniqueFd from, std::function<void(const std::string&)> handle) {
+  std::thread([from = std::move(from), handle = std::move(handle)]() {
     std::string pending;
     char buffer[8192];
     while (true) {
@@ -39,28 +39,40 @@ void PrefixLines(UniqueFd from, std::string name) {
       pending.append(buffer, static_cast<size_t>(n));
       size_t end;
       while ((end = pending.find('\n')) != std::string::npos) {
-        std::string line = prefix + pending.substr(0, end + 1);
-        (void)!::write(STDERR_FILENO, line.data(), line.size());
+        handle(pending.substr(0, end));
         pending.erase(0, end + 1);
       }
     }
-    if (!pending.empty()) {
-      std::string line = prefix + pending + "\n";
-      (void)!::write(STDERR_FILENO, line.data(), line.size());
-    }
+    if (!pending.empty()) handle(pending);
   }).detach();
+}
+
+// Copies a program's output to stderr a line at a time, each prefixed with its name.
+void PrefixLines(UniqueFd from, const std::string& name) {
+  ReadLines(std::move(from), [prefix = name + ": "](const std::string& text) {
+    std::string line = prefix + text + "\n";
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
+  });
 }
 
 }  // namespace
 
-Supervisor::Supervisor(const NodeConfig& config) {
+Supervisor::Supervisor(const NodeConfig& config) : routes_(std::make_shared<RouteTable>()) {
   programs_.push_back({.service = {"berthd", config.berthd}});
   for (const auto& service : config.services) programs_.push_back({.service = service});
+  if (config.routes) {
+    // Its lines are handled on their reader thread, one watch at a time.
+    programs_.push_back({.service = {"routes", WatchNodesArgv(*config.routes)},
+                         .stdout_lines = [routes = routes_, self = config.routes->node_name](const std::string& line) {
+                           if (auto route = ParseNodeLine(line, self)) routes->Apply(*route);
+                         }});
+  }
 }
 
 bool Supervisor::Spawn(Program& program, int ready_write_fd) {
   int output[2];
-  if (::pipe2(output, O_CLOEXEC) != 0) {
+  int lines[2] = {-1, -1};
+  if (::pipe2(output, O_CLOEXEC) != 0 || (program.stdout_lines && ::pipe2(lines, O_CLOEXEC) != 0)) {
     BERTH_LOG(Error) << "pipe failed" << Kv("program", program.service.name);
     return false;
   }
@@ -76,7 +88,7 @@ bool Supervisor::Spawn(Program& program, int ready_write_fd) {
   if (pid == 0) {
     ResetSignalsForExec();
     ::setpgid(0, 0);
-    ::dup2(output[1], STDOUT_FILENO);
+    ::dup2(program.stdout_lines ? lines[1] : output[1], STDOUT_FILENO);
     ::dup2(output[1], STDERR_FILENO);
     if (ready_write_fd >= 0) ::dup2(ready_write_fd, 3);  // dup2 clears CLOEXEC
     int null = ::open("/dev/null", O_RDONLY);
@@ -86,12 +98,15 @@ bool Supervisor::Spawn(Program& program, int ready_write_fd) {
     ::_exit(127);
   }
   ::close(output[1]);
+  if (lines[1] >= 0) ::close(lines[1]);
   if (pid < 0) {
     ::close(output[0]);
+    if (lines[0] >= 0) ::close(lines[0]);
     BERTH_LOG(Error) << "fork failed" << Kv("program", program.service.name);
     return false;
   }
   PrefixLines(UniqueFd(output[0]), program.service.name);
+  if (program.stdout_lines) ReadLines(UniqueFd(lines[0]), program.stdout_lines);
   program.pid = pid;
   program.started = Clock::now();
   BERTH_LOG(Info) << "started" << Kv("program", program.service.name) << Kv("pid", pid);

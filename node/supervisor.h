@@ -7,17 +7,21 @@
 // stopped: they end with the node container's PID namespace.
 //
 // Each program's stdout and stderr go to berth-node's stderr, a line at a time,
-// prefixed with its name ("kubelet: ...").
+// prefixed with its name ("kubelet: ..."), but for the route watch's stdout, whose
+// lines go to the route table.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/unique_fd.h"
 #include "node/config.h"
+#include "node/route_sync.h"
 
 namespace berth::node {
 
@@ -33,8 +37,11 @@ class Supervisor {
   int Run();
 
  private:
+  using LineHandler = std::function<void(const std::string& line)>;
+
   struct Program {
     Service service;
+    LineHandler stdout_lines = nullptr;  // set: stdout goes here instead of the log
     pid_t pid = 0;
     std::chrono::steady_clock::time_point started = {};
     std::chrono::seconds backoff{1};
@@ -47,6 +54,7 @@ class Supervisor {
   void StopAll(int signal_fd);
 
   std::vector<Program> programs_;  // berthd first
+  std::shared_ptr<RouteTable> routes_;
 };
 
 }  // namespace berth::node

@@ -72,5 +72,6 @@ int RunPlay(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunStats(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunEvents(const GlobalOptions& global, const std::vector<std::string>& args);
 int RunMetrics(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunCluster(const GlobalOptions& global, const std::vector<std::string>& args);
 
 }  // namespace berth::ctl

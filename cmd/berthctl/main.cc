@@ -35,13 +35,14 @@ constexpr Command kCommands[] = {
     {"stats", "show pods' and containers' CPU, memory and network (live on a terminal)", RunStats},
     {"events", "follow pod and container lifecycle events", RunEvents},
     {"metrics", "print a pod's CRI metrics, as kubelet serves them", RunMetrics},
+    {"cluster", "create, list, start and delete local Kubernetes clusters of berth nodes", RunCluster},
 };
 
 void PrintUsage(const po::options_description& options) {
   std::cout << "berthctl: talk CRI to berthd (or any CRI runtime)\n\n"
                "Usage: berthctl [global flags] COMMAND [flags]\n\nCommands:\n";
   for (const auto& command : kCommands) {
-    std::cout << "  " << command.name << std::string(14 - std::string(command.name).size(), ' ')
+    std::cout << "  " << command.name << std::string(16 - std::string(command.name).size(), ' ')
               << command.summary << "\n";
   }
   std::cout << "\n" << options << "\nRun 'berthctl COMMAND --help' for a command's flags.\n";

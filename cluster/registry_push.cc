@@ -1,0 +1,151 @@
+#include "cluster/registry_push.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace berth::cluster {
+
+namespace {
+
+struct Response {
+  long status = 0;
+  std::string body;
+  std::string location;
+};
+
+size_t AppendBody(char* data, size_t size, size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+size_t ReadHeader(char* data, size_t size, size_t count, void* out) {
+  absl::string_view line(data, size * count);
+  if (absl::StartsWithIgnoreCase(line, "location:")) {
+    *static_cast<std::string*>(out) = std::string(absl::StripAsciiWhitespace(line.substr(9)));
+  }
+  return size * count;
+}
+
+struct CurlFree {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+
+// One request. body_file, when set, is sent as the body (a layer); else body.
+StatusOr<Response> Send(const std::string& method, const std::string& url, const std::string& content_type,
+                        const std::string& body, const std::string& body_file = "", int64_t body_size = 0) {
+  std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
+  if (!curl) return absl::InternalError("curl_easy_init");
+  Response response;
+  CURL* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &AppendBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &ReadHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.location);
+  std::unique_ptr<curl_slist, CurlFree> headers;
+  if (!content_type.empty()) {
+    headers.reset(curl_slist_append(nullptr, absl::StrCat("Content-Type: ", content_type).c_str()));
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  }
+  std::unique_ptr<FILE, CurlFree> file;
+  if (method == "HEAD") {
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else if (method == "PUT" && !body_file.empty()) {
+    file.reset(std::fopen(body_file.c_str(), "rbe"));
+    if (!file) return ErrnoError(absl::StrCat("open ", body_file));
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READDATA, file.get());
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_size));
+  } else if (method != "GET") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  CURLcode code = curl_easy_perform(c);
+  if (code != CURLE_OK) {
+    return absl::UnavailableError(absl::StrCat(method, " ", url, ": ", curl_easy_strerror(code)));
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+Status Unexpected(const std::string& what, const Response& response) {
+  return absl::UnavailableError(
+      absl::StrCat(what, ": the registry answered ", response.status, " ", response.body.substr(0, 300)));
+}
+
+}  // namespace
+
+StatusOr<RegistryPusher> RegistryPusher::Create(const std::string& host_port) {
+  absl::string_view rest = host_port;
+  if (!absl::ConsumePrefix(&rest, "127.0.0.1:") && !absl::ConsumePrefix(&rest, "localhost:")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "registry ", host_port, ": give one on this machine's loopback, 127.0.0.1:PORT (nodes reach it there)"));
+  }
+  RegistryPusher pusher;
+  if (!absl::SimpleAtoi(rest, &pusher.port_) || pusher.port_ < 1 || pusher.port_ > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("registry ", host_port, ": bad port"));
+  }
+  pusher.base_ = absl::StrCat("http://127.0.0.1:", pusher.port_);
+  return pusher;
+}
+
+Status RegistryPusher::Ping() const {
+  auto response = Send("GET", base_ + "/v2/", "", "");
+  if (!response.ok() || response->status != 200) {
+    return absl::UnavailableError(absl::StrCat(
+        "no registry answers at ", base_, "/v2/ (",
+        response.ok() ? absl::StrCat("HTTP ", response->status) : std::string(response.status().message()),
+        "); start one there, e.g. Debian's docker-registry with http.addr 127.0.0.1:", port_));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<bool> RegistryPusher::HasBlob(const std::string& repository, const std::string& digest) const {
+  ASSIGN_OR_RETURN(Response response, Send("HEAD", absl::StrCat(base_, "/v2/", repository, "/blobs/", digest), "", ""));
+  return response.status == 200;
+}
+
+Status RegistryPusher::PushBlob(const std::string& repository, const Blob& blob) const {
+  ASSIGN_OR_RETURN(bool present, HasBlob(repository, blob.digest));
+  if (present) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Response started, Send("POST", absl::StrCat(base_, "/v2/", repository, "/blobs/uploads/"), "", ""));
+  if (started.status != 202 || started.location.empty()) return Unexpected("start an upload", started);
+  std::string url = started.location;
+  if (absl::StartsWith(url, "/")) url = base_ + url;
+  if (!absl::StartsWith(url, base_ + "/")) {
+    return absl::UnavailableError(absl::StrCat("the registry sent the upload elsewhere: ", url));
+  }
+  absl::StrAppend(&url, absl::StrContains(url, "?") ? "&" : "?", "digest=", blob.digest);
+  ASSIGN_OR_RETURN(Response done, Send("PUT", url, "application/octet-stream", blob.data, blob.file, blob.size));
+  if (done.status != 201) return Unexpected(absl::StrCat("upload ", blob.digest), done);
+  return absl::OkStatus();
+}
+
+StatusOr<std::string> RegistryPusher::Push(const std::string& repository, const std::string& tag,
+                                           const BuiltImage& image) const {
+  RETURN_IF_ERROR(PushBlob(repository, image.layer));
+  RETURN_IF_ERROR(PushBlob(repository, image.config));
+  ASSIGN_OR_RETURN(Response put, Send("PUT", absl::StrCat(base_, "/v2/", repository, "/manifests/", tag),
+                                      image.manifest.media_type, image.manifest.data));
+  if (put.status != 201) return Unexpected(absl::StrCat("put ", repository, ":", tag), put);
+  return image.manifest.digest;
+}
+
+}  // namespace berth::cluster

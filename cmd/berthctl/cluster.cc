@@ -1,0 +1,197 @@
+// berthctl cluster: local Kubernetes clusters whose nodes are berth containers.
+//
+//   berthctl cluster create [--name N] [--nodes K] [--kubernetes DIR] [--registry 127.0.0.1:PORT]
+//   berthctl cluster delete [--name N]
+//   berthctl cluster list
+//   berthctl cluster start [--name N]   # brings back nodes whose container is gone
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "base/file_util.h"
+#include "cluster/kubeconfig.h"
+#include "cluster/node_files.h"
+#include "cluster/record.h"
+#include "cmd/berthctl/cluster_commands.h"
+#include "cmd/berthctl/cluster_nodes.h"
+#include "cmd/berthctl/command.h"
+
+namespace po = boost::program_options;
+
+namespace berth::ctl {
+
+namespace {
+
+int Fail(const std::string& command, const Status& status) {
+  std::cerr << "berthctl cluster " << command << ": " << status.message() << "\n";
+  return 1;
+}
+
+int RunDelete(const ClusterOptions& options, const std::vector<std::string>& args) {
+  CommandLine line;
+  if (int rc = ParseCommand({"cluster delete", "cluster delete [--name N]",
+                             "Removes the cluster's nodes, their files and its kubeconfig context", 0, 0},
+                            args, po::options_description("Flags"), &line);
+      rc >= 0) {
+    return rc;
+  }
+  Status deleted = DeleteCluster(options);
+  if (!deleted.ok()) return Fail("delete", deleted);
+  std::cout << "Deleted cluster " << options.name << "\n";
+  return 0;
+}
+
+int RunList(const ClusterOptions& options, const std::vector<std::string>& args) {
+  CommandLine line;
+  if (int rc = ParseCommand({"cluster list", "cluster list", "Lists the clusters berthctl made", 0, 0}, args,
+                            po::options_description("Flags"), &line);
+      rc >= 0) {
+    return rc;
+  }
+  std::vector<std::string> names = cluster::ListClusters(options.state_dir);
+  if (names.empty()) std::cerr << "No clusters.\n";
+  for (const auto& name : names) std::cout << name << "\n";
+  return 0;
+}
+
+// A node whose pod is gone or not ready gets a new pod; its files are written again
+// for its new address (its volumes, with kubelet's and berthd's state, stay).
+Status Start(const ClusterOptions& options) {
+  ASSIGN_OR_RETURN(cluster::ClusterRecord record, cluster::LoadRecord(options.state_dir, options.name));
+  ClusterNodes nodes(options.endpoint, options.timeout, options.state_dir);
+  ASSIGN_OR_RETURN(std::vector<NodePod> pods, nodes.List(options.name));
+  const std::string control_plane_dir = cluster::NodeDir(options.state_dir, options.name,
+                                                         record.spec.control_plane_name);
+  ASSIGN_OR_RETURN(cluster::ClusterPki pki, cluster::LoadClusterPki(control_plane_dir));
+  RETURN_IF_ERROR(nodes.Pull(record.node_image));
+  for (const auto& node : record.nodes) {
+    bool running = false;
+    for (const auto& pod : pods) {
+      if (pod.node != node.name) continue;
+      if (pod.ready) {
+        running = true;
+      } else {
+        RETURN_IF_ERROR(nodes.Remove(pod));
+      }
+    }
+    if (running) continue;
+    ASSIGN_OR_RETURN(NodePod pod, nodes.RunPod(record, node));
+    if (node.control_plane && pod.ip != record.spec.control_plane_ip) {
+      (void)nodes.Remove(pod);
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the control-plane node came back at ", pod.ip, ", not ", record.spec.control_plane_ip,
+          ", which its certificates name; delete the cluster and create it again"));
+    }
+    ASSIGN_OR_RETURN(cluster::Files files,
+                     cluster::NodeFiles(record.spec, {node.name, pod.ip, node.control_plane}, pki));
+    const std::string dir = cluster::NodeDir(options.state_dir, options.name, node.name);
+    for (const auto& [path, content] : files) {
+      // The control-plane node keeps its certificates: kubeconfigs elsewhere trust them.
+      if (node.control_plane && std::filesystem::exists(dir + "/" + path)) continue;
+      RETURN_IF_ERROR(WriteFileAtomically(dir + "/" + path, content, 0600));
+    }
+    RETURN_IF_ERROR(nodes.StartNode(record, node, pod));
+    std::cout << "Started node " << node.name << " at " << pod.ip << "\n";
+  }
+  return absl::OkStatus();
+}
+
+int RunStart(const ClusterOptions& options, const std::vector<std::string>& args) {
+  CommandLine line;
+  if (int rc = ParseCommand({"cluster start", "cluster start [--name N]",
+                             "Starts the cluster's nodes whose containers are gone (after a host restart, or a node "
+                             "removed by hand); they rejoin with their state",
+                             0, 0},
+                            args, po::options_description("Flags"), &line);
+      rc >= 0) {
+    return rc;
+  }
+  Status started = Start(options);
+  if (!started.ok()) return Fail("start", started);
+  return 0;
+}
+
+}  // namespace
+
+std::string KubeconfigPath() {
+  // Of several files in $KUBECONFIG, kubectl writes new entries to the first.
+  const std::string env = std::getenv("KUBECONFIG") ? std::getenv("KUBECONFIG") : "";
+  const std::string first = env.substr(0, env.find(':'));
+  if (!first.empty()) return first;
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home && *home ? home : "/root", "/.kube/config");
+}
+
+Status DeleteCluster(const ClusterOptions& options) {
+  RETURN_IF_ERROR(cluster::ValidateClusterName(options.name));
+  ClusterNodes nodes(options.endpoint, options.timeout, options.state_dir);
+  ASSIGN_OR_RETURN(std::vector<NodePod> pods, nodes.List(options.name));
+  const std::string dir = cluster::ClusterDir(options.state_dir, options.name);
+  if (pods.empty() && !std::filesystem::exists(dir)) {
+    return absl::NotFoundError(absl::StrCat("no cluster named ", options.name));
+  }
+  for (const auto& pod : pods) RETURN_IF_ERROR(nodes.Remove(pod));
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("remove ", dir, ": ", ec.message()));
+  const std::string kubeconfig = KubeconfigPath();
+  auto existing = ReadFile(kubeconfig);
+  if (existing.ok()) {
+    ASSIGN_OR_RETURN(std::string pruned, cluster::RemoveFromKubeconfig(*existing, "berth-" + options.name));
+    RETURN_IF_ERROR(WriteFileAtomically(kubeconfig, pruned, 0600));
+  }
+  return absl::OkStatus();
+}
+
+int RunCluster(const GlobalOptions& global, const std::vector<std::string>& args) {
+  static const char kUsage[] =
+      "Usage: berthctl cluster SUBCOMMAND [--name N] [--state DIR] [flags]\n\n"
+      "Subcommands:\n"
+      "  create   create a cluster whose nodes are berth containers\n"
+      "  delete   remove a cluster and everything it made\n"
+      "  list     list clusters\n"
+      "  start    start the nodes of a cluster whose containers are gone\n\n"
+      "Common flags:\n"
+      "  --name N      the cluster (default berth); its kubeconfig context is berth-N\n"
+      "  --state DIR   where clusters keep their files (default /var/lib/berth-cluster)\n";
+  if (args.size() < 2 || args[1] == "--help" || args[1] == "-h") {
+    std::cout << kUsage;
+    return args.size() < 2 ? 2 : 0;
+  }
+  ClusterOptions options;
+  options.endpoint = global.endpoint;
+  options.timeout = global.timeout;
+  // --name and --state belong to every subcommand: taken out here.
+  std::vector<std::string> rest = {args[1]};
+  for (size_t i = 2; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    for (const char* flag : {"--name", "--state"}) {
+      std::string value;
+      if (arg == flag && i + 1 < args.size()) {
+        value = args[++i];
+      } else if (arg.rfind(std::string(flag) + "=", 0) == 0) {
+        value = arg.substr(std::string(flag).size() + 1);
+      } else {
+        continue;
+      }
+      (std::string(flag) == "--name" ? options.name : options.state_dir) = value;
+      goto next;
+    }
+    rest.push_back(arg);
+  next:;
+  }
+  if (Status valid = cluster::ValidateClusterName(options.name); !valid.ok()) {
+    std::cerr << "berthctl cluster: " << valid.message() << "\n";
+    return 2;
+  }
+  const std::string& sub = args[1];
+  if (sub == "create") return RunClusterCreate(options, rest);
+  if (sub == "delete") return RunDelete(options, rest);
+  if (sub == "list") return RunList(options, rest);
+  if (sub == "start") return RunStart(options, rest);
+  std::cerr << "berthctl cluster: unknown subcommand " << sub << "\n\n" << kUsage;
+  return 2;
+}
+
+}  // namespace berth::ctl

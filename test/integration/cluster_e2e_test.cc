@@ -1,0 +1,255 @@
+// berthctl cluster end to end: a control-plane node and two workers, each a berth
+// container on the test's berthd, with the Kubernetes binaries test/k8s/build.sh
+// puts in its cache (skipped, saying how to build them, where they are missing).
+// Real clients throughout: kubectl against the cluster's API server, the scheduler,
+// the controllers and kube-proxy doing their jobs on berth nodes.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "base/file_util.h"
+#include "base/process.h"
+#include "test/integration/control_plane.h"
+#include "test/integration/pod_fixture.h"
+#include "test/integration/test_images.h"
+#include "test/integration/test_registry.h"
+
+namespace berth::testing {
+namespace {
+
+constexpr char kBridge[] = "bclus0";
+constexpr char kCluster[] = "e2e";
+constexpr const char* kHostKnobs[] = {"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic",
+                                      "kernel/panic_on_oops", "kernel/keys/root_maxkeys",
+                                      "kernel/keys/root_maxbytes"};
+
+constexpr char kWeb[] = R"yaml(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      topologySpreadConstraints:
+      - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule,
+         nodeTaintsPolicy: Honor, labelSelector: {matchLabels: {app: web}}}
+      containers:
+      - name: web
+        image: busybox
+        command: [sh, -c, 'mkdir -p /www && hostname > /www/index.html && echo "serving $(hostname)" && exec httpd -f -p 8080 -h /www']
+        ports: [{containerPort: 8080}]
+        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+)yaml";
+
+class ClusterTest : public PodFixture {
+ protected:
+  void SetUp() override {
+    PodFixture::SetUp();
+    if (IsSkipped()) return;
+    for (const char* name : {"kubelet", "kube-proxy", "kubectl", "etcd", "kube-apiserver", "kube-controller-manager",
+                             "kube-scheduler"}) {
+      if (::access((K8sCache() + "/bin/" + name).c_str(), X_OK) != 0) {
+        GTEST_SKIP() << "no " << name << " in " << K8sCache() << "/bin: `./dev.sh test-k8s` builds it";
+      }
+    }
+    LinkCniPlugins();
+    if (IsSkipped()) return;
+    ASSERT_TRUE(WriteFileAtomically(
+                    cni_conf_ + "/10-nodes.conflist",
+                    absl::StrCat(R"({"cniVersion": "1.0.0", "name": "nodes", "plugins": [{"type": "bridge", )",
+                                 R"("bridge": ")", kBridge, R"(", "isGateway": true, "ipMasq": false, "ipam": )",
+                                 R"({"type": "host-local", "ranges": [[{"subnet": "10.125.0.0/24"}]], )",
+                                 R"("routes": [{"dst": "0.0.0.0/0"}], "dataDir": ")", dir_,
+                                 R"(/ipam"}}, {"type": "loopback"}]})"))
+                    .ok());
+    for (const char* knob : kHostKnobs) knobs_before_[knob] = ReadFile(absl::StrCat("/proc/sys/", knob)).value_or("");
+    StartWithImages({});
+    if (HasFatalFailure()) return;
+    // The workloads' image, as `image: busybox` names it through the nodes' mirror.
+    auto busybox = BusyboxImage();
+    ASSERT_TRUE(busybox.ok());
+    busybox->repository = "library/busybox";
+    RegistryClient push = registry_->Client();
+    ASSERT_TRUE(PushTestImage(push, *busybox).ok());
+    kubeconfig_ = dir_ + "/kubeconfig";
+  }
+
+  void TearDown() override {
+    if (created_) (void)Berthctl({"delete"});
+    PodFixture::TearDown();
+    for (const auto& [knob, before] : knobs_before_) {
+      EXPECT_EQ(ReadFile(absl::StrCat("/proc/sys/", knob)).value_or(""), before) << knob << " changed on the host";
+    }
+  }
+
+  void CleanUpHost() override { (void)RunProcess({"/usr/bin/ip", "link", "del", kBridge}, {}); }
+
+  RunResult Berthctl(std::vector<std::string> args, std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    std::vector<std::string> argv = {BERTHCTL_PATH, "--endpoint", "unix://" + socket_, "cluster", args[0],
+                                     "--name", kCluster, "--state", dir_ + "/clusters"};
+    argv.insert(argv.end(), args.begin() + 1, args.end());
+    RunOptions options;
+    options.timeout = timeout;
+    options.extra_env = {"KUBECONFIG=" + kubeconfig_};
+    auto result = RunProcess(argv, options);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : RunResult{};
+  }
+
+  RunResult Kubectl(std::vector<std::string> args, std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    std::vector<std::string> argv = {K8sCache() + "/bin/kubectl", "--kubeconfig", kubeconfig_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions options;
+    options.timeout = timeout;
+    auto result = RunProcess(argv, options);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : RunResult{};
+  }
+
+  // pod name -> node name, for the web Deployment's pods.
+  std::map<std::string, std::string> WebPods() {
+    auto listed = Kubectl({"get", "pods", "-l", "app=web", "-o",
+                           "jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName}{\"\\n\"}{end}"});
+    std::map<std::string, std::string> pods;
+    for (absl::string_view line : absl::StrSplit(listed.out, '\n', absl::SkipEmpty())) {
+      std::vector<std::string> fields = absl::StrSplit(line, ' ');
+      if (fields.size() == 2) pods[fields[0]] = fields[1];
+    }
+    return pods;
+  }
+
+  std::string kubeconfig_;
+  bool created_ = false;
+  std::map<std::string, std::string> knobs_before_;
+};
+
+TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
+  auto created = Berthctl({"create", "--nodes", "2", "--kubernetes", K8sCache() + "/bin", "--registry",
+                           registry_->host_port()},
+                          std::chrono::seconds(600));
+  created_ = true;
+  ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
+  EXPECT_TRUE(absl::StrContains(created.out, "Context berth-e2e")) << created.out;
+  auto listed = Berthctl({"list"});
+  EXPECT_EQ(listed.out, "e2e\n");
+
+  // Every node Ready; the workers spread the Deployment.
+  auto nodes = Kubectl({"get", "nodes", "-o", "name"});
+  EXPECT_EQ(nodes.out, "node/e2e-control-plane\nnode/e2e-worker\nnode/e2e-worker2\n") << nodes.err;
+  auto ready = Kubectl({"wait", "--for=condition=Ready", "node", "--all", "--timeout=60s"});
+  ASSERT_EQ(ready.exit_code, 0) << ready.out << ready.err;
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/web.yaml", kWeb).ok());
+  auto applied = Kubectl({"apply", "-f", dir_ + "/web.yaml"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  auto rolled = Kubectl({"rollout", "status", "deployment/web", "--timeout=180s"}, std::chrono::seconds(200));
+  ASSERT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err << Kubectl({"describe", "pods"}).out;
+  std::map<std::string, std::string> pods = WebPods();
+  ASSERT_EQ(pods.size(), 3u);
+  std::set<std::string> used;
+  for (const auto& [pod, node] : pods) used.insert(node);
+  EXPECT_EQ(used, (std::set<std::string>{"e2e-worker", "e2e-worker2"}));
+
+  // A pod on one worker reaches the Service and is answered from the other worker.
+  std::string client_pod, remote_host;
+  for (const auto& [pod, node] : pods) {
+    if (node == "e2e-worker") client_pod = pod;
+  }
+  for (const auto& [pod, node] : pods) {
+    if (node == "e2e-worker2") remote_host = pod;
+  }
+  const std::string service_ip = Kubectl({"get", "service", "web", "-o", "jsonpath={.spec.clusterIP}"}).out;
+  ASSERT_FALSE(service_ip.empty());
+  bool answered_from_other_node = false;
+  std::string answers;
+  for (int attempt = 0; attempt < 40 && !answered_from_other_node; ++attempt) {
+    // Debian's static busybox wget crashes; nc speaks the HTTP itself.
+    auto got = Kubectl({"exec", client_pod, "--", "sh", "-c",
+                        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 " + service_ip + " 80"});
+    absl::StrAppend(&answers, got.out, got.err);
+    std::vector<std::string> lines = absl::StrSplit(absl::StripAsciiWhitespace(got.out), '\n');
+    answered_from_other_node = lines.back() == remote_host;
+  }
+  EXPECT_TRUE(answered_from_other_node) << "the Service never answered from " << remote_host << ":\n" << answers;
+
+  // logs, exec and port-forward through kubelet to berth's streaming server.
+  auto logs = Kubectl({"logs", client_pod});
+  EXPECT_EQ(logs.out, "serving " + client_pod + "\n") << logs.err;
+  auto exec = Kubectl({"exec", client_pod, "--", "cat", "/www/index.html"});
+  EXPECT_EQ(exec.out, client_pod + "\n") << exec.err;
+  auto forward = SpawnChild({K8sCache() + "/bin/kubectl", "--kubeconfig", kubeconfig_, "port-forward",
+                             "pod/" + remote_host, "0:8080"},
+                            false);
+  ASSERT_TRUE(forward.ok()) << forward.status();
+  std::string said;
+  char buffer[256];
+  int port = 0;
+  while (port == 0) {
+    ssize_t n = ::read(forward->stdout.get(), buffer, sizeof(buffer));
+    if (n <= 0) break;
+    said.append(buffer, static_cast<size_t>(n));
+    // "Forwarding from 127.0.0.1:PORT -> 8080"
+    size_t at = said.find("127.0.0.1:");
+    size_t arrow = said.find(" ->", at);
+    if (at != std::string::npos && arrow != std::string::npos) {
+      (void)absl::SimpleAtoi(said.substr(at + 10, arrow - at - 10), &port);
+    }
+  }
+  ASSERT_GT(port, 0) << said;
+  auto page = SendHttp({.url = absl::StrCat("http://127.0.0.1:", port, "/")});
+  ::kill(forward->pid, SIGTERM);
+  (void)WaitChild(forward->pid);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->body, remote_host + "\n");
+
+  // A worker's container removed on the host, and started again: it rejoins with its
+  // state and runs new pods.
+  ::runtime::v1::ListPodSandboxRequest find;
+  (*find.mutable_filter()->mutable_label_selector())["berth.io/cluster-node"] = "e2e-worker2";
+  ::runtime::v1::ListPodSandboxResponse found;
+  ASSERT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), find, &found).ok());
+  ASSERT_EQ(found.items_size(), 1);
+  EXPECT_TRUE(StopPod(found.items(0).id()).ok());
+  EXPECT_TRUE(RemovePod(found.items(0).id()).ok());
+  auto started = Berthctl({"start"});
+  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+  EXPECT_TRUE(absl::StrContains(started.out, "Started node e2e-worker2")) << started.out;
+  const std::string pinned = R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pinned"},
+    "spec": {"nodeName": "e2e-worker2", "containers": [{"name": "c", "image": "busybox",
+    "command": ["sleep", "3600"]}]}})";
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/pinned.json", pinned).ok());
+  ASSERT_EQ(Kubectl({"apply", "-f", dir_ + "/pinned.json"}).exit_code, 0);
+  auto running = Kubectl({"wait", "--for=condition=Ready", "pod/pinned", "--timeout=120s"}, std::chrono::seconds(150));
+  EXPECT_EQ(running.exit_code, 0) << running.out << running.err << Kubectl({"describe", "pod", "pinned"}).out;
+  rolled = Kubectl({"rollout", "status", "deployment/web", "--timeout=120s"}, std::chrono::seconds(150));
+  EXPECT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err;
+
+  // Deleting the cluster leaves nothing: the fixture's leak check looks at the host.
+  auto deleted = Berthctl({"delete"});
+  created_ = false;
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.out << deleted.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/clusters/e2e"));
+  EXPECT_FALSE(absl::StrContains(ReadFile(kubeconfig_).value_or(""), "berth-e2e"));
+}
+
+}  // namespace
+}  // namespace berth::testing
