@@ -6,6 +6,10 @@
 #   ./dev.sh test-k8s build Kubernetes binaries into their cache (test/k8s/build.sh), then run
 #                    the suites that need them (a real kubelet, etcd and an API server, a dozen
 #                    specs of the node e2e suite), which ./dev.sh test skips without
+#   ./dev.sh cluster [FLAGS]  a local Kubernetes cluster on the running berthd (./dev.sh run):
+#                    builds the Kubernetes binaries into their cache if missing, starts a
+#                    registry on 127.0.0.1:5000 if none answers there, then runs
+#                    `berthctl cluster create FLAGS` (--name N, --nodes K)
 #   ./dev.sh test-sanitized  the integration suite against berthd, berth-shim and
 #                    berth-runtime built with ASan+UBSan (build-asan/), then the unit tests
 #                    under ThreadSanitizer (build-tsan/); longer than ./dev.sh test
@@ -125,6 +129,22 @@ install_default_network() {
   fi
 }
 
+# The registry berthctl cluster pushes its images to and every node pulls from:
+# Debian's docker-registry on 127.0.0.1:5000, started in the background unless
+# something answers there already. Its storage is /var/lib/berth-registry.
+start_cluster_registry() {
+  curl -sf http://127.0.0.1:5000/v2/ >/dev/null && return 0
+  local dir=/var/lib/berth-registry
+  mkdir -p "$dir"
+  printf 'version: 0.1\nstorage: {filesystem: {rootdirectory: %s/data}}\nhttp: {addr: 127.0.0.1:5000}\n' \
+    "$dir" >"$dir/config.yml"
+  setsid docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  for _ in $(seq 50); do curl -sf http://127.0.0.1:5000/v2/ >/dev/null && break; sleep 0.2; done
+  curl -sf http://127.0.0.1:5000/v2/ >/dev/null || { log "the registry did not start: $dir/log"; exit 1; }
+  log "started a registry on 127.0.0.1:5000 (pid $(cat "$dir/pid"), storage $dir)"
+}
+
 case "${1:-}" in
 setup) setup ;;
 build) setup; build ;;
@@ -149,15 +169,25 @@ test-sanitized)
   setup; build
   test_sanitized
   ;;
+cluster)
+  setup; build
+  shift
+  [ -S /run/berth/berth.sock ] || { log "no berthd at /run/berth/berth.sock: start it with ./dev.sh run"; exit 1; }
+  command -v go >/dev/null || { log "cluster needs Go (1.26) to build Kubernetes from the module proxy"; exit 1; }
+  test/k8s/build.sh kubelet kube-proxy kubectl etcd kube-apiserver kube-controller-manager kube-scheduler
+  start_cluster_registry
+  exec ./build/cmd/berthctl cluster create --kubernetes "${BERTH_K8S_CACHE:-/var/cache/berth/k8s-v1.37.2}/bin" "$@"
+  ;;
 test-k8s)
   setup; build
   command -v go >/dev/null || { log "test-k8s needs Go (1.26) to build Kubernetes from the module proxy"; exit 1; }
-  test/k8s/build.sh kubelet kube-apiserver kubectl etcd e2e_node.test ginkgo agnhost
+  test/k8s/build.sh kubelet kube-apiserver kubectl etcd kube-proxy kube-controller-manager kube-scheduler \
+    metrics-server e2e_node.test ginkgo agnhost
   log "tests with a real kubelet (an API server for in-place resize; a smoke part of the node e2e suite)"
   (cd build && ctest -L k8s --output-on-failure)
   ;;
 *)
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

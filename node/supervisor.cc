@@ -24,7 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kReadyTimeout = std::chrono::seconds(120);
 constexpr auto kStopGrace = std::chrono::seconds(10);
-constexpr auto kMaxBackoff = std::chrono::seconds(30);
 constexpr auto kHealthyRun = std::chrono::seconds(60);
 
 // Hands each line read from `from` to handle (without its newline).
@@ -65,7 +64,8 @@ Supervisor::Supervisor(const NodeConfig& config) : routes_(std::make_shared<Rout
     programs_.push_back({.service = {"routes", WatchNodesArgv(*config.routes)},
                          .stdout_lines = [routes = routes_, self = config.routes->node_name](const std::string& line) {
                            if (auto route = ParseNodeLine(line, self)) routes->Apply(*route);
-                         }});
+                         },
+                         .max_backoff = std::chrono::seconds(2)});
   }
 }
 
@@ -165,7 +165,7 @@ void Supervisor::Reap(bool stopping) {
       program.restart_at = Clock::now() + program.backoff;
       BERTH_LOG(Warn) << "exited; starting it again" << Kv("program", program.service.name) << Kv("code", code)
                       << Kv("in_seconds", program.backoff.count());
-      program.backoff = std::min(program.backoff * 2, std::chrono::seconds(kMaxBackoff));
+      program.backoff = std::min(program.backoff * 2, program.max_backoff);
     }
   }
 }

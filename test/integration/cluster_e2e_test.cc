@@ -61,13 +61,79 @@ spec:
   ports: [{port: 80, targetPort: 8080}]
 )yaml";
 
+// What `kubectl top` reads: metrics-server, aggregated into the API server, scraping
+// each kubelet's resource metrics (which kubelet takes from berth's CRI stats).
+constexpr char kMetricsServer[] = R"yaml(apiVersion: v1
+kind: ServiceAccount
+metadata: {name: metrics-server, namespace: kube-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:metrics-server"}
+rules:
+- {apiGroups: [""], resources: [nodes/metrics], verbs: [get]}
+- {apiGroups: [""], resources: [pods, nodes], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:metrics-server"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:metrics-server"}
+subjects: [{kind: ServiceAccount, name: metrics-server, namespace: kube-system}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "metrics-server:system:auth-delegator"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:auth-delegator"}
+subjects: [{kind: ServiceAccount, name: metrics-server, namespace: kube-system}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: metrics-server-auth-reader, namespace: kube-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: extension-apiserver-authentication-reader}
+subjects: [{kind: ServiceAccount, name: metrics-server, namespace: kube-system}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: metrics-server, namespace: kube-system}
+spec:
+  selector: {app: metrics-server}
+  ports: [{name: https, port: 443, targetPort: 10250}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: metrics-server, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: metrics-server}}
+  template:
+    metadata: {labels: {app: metrics-server}}
+    spec:
+      serviceAccountName: metrics-server
+      containers:
+      - name: metrics-server
+        image: registry.k8s.io/metrics-server/metrics-server:v0.8.0
+        args: [--cert-dir=/tmp, --secure-port=10250, --kubelet-preferred-address-types=InternalIP,
+               --kubelet-use-node-status-port, --metric-resolution=15s, --kubelet-insecure-tls]
+        ports: [{containerPort: 10250}]
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.metrics.k8s.io}
+spec:
+  service: {name: metrics-server, namespace: kube-system, port: 443}
+  group: metrics.k8s.io
+  version: v1beta1
+  insecureSkipTLSVerify: true
+  groupPriorityMinimum: 100
+  versionPriority: 100
+)yaml";
+
 class ClusterTest : public PodFixture {
  protected:
   void SetUp() override {
     PodFixture::SetUp();
     if (IsSkipped()) return;
     for (const char* name : {"kubelet", "kube-proxy", "kubectl", "etcd", "kube-apiserver", "kube-controller-manager",
-                             "kube-scheduler"}) {
+                             "kube-scheduler", "metrics-server"}) {
       if (::access((K8sCache() + "/bin/" + name).c_str(), X_OK) != 0) {
         GTEST_SKIP() << "no " << name << " in " << K8sCache() << "/bin: `./dev.sh test-k8s` builds it";
       }
@@ -91,7 +157,18 @@ class ClusterTest : public PodFixture {
     busybox->repository = "library/busybox";
     RegistryClient push = registry_->Client();
     ASSERT_TRUE(PushTestImage(push, *busybox).ok());
+    ASSERT_TRUE(PushMetricsServer(push).ok());
     kubeconfig_ = dir_ + "/kubeconfig";
+  }
+
+  static Status PushMetricsServer(RegistryClient& push) {
+    ASSIGN_OR_RETURN(std::string binary, ReadFile(K8sCache() + "/bin/metrics-server"));
+    ASSIGN_OR_RETURN(Layer layer, BuildLayer({Dir("tmp", 01777), File("metrics-server", std::move(binary), 0755)},
+                                             Compression::kNone));
+    ImageSpec spec;
+    spec.entrypoint = {"/metrics-server"};
+    ASSIGN_OR_RETURN(Image image, BuildImage(spec, {std::move(layer)}));
+    return PushImage(push, "metrics-server/metrics-server", "v0.8.0", image).status();
   }
 
   void TearDown() override {
@@ -220,6 +297,26 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
   (void)WaitChild(forward->pid);
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(page->body, remote_host + "\n");
+
+  // kubectl top, once metrics-server has scraped the kubelets.
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/metrics-server.yaml", kMetricsServer).ok());
+  auto metrics = Kubectl({"apply", "-f", dir_ + "/metrics-server.yaml"});
+  ASSERT_EQ(metrics.exit_code, 0) << metrics.out << metrics.err;
+  rolled = Kubectl({"-n", "kube-system", "rollout", "status", "deployment/metrics-server", "--timeout=120s"},
+                   std::chrono::seconds(150));
+  ASSERT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err;
+  RunResult top;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    // Metrics appear after the first scrapes: asked again until they are served.
+    top = Kubectl({"top", "pod", "-l", "app=web", "--no-headers"});
+    if (top.exit_code == 0 && absl::StrContains(top.out, client_pod)) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  EXPECT_TRUE(absl::StrContains(top.out, client_pod)) << top.out << top.err
+                                                      << Kubectl({"-n", "kube-system", "logs", "deploy/metrics-server"}).out;
+  auto top_nodes = Kubectl({"top", "node", "--no-headers"});
+  EXPECT_TRUE(absl::StrContains(top_nodes.out, "e2e-worker2")) << top_nodes.out << top_nodes.err;
 
   // A worker's container removed on the host, and started again: it rejoins with its
   // state and runs new pods.

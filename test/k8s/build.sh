@@ -6,7 +6,9 @@
 #   test/k8s/build.sh [NAME...]   NAME: kubelet kubectl kube-apiserver
 #                                 kube-controller-manager kube-scheduler kube-proxy etcd
 #                                 (default: all of them), or the node e2e suite's pieces:
-#                                 e2e_node.test ginkgo agnhost (test/e2e/node-conformance.sh)
+#                                 e2e_node.test ginkgo agnhost (test/e2e/node-conformance.sh),
+#                                 or metrics-server (what `kubectl top` reads, for berthctl
+#                                 cluster's end-to-end test)
 #
 # The cache is $BERTH_K8S_CACHE, default /var/cache/berth/k8s-v1.37.2; a binary
 # already there is not built again. Tests find it there and skip, saying so, when
@@ -35,7 +37,11 @@ declare -A PACKAGE=(
   [e2e_node.test]=k8s.io/kubernetes/test/e2e_node
   [ginkgo]=github.com/onsi/ginkgo/v2/ginkgo
   [agnhost]=k8s.io/kubernetes/test/images/agnhost
+  # Not in Kubernetes' tree: a module of its own, with its own Kubernetes libraries,
+  # built in a throwaway module of its own.
+  [metrics-server]=sigs.k8s.io/metrics-server/cmd/metrics-server
 )
+METRICS_SERVER_VERSION=v0.8.0
 # Built as a test binary rather than a command.
 declare -A TEST_BINARY=([e2e_node.test]=1)
 
@@ -52,6 +58,27 @@ if [ ${#wanted[@]} -eq 0 ]; then
   exit 0
 fi
 command -v go >/dev/null || { log "go is not installed"; exit 1; }
+
+if [[ " ${wanted[*]} " == *" metrics-server "* ]]; then
+  log "building metrics-server $METRICS_SERVER_VERSION"
+  start=$(date +%s)
+  (
+    export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+    ms=$(mktemp -d)
+    trap 'rm -rf "$ms"' EXIT
+    cd "$ms"
+    go mod init berth.local/metrics-server-build >/dev/null 2>&1
+    go get "${PACKAGE[metrics-server]}@$METRICS_SERVER_VERSION" >/dev/null 2>&1 || go get "${PACKAGE[metrics-server]}@$METRICS_SERVER_VERSION"
+    mkdir -p "$CACHE/bin"
+    go build -trimpath -ldflags "-s -w" -o "$CACHE/bin/metrics-server.partial" "${PACKAGE[metrics-server]}"
+    mv "$CACHE/bin/metrics-server.partial" "$CACHE/bin/metrics-server"
+  )
+  log "built metrics-server in $(( $(date +%s) - start )) s"
+  rest=()
+  for name in "${wanted[@]}"; do [ "$name" = metrics-server ] || rest+=("$name"); done
+  wanted=("${rest[@]}")
+  [ ${#wanted[@]} -gt 0 ] || exit 0
+fi
 
 # A throwaway module that requires k8s.io/kubernetes and points every staging
 # module (k8s.io/api, k8s.io/cri-streaming, ...) at its published version, as the
