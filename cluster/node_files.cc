@@ -248,7 +248,6 @@ std::string NodeYaml(const ClusterSpec& c, const NodeSpec& node) {
   proxy["argv"] = List({"/opt/kubernetes/bin/kube-proxy", "--config=/etc/kubernetes/kube-proxy.yaml",
                         Flag("hostname-override", node.name)});
   n["services"].push_back(proxy);
-  n["routes"]["kubectl"] = "/opt/kubernetes/bin/kubectl";
   // kube-proxy's identity may list and watch every node; a kubelet's only its own.
   n["routes"]["kubeconfig"] = "/etc/kubernetes/kube-proxy.conf";
   n["routes"]["node_name"] = node.name;

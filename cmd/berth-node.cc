@@ -1,18 +1,22 @@
 // berth-node: the init of a berth node container. It checks what the outer runtime
 // gave the container (privileges, cgroups, network, volumes), sets up the node's
 // cgroup namespace and mount propagation, forwards the host's loopback registry into
-// the node, and runs berthd and the node's services (kubelet, kube-proxy).
+// the node, routes the other nodes' pod CIDRs, and runs berthd and the node's
+// services (kubelet, kube-proxy).
 //
 //   berth-node [--config /etc/berth-node/node.yaml] [--check]
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <atomic>
 #include <memory>
+#include <thread>
 
 #include "base/log.h"
 #include "node/config.h"
 #include "node/forwarder.h"
+#include "node/node_watch.h"
 #include "node/preflight.h"
 #include "node/supervisor.h"
 
@@ -70,6 +74,19 @@ int main(int argc, char** argv) {
       return 1;
     }
     forwarders.push_back(std::move(*forwarder));
+  }
+  if (config->routes) {
+    auto credentials = node::ReadKubeconfig(config->routes->kubeconfig);
+    if (!credentials.ok()) {
+      std::cerr << "berth-node: routes: " << credentials.status().message() << "\n";
+      return 1;
+    }
+    // Runs for the node's life; the process's exit ends it.
+    std::thread([credentials = *credentials, self = config->routes->node_name] {
+      node::RouteTable table;
+      std::atomic<bool> stop{false};
+      node::WatchNodes(credentials, self, [&](const node::NodeRoute& route) { table.Apply(route); }, stop);
+    }).detach();
   }
   return node::Supervisor(*config).Run();
 }

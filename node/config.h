@@ -10,8 +10,7 @@
 //     - port: 5000
 //       netns: /run/berth-node/host-netns
 //   routes:                         # routes to the other nodes' pod CIDRs
-//     kubectl: /opt/kubernetes/bin/kubectl
-//     kubeconfig: /etc/kubernetes/kubelet.conf
+//     kubeconfig: /etc/kubernetes/kube-proxy.conf   # may list and watch nodes
 //     node_name: worker-1
 //
 // berthctl cluster writes it; a hand-made one works the same.
@@ -38,7 +37,6 @@ struct Forward {
 };
 
 struct RouteSync {
-  std::string kubectl = {};
   std::string kubeconfig = {};
   std::string node_name = {};  // this node: its own CIDR is on its bridge, not a route
 };

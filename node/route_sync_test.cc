@@ -29,14 +29,5 @@ TEST(RouteSyncTest, NoRouteForItselfOrWhatIsNotThereYet) {
   EXPECT_FALSE(ParseNodeLine("w2 10.244.2.0 10.87.0.7", "w1").has_value());
 }
 
-TEST(RouteSyncTest, TheWatchPrintsOneLinePerNode) {
-  auto argv = WatchNodesArgv({.kubectl = "/k/kubectl", .kubeconfig = "/etc/kubernetes/kubelet.conf",
-                              .node_name = "w1"});
-  ASSERT_EQ(argv.size(), 6u);
-  EXPECT_EQ(argv[0], "/k/kubectl");
-  EXPECT_EQ(argv[1], "--kubeconfig=/etc/kubernetes/kubelet.conf");
-  EXPECT_EQ(argv[4], "--watch");
-}
-
 }  // namespace
 }  // namespace berth::node

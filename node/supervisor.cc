@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kReadyTimeout = std::chrono::seconds(120);
 constexpr auto kStopGrace = std::chrono::seconds(10);
+constexpr auto kMaxBackoff = std::chrono::seconds(30);
 constexpr auto kHealthyRun = std::chrono::seconds(60);
 
 // Hands each line read from `from` to handle (without its newline).
@@ -56,23 +58,14 @@ void PrefixLines(UniqueFd from, const std::string& name) {
 
 }  // namespace
 
-Supervisor::Supervisor(const NodeConfig& config) : routes_(std::make_shared<RouteTable>()) {
+Supervisor::Supervisor(const NodeConfig& config) {
   programs_.push_back({.service = {"berthd", config.berthd}});
   for (const auto& service : config.services) programs_.push_back({.service = service});
-  if (config.routes) {
-    // Its lines are handled on their reader thread, one watch at a time.
-    programs_.push_back({.service = {"routes", WatchNodesArgv(*config.routes)},
-                         .stdout_lines = [routes = routes_, self = config.routes->node_name](const std::string& line) {
-                           if (auto route = ParseNodeLine(line, self)) routes->Apply(*route);
-                         },
-                         .max_backoff = std::chrono::seconds(2)});
-  }
 }
 
 bool Supervisor::Spawn(Program& program, int ready_write_fd) {
   int output[2];
-  int lines[2] = {-1, -1};
-  if (::pipe2(output, O_CLOEXEC) != 0 || (program.stdout_lines && ::pipe2(lines, O_CLOEXEC) != 0)) {
+  if (::pipe2(output, O_CLOEXEC) != 0) {
     BERTH_LOG(Error) << "pipe failed" << Kv("program", program.service.name);
     return false;
   }
@@ -88,7 +81,7 @@ bool Supervisor::Spawn(Program& program, int ready_write_fd) {
   if (pid == 0) {
     ResetSignalsForExec();
     ::setpgid(0, 0);
-    ::dup2(program.stdout_lines ? lines[1] : output[1], STDOUT_FILENO);
+    ::dup2(output[1], STDOUT_FILENO);
     ::dup2(output[1], STDERR_FILENO);
     if (ready_write_fd >= 0) ::dup2(ready_write_fd, 3);  // dup2 clears CLOEXEC
     int null = ::open("/dev/null", O_RDONLY);
@@ -98,15 +91,12 @@ bool Supervisor::Spawn(Program& program, int ready_write_fd) {
     ::_exit(127);
   }
   ::close(output[1]);
-  if (lines[1] >= 0) ::close(lines[1]);
   if (pid < 0) {
     ::close(output[0]);
-    if (lines[0] >= 0) ::close(lines[0]);
     BERTH_LOG(Error) << "fork failed" << Kv("program", program.service.name);
     return false;
   }
   PrefixLines(UniqueFd(output[0]), program.service.name);
-  if (program.stdout_lines) ReadLines(UniqueFd(lines[0]), program.stdout_lines);
   program.pid = pid;
   program.started = Clock::now();
   BERTH_LOG(Info) << "started" << Kv("program", program.service.name) << Kv("pid", pid);
@@ -165,7 +155,7 @@ void Supervisor::Reap(bool stopping) {
       program.restart_at = Clock::now() + program.backoff;
       BERTH_LOG(Warn) << "exited; starting it again" << Kv("program", program.service.name) << Kv("code", code)
                       << Kv("in_seconds", program.backoff.count());
-      program.backoff = std::min(program.backoff * 2, program.max_backoff);
+      program.backoff = std::min(program.backoff * 2, kMaxBackoff);
     }
   }
 }

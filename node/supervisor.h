@@ -2,28 +2,22 @@
 // service in order (kubelet, kube-proxy). As the node container's PID 1 it reaps
 // every orphan; a program that exits is started again after a back-off (1 s, doubling
 // up to 30 s, back to 1 s once it has run a minute), as systemd restarts kubelet in
-// a kind node; the route watch, which exits until the API server answers, is
-// retried every 2 s at most, so that routes are in place as soon as it does.
-// SIGTERM or SIGINT stops the services in reverse order, then berthd (SIGTERM,
+// a kind node. SIGTERM or SIGINT stops the services in reverse order, then berthd (SIGTERM,
 // SIGKILL after 10 s), and Run returns. Pods berthd started are not stopped: they
 // end with the node container's PID namespace.
 //
 // Each program's stdout and stderr go to berth-node's stderr, a line at a time,
-// prefixed with its name ("kubelet: ..."), but for the route watch's stdout, whose
-// lines go to the route table.
+// prefixed with its name ("kubelet: ...").
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
-#include <functional>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/unique_fd.h"
 #include "node/config.h"
-#include "node/route_sync.h"
 
 namespace berth::node {
 
@@ -39,12 +33,8 @@ class Supervisor {
   int Run();
 
  private:
-  using LineHandler = std::function<void(const std::string& line)>;
-
   struct Program {
     Service service;
-    LineHandler stdout_lines = nullptr;  // set: stdout goes here instead of the log
-    std::chrono::seconds max_backoff{30};
     pid_t pid = 0;
     std::chrono::steady_clock::time_point started = {};
     std::chrono::seconds backoff{1};
@@ -57,7 +47,6 @@ class Supervisor {
   void StopAll(int signal_fd);
 
   std::vector<Program> programs_;  // berthd first
-  std::shared_ptr<RouteTable> routes_;
 };
 
 }  // namespace berth::node

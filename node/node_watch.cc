@@ -1,0 +1,174 @@
+#include "node/node_watch.h"
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "base/file_util.h"
+#include "base/log.h"
+#include "yaml-cpp/yaml.h"
+
+namespace berth::node {
+
+namespace {
+
+StatusOr<std::string> Base64Decode(const std::string& text) {
+  std::string out(text.size() / 4 * 3 + 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return absl::InvalidArgumentError("bad base64");
+  size_t size = static_cast<size_t>(n);
+  // EVP_DecodeBlock counts the padding's zero bytes too.
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --size;
+  out.resize(size);
+  return out;
+}
+
+// A kubeconfig field given inline (NAME-data, base64) or as a file (NAME).
+StatusOr<std::string> Field(const YAML::Node& map, const std::string& name, const std::string& dir) {
+  if (map[name + "-data"]) return Base64Decode(map[name + "-data"].as<std::string>());
+  if (map[name]) {
+    std::string path = map[name].as<std::string>();
+    if (!path.empty() && path[0] != '/') path = dir + "/" + path;
+    return ReadFile(path);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("the kubeconfig has no ", name, " or ", name, "-data"));
+}
+
+YAML::Node Named(const YAML::Node& list, const std::string& name, const char* field) {
+  for (const auto& item : list) {
+    if (item["name"] && item["name"].as<std::string>() == name) return item[field];
+  }
+  return YAML::Node();
+}
+
+struct CurlFree {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+
+struct Stream {
+  std::string pending;
+  const std::string* self;
+  const std::function<void(const NodeRoute&)>* apply;
+  const std::atomic<bool>* stop;
+};
+
+size_t OnData(char* data, size_t size, size_t count, void* opaque) {
+  auto* stream = static_cast<Stream*>(opaque);
+  stream->pending.append(data, size * count);
+  size_t end;
+  while ((end = stream->pending.find('\n')) != std::string::npos) {
+    for (const auto& route : RoutesFromWatchEvent(absl::string_view(stream->pending).substr(0, end), *stream->self)) {
+      (*stream->apply)(route);
+    }
+    stream->pending.erase(0, end + 1);
+  }
+  return stream->stop->load() ? 0 : size * count;  // 0 ends the transfer
+}
+
+curl_blob Blob(const std::string& pem) { return {const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_NOCOPY}; }
+
+// One watch, from its first event (every node, as ADDED) until the server ends it.
+Status WatchOnce(const ApiCredentials& credentials, Stream& stream) {
+  std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
+  if (!curl) return absl::InternalError("curl_easy_init");
+  CURL* c = curl.get();
+  // The server ends a watch after timeoutSeconds; it is then started again.
+  const std::string url = credentials.server + "/api/v1/nodes?watch=1&timeoutSeconds=600";
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_blob ca = Blob(credentials.ca_pem);
+  curl_blob cert = Blob(credentials.client_cert_pem);
+  curl_blob key = Blob(credentials.client_key_pem);
+  curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+  curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
+  curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+  curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
+  curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+  curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &OnData);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &stream);
+  stream.pending.clear();
+  CURLcode code = curl_easy_perform(c);
+  if (code != CURLE_OK && !stream.stop->load()) {
+    return absl::UnavailableError(absl::StrCat("watch ", url, ": ", curl_easy_strerror(code)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+StatusOr<ApiCredentials> ReadKubeconfig(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  try {
+    YAML::Node root = YAML::Load(text);
+    const std::string context_name = root["current-context"] ? root["current-context"].as<std::string>() : "";
+    YAML::Node context = Named(root["contexts"], context_name, "context");
+    if (!context) return absl::InvalidArgumentError(absl::StrCat(path, ": no current context"));
+    YAML::Node cluster = Named(root["clusters"], context["cluster"].as<std::string>(), "cluster");
+    YAML::Node user = Named(root["users"], context["user"].as<std::string>(), "user");
+    if (!cluster || !user || !cluster["server"]) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": the current context's cluster or user is missing"));
+    }
+    ApiCredentials credentials;
+    credentials.server = cluster["server"].as<std::string>();
+    ASSIGN_OR_RETURN(credentials.ca_pem, Field(cluster, "certificate-authority", dir));
+    ASSIGN_OR_RETURN(credentials.client_cert_pem, Field(user, "client-certificate", dir));
+    ASSIGN_OR_RETURN(credentials.client_key_pem, Field(user, "client-key", dir));
+    return credentials;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.what()));
+  }
+}
+
+std::vector<NodeRoute> RoutesFromWatchEvent(absl::string_view line, const std::string& self) {
+  std::vector<NodeRoute> routes;
+  auto event = nlohmann::json::parse(line, nullptr, false);
+  if (!event.is_object()) return routes;
+  const std::string type = event.value("type", "");
+  if ((type != "ADDED" && type != "MODIFIED") || !event.contains("object")) return routes;
+  const auto& node = event["object"];
+  const std::string name = node.value("/metadata/name"_json_pointer, std::string());
+  if (name.empty() || name == self) return routes;
+  std::vector<std::string> cidrs;
+  for (const auto& cidr : node.value("/spec/podCIDRs"_json_pointer, nlohmann::json::array())) {
+    if (cidr.is_string()) cidrs.push_back(cidr.get<std::string>());
+  }
+  const std::string single = node.value("/spec/podCIDR"_json_pointer, std::string());
+  if (cidrs.empty() && !single.empty()) cidrs.push_back(single);
+  std::string addresses;
+  for (const auto& address : node.value("/status/addresses"_json_pointer, nlohmann::json::array())) {
+    if (address.value("type", "") == "InternalIP") absl::StrAppend(&addresses, " ", address.value("address", ""));
+  }
+  for (const auto& cidr : cidrs) {
+    if (auto route = ParseNodeLine(absl::StrCat(name, " ", cidr, addresses), self)) routes.push_back(*route);
+  }
+  return routes;
+}
+
+void WatchNodes(const ApiCredentials& credentials, const std::string& self,
+                const std::function<void(const NodeRoute&)>& apply, const std::atomic<bool>& stop) {
+  Stream stream{.pending = {}, .self = &self, .apply = &apply, .stop = &stop};
+  Status last;
+  while (!stop.load()) {
+    Status status = WatchOnce(credentials, stream);
+    // Until the API server is up every try fails alike: said once.
+    if (!status.ok() && status.message() != last.message()) {
+      BERTH_LOG(Info) << "node watch ended; trying again" << Kv("error", status.message());
+    }
+    last = status;
+    for (int i = 0; i < 20 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace berth::node

@@ -1,0 +1,69 @@
+#include "node/node_watch.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace berth::node {
+namespace {
+
+TEST(NodeWatchTest, AnAddedOrModifiedNodeAsksForARouteToEachCidr) {
+  auto routes = RoutesFromWatchEvent(
+      R"({"type":"ADDED","object":{"metadata":{"name":"w2"},"spec":{"podCIDR":"10.244.2.0/24",)"
+      R"("podCIDRs":["10.244.2.0/24","fd00:10:244:2::/64"]},"status":{"addresses":[)"
+      R"({"type":"Hostname","address":"w2"},{"type":"InternalIP","address":"10.87.0.7"},)"
+      R"({"type":"InternalIP","address":"fd00::7"}]}}})",
+      "w1");
+  ASSERT_EQ(routes.size(), 2u);
+  EXPECT_EQ(routes[0].cidr, "10.244.2.0/24");
+  EXPECT_EQ(routes[0].via, "10.87.0.7");
+  EXPECT_EQ(routes[1].cidr, "fd00:10:244:2::/64");
+  EXPECT_EQ(routes[1].via, "fd00::7");
+  auto modified = RoutesFromWatchEvent(
+      R"({"type":"MODIFIED","object":{"metadata":{"name":"w3"},"spec":{"podCIDR":"10.244.3.0/24"},)"
+      R"("status":{"addresses":[{"type":"InternalIP","address":"10.87.0.8"}]}}})",
+      "w1");
+  ASSERT_EQ(modified.size(), 1u);
+  EXPECT_EQ(modified[0].node, "w3");
+}
+
+TEST(NodeWatchTest, NothingForItselfDeletionsErrorsOrNoise) {
+  const char* self = R"({"type":"ADDED","object":{"metadata":{"name":"w1"},"spec":{"podCIDR":"10.244.1.0/24"},)"
+                     R"("status":{"addresses":[{"type":"InternalIP","address":"10.87.0.6"}]}}})";
+  EXPECT_TRUE(RoutesFromWatchEvent(self, "w1").empty());
+  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"DELETED","object":{"metadata":{"name":"w2"}}})", "w1").empty());
+  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"ERROR","object":{"code":410}})", "w1").empty());
+  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"ADDED","object":{"metadata":{"name":"w2"}}})", "w1").empty());
+  EXPECT_TRUE(RoutesFromWatchEvent("not json", "w1").empty());
+  EXPECT_TRUE(RoutesFromWatchEvent("[1,2]", "w1").empty());
+}
+
+TEST(NodeWatchTest, KubeconfigCredentialsInlineOrInFiles) {
+  char dir_template[] = "/tmp/berth-kubeconfig-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  std::ofstream(dir + "/ca.crt") << "CA PEM";
+  std::ofstream(dir + "/inline.conf") << R"(apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://10.87.0.2:6443", certificate-authority-data: Q0EgUEVN}}]
+users: [{name: u, user: {client-certificate-data: Q0VSVA==, client-key: ca.crt}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+)";
+  auto credentials = ReadKubeconfig(dir + "/inline.conf");
+  ASSERT_TRUE(credentials.ok()) << credentials.status();
+  EXPECT_EQ(credentials->server, "https://10.87.0.2:6443");
+  EXPECT_EQ(credentials->ca_pem, "CA PEM");
+  EXPECT_EQ(credentials->client_cert_pem, "CERT");
+  EXPECT_EQ(credentials->client_key_pem, "CA PEM");  // a file beside the kubeconfig
+  std::ofstream(dir + "/nocontext.conf") << "apiVersion: v1\nkind: Config\ncurrent-context: missing\n";
+  EXPECT_FALSE(ReadKubeconfig(dir + "/nocontext.conf").ok());
+  EXPECT_FALSE(ReadKubeconfig(dir + "/absent.conf").ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace berth::node
