@@ -48,10 +48,11 @@ sleep "$IDLE"
 containerd_rss=$(rss_kb "$(daemon_pid_of containerd)")
 
 log "creating cluster $NAME with $WORKERS workers"
+# Set first: a create interrupted half-way still has something to delete.
+cluster_made=1
 start=$(now_ms)
 "$BERTHCTL" --endpoint "unix://$BERTH_SOCK" cluster create --name $NAME --nodes "$WORKERS" \
 	--state "$WORK/clusters" --kubernetes "$K8S" --registry 127.0.0.1:5000 | tee "$RESULTS/create.txt" >&2
-cluster_made=1
 create_ms=$(($(now_ms) - start))
 
 log "rolling out $PODS pods"
@@ -88,10 +89,18 @@ for p in /proc/[0-9]*; do
 	if [ "$(cat "$p/root/etc/hostname" 2>/dev/null)" = "$worker" ]; then node_pid=${p#/proc/}; break; fi
 done
 [ -n "$node_pid" ] || die "cannot find $worker's berth-node"
-mem_cg=/sys/fs/cgroup/memory$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' "/proc/$node_pid/cgroup")
-usage=$(cat "$mem_cg/memory.usage_in_bytes")
-inactive=$(awk '$1 == "total_inactive_file" { print $2 }' "$mem_cg/memory.stat")
-rss=$(awk '$1 == "total_rss" { print $2 }' "$mem_cg/memory.stat")
+# cgroup v1's memory hierarchy, or v2's one: the working set and anonymous memory.
+if [ -d /sys/fs/cgroup/memory ]; then
+	mem_cg=/sys/fs/cgroup/memory$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' "/proc/$node_pid/cgroup")
+	usage=$(cat "$mem_cg/memory.usage_in_bytes")
+	inactive=$(awk '$1 == "total_inactive_file" { print $2 }' "$mem_cg/memory.stat")
+	rss=$(awk '$1 == "total_rss" { print $2 }' "$mem_cg/memory.stat")
+else
+	mem_cg=/sys/fs/cgroup$(awk -F: '$1 == "0" { print $3 }' "/proc/$node_pid/cgroup")
+	usage=$(cat "$mem_cg/memory.current")
+	inactive=$(awk '$1 == "inactive_file" { print $2 }' "$mem_cg/memory.stat")
+	rss=$(awk '$1 == "anon" { print $2 }' "$mem_cg/memory.stat")
+fi
 working_set_kb=$(((usage - inactive) / 1024))
 declare -A proc_rss=()
 for p in $(cat "$mem_cg/cgroup.procs") $(find "$mem_cg" -mindepth 2 -name cgroup.procs -exec cat {} + 2>/dev/null); do
@@ -106,7 +115,7 @@ done
 	printf '%-44s %10s\n' "apply of $PODS pods to all available" "$((rollout_ms / 1000)).$(((rollout_ms % 1000) / 100)) s"
 	echo "idle worker ($worker):"
 	printf '  %-42s %7d MiB\n' "working set (cgroup)" "$((working_set_kb / 1024))"
-	printf '  %-42s %7d MiB\n' "RSS (cgroup total_rss)" "$((rss / 1048576))"
+	printf '  %-42s %7d MiB\n' "anonymous memory (cgroup)" "$((rss / 1048576))"
 	for name in "${!proc_rss[@]}"; do printf '  RSS %-38s %7d MiB\n' "$name" "$((proc_rss[$name] / 1024))"; done | sort
 	printf '%-44s %7d MiB\n' "the kit's containerd 1.6, idle (RSS)" "$((containerd_rss / 1024))"
 } | tee "$RESULTS/summary.txt"

@@ -81,12 +81,18 @@ Status ApiClient::Patch(const std::string& path, const nlohmann::json& patch) co
 
 std::vector<std::string> ReadyNodes(const nlohmann::json& node_list) {
   std::vector<std::string> ready;
-  if (!node_list.contains("items") || !node_list["items"].is_array()) return ready;
+  auto text = [](const nlohmann::json& json, const char* pointer) {
+    const nlohmann::json::json_pointer at(pointer);
+    return json.contains(at) && json.at(at).is_string() ? json.at(at).get<std::string>() : std::string();
+  };
+  if (!node_list.is_object() || !node_list.contains("items") || !node_list["items"].is_array()) return ready;
   for (const auto& node : node_list["items"]) {
-    const auto& conditions = node.value("/status/conditions"_json_pointer, nlohmann::json::array());
+    if (!node.is_object() || !node.contains("/status/conditions"_json_pointer)) continue;
+    const auto& conditions = node.at("/status/conditions"_json_pointer);
+    if (!conditions.is_array()) continue;
     for (const auto& condition : conditions) {
-      if (condition.value("type", "") == "Ready" && condition.value("status", "") == "True") {
-        ready.push_back(node.value("/metadata/name"_json_pointer, std::string()));
+      if (condition.is_object() && text(condition, "/type") == "Ready" && text(condition, "/status") == "True") {
+        ready.push_back(text(node, "/metadata/name"));
       }
     }
   }

@@ -109,6 +109,10 @@ preferences: {}
   EXPECT_TRUE(MergeKubeconfig("", Entry("berth-a")).ok());
   EXPECT_FALSE(MergeKubeconfig("- not a map", Entry("berth-a")).ok());
   EXPECT_FALSE(MergeKubeconfig("clusters: 3", Entry("berth-a")).ok());
+  // Odd but parseable: kept as it is, or refused, never thrown.
+  EXPECT_TRUE(MergeKubeconfig("clusters: [3, [a], {name: [x]}]", Entry("berth-a")).ok());
+  EXPECT_NO_THROW((void)MergeKubeconfig("current-context: [a]", Entry("berth-a")));
+  EXPECT_NO_THROW((void)RemoveFromKubeconfig("current-context: [a]", "berth-a"));
 }
 
 TEST(NodeFilesTest, TheControlPlaneGetsKubeadmsLayoutAndWorkersOnlyTheirOwn) {
@@ -193,6 +197,9 @@ TEST(ApiClientTest, ReadyNodesReadsTheReadyCondition) {
     {"metadata": {"name": "c"}}]})");
   EXPECT_EQ(ReadyNodes(list), std::vector<std::string>{"a"});
   EXPECT_TRUE(ReadyNodes(nlohmann::json::object()).empty());
+  auto odd = nlohmann::json::parse(R"({"items": [3, {"status": {"conditions": "x"}},
+    {"status": {"conditions": [1, {"type": "Ready", "status": true}]}}]})");
+  EXPECT_TRUE(ReadyNodes(odd).empty());
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ YAML::Node Without(const YAML::Node& list, const std::string& name) {
   YAML::Node out(YAML::NodeType::Sequence);
   if (!list || !list.IsSequence()) return out;
   for (const auto& item : list) {
-    if (item["name"] && item["name"].as<std::string>() == name) continue;
+    if (item.IsMap() && item["name"] && item["name"].IsScalar() && item["name"].as<std::string>() == name) continue;
     out.push_back(item);
   }
   return out;
@@ -88,7 +88,7 @@ std::string Kubeconfig(const KubeconfigEntry& entry) {
   return Emit(root);
 }
 
-StatusOr<std::string> MergeKubeconfig(const std::string& existing, const KubeconfigEntry& entry) {
+StatusOr<std::string> MergeKubeconfig(const std::string& existing, const KubeconfigEntry& entry) try {
   ASSIGN_OR_RETURN(YAML::Node root, Parse(existing));
   if (!root["apiVersion"]) root["apiVersion"] = "v1";
   if (!root["kind"]) root["kind"] = "Config";
@@ -103,15 +103,19 @@ StatusOr<std::string> MergeKubeconfig(const std::string& existing, const Kubecon
   root["contexts"] = contexts;
   root["current-context"] = entry.name;
   return Emit(root);
+} catch (const YAML::Exception& e) {
+  return absl::InvalidArgumentError(absl::StrCat("not a kubeconfig: ", e.what()));
 }
 
-StatusOr<std::string> RemoveFromKubeconfig(const std::string& existing, const std::string& name) {
+StatusOr<std::string> RemoveFromKubeconfig(const std::string& existing, const std::string& name) try {
   ASSIGN_OR_RETURN(YAML::Node root, Parse(existing));
   for (const char* list : {"clusters", "users", "contexts"}) {
     if (root[list]) root[list] = Without(root[list], name);
   }
   if (root["current-context"] && root["current-context"].as<std::string>() == name) root["current-context"] = "";
   return Emit(root);
+} catch (const YAML::Exception& e) {
+  return absl::InvalidArgumentError(absl::StrCat("not a kubeconfig: ", e.what()));
 }
 
 }  // namespace berth::cluster

@@ -251,6 +251,7 @@ std::string NodeYaml(const ClusterSpec& c, const NodeSpec& node) {
   // kube-proxy's identity may list and watch every node; a kubelet's only its own.
   n["routes"]["kubeconfig"] = "/etc/kubernetes/kube-proxy.conf";
   n["routes"]["node_name"] = node.name;
+  n["routes"]["pod_subnet"] = c.pod_subnet;
   return Emit(n);
 }
 
@@ -262,16 +263,15 @@ StatusOr<std::string> ComponentKubeconfig(const ClusterSpec& c, const ClusterPki
                      .ca_certificate = pki.ca.pem().certificate, .client = client});
 }
 
-Status AddPem(Files& files, const std::string& base, const Pem& pem) {
+void AddPem(Files& files, const std::string& base, const Pem& pem) {
   files["kubernetes/pki/" + base + ".crt"] = pem.certificate;
   files["kubernetes/pki/" + base + ".key"] = pem.key;
-  return absl::OkStatus();
 }
 
 Status AddControlPlane(const ClusterSpec& c, const NodeSpec& node, const ClusterPki& pki, Files& files) {
-  RETURN_IF_ERROR(AddPem(files, "ca", pki.ca.pem()));
-  RETURN_IF_ERROR(AddPem(files, "etcd/ca", pki.etcd_ca.pem()));
-  RETURN_IF_ERROR(AddPem(files, "front-proxy-ca", pki.front_proxy_ca.pem()));
+  AddPem(files, "ca", pki.ca.pem());
+  AddPem(files, "etcd/ca", pki.etcd_ca.pem());
+  AddPem(files, "front-proxy-ca", pki.front_proxy_ca.pem());
   files["kubernetes/pki/sa.key"] = pki.service_account.private_key;
   files["kubernetes/pki/sa.pub"] = pki.service_account.public_key;
   const std::vector<std::string> local_names = {"localhost", node.name};
@@ -302,7 +302,7 @@ Status AddControlPlane(const ClusterSpec& c, const NodeSpec& node, const Cluster
   };
   for (const auto& item : issued) {
     ASSIGN_OR_RETURN(Pem pem, item.ca->Issue(item.request));
-    RETURN_IF_ERROR(AddPem(files, item.file, pem));
+    AddPem(files, item.file, pem);
   }
   ASSIGN_OR_RETURN(files["kubernetes/admin.conf"],
                    ComponentKubeconfig(c, pki, "kubernetes-admin", {"system:masters"}));

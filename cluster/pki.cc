@@ -48,6 +48,7 @@ std::string BioText(BIO* bio) {
 
 StatusOr<std::string> PrivateKeyPem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio) return OpenSslError("allocate a memory BIO");
   if (!PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)) {
     return OpenSslError("write a private key");
   }
@@ -56,6 +57,7 @@ StatusOr<std::string> PrivateKeyPem(EVP_PKEY* key) {
 
 StatusOr<std::string> CertificatePem(X509* cert) {
   BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio) return OpenSslError("allocate a memory BIO");
   if (!PEM_write_bio_X509(bio.get(), cert)) return OpenSslError("write a certificate");
   return BioText(bio.get());
 }
@@ -74,22 +76,30 @@ Status AddExtension(X509* cert, X509* issuer, int nid, const std::string& value)
 StatusOr<CertPtr> Build(const CertificateRequest& request, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
                         bool ca) {
   CertPtr cert(X509_new());
+  if (!cert) return OpenSslError("allocate a certificate");
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
   if (RAND_bytes(serial, sizeof(serial)) != 1) return OpenSslError("random serial");
   serial[0] &= 0x7f;  // positive
   std::unique_ptr<BIGNUM, decltype(&BN_free)> number(BN_bin2bn(serial, sizeof(serial), nullptr), &BN_free);
-  BN_to_ASN1_INTEGER(number.get(), X509_get_serialNumber(cert.get()));
+  if (!number || !BN_to_ASN1_INTEGER(number.get(), X509_get_serialNumber(cert.get()))) {
+    return OpenSslError("set the serial number");
+  }
   // Valid from a minute ago: a node's clock a little behind the host's still accepts it.
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(request.valid_days) * 24 * 3600);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  for (const auto& org : request.organizations) {
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(org.c_str()), -1,
-                               -1, 0);
-  }
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(request.common_name.c_str()), -1, -1, 0);
+  // A field OpenSSL refuses (a common name over 64 characters) fails the issue: a
+  // certificate must not go out without the name it was asked for.
+  auto add = [&](const char* field, const std::string& value) -> Status {
+    if (!X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.c_str()),
+                                    -1, -1, 0)) {
+      return OpenSslError(absl::StrCat("certificate subject ", field, "=", value));
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& org : request.organizations) RETURN_IF_ERROR(add("O", org));
+  RETURN_IF_ERROR(add("CN", request.common_name));
   X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
   X509_set_pubkey(cert.get(), key);
   X509* signer = issuer ? issuer : cert.get();

@@ -11,12 +11,14 @@
 namespace berth::cluster {
 
 Status ValidateClusterName(const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 40 && absl::ascii_isalnum(name.front()) &&
+  // 32: "system:node:NAME-control-plane", a certificate's common name, stays within
+  // the 64 characters X.509 allows.
+  bool ok = !name.empty() && name.size() <= 32 && absl::ascii_isalnum(name.front()) &&
             absl::ascii_isalnum(name.back());
   for (char c : name) ok = ok && ((absl::ascii_isalnum(c) && !absl::ascii_isupper(c)) || c == '-');
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "cluster name \"", name, "\": use lowercase letters, digits and '-', at most 40, starting and ending "
+        "cluster name \"", name, "\": use lowercase letters, digits and '-', at most 32, starting and ending "
         "with a letter or digit"));
   }
   return absl::OkStatus();

@@ -25,8 +25,8 @@ struct ClusterRecord {
   std::vector<NodeRecord> nodes = {};
 };
 
-// A name a cluster may have: a DNS label of at most 40 characters (node names and
-// kubeconfig contexts are made from it).
+// A name a cluster may have: a DNS label of at most 32 characters (node names,
+// kubeconfig contexts and certificate names are made from it).
 Status ValidateClusterName(const std::string& name);
 
 std::string ClusterDir(const std::string& state_dir, const std::string& name);

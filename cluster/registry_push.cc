@@ -54,6 +54,9 @@ StatusOr<Response> Send(const std::string& method, const std::string& url, const
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  // A registry that stops moving (under 1 KiB/s for 30 s) fails the push.
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &AppendBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &ReadHeader);

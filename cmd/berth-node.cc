@@ -5,9 +5,11 @@
 // services (kubelet, kube-proxy).
 //
 //   berth-node [--config /etc/berth-node/node.yaml] [--check]
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cstdio>
 #include <iostream>
 #include <atomic>
 #include <memory>
@@ -17,6 +19,7 @@
 #include "node/config.h"
 #include "node/forwarder.h"
 #include "node/node_watch.h"
+#include "node/node_setup.h"
 #include "node/preflight.h"
 #include "node/supervisor.h"
 
@@ -48,7 +51,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   bool fatal = false;
-  for (const auto& finding : node::CheckNode(*config)) {
+  const bool check_only = flags.count("check") != 0;
+  for (const auto& finding : node::CheckNode(*config, /*repair=*/!check_only)) {
     std::cerr << "berth-node: " << (finding.fatal ? "error: " : "warning: ") << finding.message << "\n";
     fatal = fatal || finding.fatal;
   }
@@ -56,7 +60,7 @@ int main(int argc, char** argv) {
     std::cerr << "berth-node: the node container is not fit to run berthd; see above\n";
     return 1;
   }
-  if (flags.count("check")) {
+  if (check_only) {
     std::cout << "berth-node: the node container has what berthd and kubelet need\n";
     return 0;
   }
@@ -75,6 +79,9 @@ int main(int argc, char** argv) {
     }
     forwarders.push_back(std::move(*forwarder));
   }
+  // The forwarders hold the namespaces open; the files go, so that no workload of
+  // the node (a hostPath volume) can reach the host's network namespace through them.
+  for (const auto& forward : config->forward) (void)::umount2(forward.netns.c_str(), MNT_DETACH);
   if (config->routes) {
     auto credentials = node::ReadKubeconfig(config->routes->kubeconfig);
     if (!credentials.ok()) {
@@ -82,11 +89,16 @@ int main(int argc, char** argv) {
       return 1;
     }
     // Runs for the node's life; the process's exit ends it.
-    std::thread([credentials = *credentials, self = config->routes->node_name] {
+    node::RoutePolicy policy{.self = config->routes->node_name, .pod_subnet = config->routes->pod_subnet};
+    std::thread([credentials = *credentials, policy] {
       node::RouteTable table;
       std::atomic<bool> stop{false};
-      node::WatchNodes(credentials, self, [&](const node::NodeRoute& route) { table.Apply(route); }, stop);
+      node::WatchNodes(credentials, policy, [&](const node::NodeRoute& route) { table.Apply(route); }, stop);
     }).detach();
   }
-  return node::Supervisor(*config).Run();
+  int code = node::Supervisor(*config).Run();
+  // _exit, not exit: the watch and forward threads still run, and static destructors
+  // and OpenSSL's exit handlers must not run beneath them.
+  std::fflush(nullptr);
+  ::_exit(code);
 }

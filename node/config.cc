@@ -82,10 +82,11 @@ Status ParseForward(const YAML::Node& list, NodeConfig& config) {
 
 Status ParseRoutes(const YAML::Node& map, NodeConfig& config) {
   if (!map.IsMap()) return absl::InvalidArgumentError("routes must be a map");
-  RETURN_IF_ERROR(UnknownKeys(map, {"kubeconfig", "node_name"}, "routes."));
+  RETURN_IF_ERROR(UnknownKeys(map, {"kubeconfig", "node_name", "pod_subnet"}, "routes."));
   RouteSync routes;
   ASSIGN_OR_RETURN(routes.kubeconfig, Text(map["kubeconfig"], "routes.kubeconfig"));
   ASSIGN_OR_RETURN(routes.node_name, Text(map["node_name"], "routes.node_name"));
+  ASSIGN_OR_RETURN(routes.pod_subnet, Text(map["pod_subnet"], "routes.pod_subnet"));
   if (routes.kubeconfig[0] != '/') return absl::InvalidArgumentError("routes.kubeconfig must be an absolute path");
   config.routes = std::move(routes);
   return absl::OkStatus();

@@ -11,6 +11,7 @@
 //       netns: /run/berth-node/host-netns
 //   routes:                         # routes to the other nodes' pod CIDRs
 //     kubeconfig: /etc/kubernetes/kube-proxy.conf   # may list and watch nodes
+//     pod_subnet: 10.244.0.0/16                     # only CIDRs inside it are routed
 //     node_name: worker-1
 //
 // berthctl cluster writes it; a hand-made one works the same.
@@ -38,6 +39,7 @@ struct Forward {
 
 struct RouteSync {
   std::string kubeconfig = {};
+  std::string pod_subnet = {};
   std::string node_name = {};  // this node: its own CIDR is on its bridge, not a route
 };
 

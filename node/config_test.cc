@@ -17,7 +17,7 @@ state_dirs: [/var/lib/berth, /var/lib/kubelet]
 forward:
   - port: 5000
     netns: /run/berth-node/host-netns
-routes: {kubeconfig: /etc/kubernetes/kube-proxy.conf, node_name: w1}
+routes: {kubeconfig: /etc/kubernetes/kube-proxy.conf, node_name: w1, pod_subnet: 10.244.0.0/16}
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->berthd.size(), 3u);
@@ -55,8 +55,9 @@ TEST(NodeConfigTest, RefusesWhatItCannotRun) {
       {"berthd: [/b]\nforward: [{port: 70000, netns: /n}]", "forward[0].port"},
       {"berthd: [/b]\nforward: [{port: 5000, netns: n}]", "forward[0].netns"},
       {"berthd: [/b]\nstate_dirs: [var/lib/berth]", "state_dirs[0]"},
-      {"berthd: [/b]\nroutes: {kubeconfig: c, node_name: n}", "routes.kubeconfig"},
-      {"berthd: [/b]\nroutes: {kubeconfig: /c}", "routes.node_name"},
+      {"berthd: [/b]\nroutes: {kubeconfig: c, node_name: n, pod_subnet: 10.244.0.0/16}", "routes.kubeconfig"},
+      {"berthd: [/b]\nroutes: {kubeconfig: /c, pod_subnet: 10.244.0.0/16}", "routes.node_name"},
+      {"berthd: [/b]\nroutes: {kubeconfig: /c, node_name: n}", "routes.pod_subnet"},
       {"berthd: [/b]\nroutes: {kubectl: /k, kubeconfig: /c, node_name: n}", "unknown key routes.kubectl"},
       {"berthd: [/b", "not YAML"},
       {"- a", "must be a map"},

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 
@@ -27,15 +29,13 @@ sockaddr_in Loopback(int port) {
 // Runs on the connection's own thread, which stays in the target namespace: a
 // socket belongs to the namespace its creator was in, and setns moves only the
 // calling thread.
-StatusOr<UniqueFd> DialIn(const std::string& netns_path, int port) {
-  UniqueFd netns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!netns) return ErrnoError(absl::StrCat("open ", netns_path));
-  if (::setns(netns.get(), CLONE_NEWNET) != 0) return ErrnoError(absl::StrCat("setns ", netns_path));
+StatusOr<UniqueFd> DialIn(int netns, int port) {
+  if (::setns(netns, CLONE_NEWNET) != 0) return ErrnoError("setns into the forward's network namespace");
   UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!socket) return ErrnoError("socket");
   sockaddr_in address = Loopback(port);
   if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    return ErrnoError(absl::StrCat("connect to 127.0.0.1:", port, " in ", netns_path));
+    return ErrnoError(absl::StrCat("connect to 127.0.0.1:", port, " in the forward's network namespace"));
   }
   return socket;
 }
@@ -79,7 +79,8 @@ StatusOr<std::unique_ptr<PortForwarder>> PortForwarder::Start(int listen_port, c
                                                               int target_port) {
   std::unique_ptr<PortForwarder> forwarder(new PortForwarder());
   forwarder->target_port_ = target_port;
-  forwarder->netns_path_ = netns;
+  forwarder->netns_.Reset(::open(netns.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!forwarder->netns_) return ErrnoError(absl::StrCat("open ", netns));
   forwarder->listener_.Reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!forwarder->listener_) return ErrnoError("socket");
   int one = 1;
@@ -115,8 +116,15 @@ void PortForwarder::AcceptLoop() {
     }
     if (fds[1].revents != 0) return;
     UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!client) continue;
-    std::thread([client = std::move(client), netns = netns_path_, port = target_port_]() {
+    if (!client) {
+      // Out of fds (EMFILE, ENFILE): the pending connection stays readable, so wait a
+      // little rather than spin on it.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      continue;
+    }
+    std::thread([client = std::move(client), netns = netns_.get(), port = target_port_]() {
       auto upstream = DialIn(netns, port);
       if (!upstream.ok()) {
         BERTH_LOG(Warn) << "forward failed" << Kv("port", port) << Kv("error", upstream.status().message());

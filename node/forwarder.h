@@ -17,7 +17,8 @@ namespace berth::node {
 class PortForwarder {
  public:
   // Listens on 127.0.0.1:listen_port here; each connection is dialled to
-  // 127.0.0.1:target_port in the namespace the file netns names.
+  // 127.0.0.1:target_port in the namespace the file netns names, opened now: the
+  // file may be unmounted once this returns.
   static StatusOr<std::unique_ptr<PortForwarder>> Start(int listen_port, const std::string& netns,
                                                         int target_port);
   ~PortForwarder();  // stops accepting; connections already made run to their end
@@ -32,7 +33,7 @@ class PortForwarder {
 
   int port_ = 0;
   int target_port_ = 0;
-  std::string netns_path_;
+  UniqueFd netns_;
   UniqueFd listener_;
   UniqueFd stop_;  // an eventfd
   std::thread acceptor_;

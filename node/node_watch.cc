@@ -54,7 +54,7 @@ struct CurlFree {
 
 struct Stream {
   std::string pending;
-  const std::string* self;
+  const RoutePolicy* policy;
   const std::function<void(const NodeRoute&)>* apply;
   const std::atomic<bool>* stop;
 };
@@ -64,7 +64,7 @@ size_t OnData(char* data, size_t size, size_t count, void* opaque) {
   stream->pending.append(data, size * count);
   size_t end;
   while ((end = stream->pending.find('\n')) != std::string::npos) {
-    for (const auto& route : RoutesFromWatchEvent(absl::string_view(stream->pending).substr(0, end), *stream->self)) {
+    for (const auto& route : RoutesFromWatchEvent(absl::string_view(stream->pending).substr(0, end), *stream->policy)) {
       (*stream->apply)(route);
     }
     stream->pending.erase(0, end + 1);
@@ -131,34 +131,42 @@ StatusOr<ApiCredentials> ReadKubeconfig(const std::string& path) {
   }
 }
 
-std::vector<NodeRoute> RoutesFromWatchEvent(absl::string_view line, const std::string& self) {
+std::vector<NodeRoute> RoutesFromWatchEvent(absl::string_view line, const RoutePolicy& policy) {
   std::vector<NodeRoute> routes;
   auto event = nlohmann::json::parse(line, nullptr, false);
-  if (!event.is_object()) return routes;
-  const std::string type = event.value("type", "");
-  if ((type != "ADDED" && type != "MODIFIED") || !event.contains("object")) return routes;
+  // The API server's word is checked as any peer's: a field of the wrong type is
+  // skipped, never thrown through libcurl's callback.
+  auto text = [](const nlohmann::json& json, const char* pointer) {
+    const nlohmann::json::json_pointer at(pointer);
+    return json.contains(at) && json.at(at).is_string() ? json.at(at).get<std::string>() : std::string();
+  };
+  if (!event.is_object() || !event.contains("object") || !event["object"].is_object()) return routes;
+  const std::string type = text(event, "/type");
+  if (type != "ADDED" && type != "MODIFIED") return routes;
   const auto& node = event["object"];
-  const std::string name = node.value("/metadata/name"_json_pointer, std::string());
-  if (name.empty() || name == self) return routes;
+  const std::string name = text(node, "/metadata/name");
   std::vector<std::string> cidrs;
-  for (const auto& cidr : node.value("/spec/podCIDRs"_json_pointer, nlohmann::json::array())) {
-    if (cidr.is_string()) cidrs.push_back(cidr.get<std::string>());
+  if (node.contains("/spec/podCIDRs"_json_pointer) && node.at("/spec/podCIDRs"_json_pointer).is_array()) {
+    for (const auto& cidr : node.at("/spec/podCIDRs"_json_pointer)) {
+      if (cidr.is_string()) cidrs.push_back(cidr.get<std::string>());
+    }
   }
-  const std::string single = node.value("/spec/podCIDR"_json_pointer, std::string());
-  if (cidrs.empty() && !single.empty()) cidrs.push_back(single);
-  std::string addresses;
-  for (const auto& address : node.value("/status/addresses"_json_pointer, nlohmann::json::array())) {
-    if (address.value("type", "") == "InternalIP") absl::StrAppend(&addresses, " ", address.value("address", ""));
+  if (cidrs.empty() && !text(node, "/spec/podCIDR").empty()) cidrs.push_back(text(node, "/spec/podCIDR"));
+  std::vector<std::string> addresses;
+  if (node.contains("/status/addresses"_json_pointer) && node.at("/status/addresses"_json_pointer).is_array()) {
+    for (const auto& address : node.at("/status/addresses"_json_pointer)) {
+      if (address.is_object() && text(address, "/type") == "InternalIP") addresses.push_back(text(address, "/address"));
+    }
   }
   for (const auto& cidr : cidrs) {
-    if (auto route = ParseNodeLine(absl::StrCat(name, " ", cidr, addresses), self)) routes.push_back(*route);
+    if (auto route = RouteTo(name, cidr, addresses, policy)) routes.push_back(*route);
   }
   return routes;
 }
 
-void WatchNodes(const ApiCredentials& credentials, const std::string& self,
+void WatchNodes(const ApiCredentials& credentials, const RoutePolicy& policy,
                 const std::function<void(const NodeRoute&)>& apply, const std::atomic<bool>& stop) {
-  Stream stream{.pending = {}, .self = &self, .apply = &apply, .stop = &stop};
+  Stream stream{.pending = {}, .policy = &policy, .apply = &apply, .stop = &stop};
   Status last;
   while (!stop.load()) {
     Status status = WatchOnce(credentials, stream);

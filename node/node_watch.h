@@ -28,12 +28,13 @@ struct ApiCredentials {
 StatusOr<ApiCredentials> ReadKubeconfig(const std::string& path);
 
 // The routes one watch event line asks for (an ADDED or MODIFIED node's CIDRs, each
-// through its address of the same family); none for anything else.
-std::vector<NodeRoute> RoutesFromWatchEvent(absl::string_view line, const std::string& self);
+// through its address of the same family, as policy allows); none for anything
+// else, malformed or mistyped events included.
+std::vector<NodeRoute> RoutesFromWatchEvent(absl::string_view line, const RoutePolicy& policy);
 
 // Watches until stop is set, reconnecting 2 s after a watch ends or fails; each
 // route is handed to apply.
-void WatchNodes(const ApiCredentials& credentials, const std::string& self,
+void WatchNodes(const ApiCredentials& credentials, const RoutePolicy& policy,
                 const std::function<void(const NodeRoute&)>& apply, const std::atomic<bool>& stop);
 
 }  // namespace berth::node

@@ -10,22 +10,23 @@
 namespace berth::node {
 namespace {
 
+const RoutePolicy kPolicy{.self = "w1", .pod_subnet = "10.244.0.0/16"};
+
 TEST(NodeWatchTest, AnAddedOrModifiedNodeAsksForARouteToEachCidr) {
   auto routes = RoutesFromWatchEvent(
       R"({"type":"ADDED","object":{"metadata":{"name":"w2"},"spec":{"podCIDR":"10.244.2.0/24",)"
       R"("podCIDRs":["10.244.2.0/24","fd00:10:244:2::/64"]},"status":{"addresses":[)"
       R"({"type":"Hostname","address":"w2"},{"type":"InternalIP","address":"10.87.0.7"},)"
       R"({"type":"InternalIP","address":"fd00::7"}]}}})",
-      "w1");
-  ASSERT_EQ(routes.size(), 2u);
+      kPolicy);
+  // The IPv6 CIDR is outside this policy's pod subnet.
+  ASSERT_EQ(routes.size(), 1u);
   EXPECT_EQ(routes[0].cidr, "10.244.2.0/24");
   EXPECT_EQ(routes[0].via, "10.87.0.7");
-  EXPECT_EQ(routes[1].cidr, "fd00:10:244:2::/64");
-  EXPECT_EQ(routes[1].via, "fd00::7");
   auto modified = RoutesFromWatchEvent(
       R"({"type":"MODIFIED","object":{"metadata":{"name":"w3"},"spec":{"podCIDR":"10.244.3.0/24"},)"
       R"("status":{"addresses":[{"type":"InternalIP","address":"10.87.0.8"}]}}})",
-      "w1");
+      kPolicy);
   ASSERT_EQ(modified.size(), 1u);
   EXPECT_EQ(modified[0].node, "w3");
 }
@@ -33,12 +34,20 @@ TEST(NodeWatchTest, AnAddedOrModifiedNodeAsksForARouteToEachCidr) {
 TEST(NodeWatchTest, NothingForItselfDeletionsErrorsOrNoise) {
   const char* self = R"({"type":"ADDED","object":{"metadata":{"name":"w1"},"spec":{"podCIDR":"10.244.1.0/24"},)"
                      R"("status":{"addresses":[{"type":"InternalIP","address":"10.87.0.6"}]}}})";
-  EXPECT_TRUE(RoutesFromWatchEvent(self, "w1").empty());
-  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"DELETED","object":{"metadata":{"name":"w2"}}})", "w1").empty());
-  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"ERROR","object":{"code":410}})", "w1").empty());
-  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"ADDED","object":{"metadata":{"name":"w2"}}})", "w1").empty());
-  EXPECT_TRUE(RoutesFromWatchEvent("not json", "w1").empty());
-  EXPECT_TRUE(RoutesFromWatchEvent("[1,2]", "w1").empty());
+  EXPECT_TRUE(RoutesFromWatchEvent(self, kPolicy).empty());
+  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"DELETED","object":{"metadata":{"name":"w2"}}})", kPolicy).empty());
+  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"ERROR","object":{"code":410}})", kPolicy).empty());
+  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"ADDED","object":{"metadata":{"name":"w2"}}})", kPolicy).empty());
+  EXPECT_TRUE(RoutesFromWatchEvent("not json", kPolicy).empty());
+  EXPECT_TRUE(RoutesFromWatchEvent("[1,2]", kPolicy).empty());
+  // Wrong types anywhere are skipped, not thrown.
+  for (const char* odd : {R"({"type":7,"object":{}})", R"({"type":"ADDED","object":[]})",
+                          R"({"type":"ADDED","object":{"metadata":{"name":3},"spec":{"podCIDR":1}}})",
+                          R"({"type":"ADDED","object":{"metadata":{"name":"w2"},"spec":{"podCIDRs":"x"},)"
+                          R"("status":{"addresses":[1,{"type":"InternalIP","address":5}]}}})",
+                          R"({"type":"ADDED","object":{"metadata":"w2","spec":[],"status":"s"}})"}) {
+    EXPECT_TRUE(RoutesFromWatchEvent(odd, kPolicy).empty()) << odd;
+  }
 }
 
 TEST(NodeWatchTest, KubeconfigCredentialsInlineOrInFiles) {

@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "base/status.h"
 #include "node/config.h"
 
 namespace berth::node {
@@ -26,19 +25,9 @@ struct Finding {
   std::string message;
 };
 
-// Every problem found, not only the first (empty: all is well).
-std::vector<Finding> CheckNode(const NodeConfig& config);
-
-// What berth-node sets up before starting anything, once the checks passed:
-// - a cgroup namespace of its own, whose root is the node container's cgroup (berthd
-//   and kubelet then see their cgroups as the node's, and nest theirs below it);
-//   on v2 berth-node then moves itself to a leaf, init, so the root can delegate
-//   controllers to the cgroups berthd makes;
-// - / made recursively shared (kubelet's mount propagation: Bidirectional volumes);
-// - IPv4 and IPv6 forwarding in the node's network namespace (routed pod traffic);
-// - the host-wide kernel knobs kubelet would set (vm.overcommit_memory,
-//   kernel.panic...) covered in the node's /proc/sys by read-only files holding
-//   kubelet's values, so that kubelet changes nothing on the host.
-Status PrepareNode();
+// Every problem found, not only the first (empty: all is well). With repair (a real
+// start, not --check) what berth-node can mend is mended: state directories made,
+// /dev/kmsg linked.
+std::vector<Finding> CheckNode(const NodeConfig& config, bool repair);
 
 }  // namespace berth::node

@@ -8,41 +8,58 @@
 #include <memory>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
-#include "base/log.h"
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
 
 namespace berth::node {
 
 namespace {
 
-bool IsAddress(const std::string& text) {
-  unsigned char buffer[16];
-  return ::inet_pton(AF_INET, text.c_str(), buffer) == 1 || ::inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+// An address and prefix length, in network byte order.
+struct Prefix {
+  int family = 0;
+  unsigned char bytes[16] = {};
+  int bits = 0;
+};
+
+std::optional<Prefix> ParsePrefix(const std::string& text, bool with_length) {
+  Prefix prefix;
+  size_t slash = text.find('/');
+  if (with_length != (slash != std::string::npos)) return std::nullopt;
+  const std::string address = text.substr(0, slash);
+  prefix.family = address.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  if (::inet_pton(prefix.family, address.c_str(), prefix.bytes) != 1) return std::nullopt;
+  const int max_bits = prefix.family == AF_INET6 ? 128 : 32;
+  prefix.bits = max_bits;
+  if (with_length &&
+      (!absl::SimpleAtoi(text.substr(slash + 1), &prefix.bits) || prefix.bits < 0 || prefix.bits > max_bits)) {
+    return std::nullopt;
+  }
+  return prefix;
 }
 
-bool IsCidr(const std::string& text) {
-  size_t slash = text.find('/');
-  int bits = 0;
-  const bool v6 = text.find(':') != std::string::npos;
-  if (slash == std::string::npos || !absl::SimpleAtoi(text.substr(slash + 1), &bits) || bits < 0 ||
-      bits > (v6 ? 128 : 32)) {
-    return false;
+// Whether inner lies within outer (same family, at least as long, same leading bits).
+bool Within(const Prefix& inner, const Prefix& outer) {
+  if (inner.family != outer.family || inner.bits < outer.bits) return false;
+  for (int bit = 0; bit < outer.bits; ++bit) {
+    const int byte = bit / 8;
+    const unsigned char mask = static_cast<unsigned char>(0x80 >> (bit % 8));
+    if ((inner.bytes[byte] & mask) != (outer.bytes[byte] & mask)) return false;
   }
-  return IsAddress(text.substr(0, slash));
+  return true;
 }
 
 }  // namespace
 
-std::optional<NodeRoute> ParseNodeLine(absl::string_view line, const std::string& self) {
-  std::vector<std::string> fields = absl::StrSplit(line, ' ', absl::SkipWhitespace());
-  if (fields.size() < 3 || fields[0] == self) return std::nullopt;
-  // A node with two InternalIPs (dual stack) lists both: route through the one of
-  // the CIDR's family.
-  const bool v6 = fields[1].find(':') != std::string::npos;
-  for (size_t i = 2; i < fields.size(); ++i) {
-    if ((fields[i].find(':') != std::string::npos) != v6) continue;
-    if (IsCidr(fields[1]) && IsAddress(fields[i])) return NodeRoute{fields[0], fields[1], fields[i]};
+std::optional<NodeRoute> RouteTo(const std::string& node, const std::string& cidr,
+                                 const std::vector<std::string>& addresses, const RoutePolicy& policy) {
+  if (node.empty() || node == policy.self) return std::nullopt;
+  auto prefix = ParsePrefix(cidr, true);
+  auto subnet = ParsePrefix(policy.pod_subnet, true);
+  if (!prefix || !subnet || !Within(*prefix, *subnet)) return std::nullopt;
+  for (const auto& address : addresses) {
+    auto parsed = ParsePrefix(address, false);
+    if (parsed && parsed->family == prefix->family) return NodeRoute{node, cidr, address};
   }
   return std::nullopt;
 }

@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/string_view.h"
-
 namespace berth::node {
 
 struct NodeRoute {
@@ -19,9 +17,18 @@ struct NodeRoute {
   std::string via = {};   // the node's InternalIP
 };
 
-// The route a "NAME CIDR ADDRESS..." line asks for: none for this node, for a node without a CIDR or
-// address yet, or for anything that is not a CIDR and an address.
-std::optional<NodeRoute> ParseNodeLine(absl::string_view line, const std::string& self);
+// Which routes a node may ask for. A kubelet writes its own Node's pod CIDR when it
+// registers, so a CIDR is taken only inside the cluster's pod subnet: no node can
+// reroute the default route or the node network.
+struct RoutePolicy {
+  std::string self = {};        // this node: its own CIDR is on its bridge
+  std::string pod_subnet = {};  // 10.244.0.0/16
+};
+
+// The route to a node's cidr through its address of the CIDR's family; none for this
+// node, for a CIDR outside the pod subnet (or not a CIDR), or without such an address.
+std::optional<NodeRoute> RouteTo(const std::string& node, const std::string& cidr,
+                                 const std::vector<std::string>& addresses, const RoutePolicy& policy);
 
 class RouteTable {
  public:

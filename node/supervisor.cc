@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <functional>
 #include <thread>
 
@@ -84,10 +83,12 @@ bool Supervisor::Spawn(Program& program, int ready_write_fd) {
     ::dup2(output[1], STDOUT_FILENO);
     ::dup2(output[1], STDERR_FILENO);
     if (ready_write_fd >= 0) ::dup2(ready_write_fd, 3);  // dup2 clears CLOEXEC
-    int null = ::open("/dev/null", O_RDONLY);
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null >= 0) ::dup2(null, STDIN_FILENO);
     ::execv(args[0], args.data());
-    std::fprintf(stderr, "exec %s: %m\n", args[0]);
+    // Only async-signal-safe calls between fork and exec in a threaded process.
+    static const char kFailed[] = "exec failed\n";
+    (void)!::write(STDERR_FILENO, kFailed, sizeof(kFailed) - 1);
     ::_exit(127);
   }
   ::close(output[1]);

@@ -4,6 +4,9 @@
 //   berthctl cluster delete [--name N]
 //   berthctl cluster list
 //   berthctl cluster start [--name N]   # brings back nodes whose container is gone
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
@@ -55,8 +58,9 @@ int RunList(const ClusterOptions& options, const std::vector<std::string>& args)
   return 0;
 }
 
-// A node whose pod is gone or not ready gets a new pod; its files are written again
-// for its new address (its volumes, with kubelet's and berthd's state, stay).
+// A node whose pod is gone, not ready or without a running node container gets a new
+// pod; its files are written again for its new address (its volumes, with kubelet's
+// and berthd's state, stay).
 Status Start(const ClusterOptions& options) {
   ASSIGN_OR_RETURN(cluster::ClusterRecord record, cluster::LoadRecord(options.state_dir, options.name));
   ClusterNodes nodes(options.endpoint, options.timeout, options.state_dir);
@@ -69,7 +73,7 @@ Status Start(const ClusterOptions& options) {
     bool running = false;
     for (const auto& pod : pods) {
       if (pod.node != node.name) continue;
-      if (pod.ready) {
+      if (pod.ready && pod.running) {
         running = true;
       } else {
         RETURN_IF_ERROR(nodes.Remove(pod));
@@ -131,15 +135,41 @@ Status DeleteCluster(const ClusterOptions& options) {
   if (pods.empty() && !std::filesystem::exists(dir)) {
     return absl::NotFoundError(absl::StrCat("no cluster named ", options.name));
   }
-  for (const auto& pod : pods) RETURN_IF_ERROR(nodes.Remove(pod));
+  // Everything that can go goes; what could not is reported together.
+  Status result;
+  for (const auto& pod : pods) result.Update(nodes.Remove(pod));
+  if (!result.ok()) {
+    return absl::Status(result.code(), absl::StrCat(result.message(), "; the cluster's files under ", dir,
+                                                    " are kept for another try"));
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("remove ", dir, ": ", ec.message()));
+  if (ec) result.Update(absl::InternalError(absl::StrCat("remove ", dir, ": ", ec.message())));
   const std::string kubeconfig = KubeconfigPath();
   auto existing = ReadFile(kubeconfig);
   if (existing.ok()) {
-    ASSIGN_OR_RETURN(std::string pruned, cluster::RemoveFromKubeconfig(*existing, "berth-" + options.name));
-    RETURN_IF_ERROR(WriteFileAtomically(kubeconfig, pruned, 0600));
+    auto pruned = cluster::RemoveFromKubeconfig(*existing, "berth-" + options.name);
+    if (pruned.ok()) {
+      result.Update(WriteUserFile(kubeconfig, *pruned));
+    } else {
+      result.Update(Annotate(pruned.status(), kubeconfig));
+    }
+  }
+  return result;
+}
+
+Status WriteUserFile(const std::string& path, const std::string& content) {
+  // Through a link to the file it names; the owner and mode of a file that was
+  // there kept (berthctl runs as root, the kubeconfig may be a user's).
+  std::error_code ec;
+  std::string target = std::filesystem::exists(path, ec) ? std::filesystem::canonical(path, ec).string() : path;
+  if (ec) target = path;
+  struct stat before;
+  const bool existed = ::stat(target.c_str(), &before) == 0;
+  std::filesystem::create_directories(std::filesystem::path(target).parent_path(), ec);
+  RETURN_IF_ERROR(WriteFileAtomically(target, content, existed ? (before.st_mode & 07777) : 0600));
+  if (existed && ::chown(target.c_str(), before.st_uid, before.st_gid) != 0) {
+    return ErrnoError(absl::StrCat("chown ", target));
   }
   return absl::OkStatus();
 }
@@ -166,21 +196,28 @@ int RunCluster(const GlobalOptions& global, const std::vector<std::string>& args
   std::vector<std::string> rest = {args[1]};
   for (size_t i = 2; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    for (const char* flag : {"--name", "--state"}) {
-      std::string value;
-      if (arg == flag && i + 1 < args.size()) {
-        value = args[++i];
-      } else if (arg.rfind(std::string(flag) + "=", 0) == 0) {
-        value = arg.substr(std::string(flag).size() + 1);
-      } else {
-        continue;
+    std::string* value = nullptr;
+    std::string flag;
+    for (const char* name : {"--name", "--state"}) {
+      if (arg == name || arg.rfind(std::string(name) + "=", 0) == 0) {
+        flag = name;
+        value = flag == "--name" ? &options.name : &options.state_dir;
       }
-      (std::string(flag) == "--name" ? options.name : options.state_dir) = value;
-      goto next;
     }
-    rest.push_back(arg);
-  next:;
+    if (value == nullptr) {
+      rest.push_back(arg);
+    } else if (arg == flag) {
+      if (i + 1 >= args.size()) {
+        std::cerr << "berthctl cluster: " << flag << " needs a value\n";
+        return 2;
+      }
+      *value = args[++i];
+    } else {
+      *value = arg.substr(flag.size() + 1);
+    }
   }
+  // Mount sources must be absolute: a relative --state is made so here.
+  options.state_dir = std::filesystem::absolute(options.state_dir).lexically_normal().string();
   if (Status valid = cluster::ValidateClusterName(options.name); !valid.ok()) {
     std::cerr << "berthctl cluster: " << valid.message() << "\n";
     return 2;

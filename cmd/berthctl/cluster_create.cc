@@ -19,6 +19,7 @@
 #include "base/process.h"
 #include "cluster/api_client.h"
 #include "cluster/image_builder.h"
+#include "cluster/kubeconfig.h"
 #include "cluster/node_files.h"
 #include "cluster/record.h"
 #include "cluster/registry_push.h"
@@ -95,8 +96,10 @@ cluster::ImageContent ComponentImage(const std::string& kubernetes_dir, const st
 Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, const std::string& berth_version) {
   ASSIGN_OR_RETURN(cluster::RegistryPusher pusher, cluster::RegistryPusher::Create(record.registry));
   ASSIGN_OR_RETURN(cluster::BuiltImage node, cluster::BuildImage(NodeImage(), work_dir));
-  RETURN_IF_ERROR(pusher.Push("berth/node", berth_version, node).status());
-  record.node_image = absl::StrCat("127.0.0.1:", pusher.port(), "/berth/node:", berth_version);
+  ASSIGN_OR_RETURN(std::string digest, pusher.Push("berth/node", berth_version, node));
+  // By digest: the host's berthd runs this image privileged, and the registry takes
+  // pushes from anyone who reaches it (every node does); a tag could be moved.
+  record.node_image = absl::StrCat("127.0.0.1:", pusher.port(), "/berth/node@", digest);
   for (const char* component : kComponents) {
     ASSIGN_OR_RETURN(cluster::BuiltImage image,
                      cluster::BuildImage(ComponentImage(record.kubernetes_dir, component), work_dir));
@@ -125,7 +128,7 @@ Status WriteNodeFiles(const std::string& dir, bool control_plane, const cluster:
   return absl::OkStatus();
 }
 
-// Asks until ready says yes or the deadline passes; UNAVAILABLE with the last
+// Asks until ready says yes or the deadline passes; DEADLINE_EXCEEDED with the last
 // answer then.
 Status WaitUntil(const std::string& what, std::chrono::seconds limit, const std::function<Status()>& ready) {
   const auto deadline = Clock::now() + limit;
@@ -143,15 +146,15 @@ Status MergeUserKubeconfig(const cluster::KubeconfigEntry& entry, std::string* p
   const std::string path = KubeconfigPath();
   std::string existing = ReadFile(path).value_or("");
   ASSIGN_OR_RETURN(std::string merged, cluster::MergeKubeconfig(existing, entry));
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  RETURN_IF_ERROR(WriteFileAtomically(path, merged, 0600));
+  RETURN_IF_ERROR(WriteUserFile(path, merged));
   *path_out = path;
   return absl::OkStatus();
 }
 
+// reserved is set once the cluster's directory is made: from then on a failure has
+// something of this create's to remove.
 Status Create(const ClusterOptions& options, int workers, const std::string& kubernetes_dir,
-              const std::string& registry, std::vector<NodePod>* made) {
+              const std::string& registry, bool* reserved) {
   const auto started = Clock::now();
   auto since = Clock::now();
   ClusterNodes nodes(options.endpoint, options.timeout, options.state_dir);
@@ -180,10 +183,15 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
   }
   ASSIGN_OR_RETURN(std::vector<NodePod> existing, nodes.List(options.name));
   const std::string cluster_dir = cluster::ClusterDir(options.state_dir, options.name);
-  if (!existing.empty() || std::filesystem::exists(cluster_dir)) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.state_dir, ec);
+  // The name is taken by making its directory: of two creates of one name, one wins.
+  if (!existing.empty() || ::mkdir(cluster_dir.c_str(), 0700) != 0) {
+    if (existing.empty() && errno != EEXIST) return ErrnoError(absl::StrCat("mkdir ", cluster_dir));
     return absl::AlreadyExistsError(absl::StrCat("cluster ", options.name, " exists; `berthctl cluster delete --name ",
                                                  options.name, "` first"));
   }
+  *reserved = true;
   record.spec.control_plane_name = options.name + "-control-plane";
   record.nodes.push_back({record.spec.control_plane_name, true});
   for (int i = 1; i <= workers; ++i) {
@@ -195,7 +203,6 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
 
   since = Clock::now();
   Step(absl::StrCat("building images and pushing them to ", registry));
-  std::error_code ec;
   std::filesystem::create_directories(cluster_dir + "/images", ec);
   if (ec) return absl::InternalError(absl::StrCat("mkdir ", cluster_dir, ": ", ec.message()));
   RETURN_IF_ERROR(PushImages(record, cluster_dir + "/images", version.runtime_version()));
@@ -208,8 +215,7 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
   std::vector<NodePod> pods;
   for (const auto& node : record.nodes) {
     ASSIGN_OR_RETURN(NodePod pod, nodes.RunPod(record, node));
-    made->push_back(pod);
-    pods.push_back(pod);
+    pods.push_back(std::move(pod));
   }
   record.spec.control_plane_ip = pods.front().ip;
   RETURN_IF_ERROR(cluster::SaveRecord(options.state_dir, record));
@@ -247,7 +253,13 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
   Done("all nodes Ready", since);
 
   std::string kubeconfig;
-  RETURN_IF_ERROR(MergeUserKubeconfig(admin, &kubeconfig));
+  if (Status merged = MergeUserKubeconfig(admin, &kubeconfig); !merged.ok()) {
+    // The cluster is up: it stays, with its kubeconfig beside it.
+    kubeconfig = cluster_dir + "/kubeconfig";
+    RETURN_IF_ERROR(WriteFileAtomically(kubeconfig, cluster::Kubeconfig(admin), 0600));
+    std::cerr << "berthctl cluster create: " << KubeconfigPath() << " was left alone (" << merged.message()
+              << ")\n";
+  }
   auto total = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
   std::cout << "\nCluster " << options.name << " is up in " << total / 1000 << "." << (total % 1000) / 100
             << " s. Context berth-" << options.name << " is in " << kubeconfig << ":\n\n  kubectl --context berth-"
@@ -286,11 +298,11 @@ int RunClusterCreate(const ClusterOptions& options, const std::vector<std::strin
   }
   std::cout << "Creating cluster " << options.name << " (1 control-plane node, " << workers << " worker"
             << (workers == 1 ? "" : "s") << ")\n";
-  std::vector<NodePod> made;
-  Status created = Create(options, workers, kubernetes_dir, line.flags["registry"].as<std::string>(), &made);
+  bool reserved = false;
+  Status created = Create(options, workers, kubernetes_dir, line.flags["registry"].as<std::string>(), &reserved);
   if (created.ok()) return 0;
   std::cerr << "berthctl cluster create: " << created.message() << "\n";
-  if (absl::IsAlreadyExists(created)) return 1;
+  if (!reserved) return 1;  // nothing of this create's to remove
   if (line.flags.count("retain")) {
     std::cerr << "kept what was made (--retain); `berthctl cluster delete --name " << options.name
               << "` removes it\n";

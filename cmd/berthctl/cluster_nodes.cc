@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/random_id.h"
+#include "image/digest.h"
 
 namespace berth::ctl {
 
@@ -20,6 +21,12 @@ void AddMount(::runtime::v1::ContainerConfig& config, const std::string& host, c
 }
 
 }  // namespace
+
+ClusterNodes::ClusterNodes(const std::string& endpoint, std::chrono::milliseconds timeout, std::string state_dir)
+    : client_(endpoint),
+      timeout_(timeout),
+      state_dir_(std::move(state_dir)),
+      state_label_(image::Sha256Of(state_dir_).substr(7, 16)) {}
 
 Status RpcError(const std::string& rpc, const grpc::Status& status) {
   return Status(static_cast<absl::StatusCode>(status.error_code()), absl::StrCat(rpc, ": ", status.error_message()));
@@ -45,6 +52,7 @@ StatusOr<NodePod> ClusterNodes::RunPod(const cluster::ClusterRecord& record, con
   config.set_log_directory(dir + "/logs");
   (*config.mutable_labels())[kClusterLabel] = record.spec.name;
   (*config.mutable_labels())[kNodeLabel] = node.name;
+  (*config.mutable_labels())[kStateLabel] = state_label_;
   auto* security = config.mutable_linux()->mutable_security_context();
   security->set_privileged(true);
   security->mutable_namespace_options()->set_network(::runtime::v1::POD);
@@ -60,7 +68,10 @@ StatusOr<NodePod> ClusterNodes::RunPod(const cluster::ClusterRecord& record, con
   ask.set_pod_sandbox_id(pod.pod_id);
   ::runtime::v1::PodSandboxStatusResponse answer;
   status = client_.runtime().PodSandboxStatus(Context().get(), ask, &answer);
-  if (!status.ok()) return RpcError("PodSandboxStatus " + node.name, status);
+  if (!status.ok()) {
+    (void)Remove(pod);
+    return RpcError("PodSandboxStatus " + node.name, status);
+  }
   pod.ip = answer.status().network().ip();
   pod.ready = true;
   if (pod.ip.empty()) {
@@ -113,6 +124,7 @@ Status ClusterNodes::StartNode(const cluster::ClusterRecord& record, const clust
 StatusOr<std::vector<NodePod>> ClusterNodes::List(const std::string& cluster) {
   ::runtime::v1::ListPodSandboxRequest request;
   (*request.mutable_filter()->mutable_label_selector())[kClusterLabel] = cluster;
+  (*request.mutable_filter()->mutable_label_selector())[kStateLabel] = state_label_;
   ::runtime::v1::ListPodSandboxResponse response;
   auto status = client_.runtime().ListPodSandbox(Context().get(), request, &response);
   if (!status.ok()) return RpcError("ListPodSandbox", status);
@@ -123,6 +135,14 @@ StatusOr<std::vector<NodePod>> ClusterNodes::List(const std::string& cluster) {
     pod.node = label == item.labels().end() ? "" : label->second;
     pod.pod_id = item.id();
     pod.ready = item.state() == ::runtime::v1::SANDBOX_READY;
+    ::runtime::v1::ListContainersRequest list;
+    list.mutable_filter()->set_pod_sandbox_id(pod.pod_id);
+    ::runtime::v1::ListContainersResponse containers;
+    status = client_.runtime().ListContainers(Context().get(), list, &containers);
+    if (!status.ok()) return RpcError("ListContainers", status);
+    for (const auto& container : containers.containers()) {
+      pod.running = pod.running || container.state() == ::runtime::v1::CONTAINER_RUNNING;
+    }
     pods.push_back(std::move(pod));
   }
   return pods;
@@ -137,9 +157,10 @@ Status ClusterNodes::Remove(const NodePod& pod) {
   for (const auto& container : containers.containers()) {
     ::runtime::v1::StopContainerRequest stop;
     stop.set_container_id(container.id());
-    stop.set_timeout(15);
+    // berth-node's orderly stop takes up to 30 s (kube-proxy, kubelet, berthd).
+    stop.set_timeout(35);
     ::runtime::v1::StopContainerResponse stopped;
-    status = client_.runtime().StopContainer(Context(std::chrono::seconds(30)).get(), stop, &stopped);
+    status = client_.runtime().StopContainer(Context(std::chrono::seconds(50)).get(), stop, &stopped);
     if (!status.ok()) return RpcError("StopContainer " + pod.node, status);
   }
   ::runtime::v1::StopPodSandboxRequest stop;

@@ -16,29 +16,31 @@ namespace berth::ctl {
 
 inline constexpr char kClusterLabel[] = "berth.io/cluster";
 inline constexpr char kNodeLabel[] = "berth.io/cluster-node";
+// Which --state made the cluster: a name is unique only within one state directory.
+inline constexpr char kStateLabel[] = "berth.io/cluster-state";
 
 struct NodePod {
   std::string node;
   std::string pod_id;
   std::string ip;
-  bool ready = false;  // the pod sandbox is ready
+  bool ready = false;    // the pod sandbox is ready
+  bool running = false;  // and its node container runs
   ::runtime::v1::PodSandboxConfig config;
 };
 
 class ClusterNodes {
  public:
-  ClusterNodes(const std::string& endpoint, std::chrono::milliseconds timeout, std::string state_dir)
-      : client_(endpoint), timeout_(timeout), state_dir_(std::move(state_dir)) {}
+  ClusterNodes(const std::string& endpoint, std::chrono::milliseconds timeout, std::string state_dir);
 
   // The node's pod sandbox, on the host's pod network; its address is known once
   // this returns.
   StatusOr<NodePod> RunPod(const cluster::ClusterRecord& record, const cluster::NodeRecord& node);
   // The node container in it, created and started.
   Status StartNode(const cluster::ClusterRecord& record, const cluster::NodeRecord& node, const NodePod& pod);
-  // Every node pod of the cluster the host's berthd has.
+  // Every node pod of the cluster (of this state directory) the host's berthd has.
   StatusOr<std::vector<NodePod>> List(const std::string& cluster);
-  // Stops the node container (berth-node stops kubelet and berthd), then removes
-  // the pod.
+  // Stops the node container (berth-node stops kube-proxy, kubelet and berthd, up
+  // to 10 s each), then removes the pod.
   Status Remove(const NodePod& pod);
   // Pulls image into the host's berthd.
   Status Pull(const std::string& image);
@@ -51,6 +53,7 @@ class ClusterNodes {
   cri::CriClient client_;
   std::chrono::milliseconds timeout_;
   std::string state_dir_;
+  std::string state_label_;  // kStateLabel's value: a digest of state_dir_
 };
 
 // A gRPC failure as a Status with the call's name.

@@ -3,6 +3,7 @@
 // puts in its cache (skipped, saying how to build them, where they are missing).
 // Real clients throughout: kubectl against the cluster's API server, the scheduler,
 // the controllers and kube-proxy doing their jobs on berth nodes.
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -223,7 +225,7 @@ class ClusterTest : public PodFixture {
 TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
   auto created = Berthctl({"create", "--nodes", "2", "--kubernetes", K8sCache() + "/bin", "--registry",
                            registry_->host_port()},
-                          std::chrono::seconds(600));
+                          std::chrono::seconds(300));
   created_ = true;
   ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
   EXPECT_TRUE(absl::StrContains(created.out, "Context berth-e2e")) << created.out;
@@ -277,10 +279,18 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
                              "pod/" + remote_host, "0:8080"},
                             false);
   ASSERT_TRUE(forward.ok()) << forward.status();
+  // Ended, by pid, whatever happens below.
+  absl::Cleanup stop_forward = [pid = forward->pid] {
+    ::kill(pid, SIGTERM);
+    (void)WaitChild(pid);
+  };
   std::string said;
   char buffer[256];
   int port = 0;
-  while (port == 0) {
+  const auto forward_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (port == 0 && std::chrono::steady_clock::now() < forward_deadline) {
+    pollfd ready = {forward->stdout.get(), POLLIN, 0};
+    if (::poll(&ready, 1, 1000) <= 0) continue;
     ssize_t n = ::read(forward->stdout.get(), buffer, sizeof(buffer));
     if (n <= 0) break;
     said.append(buffer, static_cast<size_t>(n));
@@ -293,8 +303,6 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
   }
   ASSERT_GT(port, 0) << said;
   auto page = SendHttp({.url = absl::StrCat("http://127.0.0.1:", port, "/")});
-  ::kill(forward->pid, SIGTERM);
-  (void)WaitChild(forward->pid);
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(page->body, remote_host + "\n");
 
