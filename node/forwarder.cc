@@ -46,7 +46,8 @@ void Relay(int a, int b) {
   bool open[2] = {true, true};  // a->b, b->a
   char buffer[64 * 1024];
   while (open[0] || open[1]) {
-    pollfd fds[2] = {{a, static_cast<short>(open[0] ? POLLIN : 0), 0}, {b, static_cast<short>(open[1] ? POLLIN : 0), 0}};
+    pollfd fds[2] = {{a, static_cast<short>(open[0] ? POLLIN : 0), 0},
+                     {b, static_cast<short>(open[1] ? POLLIN : 0), 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return;

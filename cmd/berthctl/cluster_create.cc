@@ -291,7 +291,9 @@ int RunClusterCreate(const ClusterOptions& options, const std::vector<std::strin
     return 2;
   }
   std::string kubernetes_dir = line.flags.count("kubernetes") ? line.flags["kubernetes"].as<std::string>() : "";
-  if (kubernetes_dir.empty() && std::getenv("BERTH_KUBERNETES_DIR")) kubernetes_dir = std::getenv("BERTH_KUBERNETES_DIR");
+  if (kubernetes_dir.empty() && std::getenv("BERTH_KUBERNETES_DIR")) {
+    kubernetes_dir = std::getenv("BERTH_KUBERNETES_DIR");
+  }
   if (kubernetes_dir.empty()) {
     std::cerr << "berthctl cluster create: give the Kubernetes binaries' directory with --kubernetes\n";
     return 2;

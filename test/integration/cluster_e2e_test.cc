@@ -51,7 +51,8 @@ spec:
       containers:
       - name: web
         image: busybox
-        command: [sh, -c, 'mkdir -p /www && hostname > /www/index.html && echo "serving $(hostname)" && exec httpd -f -p 8080 -h /www']
+        command: [sh, -c, 'mkdir -p /www && hostname > /www/index.html && echo "serving $(hostname)" &&
+                  exec httpd -f -p 8080 -h /www']
         ports: [{containerPort: 8080}]
         readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
 ---
@@ -321,8 +322,8 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
     if (top.exit_code == 0 && absl::StrContains(top.out, client_pod)) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
-  EXPECT_TRUE(absl::StrContains(top.out, client_pod)) << top.out << top.err
-                                                      << Kubectl({"-n", "kube-system", "logs", "deploy/metrics-server"}).out;
+  EXPECT_TRUE(absl::StrContains(top.out, client_pod))
+      << top.out << top.err << Kubectl({"-n", "kube-system", "logs", "deploy/metrics-server"}).out;
   auto top_nodes = Kubectl({"top", "node", "--no-headers"});
   EXPECT_TRUE(absl::StrContains(top_nodes.out, "e2e-worker2")) << top_nodes.out << top_nodes.err;
 
