@@ -120,8 +120,13 @@ StatusOr<UniqueFd> SealedCopy(int fd, const char* name) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return ErrnoError(absl::StrCat("copy ", name));
   }
-  if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
-    return ErrnoError(absl::StrCat("seal ", name));
+  // The kernel refuses F_SEAL_WRITE (EBUSY) while pages of the file are still pinned,
+  // and sendfile's pipe may hold a few for a moment after it returns; it waits for
+  // them only briefly itself, so on a loaded machine the seal is asked for again.
+  for (int attempt = 0;; ++attempt) {
+    if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0) break;
+    if (errno != EBUSY || attempt == 50) return ErrnoError(absl::StrCat("seal ", name));
+    ::usleep(2000);
   }
   return copy;
 }
