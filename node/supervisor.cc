@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -27,11 +26,16 @@ constexpr auto kStopGrace = std::chrono::seconds(10);
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
 constexpr auto kHealthyRun = std::chrono::seconds(60);
 
-// Hands each line read from `from` to handle (without its newline).
-void ReadLines(UniqueFd from, std::function<void(const std::string&)> handle) {
-  std::thread([from = std::move(from), handle = std::move(handle)]() {
+// Copies a program's output to stderr a line at a time, each prefixed with its name,
+// so that lines of different programs never interleave within a line.
+void PrefixLines(UniqueFd from, const std::string& name) {
+  std::thread([from = std::move(from), prefix = name + ": "]() {
     std::string pending;
     char buffer[8192];
+    auto emit = [&](absl::string_view text) {
+      std::string line = absl::StrCat(prefix, text, "\n");
+      (void)!::write(STDERR_FILENO, line.data(), line.size());
+    };
     while (true) {
       ssize_t n = ::read(from.get(), buffer, sizeof(buffer));
       if (n < 0 && errno == EINTR) continue;
@@ -39,20 +43,12 @@ void ReadLines(UniqueFd from, std::function<void(const std::string&)> handle) {
       pending.append(buffer, static_cast<size_t>(n));
       size_t end;
       while ((end = pending.find('\n')) != std::string::npos) {
-        handle(pending.substr(0, end));
+        emit(absl::string_view(pending).substr(0, end));
         pending.erase(0, end + 1);
       }
     }
-    if (!pending.empty()) handle(pending);
+    if (!pending.empty()) emit(pending);
   }).detach();
-}
-
-// Copies a program's output to stderr a line at a time, each prefixed with its name.
-void PrefixLines(UniqueFd from, const std::string& name) {
-  ReadLines(std::move(from), [prefix = name + ": "](const std::string& text) {
-    std::string line = prefix + text + "\n";
-    (void)!::write(STDERR_FILENO, line.data(), line.size());
-  });
 }
 
 }  // namespace

@@ -188,19 +188,20 @@ class ClusterTest : public PodFixture {
     std::vector<std::string> argv = {BERTHCTL_PATH, "--endpoint", "unix://" + socket_, "cluster", args[0],
                                      "--name", kCluster, "--state", dir_ + "/clusters"};
     argv.insert(argv.end(), args.begin() + 1, args.end());
-    RunOptions options;
-    options.timeout = timeout;
-    options.extra_env = {"KUBECONFIG=" + kubeconfig_};
-    auto result = RunProcess(argv, options);
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : RunResult{};
+    return Run(std::move(argv), timeout);
   }
 
   RunResult Kubectl(std::vector<std::string> args, std::chrono::seconds timeout = std::chrono::seconds(120)) {
     std::vector<std::string> argv = {K8sCache() + "/bin/kubectl", "--kubeconfig", kubeconfig_};
     argv.insert(argv.end(), args.begin(), args.end());
+    return Run(std::move(argv), timeout);
+  }
+
+  // argv with this test's kubeconfig in the environment (berthctl writes it).
+  RunResult Run(std::vector<std::string> argv, std::chrono::seconds timeout) {
     RunOptions options;
     options.timeout = timeout;
+    options.extra_env = {"KUBECONFIG=" + kubeconfig_};
     auto result = RunProcess(argv, options);
     EXPECT_TRUE(result.ok()) << result.status();
     return result.ok() ? *result : RunResult{};
