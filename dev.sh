@@ -174,7 +174,7 @@ cluster)
   shift
   [ -S /run/berth/berth.sock ] || { log "no berthd at /run/berth/berth.sock: start it with ./dev.sh run"; exit 1; }
   command -v go >/dev/null || { log "cluster needs Go (1.26) to build Kubernetes from the module proxy"; exit 1; }
-  test/k8s/build.sh kubelet kube-proxy kubectl etcd kube-apiserver kube-controller-manager kube-scheduler
+  test/k8s/build.sh kubelet kube-proxy kubectl etcd kube-apiserver kube-controller-manager kube-scheduler coredns
   start_cluster_registry
   exec ./build/cmd/berthctl cluster create --kubernetes "${BERTH_K8S_CACHE:-/var/cache/berth/k8s-v1.37.2}/bin" "$@"
   ;;
@@ -182,7 +182,7 @@ test-k8s)
   setup; build
   command -v go >/dev/null || { log "test-k8s needs Go (1.26) to build Kubernetes from the module proxy"; exit 1; }
   test/k8s/build.sh kubelet kube-apiserver kubectl etcd kube-proxy kube-controller-manager kube-scheduler \
-    metrics-server e2e_node.test ginkgo agnhost
+    metrics-server coredns e2e_node.test ginkgo agnhost
   log "tests with a real kubelet (an API server for in-place resize; a smoke part of the node e2e suite)"
   (cd build && ctest -L k8s --output-on-failure)
   ;;

@@ -24,10 +24,22 @@ curl_blob Blob(const std::string& pem) {
   return {const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_NOCOPY};
 }
 
+// The Status an API server's error answer stands for.
+Status AnswerStatus(long http_status, const std::string& what, const std::string& response) {
+  std::string message = absl::StrCat(what, ": HTTP ", http_status, " ", response.substr(0, 300));
+  switch (http_status) {
+    case 404: return absl::NotFoundError(message);
+    case 409: return absl::AlreadyExistsError(message);
+    case 401:
+    case 403: return absl::PermissionDeniedError(message);
+    default: return absl::FailedPreconditionError(message);
+  }
+}
+
 }  // namespace
 
 StatusOr<std::string> ApiClient::Send(const std::string& method, const std::string& path,
-                                      const std::string& body) const {
+                                      const std::string& content_type, const std::string& body) const {
   std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
   if (!curl) return absl::InternalError("curl_easy_init");
   CURL* c = curl.get();
@@ -50,7 +62,7 @@ StatusOr<std::string> ApiClient::Send(const std::string& method, const std::stri
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
   std::unique_ptr<curl_slist, CurlFree> headers;
   if (method != "GET") {
-    headers.reset(curl_slist_append(nullptr, "Content-Type: application/strategic-merge-patch+json"));
+    headers.reset(curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str()));
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
@@ -59,14 +71,11 @@ StatusOr<std::string> ApiClient::Send(const std::string& method, const std::stri
   if (code != CURLE_OK) return absl::UnavailableError(absl::StrCat(url, ": ", curl_easy_strerror(code)));
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  if (status != 200) {
-    return absl::FailedPreconditionError(absl::StrCat(method, " ", url, ": HTTP ", status, " ",
-                                                      response.substr(0, 300)));
-  }
+  if (status < 200 || status > 299) return AnswerStatus(status, absl::StrCat(method, " ", url), response);
   return response;
 }
 
-StatusOr<std::string> ApiClient::Get(const std::string& path) const { return Send("GET", path, ""); }
+StatusOr<std::string> ApiClient::Get(const std::string& path) const { return Send("GET", path, "", ""); }
 
 StatusOr<nlohmann::json> ApiClient::GetJson(const std::string& path) const {
   ASSIGN_OR_RETURN(std::string body, Get(path));
@@ -76,7 +85,11 @@ StatusOr<nlohmann::json> ApiClient::GetJson(const std::string& path) const {
 }
 
 Status ApiClient::Patch(const std::string& path, const nlohmann::json& patch) const {
-  return Send("PATCH", path, patch.dump()).status();
+  return Send("PATCH", path, "application/strategic-merge-patch+json", patch.dump()).status();
+}
+
+Status ApiClient::Create(const std::string& collection, const nlohmann::json& object) const {
+  return Send("POST", collection, "application/json", object.dump()).status();
 }
 
 std::vector<std::string> ReadyNodes(const nlohmann::json& node_list) {

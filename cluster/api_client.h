@@ -1,6 +1,6 @@
 // Just enough of the Kubernetes API for berthctl cluster to watch its cluster come
-// up: GETs with the administrator's client certificate, the server checked against
-// the cluster's CA.
+// up and add what it needs: GET, PATCH and create, with the administrator's client
+// certificate, the server checked against the cluster's CA.
 #pragma once
 
 #include <string>
@@ -16,15 +16,19 @@ class ApiClient {
  public:
   explicit ApiClient(KubeconfigEntry credentials) : credentials_(std::move(credentials)) {}
 
-  // The body of a 200 answer; UNAVAILABLE when the server cannot be reached,
-  // FAILED_PRECONDITION naming the status otherwise.
+  // The body of a 2xx answer; UNAVAILABLE when the server cannot be reached,
+  // otherwise the answer's status as a code (404 NOT_FOUND, 409 ALREADY_EXISTS,
+  // 401/403 PERMISSION_DENIED, others FAILED_PRECONDITION) with its message.
   StatusOr<std::string> Get(const std::string& path) const;
   StatusOr<nlohmann::json> GetJson(const std::string& path) const;
   // A strategic-merge PATCH.
   Status Patch(const std::string& path, const nlohmann::json& patch) const;
+  // A POST of object to collection; ALREADY_EXISTS when one of its name is there.
+  Status Create(const std::string& collection, const nlohmann::json& object) const;
 
  private:
-  StatusOr<std::string> Send(const std::string& method, const std::string& path, const std::string& body) const;
+  StatusOr<std::string> Send(const std::string& method, const std::string& path, const std::string& content_type,
+                             const std::string& body) const;
 
   KubeconfigEntry credentials_;
 };

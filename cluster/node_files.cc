@@ -1,5 +1,7 @@
 #include "cluster/node_files.h"
 
+#include <arpa/inet.h>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -25,13 +27,6 @@ YAML::Node List(const std::vector<std::string>& items) {
   YAML::Node list(YAML::NodeType::Sequence);
   for (const auto& item : items) list.push_back(item);
   return list;
-}
-
-// The first address of a service subnet: the kubernetes Service's ClusterIP.
-std::string FirstServiceIp(const std::string& subnet) {
-  std::vector<std::string> octets = absl::StrSplit(subnet.substr(0, subnet.find('/')), '.');
-  if (octets.size() != 4) return "10.96.0.1";
-  return absl::StrCat(octets[0], ".", octets[1], ".", octets[2], ".", std::stoi(octets[3]) + 1);
 }
 
 // A static pod on the control-plane node: host network, the node's files mounted.
@@ -149,7 +144,7 @@ std::string SchedulerPod(const ClusterSpec& c) {
                    {{"kubeconfig", kubeconfig, true, "FileOrCreate"}});
 }
 
-std::string KubeletConfig() {
+std::string KubeletConfig(const ClusterSpec& c) {
   YAML::Node k;
   k["apiVersion"] = "kubelet.config.k8s.io/v1beta1";
   k["kind"] = "KubeletConfiguration";
@@ -161,6 +156,8 @@ std::string KubeletConfig() {
   k["containerRuntimeEndpoint"] = "unix:///run/berth/berth.sock";
   k["staticPodPath"] = "/etc/kubernetes/manifests";
   k["clusterDomain"] = "cluster.local";
+  // Without cluster DNS, pods get the node's resolvers rather than one that never answers.
+  if (!c.dns_ip.empty()) k["clusterDNS"] = List({c.dns_ip});
   k["failSwapOn"] = false;
   // This machine (and many a CI runner) has cgroup v1; kubelet 1.35+ refuses it by default.
   k["failCgroupV1"] = false;
@@ -252,6 +249,7 @@ std::string NodeYaml(const ClusterSpec& c, const NodeSpec& node) {
   n["routes"]["kubeconfig"] = "/etc/kubernetes/kube-proxy.conf";
   n["routes"]["node_name"] = node.name;
   n["routes"]["pod_subnet"] = c.pod_subnet;
+  n["masquerade"] = c.pod_subnet;
   return Emit(n);
 }
 
@@ -286,7 +284,7 @@ Status AddControlPlane(const ClusterSpec& c, const NodeSpec& node, const Cluster
        {.common_name = "kube-apiserver",
         .dns_names = {"kubernetes", "kubernetes.default", "kubernetes.default.svc",
                       "kubernetes.default.svc.cluster.local", "localhost", node.name},
-        .ip_addresses = {FirstServiceIp(c.service_subnet), node.ip, "127.0.0.1"},
+        .ip_addresses = {ServiceIp(c.service_subnet, 1), node.ip, "127.0.0.1"},
         .server = true}},
       {&pki.ca, "apiserver-kubelet-client",
        {.common_name = "kube-apiserver-kubelet-client", .organizations = {"system:masters"}, .client = true}},
@@ -358,7 +356,7 @@ StatusOr<Files> NodeFiles(const ClusterSpec& c, const NodeSpec& node, const Clus
   files["config/node.yaml"] = NodeYaml(c, node);
   files["config/berthd.yaml"] = BerthdConfig(c);
   files["config/cni.template"] = CniTemplate(c);
-  files["kubelet/config.yaml"] = KubeletConfig();
+  files["kubelet/config.yaml"] = KubeletConfig(c);
   files["kubernetes/pki/ca.crt"] = pki.ca.pem().certificate;
   files["kubernetes/kube-proxy.yaml"] = KubeProxyConfig(c);
   ASSIGN_OR_RETURN(files["kubernetes/kubelet.conf"],
@@ -373,6 +371,14 @@ StatusOr<KubeconfigEntry> AdminKubeconfig(const ClusterSpec& c, const ClusterPki
                                              .organizations = {"system:masters"}, .client = true}));
   return KubeconfigEntry{.name = absl::StrCat("berth-", c.name), .server = ApiServerUrl(c),
                          .ca_certificate = pki.ca.pem().certificate, .client = client};
+}
+
+std::string ServiceIp(const std::string& subnet, uint32_t n) {
+  in_addr base;
+  if (::inet_pton(AF_INET, subnet.substr(0, subnet.find('/')).c_str(), &base) != 1) return "";
+  in_addr address{htonl(ntohl(base.s_addr) + n)};
+  char text[INET_ADDRSTRLEN];
+  return ::inet_ntop(AF_INET, &address, text, sizeof(text)) ? text : "";
 }
 
 std::string ApiServerUrl(const ClusterSpec& c) {

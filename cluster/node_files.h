@@ -6,6 +6,7 @@
 // node container (NodeVolumes).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@ struct ClusterSpec {
   std::string service_subnet = "10.96.0.0/16";
   std::string control_plane_name = {};
   std::string control_plane_ip = {};
+  std::string dns_ip = {};  // the kube-dns Service's ClusterIP; empty: no cluster DNS
 };
 
 struct NodeSpec {
@@ -59,6 +61,9 @@ StatusOr<Files> NodeFiles(const ClusterSpec& cluster, const NodeSpec& node, cons
 
 // The cluster's administrator, for the user's kubeconfig (context berth-<name>).
 StatusOr<KubeconfigEntry> AdminKubeconfig(const ClusterSpec& cluster, const ClusterPki& pki);
+
+// The n-th address of a service subnet (n = 1: the kubernetes Service; 10: kube-dns).
+std::string ServiceIp(const std::string& subnet, uint32_t n);
 
 // Where the API server answers: https://IP:6443.
 std::string ApiServerUrl(const ClusterSpec& cluster);

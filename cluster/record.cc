@@ -44,6 +44,7 @@ Status SaveRecord(const std::string& state_dir, const ClusterRecord& r) {
       {"service_subnet", r.spec.service_subnet},
       {"control_plane_name", r.spec.control_plane_name},
       {"control_plane_ip", r.spec.control_plane_ip},
+      {"dns_ip", r.spec.dns_ip},
       {"kubernetes_dir", r.kubernetes_dir},
       {"berth_dir", r.berth_dir},
       {"registry", r.registry},
@@ -75,6 +76,7 @@ StatusOr<ClusterRecord> LoadRecord(const std::string& state_dir, const std::stri
     r.spec.service_subnet = json.at("service_subnet").get<std::string>();
     r.spec.control_plane_name = json.at("control_plane_name").get<std::string>();
     r.spec.control_plane_ip = json.at("control_plane_ip").get<std::string>();
+    r.spec.dns_ip = json.value("dns_ip", "");
     r.kubernetes_dir = json.at("kubernetes_dir").get<std::string>();
     r.berth_dir = json.at("berth_dir").get<std::string>();
     r.registry = json.at("registry").get<std::string>();

@@ -18,8 +18,9 @@
 #include "base/log.h"
 #include "node/config.h"
 #include "node/forwarder.h"
-#include "node/node_watch.h"
 #include "node/node_setup.h"
+#include "node/node_watch.h"
+#include "node/pod_egress.h"
 #include "node/preflight.h"
 #include "node/supervisor.h"
 
@@ -69,6 +70,14 @@ int main(int argc, char** argv) {
   if (!prepared.ok()) {
     std::cerr << "berth-node: " << prepared.message() << "\n";
     return 1;
+  }
+  if (!config->masquerade.empty()) {
+    // Before anything of berth-node's reaps children: iptables is waited for here.
+    Status masqueraded = node::MasqueradePodEgress(config->masquerade);
+    if (!masqueraded.ok()) {
+      std::cerr << "berth-node: " << masqueraded.message() << "\n";
+      return 1;
+    }
   }
   std::vector<std::unique_ptr<node::PortForwarder>> forwarders;
   for (const auto& forward : config->forward) {

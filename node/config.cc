@@ -1,5 +1,7 @@
 #include "node/config.h"
 
+#include <arpa/inet.h>
+
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -92,6 +94,17 @@ Status ParseRoutes(const YAML::Node& map, NodeConfig& config) {
   return absl::OkStatus();
 }
 
+// "A.B.C.D/N" with N at most 32.
+bool IsIpv4Cidr(const std::string& text) {
+  size_t slash = text.find('/');
+  if (slash == std::string::npos || slash + 1 == text.size() || text.size() - slash > 3) return false;
+  in_addr address;
+  if (::inet_pton(AF_INET, text.substr(0, slash).c_str(), &address) != 1) return false;
+  const std::string bits = text.substr(slash + 1);
+  if (bits.find_first_not_of("0123456789") != std::string::npos) return false;
+  return std::stoi(bits) <= 32;
+}
+
 }  // namespace
 
 StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml) {
@@ -103,7 +116,7 @@ StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml) {
   }
   if (!root.IsMap()) return absl::InvalidArgumentError("the node config must be a map");
   try {
-    RETURN_IF_ERROR(UnknownKeys(root, {"berthd", "services", "state_dirs", "forward", "routes"}, ""));
+    RETURN_IF_ERROR(UnknownKeys(root, {"berthd", "services", "state_dirs", "forward", "routes", "masquerade"}, ""));
     NodeConfig config;
     if (!root["berthd"]) return absl::InvalidArgumentError("berthd (its argv) is required");
     ASSIGN_OR_RETURN(config.berthd, TextList(root["berthd"], "berthd", false));
@@ -116,6 +129,12 @@ StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml) {
     }
     if (root["forward"]) RETURN_IF_ERROR(ParseForward(root["forward"], config));
     if (root["routes"]) RETURN_IF_ERROR(ParseRoutes(root["routes"], config));
+    if (root["masquerade"]) {
+      ASSIGN_OR_RETURN(config.masquerade, Text(root["masquerade"], "masquerade"));
+      if (!IsIpv4Cidr(config.masquerade)) {
+        return absl::InvalidArgumentError(absl::StrCat("masquerade must be an IPv4 CIDR: ", config.masquerade));
+      }
+    }
     return config;
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("bad node config: ", e.what()));

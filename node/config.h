@@ -13,6 +13,7 @@
 //     kubeconfig: /etc/kubernetes/kube-proxy.conf   # may list and watch nodes
 //     pod_subnet: 10.244.0.0/16                     # only CIDRs inside it are routed
 //     node_name: worker-1
+//   masquerade: 10.244.0.0/16       # pods' traffic out of it leaves with the node's address
 //
 // berthctl cluster writes it; a hand-made one works the same.
 #pragma once
@@ -49,6 +50,7 @@ struct NodeConfig {
   std::vector<std::string> state_dirs = {};
   std::vector<Forward> forward;
   std::optional<RouteSync> routes;
+  std::string masquerade = {};  // an IPv4 CIDR, or empty
 };
 
 // INVALID_ARGUMENT naming the key for anything malformed or unknown.

@@ -18,6 +18,7 @@ forward:
   - port: 5000
     netns: /run/berth-node/host-netns
 routes: {kubeconfig: /etc/kubernetes/kube-proxy.conf, node_name: w1, pod_subnet: 10.244.0.0/16}
+masquerade: 10.244.0.0/16
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->berthd.size(), 3u);
@@ -30,6 +31,7 @@ routes: {kubeconfig: /etc/kubernetes/kube-proxy.conf, node_name: w1, pod_subnet:
   EXPECT_EQ(config->forward[0].netns, "/run/berth-node/host-netns");
   ASSERT_TRUE(config->routes.has_value());
   EXPECT_EQ(config->routes->node_name, "w1");
+  EXPECT_EQ(config->masquerade, "10.244.0.0/16");
 }
 
 TEST(NodeConfigTest, OnlyBerthdIsRequired) {
@@ -59,6 +61,11 @@ TEST(NodeConfigTest, RefusesWhatItCannotRun) {
       {"berthd: [/b]\nroutes: {kubeconfig: /c, pod_subnet: 10.244.0.0/16}", "routes.node_name"},
       {"berthd: [/b]\nroutes: {kubeconfig: /c, node_name: n}", "routes.pod_subnet"},
       {"berthd: [/b]\nroutes: {kubectl: /k, kubeconfig: /c, node_name: n}", "unknown key routes.kubectl"},
+      {"berthd: [/b]\nmasquerade: 10.244.0.0", "masquerade must be an IPv4 CIDR"},
+      {"berthd: [/b]\nmasquerade: 10.244.0.0/33", "masquerade must be an IPv4 CIDR"},
+      {"berthd: [/b]\nmasquerade: 10.244.0.0/", "masquerade must be an IPv4 CIDR"},
+      {"berthd: [/b]\nmasquerade: fd00::/64", "masquerade must be an IPv4 CIDR"},
+      {"berthd: [/b]\nmasquerade: [10.244.0.0/16]", "masquerade must be a non-empty string"},
       {"berthd: [/b", "not YAML"},
       {"- a", "must be a map"},
   };

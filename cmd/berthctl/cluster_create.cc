@@ -1,8 +1,8 @@
 // berthctl cluster create: a Kubernetes cluster on this machine whose nodes are berth
 // containers. Step by step: check the host, build and push the node and control
 // plane images, run the node pods, write each node's certificates and configs, start
-// the nodes, wait for the API server and for every node to be Ready, and merge the
-// cluster's credentials into the user's kubeconfig.
+// the nodes, wait for the API server, deploy cluster DNS, wait for every node to be
+// Ready, and merge the cluster's credentials into the user's kubeconfig.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,11 +13,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/process.h"
 #include "cluster/api_client.h"
+#include "cluster/cluster_dns.h"
 #include "cluster/image_builder.h"
 #include "cluster/kubeconfig.h"
 #include "cluster/node_files.h"
@@ -93,7 +95,17 @@ cluster::ImageContent ComponentImage(const std::string& kubernetes_dir, const st
           .entrypoint = {"/usr/local/bin/" + component}};
 }
 
-Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, const std::string& berth_version) {
+// What create knows of cluster DNS before the cluster is up: whether there is a
+// CoreDNS to deploy, and where names outside the cluster go.
+struct DnsPlan {
+  std::string coredns_tag = {};  // "v1.15.0"; empty: no coredns in --kubernetes, no cluster DNS
+  std::vector<std::string> upstreams = {};
+};
+
+std::string CorednsImage(const DnsPlan& dns) { return "registry.k8s.io/coredns/coredns:" + dns.coredns_tag; }
+
+Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, const std::string& berth_version,
+                  const DnsPlan& dns) {
   ASSIGN_OR_RETURN(cluster::RegistryPusher pusher, cluster::RegistryPusher::Create(record.registry));
   ASSIGN_OR_RETURN(cluster::BuiltImage node, cluster::BuildImage(NodeImage(), work_dir));
   ASSIGN_OR_RETURN(std::string digest, pusher.Push("berth/node", berth_version, node));
@@ -108,6 +120,22 @@ Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, c
     std::string tag = reference.substr(reference.rfind(':') + 1);
     RETURN_IF_ERROR(pusher.Push(component, tag, image).status());
     std::filesystem::remove(image.layer.file);
+  }
+  if (!dns.coredns_tag.empty()) {
+    ASSIGN_OR_RETURN(cluster::BuiltImage image,
+                     cluster::BuildImage(ComponentImage(record.kubernetes_dir, "coredns"), work_dir));
+    RETURN_IF_ERROR(pusher.Push("coredns/coredns", dns.coredns_tag, image).status());
+    std::filesystem::remove(image.layer.file);
+  }
+  return absl::OkStatus();
+}
+
+// Creates what cluster DNS is; what is there already is left as it is.
+Status DeployClusterDns(const cluster::ApiClient& api, const cluster::ClusterSpec& spec, const DnsPlan& dns) {
+  for (const auto& [collection, object] : cluster::ClusterDnsObjects(
+           {.service_ip = spec.dns_ip, .image = CorednsImage(dns), .upstreams = dns.upstreams})) {
+    Status created = api.Create(collection, object);
+    if (!created.ok() && !absl::IsAlreadyExists(created)) return created;
   }
   return absl::OkStatus();
 }
@@ -154,7 +182,7 @@ Status MergeUserKubeconfig(const cluster::KubeconfigEntry& entry, std::string* p
 // reserved is set once the cluster's directory is made: from then on a failure has
 // something of this create's to remove.
 Status Create(const ClusterOptions& options, int workers, const std::string& kubernetes_dir,
-              const std::string& registry, bool* reserved) {
+              const std::string& registry, const std::string& dns_upstream, bool* reserved) {
   const auto started = Clock::now();
   auto since = Clock::now();
   ClusterNodes nodes(options.endpoint, options.timeout, options.state_dir);
@@ -172,6 +200,17 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
                                 "berth's directory"));
   ASSIGN_OR_RETURN(record.spec.kubernetes_version, VersionOf(record.kubernetes_dir + "/kubelet", "Kubernetes "));
   ASSIGN_OR_RETURN(record.spec.etcd_version, VersionOf(record.kubernetes_dir + "/etcd", "etcd Version:"));
+  DnsPlan dns;
+  if (::access((record.kubernetes_dir + "/coredns").c_str(), X_OK) == 0) {
+    ASSIGN_OR_RETURN(std::string coredns_version, VersionOf(record.kubernetes_dir + "/coredns", "CoreDNS-"));
+    dns.coredns_tag = "v" + coredns_version;
+    record.spec.dns_ip = cluster::ServiceIp(record.spec.service_subnet, 10);
+    if (dns_upstream.empty()) {
+      dns.upstreams = cluster::HostUpstreams();
+    } else {
+      ASSIGN_OR_RETURN(dns.upstreams, cluster::ParseUpstreams(dns_upstream));
+    }
+  }
   ASSIGN_OR_RETURN(cluster::RegistryPusher pusher, cluster::RegistryPusher::Create(registry));
   RETURN_IF_ERROR(pusher.Ping());
   record.spec.registry_port = pusher.port();
@@ -198,14 +237,19 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
     record.nodes.push_back({i == 1 ? options.name + "-worker" : absl::StrCat(options.name, "-worker", i), false});
   }
   Done(absl::StrCat("host checked: Kubernetes ", record.spec.kubernetes_version, ", etcd ", record.spec.etcd_version,
-                    ", ", version.runtime_name(), " ", version.runtime_version()),
+                    dns.coredns_tag.empty() ? "" : ", CoreDNS " + dns.coredns_tag, ", ", version.runtime_name(), " ",
+                    version.runtime_version()),
        since);
+  if (dns.coredns_tag.empty()) {
+    std::cout << "   no cluster DNS: " << record.kubernetes_dir
+              << " has no coredns (test/k8s/build.sh coredns builds it)" << std::endl;
+  }
 
   since = Clock::now();
   Step(absl::StrCat("building images and pushing them to ", registry));
   std::filesystem::create_directories(cluster_dir + "/images", ec);
   if (ec) return absl::InternalError(absl::StrCat("mkdir ", cluster_dir, ": ", ec.message()));
-  RETURN_IF_ERROR(PushImages(record, cluster_dir + "/images", version.runtime_version()));
+  RETURN_IF_ERROR(PushImages(record, cluster_dir + "/images", version.runtime_version(), dns));
   std::filesystem::remove_all(cluster_dir + "/images", ec);
   RETURN_IF_ERROR(nodes.Pull(record.node_image));
   Done("images ready", since);
@@ -238,6 +282,17 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
   RETURN_IF_ERROR(WaitUntil("the API server's /readyz", std::chrono::seconds(300),
                             [&] { return api.Get("/readyz").status(); }));
   Done(absl::StrCat("API server ready at ", admin.server), since);
+
+  if (!dns.coredns_tag.empty()) {
+    since = Clock::now();
+    Step(absl::StrCat("deploying cluster DNS (CoreDNS ", dns.coredns_tag, ") at ", record.spec.dns_ip));
+    // kube-system may not be made yet when /readyz first says yes.
+    RETURN_IF_ERROR(WaitUntil("cluster DNS deployed", std::chrono::seconds(60),
+                              [&] { return DeployClusterDns(api, record.spec, dns); }));
+    Done(absl::StrCat("cluster DNS deployed; other names go to ",
+                      dns.upstreams.empty() ? "no one" : absl::StrJoin(dns.upstreams, ", ")),
+         since);
+  }
 
   since = Clock::now();
   Step("waiting for the nodes to be Ready");
@@ -277,6 +332,9 @@ int RunClusterCreate(const ClusterOptions& options, const std::vector<std::strin
                                               "kube-controller-manager and kube-scheduler (env BERTH_KUBERNETES_DIR)")
       ("registry", po::value<std::string>()->default_value("127.0.0.1:5000"),
        "a registry on this machine's loopback: images are pushed there and every node pulls from it")
+      ("dns-upstream", po::value<std::string>()->default_value(""),
+       "where cluster DNS sends names outside the cluster: IPv4 addresses separated by commas, or none "
+       "(default: this machine's resolvers)")
       ("retain", "keep what was made when create fails, to look at it");
   CommandLine line;
   if (int rc = ParseCommand({"cluster create", "cluster create [--name N] [--nodes K] [--kubernetes DIR]",
@@ -301,7 +359,8 @@ int RunClusterCreate(const ClusterOptions& options, const std::vector<std::strin
   std::cout << "Creating cluster " << options.name << " (1 control-plane node, " << workers << " worker"
             << (workers == 1 ? "" : "s") << ")\n";
   bool reserved = false;
-  Status created = Create(options, workers, kubernetes_dir, line.flags["registry"].as<std::string>(), &reserved);
+  Status created = Create(options, workers, kubernetes_dir, line.flags["registry"].as<std::string>(),
+                          line.flags["dns-upstream"].as<std::string>(), &reserved);
   if (created.ok()) return 0;
   std::cerr << "berthctl cluster create: " << created.message() << "\n";
   if (!reserved) return 1;  // nothing of this create's to remove

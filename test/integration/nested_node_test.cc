@@ -2,9 +2,13 @@
 // nodes run it. The node container gets the host's /usr read-only, berth's binaries,
 // a state root on a volume and the host's network namespace file; berth-node checks
 // it, gives it a cgroup namespace, forwards the host's loopback registry into it and
-// runs berthd. A pod run by the nested berthd pulls through that forward, and its
-// cgroups nest below the node's.
+// runs berthd. A pod run by the nested berthd pulls through that forward, its
+// cgroups nest below the node's, and its traffic out of the node is masqueraded.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,12 +16,14 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/process.h"
+#include "base/unique_fd.h"
 #include "test/integration/pod_fixture.h"
 #include "test/integration/test_images.h"
 
@@ -26,6 +32,7 @@ namespace {
 
 constexpr char kBridge[] = "bnode0";
 constexpr char kBerthBin[] = BERTH_BINARY_DIR "/cmd";
+constexpr char kNestedSubnet[] = "10.124.0.0/24";
 
 class NestedNodeTest : public PodFixture {
  protected:
@@ -44,7 +51,10 @@ class NestedNodeTest : public PodFixture {
     Pull(node_image_);
   }
 
-  void CleanUpHost() override { (void)RunProcess({"/usr/bin/ip", "link", "del", kBridge}, {}); }
+  void CleanUpHost() override {
+    (void)RunProcess({"/usr/bin/ip", "link", "del", kBridge}, {});
+    (void)RunProcess({"/usr/bin/ip", "route", "del", "unreachable", kNestedSubnet}, {});
+  }
 
   static std::string Conflist(const std::string& name, const std::string& bridge, const std::string& subnet,
                               const std::string& ipam_dir) {
@@ -96,10 +106,11 @@ class NestedNodeTest : public PodFixture {
     };
     write("node.yaml", absl::StrCat("berthd: [/opt/berth/bin/berthd, --config, /etc/berth-node/berthd.yaml]\n",
                                     "state_dirs: [/var/lib/berth]\n",
-                                    "forward: [{port: ", port, ", netns: /run/berth-node/host-netns}]\n"));
+                                    "forward: [{port: ", port, ", netns: /run/berth-node/host-netns}]\n",
+                                    "masquerade: ", kNestedSubnet, "\n"));
     write("berthd.yaml", "root: /var/lib/berth\nstate_dir: /run/berth\nsocket: /run/berth/berth.sock\n"
                          "cni: {conf_dir: /etc/berth-node/cni, bin_dirs: [/usr/lib/cni]}\n");
-    write("cni/10-nest.conflist", Conflist("nest", "nest0", "10.124.0.0/24", "/var/lib/berth/ipam"));
+    write("cni/10-nest.conflist", Conflist("nest", "nest0", kNestedSubnet, "/var/lib/berth/ipam"));
     write("overlay.yaml", "berthd: [/opt/berth/bin/berthd]\nstate_dirs: [/var/lib/not-a-volume]\n");
     write("pod.yaml", absl::StrCat("apiVersion: v1\nkind: Pod\nmetadata: {name: nested, namespace: default}\n",
                                    "spec:\n  containers:\n  - name: sleeper\n    image: ", image_, "\n",
@@ -135,6 +146,16 @@ class NestedNodeTest : public PodFixture {
     return false;
   }
 
+  // The nested berthd pulls the test image through the forward and runs a pod of it;
+  // returns its container.
+  std::string RunNestedPod(const std::string& node) {
+    auto pulled = NestedBerthctl(node, {"pull", image_});
+    EXPECT_EQ(pulled.exit_code(), 0) << pulled.stdout() << pulled.stderr();
+    auto played = NestedBerthctl(node, {"play", "/etc/berth-node/pod.yaml"});
+    EXPECT_EQ(played.exit_code(), 0) << played.stdout() << played.stderr();
+    return std::string(absl::StripAsciiWhitespace(NestedBerthctl(node, {"ps", "-q"}).stdout()));
+  }
+
   // berthctl inside the node, against the nested berthd.
   ::runtime::v1::ExecSyncResponse NestedBerthctl(const std::string& node, std::vector<std::string> args) {
     std::vector<std::string> cmd = {"/opt/berth/bin/berthctl", "--endpoint", "unix:///run/berth/berth.sock"};
@@ -163,11 +184,7 @@ TEST_F(NestedNodeTest, ANestedBerthdRunsAPodPulledThroughTheHostsLoopbackRegistr
   // the namespace: no workload of the node can mount it.
   EXPECT_NE(Exec(node, {"stat", "-f", "-c", "%T", "/run/berth-node/host-netns"}).stdout(), "nsfs\n");
 
-  auto pulled = NestedBerthctl(node, {"pull", image_});
-  ASSERT_EQ(pulled.exit_code(), 0) << pulled.stdout() << pulled.stderr();
-  auto played = NestedBerthctl(node, {"play", "/etc/berth-node/pod.yaml"});
-  ASSERT_EQ(played.exit_code(), 0) << played.stdout() << played.stderr();
-  std::string nested = std::string(absl::StripAsciiWhitespace(NestedBerthctl(node, {"ps", "-q"}).stdout()));
+  std::string nested = RunNestedPod(node);
   ASSERT_FALSE(nested.empty());
   auto cgroup = NestedBerthctl(node, {"exec", nested, "--", "cat", "/proc/self/cgroup"});
   ASSERT_EQ(cgroup.exit_code(), 0) << cgroup.stderr();
@@ -196,6 +213,43 @@ TEST_F(NestedNodeTest, ANestedBerthdRunsAPodPulledThroughTheHostsLoopbackRegistr
   EXPECT_TRUE(StopContainer(node, 30).ok());
   EXPECT_TRUE(WaitForNodeLog("stopped program=berthd"));
   EXPECT_EQ(StatusOf(node).exit_code(), 0) << ReadFile(node_log_).value_or("");
+}
+
+TEST_F(NestedNodeTest, APodsTrafficOutOfTheNodeCarriesTheNodesAddress) {
+  // Should the masquerade be missing, the host's answer to a nested pod's address
+  // must stop here rather than follow the default route off the machine.
+  ASSERT_EQ(RunProcess({"/usr/bin/ip", "route", "add", "unreachable", kNestedSubnet}, {})->exit_code, 0);
+  std::string node = StartNode();
+  ASSERT_FALSE(node.empty());
+  ASSERT_TRUE(WaitForNodeLog("berthd is ready"));
+  std::string nested = RunNestedPod(node);
+  ASSERT_FALSE(nested.empty());
+  const std::string node_ip = PodStatus(pod_).network().ip();
+  ASSERT_FALSE(node_ip.empty());
+
+  // A listener on the host's end of the node's bridge.
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  ASSERT_EQ(::inet_pton(AF_INET, "10.123.0.1", &address.sin_addr), 1);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0) << errno;
+  ASSERT_EQ(::listen(listener.get(), 1), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string port = absl::StrCat(ntohs(address.sin_port));
+  std::thread client([&] {
+    (void)NestedBerthctl(node, {"exec", nested, "--", "sh", "-c", "echo hello | nc -w 3 10.123.0.1 " + port});
+  });
+  absl::Cleanup join_client = [&] { client.join(); };  // on every way out (nc gives up after 3 s)
+  pollfd ready = {listener.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&ready, 1, 30000), 1) << "the nested pod's connection never arrived";
+  sockaddr_in peer{};
+  length = sizeof(peer);
+  UniqueFd connection(::accept4(listener.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC));
+  ASSERT_TRUE(connection.valid());
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof(text));
+  EXPECT_EQ(std::string(text), node_ip) << "the nested pod's traffic did not leave with the node's address";
 }
 
 TEST_F(NestedNodeTest, WhatTheNodeContainerLacksIsNamed) {

@@ -7,8 +7,9 @@
 #                                 kube-controller-manager kube-scheduler kube-proxy etcd
 #                                 (default: all of them), or the node e2e suite's pieces:
 #                                 e2e_node.test ginkgo agnhost (test/e2e/node-conformance.sh),
-#                                 or metrics-server (what `kubectl top` reads, for berthctl
-#                                 cluster's end-to-end test)
+#                                 or the cluster add-ons berthctl cluster uses: metrics-server
+#                                 (what `kubectl top` reads, installed by the end-to-end test)
+#                                 and coredns (cluster DNS, which `cluster create` deploys)
 #
 # The cache is $BERTH_K8S_CACHE, default /var/cache/berth/k8s-v1.37.2; a binary
 # already there is not built again. Tests find it there and skip, saying so, when
@@ -37,11 +38,12 @@ declare -A PACKAGE=(
   [e2e_node.test]=k8s.io/kubernetes/test/e2e_node
   [ginkgo]=github.com/onsi/ginkgo/v2/ginkgo
   [agnhost]=k8s.io/kubernetes/test/images/agnhost
-  # Not in Kubernetes' tree: a module of its own, with its own Kubernetes libraries,
-  # built in a throwaway module of its own.
+  # Not in Kubernetes' tree: modules of their own, with their own Kubernetes
+  # libraries, each built in a throwaway module of its own at the version below.
   [metrics-server]=sigs.k8s.io/metrics-server/cmd/metrics-server
+  [coredns]=github.com/coredns/coredns
 )
-METRICS_SERVER_VERSION=v0.8.0
+declare -A OWN_MODULE_VERSION=([metrics-server]=v0.8.0 [coredns]=v1.15.0)
 # Built as a test binary rather than a command.
 declare -A TEST_BINARY=([e2e_node.test]=1)
 
@@ -59,26 +61,29 @@ if [ ${#wanted[@]} -eq 0 ]; then
 fi
 command -v go >/dev/null || { log "go is not installed"; exit 1; }
 
-if [[ " ${wanted[*]} " == *" metrics-server "* ]]; then
-  log "building metrics-server $METRICS_SERVER_VERSION"
+build_own_module() {
+  local name=$1 version=${OWN_MODULE_VERSION[$1]} start
+  log "building $name $version"
   start=$(date +%s)
   (
     export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
-    ms=$(mktemp -d)
-    trap 'rm -rf "$ms"' EXIT
-    cd "$ms"
-    go mod init berth.local/metrics-server-build >/dev/null 2>&1
-    go get "${PACKAGE[metrics-server]}@$METRICS_SERVER_VERSION" >/dev/null 2>&1 || go get "${PACKAGE[metrics-server]}@$METRICS_SERVER_VERSION"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    cd "$work"
+    go mod init "berth.local/$name-build" >/dev/null 2>&1
+    go get "${PACKAGE[$name]}@$version" >/dev/null 2>&1 || go get "${PACKAGE[$name]}@$version"
     mkdir -p "$CACHE/bin"
-    go build -trimpath -ldflags "-s -w" -o "$CACHE/bin/metrics-server.partial" "${PACKAGE[metrics-server]}"
-    mv "$CACHE/bin/metrics-server.partial" "$CACHE/bin/metrics-server"
+    go build -trimpath -ldflags "-s -w" -o "$CACHE/bin/$name.partial" "${PACKAGE[$name]}"
+    mv "$CACHE/bin/$name.partial" "$CACHE/bin/$name"
   )
-  log "built metrics-server in $(( $(date +%s) - start )) s"
-  rest=()
-  for name in "${wanted[@]}"; do [ "$name" = metrics-server ] || rest+=("$name"); done
-  wanted=("${rest[@]}")
-  [ ${#wanted[@]} -gt 0 ] || exit 0
-fi
+  log "built $name in $(( $(date +%s) - start )) s"
+}
+rest=()
+for name in "${wanted[@]}"; do
+  if [ -n "${OWN_MODULE_VERSION[$name]:-}" ]; then build_own_module "$name"; else rest+=("$name"); fi
+done
+wanted=("${rest[@]}")
+[ ${#wanted[@]} -gt 0 ] || exit 0
 
 # A throwaway module that requires k8s.io/kubernetes and points every staging
 # module (k8s.io/api, k8s.io/cri-streaming, ...) at its published version, as the
