@@ -2,7 +2,7 @@
 // container on the test's berthd, with the Kubernetes binaries test/k8s/build.sh
 // puts in its cache (skipped, saying how to build them, where they are missing).
 // Real clients throughout: kubectl against the cluster's API server, the scheduler,
-// the controllers and kube-proxy doing their jobs on berth nodes.
+// the controllers, kube-proxy and CoreDNS doing their jobs on berth nodes.
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -31,6 +31,8 @@ namespace berth::testing {
 namespace {
 
 constexpr char kBridge[] = "bclus0";
+constexpr char kBridgeGateway[] = "10.125.0.1";
+constexpr char kPodSubnet[] = "10.244.0.0/16";  // berthctl cluster's
 constexpr char kCluster[] = "e2e";
 constexpr const char* kHostKnobs[] = {"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic",
                                       "kernel/panic_on_oops", "kernel/keys/root_maxkeys",
@@ -136,7 +138,7 @@ class ClusterTest : public PodFixture {
     PodFixture::SetUp();
     if (IsSkipped()) return;
     for (const char* name : {"kubelet", "kube-proxy", "kubectl", "etcd", "kube-apiserver", "kube-controller-manager",
-                             "kube-scheduler", "metrics-server"}) {
+                             "kube-scheduler", "metrics-server", "coredns"}) {
       if (::access((K8sCache() + "/bin/" + name).c_str(), X_OK) != 0) {
         GTEST_SKIP() << "no " << name << " in " << K8sCache() << "/bin: `./dev.sh test-k8s` builds it";
       }
@@ -152,6 +154,9 @@ class ClusterTest : public PodFixture {
                                  R"(/ipam"}}, {"type": "loopback"}]})"))
                     .ok());
     for (const char* knob : kHostKnobs) knobs_before_[knob] = ReadFile(absl::StrCat("/proc/sys/", knob)).value_or("");
+    // Should a pod's traffic leave a node unmasqueraded, the host's answers to its
+    // address must stop here rather than follow the default route off the machine.
+    ASSERT_EQ(RunProcess({"/usr/bin/ip", "route", "add", "unreachable", kPodSubnet}, {})->exit_code, 0);
     StartWithImages({});
     if (HasFatalFailure()) return;
     // The workloads' image, as `image: busybox` names it through the nodes' mirror.
@@ -176,13 +181,50 @@ class ClusterTest : public PodFixture {
 
   void TearDown() override {
     if (created_) (void)Berthctl({"delete"});
+    if (upstream_dns_.pid > 0) {
+      ::kill(upstream_dns_.pid, SIGTERM);
+      (void)WaitChild(upstream_dns_.pid);
+    }
     PodFixture::TearDown();
     for (const auto& [knob, before] : knobs_before_) {
       EXPECT_EQ(ReadFile(absl::StrCat("/proc/sys/", knob)).value_or(""), before) << knob << " changed on the host";
     }
   }
 
-  void CleanUpHost() override { (void)RunProcess({"/usr/bin/ip", "link", "del", kBridge}, {}); }
+  void CleanUpHost() override {
+    (void)RunProcess({"/usr/bin/ip", "link", "del", kBridge}, {});
+    (void)RunProcess({"/usr/bin/ip", "route", "del", "unreachable", kPodSubnet}, {});
+  }
+
+  // A resolver on the host for the cluster's DNS to send other names to: CoreDNS on
+  // the nodes' bridge, answering one name of its own and logging who asked.
+  Status StartUpstreamDns() {
+    RETURN_IF_ERROR(WriteFileAtomically(
+        dir_ + "/Corefile", absl::StrCat("upstream.test:53 {\n  bind ", kBridgeGateway,
+                                         "\n  hosts {\n    10.125.0.77 outside.upstream.test\n  }\n  log\n}\n")));
+    ASSIGN_OR_RETURN(upstream_dns_, SpawnChild({K8sCache() + "/bin/coredns", "-conf", dir_ + "/Corefile"}, false));
+    // It names its version once it serves.
+    if (!ReadUntil(upstream_dns_.stdout.get(), "CoreDNS-", std::chrono::seconds(30), &upstream_log_)) {
+      return absl::DeadlineExceededError("the upstream CoreDNS did not start: " + upstream_log_);
+    }
+    return absl::OkStatus();
+  }
+
+  // Reads fd into said until it holds what; false when fd ends or time runs out first.
+  static bool ReadUntil(int fd, const std::string& what, std::chrono::seconds limit, std::string* said) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    char buffer[4096];
+    while (!absl::StrContains(*said, what)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd ready = {fd, POLLIN, 0};
+      if (::poll(&ready, 1, static_cast<int>(left.count())) <= 0) continue;
+      ssize_t n = ::read(fd, buffer, sizeof(buffer));
+      if (n <= 0) return false;
+      said->append(buffer, static_cast<size_t>(n));
+    }
+    return true;
+  }
 
   RunResult Berthctl(std::vector<std::string> args, std::chrono::seconds timeout = std::chrono::seconds(120)) {
     std::vector<std::string> argv = {BERTHCTL_PATH, "--endpoint", "unix://" + socket_, "cluster", args[0],
@@ -221,16 +263,21 @@ class ClusterTest : public PodFixture {
 
   std::string kubeconfig_;
   bool created_ = false;
+  Child upstream_dns_;
+  std::string upstream_log_;
   std::map<std::string, std::string> knobs_before_;
 };
 
 TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
   auto created = Berthctl({"create", "--nodes", "2", "--kubernetes", K8sCache() + "/bin", "--registry",
-                           registry_->host_port()},
+                           registry_->host_port(), "--dns-upstream", kBridgeGateway},
                           std::chrono::seconds(300));
   created_ = true;
   ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
   EXPECT_TRUE(absl::StrContains(created.out, "Context berth-e2e")) << created.out;
+  EXPECT_TRUE(absl::StrContains(created.out, "cluster DNS deployed; other names go to 10.125.0.1")) << created.out;
+  // The bridge, and so its address, exist once the nodes do.
+  ASSERT_TRUE(StartUpstreamDns().ok()) << upstream_log_;
   auto listed = Berthctl({"list"});
   EXPECT_EQ(listed.out, "e2e\n");
 
@@ -272,6 +319,26 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
   }
   EXPECT_TRUE(answered_from_other_node) << "the Service never answered from " << remote_host << ":\n" << answers;
 
+  // Cluster DNS: a Service by name, and a name outside the cluster through the
+  // upstream, whose query arrives from a node's address (masqueraded), not a pod's.
+  rolled = Kubectl({"-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s"},
+                   std::chrono::seconds(150));
+  ASSERT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err
+                                 << Kubectl({"-n", "kube-system", "describe", "pods", "-l", "k8s-app=kube-dns"}).out;
+  auto resolv = Kubectl({"exec", client_pod, "--", "cat", "/etc/resolv.conf"});
+  EXPECT_TRUE(absl::StrContains(resolv.out, "nameserver 10.96.0.10")) << resolv.out << resolv.err;
+  auto service_name = Kubectl({"exec", client_pod, "--", "nslookup", "web.default.svc.cluster.local"});
+  EXPECT_TRUE(absl::StrContains(service_name.out, "Address: " + service_ip)) << service_name.out << service_name.err;
+  auto outside = Kubectl({"exec", client_pod, "--", "nslookup", "outside.upstream.test"});
+  EXPECT_TRUE(absl::StrContains(outside.out, "Address: 10.125.0.77")) << outside.out << outside.err;
+  ASSERT_TRUE(ReadUntil(upstream_dns_.stdout.get(), "outside.upstream.test", std::chrono::seconds(5), &upstream_log_))
+      << upstream_log_;
+  for (absl::string_view line : absl::StrSplit(upstream_log_, '\n')) {
+    if (absl::StrContains(line, "outside.upstream.test")) {
+      EXPECT_TRUE(absl::StartsWith(line, "[INFO] 10.125.0.")) << "asked from outside the nodes' network: " << line;
+    }
+  }
+
   // logs, exec and port-forward through kubelet to berth's streaming server.
   auto logs = Kubectl({"logs", client_pod});
   EXPECT_EQ(logs.out, "serving " + client_pod + "\n") << logs.err;
@@ -286,23 +353,13 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
     ::kill(pid, SIGTERM);
     (void)WaitChild(pid);
   };
+  // "Forwarding from 127.0.0.1:PORT -> 8080"
   std::string said;
-  char buffer[256];
+  ASSERT_TRUE(ReadUntil(forward->stdout.get(), " -> 8080", std::chrono::seconds(60), &said)) << said;
   int port = 0;
-  const auto forward_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (port == 0 && std::chrono::steady_clock::now() < forward_deadline) {
-    pollfd ready = {forward->stdout.get(), POLLIN, 0};
-    if (::poll(&ready, 1, 1000) <= 0) continue;
-    ssize_t n = ::read(forward->stdout.get(), buffer, sizeof(buffer));
-    if (n <= 0) break;
-    said.append(buffer, static_cast<size_t>(n));
-    // "Forwarding from 127.0.0.1:PORT -> 8080"
-    size_t at = said.find("127.0.0.1:");
-    size_t arrow = said.find(" ->", at);
-    if (at != std::string::npos && arrow != std::string::npos) {
-      (void)absl::SimpleAtoi(said.substr(at + 10, arrow - at - 10), &port);
-    }
-  }
+  size_t at = said.find("127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << said;
+  ASSERT_TRUE(absl::SimpleAtoi(said.substr(at + 10, said.find(" ->", at) - at - 10), &port)) << said;
   ASSERT_GT(port, 0) << said;
   auto page = SendHttp({.url = absl::StrCat("http://127.0.0.1:", port, "/")});
   ASSERT_TRUE(page.ok()) << page.status();
