@@ -24,7 +24,9 @@ K8S=${BENCH_K8S:-/var/cache/berth/k8s-v1.37.2/bin}
 BERTHCTL=$REPO_DIR/build/cmd/berthctl
 NAME=bench
 
-for b in kubelet kube-proxy kubectl etcd kube-apiserver kube-controller-manager kube-scheduler; do
+# coredns too: a cluster as `./dev.sh cluster` makes it, with cluster DNS (answering
+# only the cluster's own names here: nothing is sent off the machine).
+for b in kubelet kube-proxy kubectl etcd kube-apiserver kube-controller-manager kube-scheduler coredns; do
 	[ -x "$K8S/$b" ] || die "no $b in $K8S: test/k8s/build.sh builds it"
 done
 bench_prepare cluster
@@ -52,7 +54,8 @@ log "creating cluster $NAME with $WORKERS workers"
 cluster_made=1
 start=$(now_ms)
 "$BERTHCTL" --endpoint "unix://$BERTH_SOCK" cluster create --name $NAME --nodes "$WORKERS" \
-	--state "$WORK/clusters" --kubernetes "$K8S" --registry 127.0.0.1:5000 | tee "$RESULTS/create.txt" >&2
+	--state "$WORK/clusters" --kubernetes "$K8S" --registry 127.0.0.1:5000 --dns-upstream none |
+	tee "$RESULTS/create.txt" >&2
 create_ms=$(($(now_ms) - start))
 
 log "rolling out $PODS pods"
