@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
     std::thread([credentials = *credentials, policy] {
       node::RouteTable table;
       std::atomic<bool> stop{false};
-      node::WatchNodes(credentials, policy, [&](const node::NodeRoute& route) { table.Apply(route); }, stop);
+      node::WatchNodes(credentials, policy, [&](const node::NodeRoutes& routes) { table.Sync(routes); }, stop);
     }).detach();
   }
   int code = node::Supervisor(*config).Run();

@@ -55,7 +55,7 @@ struct CurlFree {
 struct Stream {
   std::string pending;
   const RoutePolicy* policy;
-  const std::function<void(const NodeRoute&)>* apply;
+  const std::function<void(const NodeRoutes&)>* apply;
   const std::atomic<bool>* stop;
 };
 
@@ -64,8 +64,8 @@ size_t OnData(char* data, size_t size, size_t count, void* opaque) {
   stream->pending.append(data, size * count);
   size_t end;
   while ((end = stream->pending.find('\n')) != std::string::npos) {
-    for (const auto& route : RoutesFromWatchEvent(absl::string_view(stream->pending).substr(0, end), *stream->policy)) {
-      (*stream->apply)(route);
+    if (auto routes = RoutesFromWatchEvent(absl::string_view(stream->pending).substr(0, end), *stream->policy)) {
+      (*stream->apply)(*routes);
     }
     stream->pending.erase(0, end + 1);
   }
@@ -131,8 +131,7 @@ StatusOr<ApiCredentials> ReadKubeconfig(const std::string& path) {
   }
 }
 
-std::vector<NodeRoute> RoutesFromWatchEvent(absl::string_view line, const RoutePolicy& policy) {
-  std::vector<NodeRoute> routes;
+std::optional<NodeRoutes> RoutesFromWatchEvent(absl::string_view line, const RoutePolicy& policy) {
   auto event = nlohmann::json::parse(line, nullptr, false);
   // The API server's word is checked as any peer's: a field of the wrong type is
   // skipped, never thrown through libcurl's callback.
@@ -140,11 +139,13 @@ std::vector<NodeRoute> RoutesFromWatchEvent(absl::string_view line, const RouteP
     const nlohmann::json::json_pointer at(pointer);
     return json.contains(at) && json.at(at).is_string() ? json.at(at).get<std::string>() : std::string();
   };
-  if (!event.is_object() || !event.contains("object") || !event["object"].is_object()) return routes;
+  if (!event.is_object() || !event.contains("object") || !event["object"].is_object()) return std::nullopt;
   const std::string type = text(event, "/type");
-  if (type != "ADDED" && type != "MODIFIED") return routes;
+  if (type != "ADDED" && type != "MODIFIED" && type != "DELETED") return std::nullopt;
   const auto& node = event["object"];
-  const std::string name = text(node, "/metadata/name");
+  NodeRoutes routes{.node = text(node, "/metadata/name"), .routes = {}};
+  if (routes.node.empty() || routes.node == policy.self) return std::nullopt;
+  if (type == "DELETED") return routes;
   std::vector<std::string> cidrs;
   if (node.contains("/spec/podCIDRs"_json_pointer) && node.at("/spec/podCIDRs"_json_pointer).is_array()) {
     for (const auto& cidr : node.at("/spec/podCIDRs"_json_pointer)) {
@@ -159,13 +160,13 @@ std::vector<NodeRoute> RoutesFromWatchEvent(absl::string_view line, const RouteP
     }
   }
   for (const auto& cidr : cidrs) {
-    if (auto route = RouteTo(name, cidr, addresses, policy)) routes.push_back(*route);
+    if (auto route = RouteTo(routes.node, cidr, addresses, policy)) routes.routes.push_back(*route);
   }
   return routes;
 }
 
 void WatchNodes(const ApiCredentials& credentials, const RoutePolicy& policy,
-                const std::function<void(const NodeRoute&)>& apply, const std::atomic<bool>& stop) {
+                const std::function<void(const NodeRoutes&)>& apply, const std::atomic<bool>& stop) {
   Stream stream{.pending = {}, .policy = &policy, .apply = &apply, .stop = &stop};
   Status last;
   while (!stop.load()) {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,14 +28,15 @@ struct ApiCredentials {
 // files they name (relative to the kubeconfig's directory).
 StatusOr<ApiCredentials> ReadKubeconfig(const std::string& path);
 
-// The routes one watch event line asks for (an ADDED or MODIFIED node's CIDRs, each
-// through its address of the same family, as policy allows); none for anything
-// else, malformed or mistyped events included.
-std::vector<NodeRoute> RoutesFromWatchEvent(absl::string_view line, const RoutePolicy& policy);
+// The routes a node should have after one watch event line: an ADDED or MODIFIED
+// node's CIDRs, each through its address of the same family, as policy allows; none
+// for a DELETED node. Nothing for anything else (ERROR, BOOKMARK, this node itself),
+// malformed or mistyped events included.
+std::optional<NodeRoutes> RoutesFromWatchEvent(absl::string_view line, const RoutePolicy& policy);
 
 // Watches until stop is set, reconnecting 2 s after a watch ends or fails; each
-// route is handed to apply.
+// node's routes are handed to apply.
 void WatchNodes(const ApiCredentials& credentials, const RoutePolicy& policy,
-                const std::function<void(const NodeRoute&)>& apply, const std::atomic<bool>& stop);
+                const std::function<void(const NodeRoutes&)>& apply, const std::atomic<bool>& stop);
 
 }  // namespace berth::node

@@ -13,40 +13,55 @@ namespace {
 const RoutePolicy kPolicy{.self = "w1", .pod_subnet = "10.244.0.0/16"};
 
 TEST(NodeWatchTest, AnAddedOrModifiedNodeAsksForARouteToEachCidr) {
-  auto routes = RoutesFromWatchEvent(
+  auto added = RoutesFromWatchEvent(
       R"({"type":"ADDED","object":{"metadata":{"name":"w2"},"spec":{"podCIDR":"10.244.2.0/24",)"
       R"("podCIDRs":["10.244.2.0/24","fd00:10:244:2::/64"]},"status":{"addresses":[)"
       R"({"type":"Hostname","address":"w2"},{"type":"InternalIP","address":"10.87.0.7"},)"
       R"({"type":"InternalIP","address":"fd00::7"}]}}})",
       kPolicy);
   // The IPv6 CIDR is outside this policy's pod subnet.
-  ASSERT_EQ(routes.size(), 1u);
-  EXPECT_EQ(routes[0].cidr, "10.244.2.0/24");
-  EXPECT_EQ(routes[0].via, "10.87.0.7");
+  ASSERT_TRUE(added.has_value());
+  EXPECT_EQ(added->node, "w2");
+  ASSERT_EQ(added->routes.size(), 1u);
+  EXPECT_EQ(added->routes[0].cidr, "10.244.2.0/24");
+  EXPECT_EQ(added->routes[0].via, "10.87.0.7");
   auto modified = RoutesFromWatchEvent(
       R"({"type":"MODIFIED","object":{"metadata":{"name":"w3"},"spec":{"podCIDR":"10.244.3.0/24"},)"
       R"("status":{"addresses":[{"type":"InternalIP","address":"10.87.0.8"}]}}})",
       kPolicy);
-  ASSERT_EQ(modified.size(), 1u);
-  EXPECT_EQ(modified[0].node, "w3");
+  ASSERT_TRUE(modified.has_value());
+  ASSERT_EQ(modified->routes.size(), 1u);
+  EXPECT_EQ(modified->routes[0].node, "w3");
+  // A node without its CIDR or address yet has no routes (any it had go).
+  auto bare = RoutesFromWatchEvent(R"({"type":"ADDED","object":{"metadata":{"name":"w2"}}})", kPolicy);
+  ASSERT_TRUE(bare.has_value());
+  EXPECT_TRUE(bare->routes.empty());
 }
 
-TEST(NodeWatchTest, NothingForItselfDeletionsErrorsOrNoise) {
+TEST(NodeWatchTest, ADeletedNodeHasNoRoutes) {
+  auto deleted = RoutesFromWatchEvent(R"({"type":"DELETED","object":{"metadata":{"name":"w2"}}})", kPolicy);
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(deleted->node, "w2");
+  EXPECT_TRUE(deleted->routes.empty());
+}
+
+TEST(NodeWatchTest, NothingForItselfErrorsOrNoise) {
   const char* self = R"({"type":"ADDED","object":{"metadata":{"name":"w1"},"spec":{"podCIDR":"10.244.1.0/24"},)"
                      R"("status":{"addresses":[{"type":"InternalIP","address":"10.87.0.6"}]}}})";
-  EXPECT_TRUE(RoutesFromWatchEvent(self, kPolicy).empty());
-  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"DELETED","object":{"metadata":{"name":"w2"}}})", kPolicy).empty());
-  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"ERROR","object":{"code":410}})", kPolicy).empty());
-  EXPECT_TRUE(RoutesFromWatchEvent(R"({"type":"ADDED","object":{"metadata":{"name":"w2"}}})", kPolicy).empty());
-  EXPECT_TRUE(RoutesFromWatchEvent("not json", kPolicy).empty());
-  EXPECT_TRUE(RoutesFromWatchEvent("[1,2]", kPolicy).empty());
+  EXPECT_FALSE(RoutesFromWatchEvent(self, kPolicy).has_value());
+  EXPECT_FALSE(RoutesFromWatchEvent(R"({"type":"ERROR","object":{"code":410}})", kPolicy).has_value());
+  EXPECT_FALSE(RoutesFromWatchEvent(R"({"type":"BOOKMARK","object":{"metadata":{"name":"w2"}}})", kPolicy));
+  EXPECT_FALSE(RoutesFromWatchEvent(R"({"type":"DELETED","object":{"metadata":{}}})", kPolicy).has_value());
+  EXPECT_FALSE(RoutesFromWatchEvent("not json", kPolicy).has_value());
+  EXPECT_FALSE(RoutesFromWatchEvent("[1,2]", kPolicy).has_value());
   // Wrong types anywhere are skipped, not thrown.
   for (const char* odd : {R"({"type":7,"object":{}})", R"({"type":"ADDED","object":[]})",
                           R"({"type":"ADDED","object":{"metadata":{"name":3},"spec":{"podCIDR":1}}})",
                           R"({"type":"ADDED","object":{"metadata":{"name":"w2"},"spec":{"podCIDRs":"x"},)"
                           R"("status":{"addresses":[1,{"type":"InternalIP","address":5}]}}})",
                           R"({"type":"ADDED","object":{"metadata":"w2","spec":[],"status":"s"}})"}) {
-    EXPECT_TRUE(RoutesFromWatchEvent(odd, kPolicy).empty()) << odd;
+    auto routes = RoutesFromWatchEvent(odd, kPolicy);
+    EXPECT_TRUE(!routes.has_value() || routes->routes.empty()) << odd;
   }
 }
 

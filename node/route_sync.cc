@@ -72,9 +72,10 @@ struct NlFree {
   void operator()(rtnl_route* route) const { rtnl_route_put(route); }
 };
 
-// `ip route replace CIDR via VIA` over rtnetlink. berth-node must not run `ip`: as
-// PID 1 it reaps every child, and would take this one's exit from under a wait.
-Status ReplaceRoute(const NodeRoute& route) {
+// `ip route replace CIDR via VIA` (or `ip route del`) over rtnetlink. berth-node must
+// not run `ip`: as PID 1 it reaps every child, and would take this one's exit from
+// under a wait.
+Status ChangeRoute(const NodeRoute& route, bool remove) {
   std::unique_ptr<nl_sock, NlFree> sock(nl_socket_alloc());
   if (!sock) return absl::ResourceExhaustedError("allocate a netlink socket");
   if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0) {
@@ -98,7 +99,10 @@ Status ReplaceRoute(const NodeRoute& route) {
   rtnl_nexthop* hop = rtnl_route_nh_alloc();
   rtnl_route_nh_set_gateway(hop, gateway.get());
   rtnl_route_add_nexthop(entry.get(), hop);  // the route owns it now
-  if (int err = rtnl_route_add(sock.get(), entry.get(), NLM_F_CREATE | NLM_F_REPLACE); err < 0) {
+  int err = remove ? rtnl_route_delete(sock.get(), entry.get(), 0)
+                   : rtnl_route_add(sock.get(), entry.get(), NLM_F_CREATE | NLM_F_REPLACE);
+  // A route already gone is what a removal wants.
+  if (err < 0 && !(remove && err == -NLE_OBJ_NOTFOUND)) {
     return absl::UnavailableError(absl::StrCat("route ", route.cidr, " via ", route.via, ": ", nl_geterror(err)));
   }
   return absl::OkStatus();
@@ -106,15 +110,41 @@ Status ReplaceRoute(const NodeRoute& route) {
 
 }  // namespace
 
-void RouteTable::Apply(const NodeRoute& route) {
-  auto it = set_.find(route.cidr);
-  if (it != set_.end() && it->second == route.via) return;
-  if (Status status = ReplaceRoute(route); !status.ok()) {
-    BERTH_LOG(Warn) << "route not set" << Kv("node", route.node) << Kv("error", status.message());
-    return;
+RouteChanges PlanRoutes(const std::map<std::string, NodeRoute>& current, const NodeRoutes& wanted) {
+  RouteChanges changes;
+  for (const auto& route : wanted.routes) {
+    auto it = current.find(route.cidr);
+    if (it == current.end() || it->second.via != route.via || it->second.node != route.node) {
+      changes.set.push_back(route);
+    }
   }
-  set_[route.cidr] = route.via;
-  BERTH_LOG(Info) << "route set" << Kv("node", route.node) << Kv("cidr", route.cidr) << Kv("via", route.via);
+  for (const auto& [cidr, route] : current) {
+    if (route.node != wanted.node) continue;
+    bool kept = false;
+    for (const auto& want : wanted.routes) kept = kept || want.cidr == cidr;
+    if (!kept) changes.removed.push_back(route);
+  }
+  return changes;
+}
+
+void RouteTable::Sync(const NodeRoutes& wanted) {
+  RouteChanges changes = PlanRoutes(set_, wanted);
+  for (const auto& route : changes.removed) {
+    if (Status status = ChangeRoute(route, /*remove=*/true); !status.ok()) {
+      BERTH_LOG(Warn) << "route not removed" << Kv("node", route.node) << Kv("error", status.message());
+      continue;
+    }
+    set_.erase(route.cidr);
+    BERTH_LOG(Info) << "route removed" << Kv("node", route.node) << Kv("cidr", route.cidr);
+  }
+  for (const auto& route : changes.set) {
+    if (Status status = ChangeRoute(route, /*remove=*/false); !status.ok()) {
+      BERTH_LOG(Warn) << "route not set" << Kv("node", route.node) << Kv("error", status.message());
+      continue;
+    }
+    set_[route.cidr] = route;
+    BERTH_LOG(Info) << "route set" << Kv("node", route.node) << Kv("cidr", route.cidr) << Kv("via", route.via);
+  }
 }
 
 }  // namespace berth::node

@@ -30,13 +30,28 @@ struct RoutePolicy {
 std::optional<NodeRoute> RouteTo(const std::string& node, const std::string& cidr,
                                  const std::vector<std::string>& addresses, const RoutePolicy& policy);
 
+// The routes one node should have now: none once it is deleted.
+struct NodeRoutes {
+  std::string node = {};
+  std::vector<NodeRoute> routes = {};
+};
+
+// What makes a node's routes in current (by CIDR) exactly wanted's: routes to set
+// (new, or through a new address) and routes of that node's to remove (a CIDR it no
+// longer has). A CIDR now routed for another node is that node's to change.
+struct RouteChanges {
+  std::vector<NodeRoute> set = {};
+  std::vector<NodeRoute> removed = {};
+};
+RouteChanges PlanRoutes(const std::map<std::string, NodeRoute>& current, const NodeRoutes& wanted);
+
 class RouteTable {
  public:
-  // Sets the route (rtnetlink's replace) unless it is set already.
-  void Apply(const NodeRoute& route);
+  // Makes the node's routes in the main table what wanted says, over rtnetlink.
+  void Sync(const NodeRoutes& wanted);
 
  private:
-  std::map<std::string, std::string> set_;  // cidr -> via
+  std::map<std::string, NodeRoute> set_;  // by CIDR: what this table set
 };
 
 }  // namespace berth::node

@@ -39,5 +39,32 @@ TEST(RouteSyncTest, NoRouteForItselfForWhatIsNotThereYetOrOutsideThePodSubnet) {
   EXPECT_TRUE(RouteTo("w2", "10.244.0.0/16", {"10.87.0.7"}, kPolicy).has_value());
 }
 
+TEST(RouteSyncTest, PlansExactlyANodesRoutes) {
+  std::map<std::string, NodeRoute> current = {
+      {"10.244.2.0/24", {"w2", "10.244.2.0/24", "10.87.0.7"}},
+      {"10.244.3.0/24", {"w3", "10.244.3.0/24", "10.87.0.8"}},
+      {"10.244.4.0/24", {"w2", "10.244.4.0/24", "10.87.0.7"}},
+  };
+  // Set already: nothing to do.
+  RouteChanges same = PlanRoutes(current, {"w3", {{"w3", "10.244.3.0/24", "10.87.0.8"}}});
+  EXPECT_TRUE(same.set.empty());
+  EXPECT_TRUE(same.removed.empty());
+  // A new address, and a CIDR the node no longer has.
+  RouteChanges moved = PlanRoutes(current, {"w2", {{"w2", "10.244.2.0/24", "10.87.0.9"}}});
+  ASSERT_EQ(moved.set.size(), 1u);
+  EXPECT_EQ(moved.set[0].via, "10.87.0.9");
+  ASSERT_EQ(moved.removed.size(), 1u);
+  EXPECT_EQ(moved.removed[0].cidr, "10.244.4.0/24");
+  // Deleted: every route of its, and no other's.
+  RouteChanges deleted = PlanRoutes(current, {"w2", {}});
+  EXPECT_TRUE(deleted.set.empty());
+  ASSERT_EQ(deleted.removed.size(), 2u);
+  for (const auto& route : deleted.removed) EXPECT_EQ(route.node, "w2");
+  // A CIDR handed to another node is taken over by it, not removed by the old one.
+  RouteChanges taken = PlanRoutes(current, {"w5", {{"w5", "10.244.3.0/24", "10.87.0.10"}}});
+  ASSERT_EQ(taken.set.size(), 1u);
+  EXPECT_TRUE(taken.removed.empty());
+}
+
 }  // namespace
 }  // namespace berth::node

@@ -249,6 +249,20 @@ class ClusterTest : public PodFixture {
     return result.ok() ? *result : RunResult{};
   }
 
+  // The node container of a node of the cluster, on the test's berthd.
+  std::string NodeContainer(const std::string& node) {
+    ::runtime::v1::ListPodSandboxRequest find;
+    (*find.mutable_filter()->mutable_label_selector())["berth.io/cluster-node"] = node;
+    ::runtime::v1::ListPodSandboxResponse pods;
+    EXPECT_TRUE(client().runtime().ListPodSandbox(Ctx().get(), find, &pods).ok());
+    if (pods.items_size() != 1) return "";
+    ::runtime::v1::ListContainersRequest containers_of;
+    containers_of.mutable_filter()->set_pod_sandbox_id(pods.items(0).id());
+    ::runtime::v1::ListContainersResponse containers;
+    EXPECT_TRUE(client().runtime().ListContainers(Ctx().get(), containers_of, &containers).ok());
+    return containers.containers_size() == 1 ? containers.containers(0).id() : "";
+  }
+
   // pod name -> node name, for the web Deployment's pods.
   std::map<std::string, std::string> WebPods() {
     auto listed = Kubectl({"get", "pods", "-l", "app=web", "-o",
@@ -406,6 +420,21 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
   EXPECT_EQ(running.exit_code, 0) << running.out << running.err << Kubectl({"describe", "pod", "pinned"}).out;
   rolled = Kubectl({"rollout", "status", "deployment/web", "--timeout=120s"}, std::chrono::seconds(150));
   EXPECT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err;
+
+  // A Node deleted from the API loses its route on the other nodes.
+  const std::string worker2_cidr = Kubectl({"get", "node", "e2e-worker2", "-o", "jsonpath={.spec.podCIDR}"}).out;
+  ASSERT_FALSE(worker2_cidr.empty());
+  const std::string worker = NodeContainer("e2e-worker");
+  ASSERT_FALSE(worker.empty());
+  EXPECT_FALSE(Exec(worker, {"ip", "route", "show", worker2_cidr}).stdout().empty());
+  ASSERT_EQ(Kubectl({"delete", "node", "e2e-worker2"}).exit_code, 0);
+  std::string route = "(not asked)";
+  const auto route_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!route.empty() && std::chrono::steady_clock::now() < route_deadline) {
+    route = Exec(worker, {"ip", "route", "show", worker2_cidr}).stdout();
+    if (!route.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(route, "") << "e2e-worker kept its route to deleted e2e-worker2's " << worker2_cidr;
 
   // Deleting the cluster leaves nothing: the fixture's leak check looks at the host.
   auto deleted = Berthctl({"delete"});
