@@ -10,11 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
+#include "base/file_util.h"
 #include "cluster/api_client.h"
 #include "cluster/image_builder.h"
 #include "cluster/kubeconfig.h"
 #include "cluster/node_files.h"
 #include "cluster/pki.h"
+#include "cluster/record.h"
 #include "cluster/registry_push.h"
 #include "yaml-cpp/yaml.h"
 
@@ -159,6 +161,48 @@ TEST(NodeFilesTest, TheControlPlaneGetsKubeadmsLayoutAndWorkersOnlyTheirOwn) {
   YAML::Node kubelet_conf = YAML::Load(worker->at("kubernetes/kubelet.conf"));
   EXPECT_EQ(kubelet_conf["clusters"][0]["cluster"]["server"].as<std::string>(), "https://10.87.0.2:6443");
   EXPECT_EQ(NodeVolumes(true).size(), NodeVolumes(false).size() + 1);
+}
+
+TEST(NodeFilesTest, ControlPlaneImagesArePinnedByDigestOnceKnown) {
+  ClusterSpec cluster{.name = "dev", .kubernetes_version = "v1.37.2", .etcd_version = "3.6.5"};
+  EXPECT_EQ(ControlPlaneImage(cluster, "kube-apiserver"), "registry.k8s.io/kube-apiserver:v1.37.2");
+  cluster.image_digests["kube-apiserver"] = "sha256:" + std::string(64, 'a');
+  cluster.image_digests["etcd"] = "sha256:" + std::string(64, 'b');
+  EXPECT_EQ(ControlPlaneImage(cluster, "kube-apiserver"),
+            "registry.k8s.io/kube-apiserver:v1.37.2@sha256:" + std::string(64, 'a'));
+  EXPECT_EQ(ControlPlaneImage(cluster, "etcd"), "registry.k8s.io/etcd:3.6.5-0@sha256:" + std::string(64, 'b'));
+  EXPECT_EQ(ControlPlaneImage(cluster, "kube-scheduler"), "registry.k8s.io/kube-scheduler:v1.37.2");
+}
+
+TEST(RecordTest, ARecordReadsBackAsSavedAndOlderOnesStillRead) {
+  char dir_template[] = "/tmp/berth-record-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string state = dir_template;
+  ClusterRecord record;
+  record.spec = {.name = "dev", .kubernetes_version = "v1.37.2", .etcd_version = "3.6.5",
+                 .control_plane_name = "dev-control-plane", .control_plane_ip = "10.87.0.2", .dns_ip = "10.96.0.10",
+                 .image_digests = {{"etcd", "sha256:" + std::string(64, 'b')}}};
+  record.nodes = {{"dev-control-plane", true}, {"dev-worker", false}};
+  std::filesystem::create_directories(ClusterDir(state, "dev"));
+  ASSERT_TRUE(SaveRecord(state, record).ok());
+  auto loaded = LoadRecord(state, "dev");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->spec.dns_ip, "10.96.0.10");
+  EXPECT_EQ(loaded->spec.image_digests, record.spec.image_digests);
+  EXPECT_EQ(loaded->nodes.size(), 2u);
+  // Written before cluster DNS and pinned images: neither.
+  auto json = nlohmann::json::parse(ReadFile(ClusterDir(state, "dev") + "/cluster.json").value());
+  json.erase("dns_ip");
+  json.erase("image_digests");
+  ASSERT_TRUE(WriteFileAtomically(ClusterDir(state, "dev") + "/cluster.json", json.dump()).ok());
+  auto older = LoadRecord(state, "dev");
+  ASSERT_TRUE(older.ok()) << older.status();
+  EXPECT_EQ(older->spec.dns_ip, "");
+  EXPECT_TRUE(older->spec.image_digests.empty());
+  json["image_digests"] = "not a map";
+  ASSERT_TRUE(WriteFileAtomically(ClusterDir(state, "dev") + "/cluster.json", json.dump()).ok());
+  EXPECT_TRUE(absl::IsDataLoss(LoadRecord(state, "dev").status()));
+  std::filesystem::remove_all(state);
 }
 
 TEST(ImageBuilderTest, TheSameFilesMakeTheSameDigests) {

@@ -386,8 +386,12 @@ std::string ApiServerUrl(const ClusterSpec& c) {
 }
 
 std::string ControlPlaneImage(const ClusterSpec& c, const std::string& component) {
-  if (component == "etcd") return absl::StrCat("registry.k8s.io/etcd:", c.etcd_version, "-0");
-  return absl::StrCat("registry.k8s.io/", component, ":", c.kubernetes_version);
+  std::string image = component == "etcd" ? absl::StrCat("registry.k8s.io/etcd:", c.etcd_version, "-0")
+                                          : absl::StrCat("registry.k8s.io/", component, ":", c.kubernetes_version);
+  if (auto digest = c.image_digests.find(component); digest != c.image_digests.end()) {
+    absl::StrAppend(&image, "@", digest->second);
+  }
+  return image;
 }
 
 }  // namespace berth::cluster

@@ -27,6 +27,9 @@ struct ClusterSpec {
   std::string control_plane_name = {};
   std::string control_plane_ip = {};
   std::string dns_ip = {};  // the kube-dns Service's ClusterIP; empty: no cluster DNS
+  // component -> the manifest digest its image was pushed as. Every node can push to
+  // the registry its images come from, so the static pods name them by digest too.
+  std::map<std::string, std::string> image_digests = {};
 };
 
 struct NodeSpec {
@@ -68,7 +71,8 @@ std::string ServiceIp(const std::string& subnet, uint32_t n);
 // Where the API server answers: https://IP:6443.
 std::string ApiServerUrl(const ClusterSpec& cluster);
 
-// The images the control-plane node's kubelet pulls, as its static pods name them.
+// The images the control-plane node's kubelet pulls, as its static pods name them:
+// registry.k8s.io/COMPONENT:TAG, and @DIGEST once image_digests has it.
 std::string ControlPlaneImage(const ClusterSpec& cluster, const std::string& component);
 
 }  // namespace berth::cluster

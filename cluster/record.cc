@@ -45,6 +45,7 @@ Status SaveRecord(const std::string& state_dir, const ClusterRecord& r) {
       {"control_plane_name", r.spec.control_plane_name},
       {"control_plane_ip", r.spec.control_plane_ip},
       {"dns_ip", r.spec.dns_ip},
+      {"image_digests", r.spec.image_digests},
       {"kubernetes_dir", r.kubernetes_dir},
       {"berth_dir", r.berth_dir},
       {"registry", r.registry},
@@ -77,6 +78,7 @@ StatusOr<ClusterRecord> LoadRecord(const std::string& state_dir, const std::stri
     r.spec.control_plane_name = json.at("control_plane_name").get<std::string>();
     r.spec.control_plane_ip = json.at("control_plane_ip").get<std::string>();
     r.spec.dns_ip = json.value("dns_ip", "");
+    r.spec.image_digests = json.value("image_digests", std::map<std::string, std::string>());
     r.kubernetes_dir = json.at("kubernetes_dir").get<std::string>();
     r.berth_dir = json.at("berth_dir").get<std::string>();
     r.registry = json.at("registry").get<std::string>();

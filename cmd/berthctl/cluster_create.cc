@@ -100,12 +100,15 @@ cluster::ImageContent ComponentImage(const std::string& kubernetes_dir, const st
 struct DnsPlan {
   std::string coredns_tag = {};  // "v1.15.0"; empty: no coredns in --kubernetes, no cluster DNS
   std::vector<std::string> upstreams = {};
+  std::string coredns_digest = {};  // once pushed
 };
 
-std::string CorednsImage(const DnsPlan& dns) { return "registry.k8s.io/coredns/coredns:" + dns.coredns_tag; }
+std::string CorednsImage(const DnsPlan& dns) {
+  return absl::StrCat("registry.k8s.io/coredns/coredns:", dns.coredns_tag, "@", dns.coredns_digest);
+}
 
 Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, const std::string& berth_version,
-                  const DnsPlan& dns) {
+                  DnsPlan& dns) {
   ASSIGN_OR_RETURN(cluster::RegistryPusher pusher, cluster::RegistryPusher::Create(record.registry));
   ASSIGN_OR_RETURN(cluster::BuiltImage node, cluster::BuildImage(NodeImage(), work_dir));
   ASSIGN_OR_RETURN(std::string digest, pusher.Push("berth/node", berth_version, node));
@@ -115,16 +118,17 @@ Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, c
   for (const char* component : kComponents) {
     ASSIGN_OR_RETURN(cluster::BuiltImage image,
                      cluster::BuildImage(ComponentImage(record.kubernetes_dir, component), work_dir));
-    // Named as the static pods name them; every node mirrors every registry here.
+    // Named as the static pods name them (before the digest is known, so NAME:TAG);
+    // every node mirrors every registry here.
     std::string reference = cluster::ControlPlaneImage(record.spec, component);
     std::string tag = reference.substr(reference.rfind(':') + 1);
-    RETURN_IF_ERROR(pusher.Push(component, tag, image).status());
+    ASSIGN_OR_RETURN(record.spec.image_digests[component], pusher.Push(component, tag, image));
     std::filesystem::remove(image.layer.file);
   }
   if (!dns.coredns_tag.empty()) {
     ASSIGN_OR_RETURN(cluster::BuiltImage image,
                      cluster::BuildImage(ComponentImage(record.kubernetes_dir, "coredns"), work_dir));
-    RETURN_IF_ERROR(pusher.Push("coredns/coredns", dns.coredns_tag, image).status());
+    ASSIGN_OR_RETURN(dns.coredns_digest, pusher.Push("coredns/coredns", dns.coredns_tag, image));
     std::filesystem::remove(image.layer.file);
   }
   return absl::OkStatus();

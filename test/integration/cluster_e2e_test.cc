@@ -341,7 +341,15 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
                                  << Kubectl({"-n", "kube-system", "describe", "pods", "-l", "k8s-app=kube-dns"}).out;
   auto resolv = Kubectl({"exec", client_pod, "--", "cat", "/etc/resolv.conf"});
   EXPECT_TRUE(absl::StrContains(resolv.out, "nameserver 10.96.0.10")) << resolv.out << resolv.err;
-  auto service_name = Kubectl({"exec", client_pod, "--", "nslookup", "web.default.svc.cluster.local"});
+  // Available pods are not yet kube-proxy's endpoints on every node: asked until
+  // answered (kube-proxy rejects a Service without endpoints).
+  RunResult service_name;
+  const auto dns_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < dns_deadline) {
+    service_name = Kubectl({"exec", client_pod, "--", "nslookup", "-timeout=2", "web.default.svc.cluster.local"});
+    if (absl::StrContains(service_name.out, "Address: " + service_ip)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
   EXPECT_TRUE(absl::StrContains(service_name.out, "Address: " + service_ip)) << service_name.out << service_name.err;
   auto outside = Kubectl({"exec", client_pod, "--", "nslookup", "outside.upstream.test"});
   EXPECT_TRUE(absl::StrContains(outside.out, "Address: 10.125.0.77")) << outside.out << outside.err;
