@@ -143,12 +143,17 @@ Status RegistryPusher::PushBlob(const std::string& repository, const Blob& blob)
 
 StatusOr<std::string> RegistryPusher::Push(const std::string& repository, const std::string& tag,
                                            const BuiltImage& image) const {
-  RETURN_IF_ERROR(PushBlob(repository, image.layer));
-  RETURN_IF_ERROR(PushBlob(repository, image.config));
+  return Push(repository, tag, image.config, {image.layer}, image.manifest);
+}
+
+StatusOr<std::string> RegistryPusher::Push(const std::string& repository, const std::string& tag, const Blob& config,
+                                           const std::vector<Blob>& layers, const Blob& manifest) const {
+  for (const auto& layer : layers) RETURN_IF_ERROR(PushBlob(repository, layer));
+  RETURN_IF_ERROR(PushBlob(repository, config));
   ASSIGN_OR_RETURN(Response put, Send("PUT", absl::StrCat(base_, "/v2/", repository, "/manifests/", tag),
-                                      image.manifest.media_type, image.manifest.data));
+                                      manifest.media_type, manifest.data));
   if (put.status != 201) return Unexpected(absl::StrCat("put ", repository, ":", tag), put);
-  return image.manifest.digest;
+  return manifest.digest;
 }
 
 }  // namespace berth::cluster

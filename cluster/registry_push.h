@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "cluster/image_builder.h"
@@ -21,6 +22,8 @@ class RegistryPusher {
   // Blobs the registry lacks, then the manifest under tag; returns the manifest's
   // digest.
   StatusOr<std::string> Push(const std::string& repository, const std::string& tag, const BuiltImage& image) const;
+  StatusOr<std::string> Push(const std::string& repository, const std::string& tag, const Blob& config,
+                             const std::vector<Blob>& layers, const Blob& manifest) const;
 
   int port() const { return port_; }
 

@@ -4,6 +4,7 @@
 //   berthctl cluster delete [--name N]
 //   berthctl cluster list
 //   berthctl cluster start [--name N]   # brings back nodes whose container is gone
+//   berthctl cluster load [--name N] ARCHIVE...   # images saved by podman/docker save
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -181,7 +182,8 @@ int RunCluster(const GlobalOptions& global, const std::vector<std::string>& args
       "  create   create a cluster whose nodes are berth containers\n"
       "  delete   remove a cluster and everything it made\n"
       "  list     list clusters\n"
-      "  start    start the nodes of a cluster whose containers are gone\n\n"
+      "  start    start the nodes of a cluster whose containers are gone\n"
+      "  load     load images saved to archives (podman save, docker save) into a cluster\n\n"
       "Common flags:\n"
       "  --name N      the cluster (default berth); its kubeconfig context is berth-N\n"
       "  --state DIR   where clusters keep their files (default /var/lib/berth-cluster)\n";
@@ -227,6 +229,7 @@ int RunCluster(const GlobalOptions& global, const std::vector<std::string>& args
   if (sub == "delete") return RunDelete(options, rest);
   if (sub == "list") return RunList(options, rest);
   if (sub == "start") return RunStart(options, rest);
+  if (sub == "load") return RunClusterLoad(options, rest);
   std::cerr << "berthctl cluster: unknown subcommand " << sub << "\n\n" << kUsage;
   return 2;
 }

@@ -17,6 +17,7 @@ struct ClusterOptions {
 };
 
 int RunClusterCreate(const ClusterOptions& options, const std::vector<std::string>& args);
+int RunClusterLoad(const ClusterOptions& options, const std::vector<std::string>& args);
 
 // Removes the cluster's node pods, then its directory and its kubeconfig entry
 // (kept when a pod could not be removed, for another try); what is already gone is

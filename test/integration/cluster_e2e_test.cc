@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -52,7 +53,7 @@ spec:
          nodeTaintsPolicy: Honor, labelSelector: {matchLabels: {app: web}}}
       containers:
       - name: web
-        image: busybox
+        image: berth.test/web:v1
         command: [sh, -c, 'mkdir -p /www && hostname > /www/index.html && echo "serving $(hostname)" &&
                   exec httpd -f -p 8080 -h /www']
         ports: [{containerPort: 8080}]
@@ -167,6 +168,29 @@ class ClusterTest : public PodFixture {
     ASSERT_TRUE(PushTestImage(push, *busybox).ok());
     ASSERT_TRUE(PushMetricsServer(push).ok());
     kubeconfig_ = dir_ + "/kubeconfig";
+  }
+
+  // busybox saved as `podman save --format oci-archive` saves it, named
+  // berth.test/web:v1: what `cluster load` takes in.
+  Status WriteWebArchive(const std::string& path) {
+    ASSIGN_OR_RETURN(TestImage busybox, BusyboxImage());
+    const Image& image = std::get<Image>(busybox.content);
+    nlohmann::json index = {
+        {"schemaVersion", 2},
+        {"manifests",
+         {{{"mediaType", kOciManifest},
+           {"digest", image.manifest.digest},
+           {"size", image.manifest.data.size()},
+           {"annotations", {{"org.opencontainers.image.ref.name", "berth.test/web:v1"}}}}}}};
+    auto blob = [](const std::string& digest, const std::string& data) {
+      return File("blobs/sha256/" + digest.substr(7), data);
+    };
+    std::vector<TarEntry> entries = {File("oci-layout", R"({"imageLayoutVersion": "1.0.0"})"),
+                                     File("index.json", index.dump()), blob(image.manifest.digest, image.manifest.data),
+                                     blob(image.config.digest, image.config.data)};
+    for (const auto& layer : image.layers) entries.push_back(blob(layer.digest, layer.data));
+    ASSIGN_OR_RETURN(std::string tar, WriteTar(entries));
+    return WriteFileAtomically(path, tar);
   }
 
   static Status PushMetricsServer(RegistryClient& push) {
@@ -292,6 +316,11 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
   EXPECT_TRUE(absl::StrContains(created.out, "cluster DNS deployed; other names go to 10.125.0.1")) << created.out;
   // The bridge, and so its address, exist once the nodes do.
   ASSERT_TRUE(StartUpstreamDns().ok()) << upstream_log_;
+  // The workload's image comes in as an archive.
+  ASSERT_TRUE(WriteWebArchive(dir_ + "/web.tar").ok());
+  auto loaded = Berthctl({"load", dir_ + "/web.tar"});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.out << loaded.err;
+  EXPECT_TRUE(absl::StartsWith(loaded.out, "Loaded berth.test/web:v1 (")) << loaded.out;
   auto listed = Berthctl({"list"});
   EXPECT_EQ(listed.out, "e2e\n");
 
