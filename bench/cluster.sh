@@ -116,7 +116,9 @@ done
 	printf '%-44s %10s\n' "create to all nodes Ready (wall)" "$((create_ms / 1000)).$(((create_ms % 1000) / 100)) s"
 	grep -E '^ ✓' "$RESULTS/create.txt" | sed 's/^ ✓ /  /'
 	printf '%-44s %10s\n' "apply of $PODS pods to all available" "$((rollout_ms / 1000)).$(((rollout_ms % 1000) / 100)) s"
-	echo "idle worker ($worker):"
+	worker_pods=$(kubectl get pods -A --field-selector "spec.nodeName=$worker" \
+		-o jsonpath='{range .items[*]}{.metadata.name} {end}')
+	echo "idle worker ($worker), its pods: ${worker_pods:-none}"
 	printf '  %-42s %7d MiB\n' "working set (cgroup)" "$((working_set_kb / 1024))"
 	printf '  %-42s %7d MiB\n' "anonymous memory (cgroup)" "$((rss / 1048576))"
 	for name in "${!proc_rss[@]}"; do printf '  RSS %-38s %7d MiB\n' "$name" "$((proc_rss[$name] / 1024))"; done | sort
