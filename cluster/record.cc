@@ -32,6 +32,10 @@ std::string NodeDir(const std::string& state_dir, const std::string& name, const
   return absl::StrCat(ClusterDir(state_dir, name), "/nodes/", node);
 }
 
+std::string AdminKubeconfigPath(const std::string& state_dir, const std::string& name) {
+  return ClusterDir(state_dir, name) + "/kubeconfig";
+}
+
 Status SaveRecord(const std::string& state_dir, const ClusterRecord& r) {
   nlohmann::json nodes = nlohmann::json::array();
   for (const auto& node : r.nodes) nodes.push_back({{"name", node.name}, {"control_plane", node.control_plane}});

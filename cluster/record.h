@@ -31,6 +31,8 @@ Status ValidateClusterName(const std::string& name);
 
 std::string ClusterDir(const std::string& state_dir, const std::string& name);
 std::string NodeDir(const std::string& state_dir, const std::string& name, const std::string& node);
+// The administrator's kubeconfig (context berth-NAME), kept beside the record.
+std::string AdminKubeconfigPath(const std::string& state_dir, const std::string& name);
 
 Status SaveRecord(const std::string& state_dir, const ClusterRecord& record);
 // NOT_FOUND when there is no such cluster.

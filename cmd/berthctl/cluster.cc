@@ -5,6 +5,7 @@
 //   berthctl cluster list
 //   berthctl cluster start [--name N]   # brings back nodes whose container is gone
 //   berthctl cluster load [--name N] ARCHIVE...   # images saved by podman/docker save
+//   berthctl cluster kubeconfig [--name N]         # the administrator's kubeconfig
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,6 +103,37 @@ Status Start(const ClusterOptions& options) {
   return absl::OkStatus();
 }
 
+// The administrator's kubeconfig, as create wrote it; made again from the cluster's
+// CA for a cluster created before berthctl kept it.
+StatusOr<std::string> AdminKubeconfig(const ClusterOptions& options) {
+  ASSIGN_OR_RETURN(cluster::ClusterRecord record, cluster::LoadRecord(options.state_dir, options.name));
+  const std::string path = cluster::AdminKubeconfigPath(options.state_dir, options.name);
+  if (auto kept = ReadFile(path); kept.ok()) return *kept;
+  ASSIGN_OR_RETURN(cluster::ClusterPki pki,
+                   cluster::LoadClusterPki(cluster::NodeDir(options.state_dir, options.name,
+                                                            record.spec.control_plane_name)));
+  ASSIGN_OR_RETURN(cluster::KubeconfigEntry admin, cluster::AdminKubeconfig(record.spec, pki));
+  std::string text = cluster::Kubeconfig(admin);
+  RETURN_IF_ERROR(WriteFileAtomically(path, text, 0600));
+  return text;
+}
+
+int RunKubeconfig(const ClusterOptions& options, const std::vector<std::string>& args) {
+  CommandLine line;
+  if (int rc = ParseCommand({"cluster kubeconfig", "cluster kubeconfig [--name N]",
+                             "Prints the cluster administrator's kubeconfig (context berth-N), as "
+                             "`kind get kubeconfig` does",
+                             0, 0},
+                            args, po::options_description("Flags"), &line);
+      rc >= 0) {
+    return rc;
+  }
+  auto kubeconfig = AdminKubeconfig(options);
+  if (!kubeconfig.ok()) return Fail("kubeconfig", kubeconfig.status());
+  std::cout << *kubeconfig;
+  return 0;
+}
+
 int RunStart(const ClusterOptions& options, const std::vector<std::string>& args) {
   CommandLine line;
   if (int rc = ParseCommand({"cluster start", "cluster start [--name N]",
@@ -183,7 +215,8 @@ int RunCluster(const GlobalOptions& global, const std::vector<std::string>& args
       "  delete   remove a cluster and everything it made\n"
       "  list     list clusters\n"
       "  start    start the nodes of a cluster whose containers are gone\n"
-      "  load     load images saved to archives (podman save, docker save) into a cluster\n\n"
+      "  load     load images saved to archives (podman save, docker save) into a cluster\n"
+      "  kubeconfig  print a cluster's administrator kubeconfig\n\n"
       "Common flags:\n"
       "  --name N      the cluster (default berth); its kubeconfig context is berth-N\n"
       "  --state DIR   where clusters keep their files (default /var/lib/berth-cluster)\n";
@@ -230,6 +263,7 @@ int RunCluster(const GlobalOptions& global, const std::vector<std::string>& args
   if (sub == "list") return RunList(options, rest);
   if (sub == "start") return RunStart(options, rest);
   if (sub == "load") return RunClusterLoad(options, rest);
+  if (sub == "kubeconfig") return RunKubeconfig(options, rest);
   std::cerr << "berthctl cluster: unknown subcommand " << sub << "\n\n" << kUsage;
   return 2;
 }

@@ -311,11 +311,13 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
                             {{"metadata", {{"labels", {{"node-role.kubernetes.io/control-plane", ""}}}}}}));
   Done("all nodes Ready", since);
 
+  // Beside the cluster too, for `cluster kubeconfig`.
+  RETURN_IF_ERROR(WriteFileAtomically(cluster::AdminKubeconfigPath(options.state_dir, options.name),
+                                      cluster::Kubeconfig(admin), 0600));
   std::string kubeconfig;
   if (Status merged = MergeUserKubeconfig(admin, &kubeconfig); !merged.ok()) {
     // The cluster is up: it stays, with its kubeconfig beside it.
-    kubeconfig = cluster_dir + "/kubeconfig";
-    RETURN_IF_ERROR(WriteFileAtomically(kubeconfig, cluster::Kubeconfig(admin), 0600));
+    kubeconfig = cluster::AdminKubeconfigPath(options.state_dir, options.name);
     std::cerr << "berthctl cluster create: " << KubeconfigPath() << " was left alone (" << merged.message()
               << ")\n";
   }

@@ -327,6 +327,14 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
   // Every node Ready; the workers spread the Deployment.
   auto nodes = Kubectl({"get", "nodes", "-o", "name"});
   EXPECT_EQ(nodes.out, "node/e2e-control-plane\nnode/e2e-worker\nnode/e2e-worker2\n") << nodes.err;
+  // The administrator's kubeconfig on its own, as a CI script takes it.
+  auto admin = Berthctl({"kubeconfig"});
+  ASSERT_EQ(admin.exit_code, 0) << admin.err;
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/admin.conf", admin.out, 0600).ok());
+  auto through_admin = Run({K8sCache() + "/bin/kubectl", "--kubeconfig", dir_ + "/admin.conf", "get", "nodes", "-o",
+                            "name"},
+                           std::chrono::seconds(60));
+  EXPECT_EQ(through_admin.out, nodes.out) << through_admin.err;
   auto ready = Kubectl({"wait", "--for=condition=Ready", "node", "--all", "--timeout=60s"});
   ASSERT_EQ(ready.exit_code, 0) << ready.out << ready.err;
   ASSERT_TRUE(WriteFileAtomically(dir_ + "/web.yaml", kWeb).ok());
