@@ -174,6 +174,37 @@ TEST(NodeFilesTest, ControlPlaneImagesArePinnedByDigestOnceKnown) {
   EXPECT_EQ(ControlPlaneImage(cluster, "kube-scheduler"), "registry.k8s.io/kube-scheduler:v1.37.2");
 }
 
+TEST(NodeFilesTest, PublishedPortsGoToTheControlPlaneNode) {
+  auto loopback = ParsePublishedPort("8080:30080");
+  ASSERT_TRUE(loopback.ok()) << loopback.status();
+  EXPECT_EQ(loopback->address, "127.0.0.1");
+  EXPECT_EQ(loopback->host_port, 8080);
+  EXPECT_EQ(loopback->node_port, 30080);
+  auto anywhere = ParsePublishedPort("0.0.0.0:80:30081");
+  ASSERT_TRUE(anywhere.ok());
+  EXPECT_EQ(anywhere->address, "0.0.0.0");
+  for (const char* bad : {"", "8080", "8080:", ":30080", "0:30080", "8080:70000", "x:8080:30080", "a:b",
+                          "1:2:3:4", "::1:80:30080"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ParsePublishedPort(bad).status())) << bad;
+  }
+  auto pki = NewClusterPki();
+  ASSERT_TRUE(pki.ok());
+  ClusterSpec cluster{.name = "dev", .kubernetes_version = "v1.37.2", .etcd_version = "3.6.5",
+                      .control_plane_name = "dev-control-plane", .control_plane_ip = "10.87.0.2",
+                      .published = {*loopback}};
+  auto cp = NodeFiles(cluster, {"dev-control-plane", "10.87.0.2", true}, *pki);
+  ASSERT_TRUE(cp.ok());
+  YAML::Node publish = YAML::Load(cp->at("config/node.yaml"))["publish"];
+  ASSERT_EQ(publish.size(), 1u);
+  EXPECT_EQ(publish[0]["address"].as<std::string>(), "127.0.0.1");
+  EXPECT_EQ(publish[0]["port"].as<int>(), 8080);
+  EXPECT_EQ(publish[0]["target"].as<std::string>(), "10.87.0.2");
+  EXPECT_EQ(publish[0]["target_port"].as<int>(), 30080);
+  auto worker = NodeFiles(cluster, {"dev-worker", "10.87.0.3", false}, *pki);
+  ASSERT_TRUE(worker.ok());
+  EXPECT_FALSE(YAML::Load(worker->at("config/node.yaml"))["publish"]);
+}
+
 TEST(RecordTest, ARecordReadsBackAsSavedAndOlderOnesStillRead) {
   char dir_template[] = "/tmp/berth-record-XXXXXX";
   ASSERT_NE(::mkdtemp(dir_template), nullptr);
@@ -181,7 +212,8 @@ TEST(RecordTest, ARecordReadsBackAsSavedAndOlderOnesStillRead) {
   ClusterRecord record;
   record.spec = {.name = "dev", .kubernetes_version = "v1.37.2", .etcd_version = "3.6.5",
                  .control_plane_name = "dev-control-plane", .control_plane_ip = "10.87.0.2", .dns_ip = "10.96.0.10",
-                 .image_digests = {{"etcd", "sha256:" + std::string(64, 'b')}}};
+                 .image_digests = {{"etcd", "sha256:" + std::string(64, 'b')}},
+                 .published = {{"0.0.0.0", 8080, 30080}}};
   record.nodes = {{"dev-control-plane", true}, {"dev-worker", false}};
   std::filesystem::create_directories(ClusterDir(state, "dev"));
   ASSERT_TRUE(SaveRecord(state, record).ok());
@@ -189,16 +221,21 @@ TEST(RecordTest, ARecordReadsBackAsSavedAndOlderOnesStillRead) {
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->spec.dns_ip, "10.96.0.10");
   EXPECT_EQ(loaded->spec.image_digests, record.spec.image_digests);
+  ASSERT_EQ(loaded->spec.published.size(), 1u);
+  EXPECT_EQ(loaded->spec.published[0].address, "0.0.0.0");
+  EXPECT_EQ(loaded->spec.published[0].node_port, 30080);
   EXPECT_EQ(loaded->nodes.size(), 2u);
   // Written before cluster DNS and pinned images: neither.
   auto json = nlohmann::json::parse(ReadFile(ClusterDir(state, "dev") + "/cluster.json").value());
   json.erase("dns_ip");
   json.erase("image_digests");
+  json.erase("published");
   ASSERT_TRUE(WriteFileAtomically(ClusterDir(state, "dev") + "/cluster.json", json.dump()).ok());
   auto older = LoadRecord(state, "dev");
   ASSERT_TRUE(older.ok()) << older.status();
   EXPECT_EQ(older->spec.dns_ip, "");
   EXPECT_TRUE(older->spec.image_digests.empty());
+  EXPECT_TRUE(older->spec.published.empty());
   json["image_digests"] = "not a map";
   ASSERT_TRUE(WriteFileAtomically(ClusterDir(state, "dev") + "/cluster.json", json.dump()).ok());
   EXPECT_TRUE(absl::IsDataLoss(LoadRecord(state, "dev").status()));

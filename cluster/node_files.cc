@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -250,6 +251,17 @@ std::string NodeYaml(const ClusterSpec& c, const NodeSpec& node) {
   n["routes"]["node_name"] = node.name;
   n["routes"]["pod_subnet"] = c.pod_subnet;
   n["masquerade"] = c.pod_subnet;
+  if (node.control_plane) {
+    for (const auto& port : c.published) {
+      YAML::Node publish;
+      publish["address"] = port.address;
+      publish["port"] = port.host_port;
+      publish["target"] = node.ip;
+      publish["target_port"] = port.node_port;
+      publish["netns"] = "/run/berth-node/host-netns";
+      n["publish"].push_back(publish);
+    }
+  }
   return Emit(n);
 }
 
@@ -371,6 +383,29 @@ StatusOr<KubeconfigEntry> AdminKubeconfig(const ClusterSpec& c, const ClusterPki
                                              .organizations = {"system:masters"}, .client = true}));
   return KubeconfigEntry{.name = absl::StrCat("berth-", c.name), .server = ApiServerUrl(c),
                          .ca_certificate = pki.ca.pem().certificate, .client = client};
+}
+
+StatusOr<PublishedPort> ParsePublishedPort(const std::string& text) {
+  std::vector<std::string> parts = absl::StrSplit(text, ':');
+  if (parts.size() != 2 && parts.size() != 3) {
+    return absl::InvalidArgumentError(absl::StrCat("published port \"", text, "\": give [ADDRESS:]HOST_PORT:NODE_PORT"));
+  }
+  PublishedPort port;
+  if (parts.size() == 3) {
+    in_addr address;
+    if (::inet_pton(AF_INET, parts[0].c_str(), &address) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("published port \"", text, "\": ", parts[0],
+                                                     " is not an IPv4 address"));
+    }
+    port.address = parts[0];
+  }
+  const std::string& host = parts[parts.size() - 2];
+  const std::string& node = parts[parts.size() - 1];
+  if (!absl::SimpleAtoi(host, &port.host_port) || port.host_port < 1 || port.host_port > 65535 ||
+      !absl::SimpleAtoi(node, &port.node_port) || port.node_port < 1 || port.node_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("published port \"", text, "\": ports are 1 to 65535"));
+  }
+  return port;
 }
 
 std::string ServiceIp(const std::string& subnet, uint32_t n) {

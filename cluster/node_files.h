@@ -17,6 +17,19 @@
 
 namespace berth::cluster {
 
+// A port of the control-plane node published on the host, as kind's
+// extraPortMappings: ADDRESS:HOST_PORT on the host to NODE_PORT on the node (a
+// NodePort Service, or a hostNetwork pod's port).
+struct PublishedPort {
+  std::string address = "127.0.0.1";
+  int host_port = 0;
+  int node_port = 0;
+};
+
+// "[ADDRESS:]HOST_PORT:NODE_PORT", ADDRESS an IPv4 address (127.0.0.1 unless given);
+// INVALID_ARGUMENT saying what is wrong.
+StatusOr<PublishedPort> ParsePublishedPort(const std::string& text);
+
 struct ClusterSpec {
   std::string name = {};                // "berth"
   std::string kubernetes_version = {};  // "v1.37.2": the control plane images' tag
@@ -30,6 +43,7 @@ struct ClusterSpec {
   // component -> the manifest digest its image was pushed as. Every node can push to
   // the registry its images come from, so the static pods name them by digest too.
   std::map<std::string, std::string> image_digests = {};
+  std::vector<PublishedPort> published = {};
 };
 
 struct NodeSpec {

@@ -39,6 +39,10 @@ std::string AdminKubeconfigPath(const std::string& state_dir, const std::string&
 Status SaveRecord(const std::string& state_dir, const ClusterRecord& r) {
   nlohmann::json nodes = nlohmann::json::array();
   for (const auto& node : r.nodes) nodes.push_back({{"name", node.name}, {"control_plane", node.control_plane}});
+  nlohmann::json published = nlohmann::json::array();
+  for (const auto& port : r.spec.published) {
+    published.push_back({{"address", port.address}, {"host_port", port.host_port}, {"node_port", port.node_port}});
+  }
   nlohmann::json json = {
       {"name", r.spec.name},
       {"kubernetes_version", r.spec.kubernetes_version},
@@ -50,6 +54,7 @@ Status SaveRecord(const std::string& state_dir, const ClusterRecord& r) {
       {"control_plane_ip", r.spec.control_plane_ip},
       {"dns_ip", r.spec.dns_ip},
       {"image_digests", r.spec.image_digests},
+      {"published", published},
       {"kubernetes_dir", r.kubernetes_dir},
       {"berth_dir", r.berth_dir},
       {"registry", r.registry},
@@ -83,6 +88,10 @@ StatusOr<ClusterRecord> LoadRecord(const std::string& state_dir, const std::stri
     r.spec.control_plane_ip = json.at("control_plane_ip").get<std::string>();
     r.spec.dns_ip = json.value("dns_ip", "");
     r.spec.image_digests = json.value("image_digests", std::map<std::string, std::string>());
+    for (const auto& port : json.value("published", nlohmann::json::array())) {
+      r.spec.published.push_back({port.at("address").get<std::string>(), port.at("host_port").get<int>(),
+                                  port.at("node_port").get<int>()});
+    }
     r.kubernetes_dir = json.at("kubernetes_dir").get<std::string>();
     r.berth_dir = json.at("berth_dir").get<std::string>();
     r.registry = json.at("registry").get<std::string>();

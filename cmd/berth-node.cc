@@ -81,9 +81,22 @@ int main(int argc, char** argv) {
   }
   std::vector<std::unique_ptr<node::PortForwarder>> forwarders;
   for (const auto& forward : config->forward) {
-    auto forwarder = node::PortForwarder::Start(forward.port, forward.netns, forward.port);
+    auto forwarder = node::PortForwarder::Start({.address = "127.0.0.1", .port = forward.port},
+                                                {.address = "127.0.0.1", .port = forward.port, .other_namespace = true},
+                                                forward.netns);
     if (!forwarder.ok()) {
       std::cerr << "berth-node: forward of port " << forward.port << ": " << forwarder.status().message() << "\n";
+      return 1;
+    }
+    forwarders.push_back(std::move(*forwarder));
+  }
+  for (const auto& publish : config->publish) {
+    auto forwarder = node::PortForwarder::Start(
+        {.address = publish.address, .port = publish.port, .other_namespace = true},
+        {.address = publish.target, .port = publish.target_port}, publish.netns);
+    if (!forwarder.ok()) {
+      std::cerr << "berth-node: publish of " << publish.address << ":" << publish.port << ": "
+                << forwarder.status().message() << "\n";
       return 1;
     }
     forwarders.push_back(std::move(*forwarder));
@@ -91,6 +104,7 @@ int main(int argc, char** argv) {
   // The forwarders hold the namespaces open; the files go, so that no workload of
   // the node (a hostPath volume) can reach the host's network namespace through them.
   for (const auto& forward : config->forward) (void)::umount2(forward.netns.c_str(), MNT_DETACH);
+  for (const auto& publish : config->publish) (void)::umount2(publish.netns.c_str(), MNT_DETACH);
   if (config->routes) {
     auto credentials = node::ReadKubeconfig(config->routes->kubeconfig);
     if (!credentials.ok()) {

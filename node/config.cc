@@ -63,6 +63,23 @@ Status ParseServices(const YAML::Node& list, NodeConfig& config) {
   return absl::OkStatus();
 }
 
+StatusOr<int> Port(const YAML::Node& node, const std::string& key) {
+  int port = 0;
+  if (!node.IsDefined() || !YAML::convert<int>::decode(node, port) || port < 1 || port > 65535) {
+    return absl::InvalidArgumentError(key + " must be a port number (1-65535)");
+  }
+  return port;
+}
+
+StatusOr<std::string> Ipv4(const YAML::Node& node, const std::string& key) {
+  ASSIGN_OR_RETURN(std::string text, Text(node, key));
+  in_addr address;
+  if (::inet_pton(AF_INET, text.c_str(), &address) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(key, " must be an IPv4 address: ", text));
+  }
+  return text;
+}
+
 Status ParseForward(const YAML::Node& list, NodeConfig& config) {
   if (!list.IsSequence()) return absl::InvalidArgumentError("forward must be a list");
   for (size_t i = 0; i < list.size(); ++i) {
@@ -70,14 +87,28 @@ Status ParseForward(const YAML::Node& list, NodeConfig& config) {
     if (!list[i].IsMap()) return absl::InvalidArgumentError(where + " must be a map");
     RETURN_IF_ERROR(UnknownKeys(list[i], {"port", "netns"}, where + "."));
     Forward forward;
-    int port = 0;
-    if (!YAML::convert<int>::decode(list[i]["port"], port) || port < 1 || port > 65535) {
-      return absl::InvalidArgumentError(where + ".port must be a port number (1-65535)");
-    }
-    forward.port = port;
+    ASSIGN_OR_RETURN(forward.port, Port(list[i]["port"], where + ".port"));
     ASSIGN_OR_RETURN(forward.netns, Text(list[i]["netns"], where + ".netns"));
     if (forward.netns[0] != '/') return absl::InvalidArgumentError(where + ".netns must be an absolute path");
     config.forward.push_back(std::move(forward));
+  }
+  return absl::OkStatus();
+}
+
+Status ParsePublish(const YAML::Node& list, NodeConfig& config) {
+  if (!list.IsSequence()) return absl::InvalidArgumentError("publish must be a list");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string where = absl::StrCat("publish[", i, "]");
+    if (!list[i].IsMap()) return absl::InvalidArgumentError(where + " must be a map");
+    RETURN_IF_ERROR(UnknownKeys(list[i], {"address", "port", "target", "target_port", "netns"}, where + "."));
+    Publish publish;
+    ASSIGN_OR_RETURN(publish.address, Ipv4(list[i]["address"], where + ".address"));
+    ASSIGN_OR_RETURN(publish.port, Port(list[i]["port"], where + ".port"));
+    ASSIGN_OR_RETURN(publish.target, Ipv4(list[i]["target"], where + ".target"));
+    ASSIGN_OR_RETURN(publish.target_port, Port(list[i]["target_port"], where + ".target_port"));
+    ASSIGN_OR_RETURN(publish.netns, Text(list[i]["netns"], where + ".netns"));
+    if (publish.netns[0] != '/') return absl::InvalidArgumentError(where + ".netns must be an absolute path");
+    config.publish.push_back(std::move(publish));
   }
   return absl::OkStatus();
 }
@@ -116,7 +147,7 @@ StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml) {
   }
   if (!root.IsMap()) return absl::InvalidArgumentError("the node config must be a map");
   try {
-    RETURN_IF_ERROR(UnknownKeys(root, {"berthd", "services", "state_dirs", "forward", "routes", "masquerade"}, ""));
+    RETURN_IF_ERROR(UnknownKeys(root, {"berthd", "services", "state_dirs", "forward", "publish", "routes", "masquerade"}, ""));
     NodeConfig config;
     if (!root["berthd"]) return absl::InvalidArgumentError("berthd (its argv) is required");
     ASSIGN_OR_RETURN(config.berthd, TextList(root["berthd"], "berthd", false));
@@ -128,6 +159,7 @@ StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml) {
       ASSIGN_OR_RETURN(config.state_dirs, TextList(root["state_dirs"], "state_dirs", true));
     }
     if (root["forward"]) RETURN_IF_ERROR(ParseForward(root["forward"], config));
+    if (root["publish"]) RETURN_IF_ERROR(ParsePublish(root["publish"], config));
     if (root["routes"]) RETURN_IF_ERROR(ParseRoutes(root["routes"], config));
     if (root["masquerade"]) {
       ASSIGN_OR_RETURN(config.masquerade, Text(root["masquerade"], "masquerade"));

@@ -9,6 +9,9 @@
 //   forward:                        # 127.0.0.1:PORT here -> 127.0.0.1:PORT there
 //     - port: 5000
 //       netns: /run/berth-node/host-netns
+//   publish:                        # ADDRESS:PORT there -> TARGET:TARGET_PORT here
+//     - {address: 127.0.0.1, port: 8080, target: 10.87.0.2, target_port: 30080,
+//        netns: /run/berth-node/host-netns}
 //   routes:                         # routes to the other nodes' pod CIDRs
 //     kubeconfig: /etc/kubernetes/kube-proxy.conf   # may list and watch nodes
 //     pod_subnet: 10.244.0.0/16                     # only CIDRs inside it are routed
@@ -38,6 +41,15 @@ struct Forward {
   std::string netns = {};
 };
 
+// A port of the node published in another namespace (the host's).
+struct Publish {
+  std::string address = {};  // IPv4, there
+  int port = 0;
+  std::string target = {};  // IPv4, here
+  int target_port = 0;
+  std::string netns = {};
+};
+
 struct RouteSync {
   std::string kubeconfig = {};
   std::string pod_subnet = {};
@@ -49,6 +61,7 @@ struct NodeConfig {
   std::vector<Service> services;
   std::vector<std::string> state_dirs = {};
   std::vector<Forward> forward;
+  std::vector<Publish> publish;
   std::optional<RouteSync> routes;
   std::string masquerade = {};  // an IPv4 CIDR, or empty
 };

@@ -17,6 +17,8 @@ state_dirs: [/var/lib/berth, /var/lib/kubelet]
 forward:
   - port: 5000
     netns: /run/berth-node/host-netns
+publish:
+  - {address: 127.0.0.1, port: 8080, target: 10.87.0.2, target_port: 30080, netns: /run/berth-node/host-netns}
 routes: {kubeconfig: /etc/kubernetes/kube-proxy.conf, node_name: w1, pod_subnet: 10.244.0.0/16}
 masquerade: 10.244.0.0/16
 )");
@@ -32,6 +34,11 @@ masquerade: 10.244.0.0/16
   ASSERT_TRUE(config->routes.has_value());
   EXPECT_EQ(config->routes->node_name, "w1");
   EXPECT_EQ(config->masquerade, "10.244.0.0/16");
+  ASSERT_EQ(config->publish.size(), 1u);
+  EXPECT_EQ(config->publish[0].address, "127.0.0.1");
+  EXPECT_EQ(config->publish[0].port, 8080);
+  EXPECT_EQ(config->publish[0].target, "10.87.0.2");
+  EXPECT_EQ(config->publish[0].target_port, 30080);
 }
 
 TEST(NodeConfigTest, OnlyBerthdIsRequired) {
@@ -61,6 +68,14 @@ TEST(NodeConfigTest, RefusesWhatItCannotRun) {
       {"berthd: [/b]\nroutes: {kubeconfig: /c, pod_subnet: 10.244.0.0/16}", "routes.node_name"},
       {"berthd: [/b]\nroutes: {kubeconfig: /c, node_name: n}", "routes.pod_subnet"},
       {"berthd: [/b]\nroutes: {kubectl: /k, kubeconfig: /c, node_name: n}", "unknown key routes.kubectl"},
+      {"berthd: [/b]\npublish: [{address: localhost, port: 1, target: 10.0.0.1, target_port: 2, netns: /n}]",
+       "publish[0].address must be an IPv4 address"},
+      {"berthd: [/b]\npublish: [{address: 0.0.0.0, port: 1, target: 10.0.0.1, netns: /n}]",
+       "publish[0].target_port must be a port"},
+      {"berthd: [/b]\npublish: [{address: 0.0.0.0, port: 1, target: 10.0.0.1, target_port: 2, netns: n}]",
+       "publish[0].netns must be an absolute path"},
+      {"berthd: [/b]\npublish: [{address: 0.0.0.0, port: 1, target: 10.0.0.1, target_port: 2, netns: /n, udp: 1}]",
+       "unknown key publish[0].udp"},
       {"berthd: [/b]\nmasquerade: 10.244.0.0", "masquerade must be an IPv4 CIDR"},
       {"berthd: [/b]\nmasquerade: 10.244.0.0/33", "masquerade must be an IPv4 CIDR"},
       {"berthd: [/b]\nmasquerade: 10.244.0.0/", "masquerade must be an IPv4 CIDR"},

@@ -18,26 +18,59 @@ namespace berth::node {
 
 namespace {
 
-sockaddr_in Loopback(int port) {
+StatusOr<sockaddr_in> Address(const ForwardEnd& end) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(end.port));
+  if (::inet_pton(AF_INET, end.address.c_str(), &address.sin_addr) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("forward: ", end.address, " is not an IPv4 address"));
+  }
   return address;
 }
 
-// Runs on the connection's own thread, which stays in the target namespace: a
-// socket belongs to the namespace its creator was in, and setns moves only the
-// calling thread.
-StatusOr<UniqueFd> DialIn(int netns, int port) {
-  if (::setns(netns, CLONE_NEWNET) != 0) return ErrnoError("setns into the forward's network namespace");
+// Runs on the connection's own thread, which enters the target's namespace when it
+// is the other one: a socket belongs to the namespace its creator was in, and setns
+// moves only the calling thread.
+StatusOr<UniqueFd> Dial(int netns, const sockaddr_in& target) {
+  if (netns >= 0 && ::setns(netns, CLONE_NEWNET) != 0) {
+    return ErrnoError("setns into the forward's network namespace");
+  }
   UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!socket) return ErrnoError("socket");
-  sockaddr_in address = Loopback(port);
-  if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    return ErrnoError(absl::StrCat("connect to 127.0.0.1:", port, " in the forward's network namespace"));
+  if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&target), sizeof(target)) != 0) {
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &target.sin_addr, text, sizeof(text));
+    return ErrnoError(absl::StrCat("connect to ", text, ":", ntohs(target.sin_port)));
   }
   return socket;
+}
+
+// A listening socket on address, made in the other namespace by a thread of its
+// own when asked.
+StatusOr<UniqueFd> Listen(const sockaddr_in& address, int netns) {
+  auto make = [&address]() -> StatusOr<UniqueFd> {
+    UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!listener) return ErrnoError("socket");
+    int one = 1;
+    ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+      char text[INET_ADDRSTRLEN] = {};
+      ::inet_ntop(AF_INET, &address.sin_addr, text, sizeof(text));
+      return ErrnoError(absl::StrCat("bind ", text, ":", ntohs(address.sin_port)));
+    }
+    if (::listen(listener.get(), 64) != 0) return ErrnoError("listen");
+    return listener;
+  };
+  if (netns < 0) return make();
+  StatusOr<UniqueFd> made = absl::InternalError("not run");
+  std::thread([&] {
+    if (::setns(netns, CLONE_NEWNET) != 0) {
+      made = ErrnoError("setns into the forward's network namespace");
+    } else {
+      made = make();
+    }
+  }).join();
+  return made;
 }
 
 // Copies both ways until both have ended; one side's end of sending is passed on as
@@ -76,24 +109,19 @@ void Relay(int a, int b) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<PortForwarder>> PortForwarder::Start(int listen_port, const std::string& netns,
-                                                              int target_port) {
+StatusOr<std::unique_ptr<PortForwarder>> PortForwarder::Start(const ForwardEnd& listen, const ForwardEnd& target,
+                                                              const std::string& netns) {
   std::unique_ptr<PortForwarder> forwarder(new PortForwarder());
-  forwarder->target_port_ = target_port;
+  ASSIGN_OR_RETURN(sockaddr_in listen_address, Address(listen));
+  ASSIGN_OR_RETURN(forwarder->target_, Address(target));
+  forwarder->target_in_netns_ = target.other_namespace;
   forwarder->netns_.Reset(::open(netns.c_str(), O_RDONLY | O_CLOEXEC));
   if (!forwarder->netns_) return ErrnoError(absl::StrCat("open ", netns));
-  forwarder->listener_.Reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!forwarder->listener_) return ErrnoError("socket");
-  int one = 1;
-  ::setsockopt(forwarder->listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in address = Loopback(listen_port);
-  if (::bind(forwarder->listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    return ErrnoError(absl::StrCat("bind 127.0.0.1:", listen_port));
-  }
-  if (::listen(forwarder->listener_.get(), 64) != 0) return ErrnoError("listen");
-  socklen_t length = sizeof(address);
-  ::getsockname(forwarder->listener_.get(), reinterpret_cast<sockaddr*>(&address), &length);
-  forwarder->port_ = ntohs(address.sin_port);
+  ASSIGN_OR_RETURN(forwarder->listener_,
+                   Listen(listen_address, listen.other_namespace ? forwarder->netns_.get() : -1));
+  socklen_t length = sizeof(listen_address);
+  ::getsockname(forwarder->listener_.get(), reinterpret_cast<sockaddr*>(&listen_address), &length);
+  forwarder->port_ = ntohs(listen_address.sin_port);
   forwarder->stop_.Reset(::eventfd(0, EFD_CLOEXEC));
   if (!forwarder->stop_) return ErrnoError("eventfd");
   forwarder->acceptor_ = std::thread([raw = forwarder.get()] { raw->AcceptLoop(); });
@@ -125,10 +153,11 @@ void PortForwarder::AcceptLoop() {
       }
       continue;
     }
-    std::thread([client = std::move(client), netns = netns_.get(), port = target_port_]() {
-      auto upstream = DialIn(netns, port);
+    std::thread([client = std::move(client), netns = target_in_netns_ ? netns_.get() : -1, target = target_]() {
+      auto upstream = Dial(netns, target);
       if (!upstream.ok()) {
-        BERTH_LOG(Warn) << "forward failed" << Kv("port", port) << Kv("error", upstream.status().message());
+        BERTH_LOG(Warn) << "forward failed" << Kv("port", ntohs(target.sin_port))
+                        << Kv("error", upstream.status().message());
         return;
       }
       Relay(client.get(), upstream->get());

@@ -3,12 +3,16 @@
 // plane images, run the node pods, write each node's certificates and configs, start
 // the nodes, wait for the API server, deploy cluster DNS, wait for every node to be
 // Ready, and merge the cluster's credentials into the user's kubeconfig.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -18,6 +22,7 @@
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/process.h"
+#include "base/unique_fd.h"
 #include "cluster/api_client.h"
 #include "cluster/cluster_dns.h"
 #include "cluster/image_builder.h"
@@ -185,8 +190,31 @@ Status MergeUserKubeconfig(const cluster::KubeconfigEntry& entry, std::string* p
 
 // reserved is set once the cluster's directory is made: from then on a failure has
 // something of this create's to remove.
+// INVALID_ARGUMENT for a port given twice, FAILED_PRECONDITION for one something on
+// this machine listens on already (the control-plane node could not start).
+Status CheckPublishedPorts(const std::vector<cluster::PublishedPort>& ports) {
+  std::set<int> seen;
+  for (const auto& port : ports) {
+    if (!seen.insert(port.host_port).second) {
+      return absl::InvalidArgumentError(absl::StrCat("host port ", port.host_port, " is published twice"));
+    }
+    UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port.host_port));
+    ::inet_pton(AF_INET, port.address.c_str(), &address.sin_addr);
+    int one = 1;
+    ::setsockopt(probe.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(probe.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+      return ErrnoError(absl::StrCat("publish ", port.address, ":", port.host_port));
+    }
+  }
+  return absl::OkStatus();
+}
+
 Status Create(const ClusterOptions& options, int workers, const std::string& kubernetes_dir,
-              const std::string& registry, const std::string& dns_upstream, bool* reserved) {
+              const std::string& registry, const std::string& dns_upstream,
+              const std::vector<cluster::PublishedPort>& published, bool* reserved) {
   const auto started = Clock::now();
   auto since = Clock::now();
   ClusterNodes nodes(options.endpoint, options.timeout, options.state_dir);
@@ -196,6 +224,8 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
   record.registry = registry;
   record.kubernetes_dir = std::filesystem::absolute(kubernetes_dir).lexically_normal().string();
   record.berth_dir = OwnDir();
+  record.spec.published = published;
+  RETURN_IF_ERROR(CheckPublishedPorts(published));
   RETURN_IF_ERROR(CheckBinaries(record.kubernetes_dir, {"kubelet", "kube-proxy", "kubectl", "etcd",
                                                          "kube-apiserver", "kube-controller-manager",
                                                          "kube-scheduler"},
@@ -338,6 +368,9 @@ int RunClusterCreate(const ClusterOptions& options, const std::vector<std::strin
                                               "kube-controller-manager and kube-scheduler (env BERTH_KUBERNETES_DIR)")
       ("registry", po::value<std::string>()->default_value("127.0.0.1:5000"),
        "a registry on this machine's loopback: images are pushed there and every node pulls from it")
+      ("publish", po::value<std::vector<std::string>>()->composing(),
+       "[ADDRESS:]HOST_PORT:NODE_PORT: a port of the control-plane node (a NodePort Service) published on this "
+       "machine at ADDRESS (127.0.0.1 unless given), as kind's extraPortMappings; repeatable")
       ("dns-upstream", po::value<std::string>()->default_value(""),
        "where cluster DNS sends names outside the cluster: IPv4 addresses separated by commas, or none "
        "(default: this machine's resolvers)")
@@ -362,11 +395,22 @@ int RunClusterCreate(const ClusterOptions& options, const std::vector<std::strin
     std::cerr << "berthctl cluster create: give the Kubernetes binaries' directory with --kubernetes\n";
     return 2;
   }
+  std::vector<cluster::PublishedPort> published;
+  if (line.flags.count("publish")) {
+    for (const auto& text : line.flags["publish"].as<std::vector<std::string>>()) {
+      auto port = cluster::ParsePublishedPort(text);
+      if (!port.ok()) {
+        std::cerr << "berthctl cluster create: " << port.status().message() << "\n";
+        return 2;
+      }
+      published.push_back(*port);
+    }
+  }
   std::cout << "Creating cluster " << options.name << " (1 control-plane node, " << workers << " worker"
             << (workers == 1 ? "" : "s") << ")\n";
   bool reserved = false;
   Status created = Create(options, workers, kubernetes_dir, line.flags["registry"].as<std::string>(),
-                          line.flags["dns-upstream"].as<std::string>(), &reserved);
+                          line.flags["dns-upstream"].as<std::string>(), published, &reserved);
   if (created.ok()) return 0;
   std::cerr << "berthctl cluster create: " << created.message() << "\n";
   if (!reserved) return 1;  // nothing of this create's to remove

@@ -3,8 +3,11 @@
 // puts in its cache (skipped, saying how to build them, where they are missing).
 // Real clients throughout: kubectl against the cluster's API server, the scheduler,
 // the controllers, kube-proxy and CoreDNS doing their jobs on berth nodes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -23,6 +26,7 @@
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/process.h"
+#include "base/unique_fd.h"
 #include "test/integration/control_plane.h"
 #include "test/integration/pod_fixture.h"
 #include "test/integration/test_images.h"
@@ -63,8 +67,9 @@ apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
+  type: NodePort
   selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
+  ports: [{port: 80, targetPort: 8080, nodePort: 30080}]
 )yaml";
 
 // What `kubectl top` reads: metrics-server, aggregated into the API server, scraping
@@ -307,8 +312,21 @@ class ClusterTest : public PodFixture {
 };
 
 TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
+  // A free port of the host's loopback, for the web Service's NodePort.
+  int published_port = 0;
+  {
+    UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(probe.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    socklen_t length = sizeof(address);
+    ASSERT_EQ(::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+    published_port = ntohs(address.sin_port);
+  }
   auto created = Berthctl({"create", "--nodes", "2", "--kubernetes", K8sCache() + "/bin", "--registry",
-                           registry_->host_port(), "--dns-upstream", kBridgeGateway},
+                           registry_->host_port(), "--dns-upstream", kBridgeGateway, "--publish",
+                           absl::StrCat(published_port, ":30080")},
                           std::chrono::seconds(300));
   created_ = true;
   ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
@@ -369,6 +387,11 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
     answered_from_other_node = lines.back() == remote_host;
   }
   EXPECT_TRUE(answered_from_other_node) << "the Service never answered from " << remote_host << ":\n" << answers;
+
+  // The NodePort, published on the host's loopback by the control-plane node.
+  auto published = SendHttp({.url = absl::StrCat("http://127.0.0.1:", published_port, "/")});
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_TRUE(pods.count(std::string(absl::StripAsciiWhitespace(published->body)))) << published->body;
 
   // Cluster DNS: a Service by name, and a name outside the cluster through the
   // upstream, whose query arrives from a node's address (masqueraded), not a pod's.
