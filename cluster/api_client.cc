@@ -1,28 +1,11 @@
 #include "cluster/api_client.h"
 
-#include <curl/curl.h>
-
-#include <memory>
-
 #include "absl/strings/str_cat.h"
+#include "base/curl_request.h"
 
 namespace berth::cluster {
 
 namespace {
-
-size_t AppendBody(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
-struct CurlFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-curl_blob Blob(const std::string& pem) {
-  return {const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_NOCOPY};
-}
 
 // The Status an API server's error answer stands for.
 Status AnswerStatus(long http_status, const std::string& what, const std::string& response) {
@@ -40,37 +23,17 @@ Status AnswerStatus(long http_status, const std::string& what, const std::string
 
 StatusOr<std::string> ApiClient::Send(const std::string& method, const std::string& path,
                                       const std::string& content_type, const std::string& body) const {
-  std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
-  if (!curl) return absl::InternalError("curl_easy_init");
-  CURL* c = curl.get();
   const std::string url = credentials_.server + path;
+  ASSIGN_OR_RETURN(CurlRequest request, CurlRequest::Create(method, url));
+  request.UseTls(credentials_.ca_certificate, credentials_.client.certificate, credentials_.client.key);
+  curl_easy_setopt(request.handle(), CURLOPT_TIMEOUT, 15L);
   std::string response;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 3L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);
-  curl_blob ca = Blob(credentials_.ca_certificate);
-  curl_blob cert = Blob(credentials_.client.certificate);
-  curl_blob key = Blob(credentials_.client.key);
-  curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
-  curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
-  curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-  curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
-  curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
-  std::unique_ptr<curl_slist, CurlFree> headers;
+  request.CollectBody(&response);
   if (method != "GET") {
-    headers.reset(curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str()));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+    request.AddHeader("Content-Type: " + content_type);
+    request.SetBody(body);
   }
-  CURLcode code = curl_easy_perform(c);
-  if (code != CURLE_OK) return absl::UnavailableError(absl::StrCat(url, ": ", curl_easy_strerror(code)));
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  ASSIGN_OR_RETURN(long status, request.Perform());
   if (status < 200 || status > 299) return AnswerStatus(status, absl::StrCat(method, " ", url), response);
   return response;
 }

@@ -1,6 +1,5 @@
 #include "cluster/registry_push.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/curl_request.h"
 
 namespace berth::cluster {
 
@@ -23,11 +23,6 @@ struct Response {
   std::string location;
 };
 
-size_t AppendBody(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
 size_t ReadHeader(char* data, size_t size, size_t count, void* out) {
   absl::string_view line(data, size * count);
   if (absl::StartsWithIgnoreCase(line, "location:")) {
@@ -36,55 +31,36 @@ size_t ReadHeader(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
-struct CurlFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+struct FileClose {
   void operator()(FILE* f) const { std::fclose(f); }
 };
 
 // One request. body_file, when set, is sent as the body (a layer); else body.
 StatusOr<Response> Send(const std::string& method, const std::string& url, const std::string& content_type,
                         const std::string& body, const std::string& body_file = "", int64_t body_size = 0) {
-  std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
-  if (!curl) return absl::InternalError("curl_easy_init");
+  const bool upload = method == "PUT" && !body_file.empty();
+  ASSIGN_OR_RETURN(CurlRequest request, CurlRequest::Create(method, url));
   Response response;
-  CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  CURL* c = request.handle();
   // A registry that stops moving (under 1 KiB/s for 30 s) fails the push.
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+  request.CollectBody(&response.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &ReadHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.location);
-  std::unique_ptr<curl_slist, CurlFree> headers;
-  if (!content_type.empty()) {
-    headers.reset(curl_slist_append(nullptr, absl::StrCat("Content-Type: ", content_type).c_str()));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  }
-  std::unique_ptr<FILE, CurlFree> file;
-  if (method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  } else if (method == "PUT" && !body_file.empty()) {
+  if (!content_type.empty()) request.AddHeader(absl::StrCat("Content-Type: ", content_type));
+  std::unique_ptr<FILE, FileClose> file;
+  if (upload) {
+    // Read from the file as libcurl sends it: a layer is not held in memory.
     file.reset(std::fopen(body_file.c_str(), "rbe"));
     if (!file) return ErrnoError(absl::StrCat("open ", body_file));
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_READDATA, file.get());
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_size));
-  } else if (method != "GET") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  } else if (method != "GET" && method != "HEAD") {
+    request.SetBody(body);
   }
-  CURLcode code = curl_easy_perform(c);
-  if (code != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat(method, " ", url, ": ", curl_easy_strerror(code)));
-  }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  ASSIGN_OR_RETURN(response.status, request.Perform());
   return response;
 }
 

@@ -1,6 +1,5 @@
 #include "node/node_watch.h"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include <chrono>
@@ -10,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/curl_request.h"
 #include "base/file_util.h"
 #include "base/log.h"
 #include "yaml-cpp/yaml.h"
@@ -48,10 +48,6 @@ YAML::Node Named(const YAML::Node& list, const std::string& name, const char* fi
   return YAML::Node();
 }
 
-struct CurlFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-
 struct Stream {
   std::string pending;
   const RoutePolicy* policy;
@@ -72,36 +68,20 @@ size_t OnData(char* data, size_t size, size_t count, void* opaque) {
   return stream->stop->load() ? 0 : size * count;  // 0 ends the transfer
 }
 
-curl_blob Blob(const std::string& pem) { return {const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_NOCOPY}; }
-
 // One watch, from its first event (every node, as ADDED) until the server ends it.
 Status WatchOnce(const ApiCredentials& credentials, Stream& stream) {
-  std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
-  if (!curl) return absl::InternalError("curl_easy_init");
-  CURL* c = curl.get();
   // The server ends a watch after timeoutSeconds; it is then started again.
-  const std::string url = credentials.server + "/api/v1/nodes?watch=1&timeoutSeconds=600";
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+  ASSIGN_OR_RETURN(CurlRequest request,
+                   CurlRequest::Create("GET", credentials.server + "/api/v1/nodes?watch=1&timeoutSeconds=600"));
+  request.UseTls(credentials.ca_pem, credentials.client_cert_pem, credentials.client_key_pem);
+  CURL* c = request.handle();
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_blob ca = Blob(credentials.ca_pem);
-  curl_blob cert = Blob(credentials.client_cert_pem);
-  curl_blob key = Blob(credentials.client_key_pem);
-  curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
-  curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
-  curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-  curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
-  curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
   curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &OnData);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &stream);
   stream.pending.clear();
-  CURLcode code = curl_easy_perform(c);
-  if (code != CURLE_OK && !stream.stop->load()) {
-    return absl::UnavailableError(absl::StrCat("watch ", url, ": ", curl_easy_strerror(code)));
-  }
+  auto status = request.Perform();
+  if (!status.ok() && !stream.stop->load()) return status.status();
   return absl::OkStatus();
 }
 
