@@ -4,10 +4,12 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <map>
-#include <memory>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -28,12 +30,19 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr size_t kMaxEntries = 100000;
+constexpr size_t kMaxName = 4096;
 constexpr int64_t kMaxDocument = 4 << 20;  // an index, manifest or config
+constexpr size_t kMaxImages = 1000;
+constexpr size_t kMaxLayers = 256;
 constexpr int kMaxLinkHops = 8;
+// What the extracted files may take: the work directory's free space less a margin,
+// and never more than this.
+constexpr int64_t kMaxExtracted = int64_t{64} << 30;
+constexpr int64_t kFreeMargin = int64_t{1} << 30;
 constexpr char kOciConfig[] = "application/vnd.oci.image.config.v1+json";
 constexpr char kOciLayer[] = "application/vnd.oci.image.layer.v1.tar";
 
-Status Bad(const std::string& archive, const std::string& what) {
+Status InvalidArchive(const std::string& archive, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(archive, ": ", what));
 }
 
@@ -70,46 +79,73 @@ class ArchiveFiles {
   static StatusOr<ArchiveFiles> Extract(const std::string& archive_path, const std::string& work_dir) {
     ArchiveFiles files;
     files.archive_ = archive_path;
+    struct statvfs fs;
+    if (::statvfs(work_dir.c_str(), &fs) != 0) return ErrnoError("statvfs " + work_dir);
+    const int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+    int64_t budget = std::min(kMaxExtracted, free_bytes - kFreeMargin);
     std::unique_ptr<archive, ArchiveReadFree> a(archive_read_new());
-    archive_read_support_filter_all(a.get());
+    // Libraries only: libarchive's other filters hand the bytes to external programs.
+    archive_read_support_filter_gzip(a.get());
+    archive_read_support_filter_bzip2(a.get());
+    archive_read_support_filter_xz(a.get());
+    archive_read_support_filter_zstd(a.get());
     archive_read_support_format_tar(a.get());
     if (archive_read_open_filename(a.get(), archive_path.c_str(), 1 << 16) != ARCHIVE_OK) {
-      return Bad(archive_path, ArchiveMessage(a.get()));
+      return InvalidArchive(archive_path, ArchiveMessage(a.get()));
     }
     archive_entry* entry = nullptr;
     int result;
     size_t count = 0;
     while ((result = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK) {
-      if (++count > kMaxEntries) return Bad(archive_path, absl::StrCat("more than ", kMaxEntries, " entries"));
+      if (++count > kMaxEntries) return InvalidArchive(archive_path, absl::StrCat("more than ", kMaxEntries, " entries"));
       const char* raw_name = archive_entry_pathname(entry);
+      const char* hard = archive_entry_hardlink(entry);
+      const char* soft = archive_entry_filetype(entry) == AE_IFLNK ? archive_entry_symlink(entry) : nullptr;
+      for (const char* text : {raw_name, hard, soft}) {
+        if (text && std::strlen(text) > kMaxName) {
+          return InvalidArchive(archive_path, absl::StrCat("a name or link is over ", kMaxName, " bytes"));
+        }
+      }
       auto name = Normalize(raw_name ? raw_name : "");
       if (!name) continue;  // nothing outside the archive's own names is read
-      if (const char* hard = archive_entry_hardlink(entry)) {
+      if (hard) {
         if (auto target = Normalize(hard); target && files.files_.count(*target)) {
           files.files_[*name] = files.files_[*target];
         }
         continue;
       }
-      if (archive_entry_filetype(entry) == AE_IFLNK) {
-        const char* target = archive_entry_symlink(entry);
-        if (!target) continue;
+      if (soft) {
         const std::string dir = name->find('/') == std::string::npos ? "" : name->substr(0, name->rfind('/'));
-        auto resolved = Normalize(target[0] == '/' ? std::string(target) : absl::StrCat(dir, "/", target));
+        auto resolved = Normalize(soft[0] == '/' ? std::string(soft) : absl::StrCat(dir, "/", soft));
         if (resolved) files.links_[*name] = *resolved;
         continue;
       }
       if (archive_entry_filetype(entry) != AE_IFREG) continue;
+      // A sparse entry's holes cost no bytes here but would be read and sent whole.
+      if (archive_entry_sparse_count(entry) > 0) {
+        return InvalidArchive(archive_path, absl::StrCat(*name, " is a sparse file"));
+      }
+      const int64_t declared = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : -1;
+      if (declared < 0) return InvalidArchive(archive_path, absl::StrCat(*name, " has no size"));
+      if (declared > budget) {
+        return InvalidArchive(archive_path, absl::StrCat("its files take more than the ", budget / (1 << 20),
+                                                         " MiB there is room for in ", work_dir));
+      }
+      budget -= declared;
       const std::string stored = absl::StrCat(work_dir, "/entry-", count);
       UniqueFd fd(::open(stored.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
       if (!fd.valid()) return ErrnoError("create " + stored);
       if (archive_read_data_into_fd(a.get(), fd.get()) != ARCHIVE_OK) {
-        return Bad(archive_path, absl::StrCat(*name, ": ", ArchiveMessage(a.get())));
+        return InvalidArchive(archive_path, absl::StrCat(*name, ": ", ArchiveMessage(a.get())));
       }
       struct stat st;
       if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat " + stored);
+      if (st.st_size != declared) {
+        return InvalidArchive(archive_path, absl::StrCat(*name, " holds ", st.st_size, " bytes, not ", declared));
+      }
       files.files_[*name] = {stored, st.st_size};
     }
-    if (result != ARCHIVE_EOF) return Bad(archive_path, ArchiveMessage(a.get()));
+    if (result != ARCHIVE_EOF) return InvalidArchive(archive_path, ArchiveMessage(a.get()));
     return files;
   }
 
@@ -124,45 +160,67 @@ class ArchiveFiles {
     return std::nullopt;
   }
 
+  std::optional<StoredFile> FindNamed(const std::string& name) const {
+    auto normalized = Normalize(name);
+    return normalized ? Find(*normalized) : std::nullopt;
+  }
+
   // A JSON document of the archive's.
   StatusOr<std::string> ReadDocument(const std::string& name) const {
-    auto normalized = Normalize(name);
-    auto file = normalized ? Find(*normalized) : std::nullopt;
-    if (!file) return Bad(archive_, absl::StrCat("has no ", name));
-    if (file->size > kMaxDocument) return Bad(archive_, absl::StrCat(name, " is over ", kMaxDocument, " bytes"));
+    auto file = FindNamed(name);
+    if (!file) return InvalidArchive(archive_, absl::StrCat("has no ", name));
+    if (file->size > kMaxDocument) {
+      return InvalidArchive(archive_, absl::StrCat(name, " is over ", kMaxDocument, " bytes"));
+    }
     return ReadFile(file->path);
   }
 
-  // The blob of digest from blobs/ALGORITHM/HEX, checked against the digest.
-  StatusOr<Blob> CheckedBlob(const std::string& digest, const std::string& media_type, bool inline_data) const {
+  // The blob of a descriptor, from blobs/ALGORITHM/HEX, checked against its size and
+  // digest. A document's bytes are read into data; a layer stays in its file.
+  StatusOr<Blob> CheckedBlob(const std::string& digest, int64_t size, const std::string& media_type,
+                             bool document) const {
     if (!image::ValidateDigest(digest).ok() || !absl::StartsWith(digest, "sha256:")) {
-      return Bad(archive_, absl::StrCat("\"", digest, "\" is not a sha256 digest"));
+      return InvalidArchive(archive_, absl::StrCat("\"", digest.substr(0, 80), "\" is not a sha256 digest"));
     }
     auto file = Find(absl::StrCat("blobs/sha256/", image::DigestHex(digest)));
-    if (!file) return Bad(archive_, absl::StrCat("blob ", digest, " is missing"));
-    ASSIGN_OR_RETURN(Blob blob, HashedBlob(*file, media_type, inline_data));
-    if (blob.digest != digest) return Bad(archive_, absl::StrCat("blob ", digest, " holds ", blob.digest));
+    if (!file) return InvalidArchive(archive_, absl::StrCat("blob ", digest, " is missing"));
+    if (file->size != size) {
+      return InvalidArchive(archive_, absl::StrCat("blob ", digest, " is ", file->size, " bytes, not ", size));
+    }
+    ASSIGN_OR_RETURN(Blob blob, HashedBlob(*file, media_type, document));
+    if (blob.digest != digest) return InvalidArchive(archive_, absl::StrCat("blob ", digest, " holds ", blob.digest));
     return blob;
   }
 
-  // The blob a file of the archive makes, named by its own digest.
-  StatusOr<Blob> HashedBlob(const StoredFile& file, const std::string& media_type, bool inline_data) const {
+  // The blob a file of the archive makes, named by its own digest (each file hashed
+  // once however often it is named).
+  StatusOr<Blob> HashedBlob(const StoredFile& file, const std::string& media_type, bool document) const {
     Blob blob{.media_type = media_type, .digest = {}, .size = file.size, .data = {}, .file = {}};
-    if (inline_data) {
-      if (file.size > kMaxDocument) return Bad(archive_, absl::StrCat("a document is over ", kMaxDocument, " bytes"));
+    if (document) {
+      if (file.size > kMaxDocument) {
+        return InvalidArchive(archive_, absl::StrCat("a document is over ", kMaxDocument, " bytes"));
+      }
       ASSIGN_OR_RETURN(blob.data, ReadFile(file.path));
-      blob.digest = image::Sha256Of(blob.data);
+    } else {
+      blob.file = file.path;
+    }
+    if (auto known = digests_.find(file.path); known != digests_.end()) {
+      blob.digest = known->second;
       return blob;
     }
-    UniqueFd fd(::open(file.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return ErrnoError("open " + file.path);
-    image::Sha256 hash;
-    char buffer[1 << 16];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buffer, sizeof(buffer))) > 0) hash.Update(buffer, static_cast<size_t>(n));
-    if (n < 0) return ErrnoError("read " + file.path);
-    blob.digest = hash.Finish();
-    blob.file = file.path;
+    if (document) {
+      blob.digest = image::Sha256Of(blob.data);
+    } else {
+      UniqueFd fd(::open(file.path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd.valid()) return ErrnoError("open " + file.path);
+      image::Sha256 hash;
+      char buffer[1 << 16];
+      ssize_t n;
+      while ((n = ::read(fd.get(), buffer, sizeof(buffer))) > 0) hash.Update(buffer, static_cast<size_t>(n));
+      if (n < 0) return ErrnoError("read " + file.path);
+      blob.digest = hash.Finish();
+    }
+    digests_[file.path] = blob.digest;
     return blob;
   }
 
@@ -177,33 +235,87 @@ class ArchiveFiles {
   std::string archive_;
   std::map<std::string, StoredFile> files_;
   std::map<std::string, std::string> links_;
+  mutable std::map<std::string, std::string> digests_;  // stored path -> digest
 };
 
 std::string TextAt(const Json& json, const char* key) {
   return json.is_object() && json.contains(key) && json[key].is_string() ? json[key].get<std::string>() : "";
 }
 
+int64_t SizeAt(const Json& json) {
+  return json.is_object() && json.contains("size") && json["size"].is_number_integer() ? json["size"].get<int64_t>()
+                                                                                      : -1;
+}
+
 // The image's name with a tag; a digest in it is dropped (the registry names what
 // is pushed by its own digest).
 StatusOr<image::Reference> ImageName(const ArchiveFiles& files, const std::string& text) {
   auto name = image::ParseReference(text);
-  if (!name.ok()) return Bad(files.archive_name(), absl::StrCat("image name \"", text, "\": ", name.status().message()));
-  if (name->tag.empty()) return Bad(files.archive_name(), absl::StrCat("image ", text, " has no tag"));
+  if (!name.ok()) {
+    return InvalidArchive(files.archive_name(), absl::StrCat("image name \"", text.substr(0, 200), "\": ",
+                                                             name.status().message()));
+  }
+  if (name->tag.empty()) return InvalidArchive(files.archive_name(), absl::StrCat("image ", text, " has no tag"));
   name->digest.clear();
   return *name;
 }
 
 // INVALID_ARGUMENT unless the config's platform runs here.
-Status CheckPlatform(const ArchiveFiles& files, const Blob& config, const std::string& name) {
-  auto parsed = image::ParseImageConfig(config.data);
-  if (!parsed.ok()) return Bad(files.archive_name(), absl::StrCat(name, "'s config: ", parsed.status().message()));
+Status CheckPlatform(const ArchiveFiles& files, const image::ImageConfig& config, const std::string& name) {
   const image::Platform host = image::HostPlatform();
-  if ((!parsed->platform.os.empty() && parsed->platform.os != host.os) ||
-      (!parsed->platform.architecture.empty() && parsed->platform.architecture != host.architecture)) {
-    return Bad(files.archive_name(), absl::StrCat(name, " is for ", parsed->platform.String(), "; this machine runs ",
-                                                  host.String()));
+  if ((!config.platform.os.empty() && config.platform.os != host.os) ||
+      (!config.platform.architecture.empty() && config.platform.architecture != host.architecture)) {
+    return InvalidArchive(files.archive_name(), absl::StrCat(name, " is for ", config.platform.String(),
+                                                             "; this machine runs ", host.String()));
   }
   return absl::OkStatus();
+}
+
+StatusOr<image::ImageConfig> ParseConfig(const ArchiveFiles& files, const Blob& config, const std::string& name) {
+  auto parsed = image::ParseImageConfig(config.data);
+  if (!parsed.ok()) {
+    return InvalidArchive(files.archive_name(), absl::StrCat(name, "'s config: ", parsed.status().message()));
+  }
+  RETURN_IF_ERROR(CheckPlatform(files, *parsed, name));
+  return parsed;
+}
+
+Status AddImage(const ArchiveFiles& files, std::vector<ArchiveImage>& images, ArchiveImage image) {
+  if (images.size() == kMaxImages) {
+    return InvalidArchive(files.archive_name(), absl::StrCat("names more than ", kMaxImages, " images"));
+  }
+  images.push_back(std::move(image));
+  return absl::OkStatus();
+}
+
+// An image manifest of the layout's, pointed at by digest (from index.json or an
+// index there): its media type (the document's own, which is sent to the registry
+// as is, must be one of the two manifest types), config and layers.
+StatusOr<std::shared_ptr<const ImageBlobs>> OciImage(const ArchiveFiles& files, const std::string& name,
+                                                     Blob manifest_blob) {
+  const Json document = Json::parse(manifest_blob.data, nullptr, false);
+  std::string media_type = TextAt(document, "mediaType");
+  if (media_type.empty()) media_type = manifest_blob.media_type;
+  if (media_type.empty()) media_type = image::media_type::kOciManifest;
+  if (media_type != image::media_type::kOciManifest && media_type != image::media_type::kDockerManifest) {
+    return InvalidArchive(files.archive_name(), absl::StrCat(name, "'s manifest is not an image manifest"));
+  }
+  manifest_blob.media_type = media_type;
+  auto manifest = image::ParseManifest(manifest_blob.data);
+  if (!manifest.ok()) return InvalidArchive(files.archive_name(), absl::StrCat(name, ": ", manifest.status().message()));
+  if (manifest->layers.size() > kMaxLayers) {
+    return InvalidArchive(files.archive_name(), absl::StrCat(name, " has more than ", kMaxLayers, " layers"));
+  }
+  auto blobs = std::make_shared<ImageBlobs>();
+  blobs->manifest = std::move(manifest_blob);
+  ASSIGN_OR_RETURN(blobs->config, files.CheckedBlob(manifest->config.digest, manifest->config.size,
+                                                    manifest->config.media_type, true));
+  RETURN_IF_ERROR(ParseConfig(files, blobs->config, name).status());
+  for (const auto& layer : manifest->layers) {
+    ASSIGN_OR_RETURN(Blob blob, files.CheckedBlob(layer.digest, layer.size, layer.media_type, false));
+    blobs->layers.push_back(std::move(blob));
+  }
+  return std::shared_ptr<const ImageBlobs>(std::move(blobs));
 }
 
 // An OCI image layout: index.json names each image (containerd's and Docker's
@@ -213,9 +325,10 @@ StatusOr<std::vector<ArchiveImage>> FromOciLayout(const ArchiveFiles& files) {
   ASSIGN_OR_RETURN(std::string index_text, files.ReadDocument("index.json"));
   Json index = Json::parse(index_text, nullptr, false);
   if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array()) {
-    return Bad(files.archive_name(), "index.json has no manifests list");
+    return InvalidArchive(files.archive_name(), "index.json has no manifests list");
   }
   std::vector<ArchiveImage> images;
+  std::map<std::string, std::shared_ptr<const ImageBlobs>> by_digest;  // what index.json points at
   for (const auto& entry : index["manifests"]) {
     const Json annotations = entry.is_object() && entry.contains("annotations") ? entry["annotations"] : Json();
     std::string name = TextAt(annotations, "io.containerd.image.name");
@@ -226,83 +339,84 @@ StatusOr<std::vector<ArchiveImage>> FromOciLayout(const ArchiveFiles& files) {
     if (name.empty()) continue;
     ArchiveImage image;
     ASSIGN_OR_RETURN(image.name, ImageName(files, name));
-    std::string media_type = TextAt(entry, "mediaType");
-    std::string digest = TextAt(entry, "digest");
-    ASSIGN_OR_RETURN(Blob pointed, files.CheckedBlob(digest, media_type, true));
-    ASSIGN_OR_RETURN(image::ManifestKind kind, image::ClassifyManifest(pointed.data, media_type));
-    if (kind == image::ManifestKind::kIndex) {
+    const std::string digest = TextAt(entry, "digest");
+    if (auto known = by_digest.find(digest); known != by_digest.end()) {
+      image.blobs = known->second;
+      RETURN_IF_ERROR(AddImage(files, images, std::move(image)));
+      continue;
+    }
+    const std::string media_type = TextAt(entry, "mediaType");
+    ASSIGN_OR_RETURN(Blob pointed, files.CheckedBlob(digest, SizeAt(entry), media_type, true));
+    auto kind = image::ClassifyManifest(pointed.data, media_type);
+    if (!kind.ok()) return InvalidArchive(files.archive_name(), absl::StrCat(name, ": ", kind.status().message()));
+    if (*kind == image::ManifestKind::kIndex) {
       auto entries = image::ParseIndex(pointed.data);
-      if (!entries.ok()) return Bad(files.archive_name(), absl::StrCat(name, ": ", entries.status().message()));
+      if (!entries.ok()) return InvalidArchive(files.archive_name(), absl::StrCat(name, ": ", entries.status().message()));
       auto chosen = image::SelectPlatform(*entries, image::HostPlatform());
-      if (!chosen.ok()) return Bad(files.archive_name(), absl::StrCat(name, ": ", chosen.status().message()));
-      media_type = chosen->media_type;
-      ASSIGN_OR_RETURN(pointed, files.CheckedBlob(chosen->digest, media_type, true));
+      if (!chosen.ok()) return InvalidArchive(files.archive_name(), absl::StrCat(name, ": ", chosen.status().message()));
+      ASSIGN_OR_RETURN(pointed, files.CheckedBlob(chosen->digest, chosen->size, chosen->media_type, true));
     }
-    if (media_type.empty()) media_type = TextAt(Json::parse(pointed.data, nullptr, false), "mediaType");
-    if (media_type.empty()) media_type = image::media_type::kOciManifest;
-    pointed.media_type = media_type;
-    auto manifest = image::ParseManifest(pointed.data);
-    if (!manifest.ok()) return Bad(files.archive_name(), absl::StrCat(name, ": ", manifest.status().message()));
-    image.manifest = std::move(pointed);
-    ASSIGN_OR_RETURN(image.config, files.CheckedBlob(manifest->config.digest, manifest->config.media_type, true));
-    RETURN_IF_ERROR(CheckPlatform(files, image.config, name));
-    for (const auto& layer : manifest->layers) {
-      ASSIGN_OR_RETURN(Blob blob, files.CheckedBlob(layer.digest, layer.media_type, false));
-      image.layers.push_back(std::move(blob));
-    }
-    images.push_back(std::move(image));
+    ASSIGN_OR_RETURN(image.blobs, OciImage(files, name, std::move(pointed)));
+    by_digest[digest] = image.blobs;
+    RETURN_IF_ERROR(AddImage(files, images, std::move(image)));
   }
   return images;
 }
 
 // A Docker archive: manifest.json lists each image's config, its uncompressed
 // layers and its names; an OCI manifest is made for it.
+StatusOr<std::shared_ptr<const ImageBlobs>> DockerImage(const ArchiveFiles& files, const Json& item) {
+  const std::string config_name = TextAt(item, "Config");
+  auto config_file = files.FindNamed(config_name);
+  if (!config_file) return InvalidArchive(files.archive_name(), absl::StrCat("config ", config_name, " is missing"));
+  auto blobs = std::make_shared<ImageBlobs>();
+  ASSIGN_OR_RETURN(blobs->config, files.HashedBlob(*config_file, kOciConfig, true));
+  ASSIGN_OR_RETURN(image::ImageConfig config, ParseConfig(files, blobs->config, config_name));
+  if (!item.contains("Layers") || !item["Layers"].is_array() || item["Layers"].size() != config.diff_ids.size() ||
+      config.diff_ids.size() > kMaxLayers) {
+    return InvalidArchive(files.archive_name(),
+                          absl::StrCat(config_name, ": its layers are not the ones its config lists (at most ",
+                                       kMaxLayers, ")"));
+  }
+  Json layer_descriptors = Json::array();
+  for (size_t i = 0; i < config.diff_ids.size(); ++i) {
+    const std::string layer_name = item["Layers"][i].is_string() ? item["Layers"][i].get<std::string>() : "";
+    auto layer_file = files.FindNamed(layer_name);
+    if (!layer_file) return InvalidArchive(files.archive_name(), absl::StrCat("layer \"", layer_name, "\" is missing"));
+    ASSIGN_OR_RETURN(Blob layer, files.HashedBlob(*layer_file, kOciLayer, false));
+    if (layer.digest != config.diff_ids[i]) {
+      return InvalidArchive(files.archive_name(), absl::StrCat("layer ", layer_name, " is ", layer.digest, ", not the ",
+                                                               config.diff_ids[i], " its config lists"));
+    }
+    layer_descriptors.push_back({{"mediaType", kOciLayer}, {"digest", layer.digest}, {"size", layer.size}});
+    blobs->layers.push_back(std::move(layer));
+  }
+  Json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", image::media_type::kOciManifest},
+      {"config", {{"mediaType", kOciConfig}, {"digest", blobs->config.digest}, {"size", blobs->config.size}}},
+      {"layers", layer_descriptors},
+  };
+  blobs->manifest = {.media_type = image::media_type::kOciManifest, .digest = {}, .size = 0,
+                     .data = manifest.dump(), .file = {}};
+  blobs->manifest.digest = image::Sha256Of(blobs->manifest.data);
+  blobs->manifest.size = static_cast<int64_t>(blobs->manifest.data.size());
+  return std::shared_ptr<const ImageBlobs>(std::move(blobs));
+}
+
 StatusOr<std::vector<ArchiveImage>> FromDockerArchive(const ArchiveFiles& files) {
   ASSIGN_OR_RETURN(std::string listing_text, files.ReadDocument("manifest.json"));
   Json listing = Json::parse(listing_text, nullptr, false);
-  if (!listing.is_array()) return Bad(files.archive_name(), "manifest.json is not a list");
+  if (!listing.is_array()) return InvalidArchive(files.archive_name(), "manifest.json is not a list");
   std::vector<ArchiveImage> images;
   for (const auto& item : listing) {
     if (!item.is_object() || !item.contains("RepoTags") || !item["RepoTags"].is_array()) continue;
-    const std::string config_name = TextAt(item, "Config");
-    auto config_file = Normalize(config_name) ? files.Find(*Normalize(config_name)) : std::nullopt;
-    if (!config_file) return Bad(files.archive_name(), absl::StrCat("config ", config_name, " is missing"));
-    ASSIGN_OR_RETURN(Blob config, files.HashedBlob(*config_file, kOciConfig, true));
-    auto parsed = image::ParseImageConfig(config.data);
-    if (!parsed.ok()) return Bad(files.archive_name(), absl::StrCat(config_name, ": ", parsed.status().message()));
-    if (!item.contains("Layers") || !item["Layers"].is_array() || item["Layers"].size() != parsed->diff_ids.size()) {
-      return Bad(files.archive_name(), absl::StrCat(config_name, ": its layers are not the ones its config lists"));
-    }
-    std::vector<Blob> layers;
-    Json layer_descriptors = Json::array();
-    for (size_t i = 0; i < parsed->diff_ids.size(); ++i) {
-      const std::string layer_name = item["Layers"][i].is_string() ? item["Layers"][i].get<std::string>() : "";
-      auto layer_file = Normalize(layer_name) ? files.Find(*Normalize(layer_name)) : std::nullopt;
-      if (!layer_file) return Bad(files.archive_name(), absl::StrCat("layer \"", layer_name, "\" is missing"));
-      ASSIGN_OR_RETURN(Blob layer, files.HashedBlob(*layer_file, kOciLayer, false));
-      if (layer.digest != parsed->diff_ids[i]) {
-        return Bad(files.archive_name(), absl::StrCat("layer ", layer_name, " is ", layer.digest, ", not the ",
-                                                      parsed->diff_ids[i], " its config lists"));
-      }
-      layer_descriptors.push_back({{"mediaType", kOciLayer}, {"digest", layer.digest}, {"size", layer.size}});
-      layers.push_back(std::move(layer));
-    }
-    Json manifest = {
-        {"schemaVersion", 2},
-        {"mediaType", image::media_type::kOciManifest},
-        {"config", {{"mediaType", kOciConfig}, {"digest", config.digest}, {"size", config.size}}},
-        {"layers", layer_descriptors},
-    };
-    Blob manifest_blob{.media_type = image::media_type::kOciManifest, .digest = {}, .size = 0,
-                       .data = manifest.dump(), .file = {}};
-    manifest_blob.digest = image::Sha256Of(manifest_blob.data);
-    manifest_blob.size = static_cast<int64_t>(manifest_blob.data.size());
+    ASSIGN_OR_RETURN(std::shared_ptr<const ImageBlobs> blobs, DockerImage(files, item));
     for (const auto& tag : item["RepoTags"]) {
       if (!tag.is_string()) continue;
-      ArchiveImage image{.name = {}, .config = config, .layers = layers, .manifest = manifest_blob};
+      ArchiveImage image{.name = {}, .blobs = blobs};
       ASSIGN_OR_RETURN(image.name, ImageName(files, tag.get<std::string>()));
-      RETURN_IF_ERROR(CheckPlatform(files, image.config, tag.get<std::string>()));
-      images.push_back(std::move(image));
+      RETURN_IF_ERROR(AddImage(files, images, std::move(image)));
     }
   }
   return images;
@@ -319,10 +433,12 @@ StatusOr<std::vector<ArchiveImage>> ReadImageArchive(const std::string& path, co
   } else if (files.Find("manifest.json")) {
     ASSIGN_OR_RETURN(images, FromDockerArchive(files));
   } else {
-    return Bad(path, "neither an OCI image layout (oci-layout, index.json) nor a Docker archive (manifest.json)");
+    return InvalidArchive(path, "neither an OCI image layout (oci-layout, index.json) nor a Docker archive "
+                                "(manifest.json)");
   }
   if (images.empty()) {
-    return Bad(path, "holds no image with a name (save it with one: `podman save IMAGE:TAG`, `docker save IMAGE:TAG`)");
+    return InvalidArchive(path, "holds no image with a name (save it with one: `podman save IMAGE:TAG`, "
+                                "`docker save IMAGE:TAG`)");
   }
   return images;
 }

@@ -4,11 +4,15 @@
 // save`, `podman save`), plain or compressed.
 //
 // The archive is untrusted. Only its regular files are read, each into a file of
-// its own under a work directory, never at a path the archive names; its links are
-// followed by name inside the archive only; every blob is checked against its
-// digest, and a Docker archive's layers against the diff IDs its config lists.
+// its own under a work directory, never at a path the archive names, and no more of
+// them than the work directory's filesystem has room for (sparse files refused);
+// its links are followed by name inside the archive only; only gzip, bzip2, xz and
+// zstd are undone, by libraries, never by a program; every blob is checked against
+// its size and digest, a Docker archive's layers against the diff IDs its config
+// lists; images, layers, names and documents are bounded.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,11 +22,17 @@
 
 namespace berth::cluster {
 
-struct ArchiveImage {
-  image::Reference name;  // with a tag: docker.io/library/app:dev
+// What one image is made of. Names that share it (a Docker archive's RepoTags, OCI
+// index entries of one manifest) share one.
+struct ImageBlobs {
   Blob config;
   std::vector<Blob> layers;
   Blob manifest;  // an image manifest for this machine's platform, as pushed
+};
+
+struct ArchiveImage {
+  image::Reference name;  // with a tag: docker.io/library/app:dev
+  std::shared_ptr<const ImageBlobs> blobs;
 };
 
 // Every named image of the archive at path, its blobs kept in files under work_dir

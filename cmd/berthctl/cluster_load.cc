@@ -38,11 +38,12 @@ Status Load(const ClusterOptions& options, const std::vector<std::string>& archi
     for (const auto& image : images) {
       // Every registry name is mirrored to this one registry: the repository path is
       // what tells images apart there.
-      ASSIGN_OR_RETURN(std::string digest, pusher.Push(image.name.path, image.name.tag, image.config, image.layers,
-                                                       image.manifest));
-      int64_t bytes = image.config.size;
-      for (const auto& layer : image.layers) bytes += layer.size;
-      std::cout << "Loaded " << image.name.TagRef() << " (" << image.layers.size() << " layers, "
+      const cluster::ImageBlobs& blobs = *image.blobs;
+      ASSIGN_OR_RETURN(std::string digest,
+                       pusher.Push(image.name.path, image.name.tag, blobs.config, blobs.layers, blobs.manifest));
+      int64_t bytes = blobs.config.size;
+      for (const auto& layer : blobs.layers) bytes += layer.size;
+      std::cout << "Loaded " << image.name.TagRef() << " (" << blobs.layers.size() << " layers, "
                 << (bytes + 512 * 1024) / (1024 * 1024) << " MiB, " << digest << ")\n";
     }
   }
