@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
@@ -17,6 +18,8 @@
 namespace berth::node {
 
 namespace {
+
+constexpr int kMaxConnections = 512;
 
 StatusOr<sockaddr_in> Address(const ForwardEnd& end) {
   sockaddr_in address{};
@@ -153,15 +156,27 @@ void PortForwarder::AcceptLoop() {
       }
       continue;
     }
-    std::thread([client = std::move(client), netns = target_in_netns_ ? netns_.get() : -1, target = target_]() {
-      auto upstream = Dial(netns, target);
-      if (!upstream.ok()) {
-        BERTH_LOG(Warn) << "forward failed" << Kv("port", ntohs(target.sin_port))
-                        << Kv("error", upstream.status().message());
-        return;
-      }
-      Relay(client.get(), upstream->get());
-    }).detach();
+    // Each connection has a thread of its own, up to a bound: past it, or when no
+    // thread can be made, the connection is refused rather than berth-node (PID 1)
+    // brought down.
+    if (connections_->load() >= kMaxConnections) continue;
+    try {
+      connections_->fetch_add(1);
+      std::thread([client = std::move(client), netns = target_in_netns_ ? netns_.get() : -1, target = target_,
+                   connections = connections_]() {
+        auto upstream = Dial(netns, target);
+        if (!upstream.ok()) {
+          BERTH_LOG(Warn) << "forward failed" << Kv("port", ntohs(target.sin_port))
+                          << Kv("error", upstream.status().message());
+        } else {
+          Relay(client.get(), upstream->get());
+        }
+        connections->fetch_sub(1);
+      }).detach();
+    } catch (const std::system_error& e) {
+      connections_->fetch_sub(1);
+      BERTH_LOG(Warn) << "forward refused a connection" << Kv("error", e.what());
+    }
   }
 }
 

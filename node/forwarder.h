@@ -51,6 +51,8 @@ class PortForwarder {
   UniqueFd listener_;
   UniqueFd stop_;  // an eventfd
   std::thread acceptor_;
+  // Connections being relayed; shared with their threads, which may outlive this.
+  std::shared_ptr<std::atomic<int>> connections_ = std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace berth::node
