@@ -10,9 +10,12 @@ namespace {
 // The Status an API server's error answer stands for.
 Status AnswerStatus(long http_status, const std::string& what, const std::string& response) {
   std::string message = absl::StrCat(what, ": HTTP ", http_status, " ", response.substr(0, 300));
+  if (http_status >= 500 || http_status == 429) return absl::UnavailableError(message);  // try again later
   switch (http_status) {
     case 404: return absl::NotFoundError(message);
     case 409: return absl::AlreadyExistsError(message);
+    case 400:
+    case 422: return absl::InvalidArgumentError(message);
     case 401:
     case 403: return absl::PermissionDeniedError(message);
     default: return absl::FailedPreconditionError(message);

@@ -16,9 +16,10 @@ class ApiClient {
  public:
   explicit ApiClient(KubeconfigEntry credentials) : credentials_(std::move(credentials)) {}
 
-  // The body of a 2xx answer; UNAVAILABLE when the server cannot be reached,
-  // otherwise the answer's status as a code (404 NOT_FOUND, 409 ALREADY_EXISTS,
-  // 401/403 PERMISSION_DENIED, others FAILED_PRECONDITION) with its message.
+  // The body of a 2xx answer; UNAVAILABLE when the server cannot be reached or
+  // answers 5xx or 429, otherwise the answer's status as a code (404 NOT_FOUND, 409
+  // ALREADY_EXISTS, 400/422 INVALID_ARGUMENT, 401/403 PERMISSION_DENIED, others
+  // FAILED_PRECONDITION) with its message.
   StatusOr<std::string> Get(const std::string& path) const;
   StatusOr<nlohmann::json> GetJson(const std::string& path) const;
   // A strategic-merge PATCH.

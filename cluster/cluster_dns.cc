@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -92,14 +93,15 @@ std::string Corefile(const std::vector<std::string>& upstreams) {
   // Reverse lookups of addresses outside the cluster go on to the upstreams.
   if (!upstreams.empty()) zone_options += "        fallthrough in-addr.arpa ip6.arpa\n";
   zone_options += "        ttl 30\n";
-  std::string outside;
+  // The cluster's own answers change with its Services and pods: not cached.
+  const std::string cache =
+      "    cache 30 {\n        disable success cluster.local\n        disable denial cluster.local\n    }\n";
+  std::string outside = cache;
   if (!upstreams.empty()) {
     // loop stops CoreDNS when its queries come back to it: an upstream that is the
     // cluster's own DNS again.
-    outside = absl::StrCat("    forward . ", absl::StrJoin(upstreams, " "),
-                           " {\n        max_concurrent 1000\n    }\n    cache 30\n    loop\n");
-  } else {
-    outside = "    cache 30\n";
+    outside = absl::StrCat("    forward . ", absl::StrJoin(upstreams, " "), " {\n        max_concurrent 1000\n    }\n",
+                           cache, "    loop\n");
   }
   return absl::StrCat(".:53 {\n    errors\n    health {\n        lameduck 5s\n    }\n    ready\n",
                       "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n", zone_options, "    }\n",
@@ -172,9 +174,13 @@ StatusOr<std::vector<std::string>> ParseUpstreams(const std::string& flag) {
   std::vector<std::string> servers;
   for (absl::string_view part : absl::StrSplit(flag, ',')) {
     std::string server(absl::StripAsciiWhitespace(part));
-    if (!IsIpv4(server)) {
-      return absl::InvalidArgumentError(absl::StrCat("DNS upstream \"", server,
-                                                     "\" is not an IPv4 address (give addresses, or none)"));
+    const size_t colon = server.find(':');
+    int port = 53;
+    if (!IsIpv4(server.substr(0, colon)) ||
+        (colon != std::string::npos && (!absl::SimpleAtoi(server.substr(colon + 1), &port) || port < 1 ||
+                                        port > 65535))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "DNS upstream \"", server, "\" is not an IPv4 address with an optional port (give those, or none)"));
     }
     servers.push_back(server);
   }

@@ -18,7 +18,7 @@ namespace berth::cluster {
 struct ClusterDnsSpec {
   std::string service_ip = {};          // "10.96.0.10"
   std::string image = {};               // "registry.k8s.io/coredns/coredns:v1.15.0"
-  std::vector<std::string> upstreams = {};  // IPv4 resolvers; empty: none
+  std::vector<std::string> upstreams = {};  // IPv4 resolvers (ADDRESS[:PORT]); empty: none
   int replicas = 2;
 };
 
@@ -43,7 +43,8 @@ std::vector<std::string> PodReachableNameservers(absl::string_view resolv_conf);
 // loopback stub, the ones systemd-resolved writes beside it (as kubeadm does).
 std::vector<std::string> HostUpstreams();
 
-// "none", or IPv4 addresses separated by commas: INVALID_ARGUMENT naming what is not.
+// "none", or IPv4 addresses, each with an optional :PORT, separated by commas;
+// INVALID_ARGUMENT naming what is not one.
 StatusOr<std::vector<std::string>> ParseUpstreams(const std::string& flag);
 
 }  // namespace berth::cluster

@@ -15,6 +15,7 @@ TEST(ClusterDnsTest, TheCorefileForwardsOnlyWhenThereAreUpstreams) {
   EXPECT_TRUE(absl::StrContains(forwarding, "forward . 10.0.0.53 10.0.1.53 {"));
   EXPECT_TRUE(absl::StrContains(forwarding, "fallthrough in-addr.arpa ip6.arpa"));
   EXPECT_TRUE(absl::StrContains(forwarding, "    loop\n"));
+  EXPECT_TRUE(absl::StrContains(forwarding, "disable success cluster.local"));
   std::string closed = Corefile({});
   EXPECT_FALSE(absl::StrContains(closed, "forward"));
   EXPECT_FALSE(absl::StrContains(closed, "fallthrough"));
@@ -39,7 +40,8 @@ TEST(ClusterDnsTest, ObjectsComeInTheOrderTheyNeedEachOther) {
   EXPECT_EQ(pod["containers"][0]["image"], "registry.k8s.io/coredns/coredns:v1.15.0");
   EXPECT_EQ(pod["serviceAccountName"], "coredns");
   EXPECT_EQ(pod["dnsPolicy"], "Default");
-  EXPECT_EQ(deployment.object["spec"]["selector"]["matchLabels"], deployment.object["spec"]["template"]["metadata"]["labels"]);
+  EXPECT_EQ(deployment.object["spec"]["selector"]["matchLabels"],
+            deployment.object["spec"]["template"]["metadata"]["labels"]);
   const auto& service = objects[5].object;
   EXPECT_EQ(service["spec"]["clusterIP"], "10.96.0.10");
   EXPECT_EQ(service["spec"]["selector"], deployment.object["spec"]["selector"]["matchLabels"]);
@@ -60,18 +62,23 @@ TEST(ClusterDnsTest, PodsReachOnlyNonLoopbackIpv4Nameservers) {
 
 TEST(ClusterDnsTest, UpstreamFlag) {
   EXPECT_EQ(ParseUpstreams("none").value(), std::vector<std::string>{});
-  EXPECT_EQ(ParseUpstreams("10.0.0.1, 10.0.0.2").value(), (std::vector<std::string>{"10.0.0.1", "10.0.0.2"}));
-  for (const char* bad : {"", "dns.example", "10.0.0.1,", "2001:db8::1", "10.0.0.1:53", "none,10.0.0.1"}) {
+  EXPECT_EQ(ParseUpstreams("10.0.0.1, 10.0.0.2:5353").value(),
+            (std::vector<std::string>{"10.0.0.1", "10.0.0.2:5353"}));
+  for (const char* bad : {"", "dns.example", "10.0.0.1,", "2001:db8::1", "10.0.0.1:", "10.0.0.1:0", "10.0.0.1:x",
+                          "10.0.0.1:70000", "none,10.0.0.1"}) {
     auto parsed = ParseUpstreams(bad);
     EXPECT_TRUE(absl::IsInvalidArgument(parsed.status())) << bad;
   }
 }
 
 TEST(ClusterDnsTest, KubeletIsGivenClusterDnsOnlyWhenThereIsOne) {
-  EXPECT_EQ(ServiceIp("10.96.0.0/16", 1), "10.96.0.1");
-  EXPECT_EQ(ServiceIp("10.96.0.0/16", 10), "10.96.0.10");
-  EXPECT_EQ(ServiceIp("10.96.0.250/16", 10), "10.96.1.4");
-  EXPECT_EQ(ServiceIp("not an address", 10), "");
+  EXPECT_EQ(ServiceIp("10.96.0.0/16", 1).value(), "10.96.0.1");
+  EXPECT_EQ(ServiceIp("10.96.0.0/16", 10).value(), "10.96.0.10");
+  EXPECT_EQ(ServiceIp("10.96.0.250/16", 10).value(), "10.96.1.4");
+  for (auto [subnet, n] : {std::pair{"not an address", 10}, {"10.96.0.0", 10}, {"10.96.0.0/29", 10},
+                           {"10.96.0.0/31", 1}, {"10.96.0.0/x", 1}}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ServiceIp(subnet, n).status())) << subnet << " " << n;
+  }
   auto pki = NewClusterPki();
   ASSERT_TRUE(pki.ok()) << pki.status();
   ClusterSpec cluster{.name = "dev", .kubernetes_version = "v1.37.2", .etcd_version = "3.6.5",

@@ -286,6 +286,7 @@ Status AddControlPlane(const ClusterSpec& c, const NodeSpec& node, const Cluster
   files["kubernetes/pki/sa.pub"] = pki.service_account.public_key;
   const std::vector<std::string> local_names = {"localhost", node.name};
   const std::vector<std::string> local_ips = {"127.0.0.1", node.ip};
+  ASSIGN_OR_RETURN(std::string kubernetes_service_ip, ServiceIp(c.service_subnet, 1));
   struct Issued {
     const CertificateAuthority* ca;
     std::string file;
@@ -296,7 +297,7 @@ Status AddControlPlane(const ClusterSpec& c, const NodeSpec& node, const Cluster
        {.common_name = "kube-apiserver",
         .dns_names = {"kubernetes", "kubernetes.default", "kubernetes.default.svc",
                       "kubernetes.default.svc.cluster.local", "localhost", node.name},
-        .ip_addresses = {ServiceIp(c.service_subnet, 1), node.ip, "127.0.0.1"},
+        .ip_addresses = {kubernetes_service_ip, node.ip, "127.0.0.1"},
         .server = true}},
       {&pki.ca, "apiserver-kubelet-client",
        {.common_name = "kube-apiserver-kubelet-client", .organizations = {"system:masters"}, .client = true}},
@@ -385,35 +386,19 @@ StatusOr<KubeconfigEntry> AdminKubeconfig(const ClusterSpec& c, const ClusterPki
                          .ca_certificate = pki.ca.pem().certificate, .client = client};
 }
 
-StatusOr<PublishedPort> ParsePublishedPort(const std::string& text) {
-  std::vector<std::string> parts = absl::StrSplit(text, ':');
-  if (parts.size() != 2 && parts.size() != 3) {
-    return absl::InvalidArgumentError(absl::StrCat("published port \"", text, "\": give [ADDRESS:]HOST_PORT:NODE_PORT"));
-  }
-  PublishedPort port;
-  if (parts.size() == 3) {
-    in_addr address;
-    if (::inet_pton(AF_INET, parts[0].c_str(), &address) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("published port \"", text, "\": ", parts[0],
-                                                     " is not an IPv4 address"));
-    }
-    port.address = parts[0];
-  }
-  const std::string& host = parts[parts.size() - 2];
-  const std::string& node = parts[parts.size() - 1];
-  if (!absl::SimpleAtoi(host, &port.host_port) || port.host_port < 1 || port.host_port > 65535 ||
-      !absl::SimpleAtoi(node, &port.node_port) || port.node_port < 1 || port.node_port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("published port \"", text, "\": ports are 1 to 65535"));
-  }
-  return port;
-}
-
-std::string ServiceIp(const std::string& subnet, uint32_t n) {
+StatusOr<std::string> ServiceIp(const std::string& subnet, uint32_t n) {
+  const size_t slash = subnet.find('/');
   in_addr base;
-  if (::inet_pton(AF_INET, subnet.substr(0, subnet.find('/')).c_str(), &base) != 1) return "";
+  int bits = -1;
+  if (slash == std::string::npos || ::inet_pton(AF_INET, subnet.substr(0, slash).c_str(), &base) != 1 ||
+      !absl::SimpleAtoi(subnet.substr(slash + 1), &bits) || bits < 0 || bits > 30 ||
+      n >= (uint64_t{1} << (32 - bits)) - 1) {
+    return absl::InvalidArgumentError(absl::StrCat("service subnet ", subnet, " has no address ", n));
+  }
   in_addr address{htonl(ntohl(base.s_addr) + n)};
   char text[INET_ADDRSTRLEN];
-  return ::inet_ntop(AF_INET, &address, text, sizeof(text)) ? text : "";
+  ::inet_ntop(AF_INET, &address, text, sizeof(text));
+  return std::string(text);
 }
 
 std::string ApiServerUrl(const ClusterSpec& c) {

@@ -14,21 +14,9 @@
 #include "base/status.h"
 #include "cluster/kubeconfig.h"
 #include "cluster/pki.h"
+#include "cluster/published_port.h"
 
 namespace berth::cluster {
-
-// A port of the control-plane node published on the host, as kind's
-// extraPortMappings: ADDRESS:HOST_PORT on the host to NODE_PORT on the node (a
-// NodePort Service, or a hostNetwork pod's port).
-struct PublishedPort {
-  std::string address = "127.0.0.1";
-  int host_port = 0;
-  int node_port = 0;
-};
-
-// "[ADDRESS:]HOST_PORT:NODE_PORT", ADDRESS an IPv4 address (127.0.0.1 unless given);
-// INVALID_ARGUMENT saying what is wrong.
-StatusOr<PublishedPort> ParsePublishedPort(const std::string& text);
 
 struct ClusterSpec {
   std::string name = {};                // "berth"
@@ -79,8 +67,9 @@ StatusOr<Files> NodeFiles(const ClusterSpec& cluster, const NodeSpec& node, cons
 // The cluster's administrator, for the user's kubeconfig (context berth-<name>).
 StatusOr<KubeconfigEntry> AdminKubeconfig(const ClusterSpec& cluster, const ClusterPki& pki);
 
-// The n-th address of a service subnet (n = 1: the kubernetes Service; 10: kube-dns).
-std::string ServiceIp(const std::string& subnet, uint32_t n);
+// The n-th address of an IPv4 service subnet (n = 1: the kubernetes Service; 10:
+// kube-dns); INVALID_ARGUMENT for a subnet that is not one or has no such address.
+StatusOr<std::string> ServiceIp(const std::string& subnet, uint32_t n);
 
 // Where the API server answers: https://IP:6443.
 std::string ApiServerUrl(const ClusterSpec& cluster);

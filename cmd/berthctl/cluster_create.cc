@@ -3,16 +3,12 @@
 // plane images, run the node pods, write each node's certificates and configs, start
 // the nodes, wait for the API server, deploy cluster DNS, wait for every node to be
 // Ready, and merge the cluster's credentials into the user's kubeconfig.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
-#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -22,7 +18,6 @@
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/process.h"
-#include "base/unique_fd.h"
 #include "cluster/api_client.h"
 #include "cluster/cluster_dns.h"
 #include "cluster/image_builder.h"
@@ -105,15 +100,21 @@ cluster::ImageContent ComponentImage(const std::string& kubernetes_dir, const st
 struct DnsPlan {
   std::string coredns_tag = {};  // "v1.15.0"; empty: no coredns in --kubernetes, no cluster DNS
   std::vector<std::string> upstreams = {};
-  std::string coredns_digest = {};  // once pushed
 };
 
-std::string CorednsImage(const DnsPlan& dns) {
-  return absl::StrCat("registry.k8s.io/coredns/coredns:", dns.coredns_tag, "@", dns.coredns_digest);
+// One static binary of --kubernetes as an image, pushed as repository:tag; its digest.
+StatusOr<std::string> PushComponent(const cluster::RegistryPusher& pusher, const std::string& kubernetes_dir,
+                                    const std::string& component, const std::string& repository,
+                                    const std::string& tag, const std::string& work_dir) {
+  ASSIGN_OR_RETURN(cluster::BuiltImage image, cluster::BuildImage(ComponentImage(kubernetes_dir, component), work_dir));
+  auto digest = pusher.Push(repository, tag, image);
+  std::error_code ec;
+  std::filesystem::remove(image.layer.file, ec);
+  return digest;
 }
 
-Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, const std::string& berth_version,
-                  DnsPlan& dns) {
+// The node image and the control plane's, pushed; the record learns their digests.
+Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, const std::string& berth_version) {
   ASSIGN_OR_RETURN(cluster::RegistryPusher pusher, cluster::RegistryPusher::Create(record.registry));
   ASSIGN_OR_RETURN(cluster::BuiltImage node, cluster::BuildImage(NodeImage(), work_dir));
   ASSIGN_OR_RETURN(std::string digest, pusher.Push("berth/node", berth_version, node));
@@ -121,28 +122,31 @@ Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, c
   // pushes from anyone who reaches it (every node does); a tag could be moved.
   record.node_image = absl::StrCat("127.0.0.1:", pusher.port(), "/berth/node@", digest);
   for (const char* component : kComponents) {
-    ASSIGN_OR_RETURN(cluster::BuiltImage image,
-                     cluster::BuildImage(ComponentImage(record.kubernetes_dir, component), work_dir));
     // Named as the static pods name them (before the digest is known, so NAME:TAG);
     // every node mirrors every registry here.
     std::string reference = cluster::ControlPlaneImage(record.spec, component);
     std::string tag = reference.substr(reference.rfind(':') + 1);
-    ASSIGN_OR_RETURN(record.spec.image_digests[component], pusher.Push(component, tag, image));
-    std::filesystem::remove(image.layer.file);
-  }
-  if (!dns.coredns_tag.empty()) {
-    ASSIGN_OR_RETURN(cluster::BuiltImage image,
-                     cluster::BuildImage(ComponentImage(record.kubernetes_dir, "coredns"), work_dir));
-    ASSIGN_OR_RETURN(dns.coredns_digest, pusher.Push("coredns/coredns", dns.coredns_tag, image));
-    std::filesystem::remove(image.layer.file);
+    ASSIGN_OR_RETURN(record.spec.image_digests[component],
+                     PushComponent(pusher, record.kubernetes_dir, component, component, tag, work_dir));
   }
   return absl::OkStatus();
 }
 
+// CoreDNS's image, pushed; how the Deployment names it (by digest, as the static
+// pods name theirs).
+StatusOr<std::string> PushCoredns(const cluster::ClusterRecord& record, const DnsPlan& dns,
+                                  const std::string& work_dir) {
+  ASSIGN_OR_RETURN(cluster::RegistryPusher pusher, cluster::RegistryPusher::Create(record.registry));
+  ASSIGN_OR_RETURN(std::string digest, PushComponent(pusher, record.kubernetes_dir, "coredns", "coredns/coredns",
+                                                     dns.coredns_tag, work_dir));
+  return absl::StrCat("registry.k8s.io/coredns/coredns:", dns.coredns_tag, "@", digest);
+}
+
 // Creates what cluster DNS is; what is there already is left as it is.
-Status DeployClusterDns(const cluster::ApiClient& api, const cluster::ClusterSpec& spec, const DnsPlan& dns) {
+Status DeployClusterDns(const cluster::ApiClient& api, const cluster::ClusterSpec& spec, const DnsPlan& dns,
+                        const std::string& image) {
   for (const auto& [collection, object] : cluster::ClusterDnsObjects(
-           {.service_ip = spec.dns_ip, .image = CorednsImage(dns), .upstreams = dns.upstreams})) {
+           {.service_ip = spec.dns_ip, .image = image, .upstreams = dns.upstreams})) {
     Status created = api.Create(collection, object);
     if (!created.ok() && !absl::IsAlreadyExists(created)) return created;
   }
@@ -166,13 +170,15 @@ Status WriteNodeFiles(const std::string& dir, bool control_plane, const cluster:
 }
 
 // Asks until ready says yes or the deadline passes; DEADLINE_EXCEEDED with the last
-// answer then.
+// answer then. Only "not yet" answers are asked again (UNAVAILABLE, NOT_FOUND): any
+// other is returned at once.
 Status WaitUntil(const std::string& what, std::chrono::seconds limit, const std::function<Status()>& ready) {
   const auto deadline = Clock::now() + limit;
   Status last;
   while (Clock::now() < deadline) {
     last = ready();
     if (last.ok()) return last;
+    if (!absl::IsUnavailable(last) && !absl::IsNotFound(last)) return last;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   return absl::DeadlineExceededError(absl::StrCat(what, " did not happen within ", limit.count(), " s: ",
@@ -190,28 +196,6 @@ Status MergeUserKubeconfig(const cluster::KubeconfigEntry& entry, std::string* p
 
 // reserved is set once the cluster's directory is made: from then on a failure has
 // something of this create's to remove.
-// INVALID_ARGUMENT for a port given twice, FAILED_PRECONDITION for one something on
-// this machine listens on already (the control-plane node could not start).
-Status CheckPublishedPorts(const std::vector<cluster::PublishedPort>& ports) {
-  std::set<int> seen;
-  for (const auto& port : ports) {
-    if (!seen.insert(port.host_port).second) {
-      return absl::InvalidArgumentError(absl::StrCat("host port ", port.host_port, " is published twice"));
-    }
-    UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port.host_port));
-    ::inet_pton(AF_INET, port.address.c_str(), &address.sin_addr);
-    int one = 1;
-    ::setsockopt(probe.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(probe.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-      return ErrnoError(absl::StrCat("publish ", port.address, ":", port.host_port));
-    }
-  }
-  return absl::OkStatus();
-}
-
 Status Create(const ClusterOptions& options, int workers, const std::string& kubernetes_dir,
               const std::string& registry, const std::string& dns_upstream,
               const std::vector<cluster::PublishedPort>& published, bool* reserved) {
@@ -225,7 +209,7 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
   record.kubernetes_dir = std::filesystem::absolute(kubernetes_dir).lexically_normal().string();
   record.berth_dir = OwnDir();
   record.spec.published = published;
-  RETURN_IF_ERROR(CheckPublishedPorts(published));
+  RETURN_IF_ERROR(cluster::CheckHostPortsFree(published));
   RETURN_IF_ERROR(CheckBinaries(record.kubernetes_dir, {"kubelet", "kube-proxy", "kubectl", "etcd",
                                                          "kube-apiserver", "kube-controller-manager",
                                                          "kube-scheduler"},
@@ -238,7 +222,7 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
   if (::access((record.kubernetes_dir + "/coredns").c_str(), X_OK) == 0) {
     ASSIGN_OR_RETURN(std::string coredns_version, VersionOf(record.kubernetes_dir + "/coredns", "CoreDNS-"));
     dns.coredns_tag = "v" + coredns_version;
-    record.spec.dns_ip = cluster::ServiceIp(record.spec.service_subnet, 10);
+    ASSIGN_OR_RETURN(record.spec.dns_ip, cluster::ServiceIp(record.spec.service_subnet, 10));
     if (dns_upstream.empty()) {
       dns.upstreams = cluster::HostUpstreams();
     } else {
@@ -277,13 +261,18 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
   if (dns.coredns_tag.empty()) {
     std::cout << "   no cluster DNS: " << record.kubernetes_dir
               << " has no coredns (test/k8s/build.sh coredns builds it)" << std::endl;
+    if (!dns_upstream.empty()) std::cerr << "berthctl cluster create: --dns-upstream goes unused\n";
   }
 
   since = Clock::now();
   Step(absl::StrCat("building images and pushing them to ", registry));
   std::filesystem::create_directories(cluster_dir + "/images", ec);
   if (ec) return absl::InternalError(absl::StrCat("mkdir ", cluster_dir, ": ", ec.message()));
-  RETURN_IF_ERROR(PushImages(record, cluster_dir + "/images", version.runtime_version(), dns));
+  RETURN_IF_ERROR(PushImages(record, cluster_dir + "/images", version.runtime_version()));
+  std::string coredns_image;
+  if (!dns.coredns_tag.empty()) {
+    ASSIGN_OR_RETURN(coredns_image, PushCoredns(record, dns, cluster_dir + "/images"));
+  }
   std::filesystem::remove_all(cluster_dir + "/images", ec);
   RETURN_IF_ERROR(nodes.Pull(record.node_image));
   Done("images ready", since);
@@ -322,7 +311,7 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
     Step(absl::StrCat("deploying cluster DNS (CoreDNS ", dns.coredns_tag, ") at ", record.spec.dns_ip));
     // kube-system may not be made yet when /readyz first says yes.
     RETURN_IF_ERROR(WaitUntil("cluster DNS deployed", std::chrono::seconds(60),
-                              [&] { return DeployClusterDns(api, record.spec, dns); }));
+                              [&] { return DeployClusterDns(api, record.spec, dns, coredns_image); }));
     Done(absl::StrCat("cluster DNS deployed; other names go to ",
                       dns.upstreams.empty() ? "no one" : absl::StrJoin(dns.upstreams, ", ")),
          since);
@@ -341,9 +330,12 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
                             {{"metadata", {{"labels", {{"node-role.kubernetes.io/control-plane", ""}}}}}}));
   Done("all nodes Ready", since);
 
-  // Beside the cluster too, for `cluster kubeconfig`.
-  RETURN_IF_ERROR(WriteFileAtomically(cluster::AdminKubeconfigPath(options.state_dir, options.name),
-                                      cluster::Kubeconfig(admin), 0600));
+  // Beside the cluster too, for `cluster kubeconfig` (which makes it again if this
+  // fails: the cluster is up, and stays).
+  const std::string kept = cluster::AdminKubeconfigPath(options.state_dir, options.name);
+  if (Status written = WriteFileAtomically(kept, cluster::Kubeconfig(admin), 0600); !written.ok()) {
+    std::cerr << "berthctl cluster create: " << written.message() << "\n";
+  }
   std::string kubeconfig;
   if (Status merged = MergeUserKubeconfig(admin, &kubeconfig); !merged.ok()) {
     // The cluster is up: it stays, with its kubeconfig beside it.

@@ -162,7 +162,8 @@ class ClusterTest : public PodFixture {
     for (const char* knob : kHostKnobs) knobs_before_[knob] = ReadFile(absl::StrCat("/proc/sys/", knob)).value_or("");
     // Should a pod's traffic leave a node unmasqueraded, the host's answers to its
     // address must stop here rather than follow the default route off the machine.
-    ASSERT_EQ(RunProcess({"/usr/bin/ip", "route", "add", "unreachable", kPodSubnet}, {})->exit_code, 0);
+    auto guarded = RunProcess({"/usr/bin/ip", "route", "replace", "unreachable", kPodSubnet}, {});
+    ASSERT_TRUE(guarded.ok() && guarded->exit_code == 0) << (guarded.ok() ? guarded->err : guarded.status().ToString());
     StartWithImages({});
     if (HasFatalFailure()) return;
     // The workloads' image, as `image: busybox` names it through the nodes' mirror.
@@ -229,7 +230,7 @@ class ClusterTest : public PodFixture {
   // the nodes' bridge, answering one name of its own and logging who asked.
   Status StartUpstreamDns() {
     RETURN_IF_ERROR(WriteFileAtomically(
-        dir_ + "/Corefile", absl::StrCat("upstream.test:53 {\n  bind ", kBridgeGateway,
+        dir_ + "/Corefile", absl::StrCat("upstream.test:", upstream_port_, " {\n  bind ", kBridgeGateway,
                                          "\n  hosts {\n    10.125.0.77 outside.upstream.test\n  }\n  log\n}\n")));
     ASSIGN_OR_RETURN(upstream_dns_, SpawnChild({K8sCache() + "/bin/coredns", "-conf", dir_ + "/Corefile"}, false));
     // It names its version once it serves.
@@ -237,6 +238,25 @@ class ClusterTest : public PodFixture {
       return absl::DeadlineExceededError("the upstream CoreDNS did not start: " + upstream_log_);
     }
     return absl::OkStatus();
+  }
+
+  // A port free for both TCP and UDP on address, as the kernel finds one (then let
+  // go, to be taken again at once by who needs it).
+  static int FreePort(const char* address) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      sockaddr_in bound{};
+      bound.sin_family = AF_INET;
+      if (::inet_pton(AF_INET, address, &bound.sin_addr) != 1) return 0;
+      UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      if (!udp || ::bind(udp.get(), reinterpret_cast<sockaddr*>(&bound), sizeof(bound)) != 0) return 0;
+      socklen_t length = sizeof(bound);
+      if (::getsockname(udp.get(), reinterpret_cast<sockaddr*>(&bound), &length) != 0) return 0;
+      UniqueFd tcp(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (tcp && ::bind(tcp.get(), reinterpret_cast<sockaddr*>(&bound), sizeof(bound)) == 0) {
+        return ntohs(bound.sin_port);
+      }
+    }
+    return 0;
   }
 
   // Reads fd into said until it holds what; false when fd ends or time runs out first.
@@ -307,31 +327,27 @@ class ClusterTest : public PodFixture {
   std::string kubeconfig_;
   bool created_ = false;
   Child upstream_dns_;
+  int upstream_port_ = 0;
   std::string upstream_log_;
   std::map<std::string, std::string> knobs_before_;
 };
 
 TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
-  // A free port of the host's loopback, for the web Service's NodePort.
-  int published_port = 0;
-  {
-    UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(probe.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-    socklen_t length = sizeof(address);
-    ASSERT_EQ(::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
-    published_port = ntohs(address.sin_port);
-  }
+  // Free ports, for the web Service's NodePort on the host's loopback and for the
+  // upstream resolver on the bridge (whatever else listens on port 53 here).
+  const int published_port = FreePort("127.0.0.1");
+  upstream_port_ = FreePort("0.0.0.0");
+  ASSERT_GT(published_port, 0);
+  ASSERT_GT(upstream_port_, 0);
   auto created = Berthctl({"create", "--nodes", "2", "--kubernetes", K8sCache() + "/bin", "--registry",
-                           registry_->host_port(), "--dns-upstream", kBridgeGateway, "--publish",
+                           registry_->host_port(), "--dns-upstream",
+                           absl::StrCat(kBridgeGateway, ":", upstream_port_), "--publish",
                            absl::StrCat(published_port, ":30080")},
                           std::chrono::seconds(300));
   created_ = true;
   ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
   EXPECT_TRUE(absl::StrContains(created.out, "Context berth-e2e")) << created.out;
-  EXPECT_TRUE(absl::StrContains(created.out, "cluster DNS deployed; other names go to 10.125.0.1")) << created.out;
+  EXPECT_TRUE(absl::StrContains(created.out, "cluster DNS deployed; other names go to 10.125.0.1:")) << created.out;
   // The bridge, and so its address, exist once the nodes do.
   ASSERT_TRUE(StartUpstreamDns().ok()) << upstream_log_;
   // The workload's image comes in as an archive.
@@ -494,12 +510,16 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
   ASSERT_FALSE(worker2_cidr.empty());
   const std::string worker = NodeContainer("e2e-worker");
   ASSERT_FALSE(worker.empty());
-  EXPECT_FALSE(Exec(worker, {"ip", "route", "show", worker2_cidr}).stdout().empty());
+  auto shown = Exec(worker, {"ip", "route", "show", worker2_cidr});
+  ASSERT_EQ(shown.exit_code(), 0) << shown.stderr();
+  EXPECT_FALSE(shown.stdout().empty());
   ASSERT_EQ(Kubectl({"delete", "node", "e2e-worker2"}).exit_code, 0);
   std::string route = "(not asked)";
   const auto route_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!route.empty() && std::chrono::steady_clock::now() < route_deadline) {
-    route = Exec(worker, {"ip", "route", "show", worker2_cidr}).stdout();
+    shown = Exec(worker, {"ip", "route", "show", worker2_cidr});
+    ASSERT_EQ(shown.exit_code(), 0) << shown.stderr();
+    route = shown.stdout();
     if (!route.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   EXPECT_EQ(route, "") << "e2e-worker kept its route to deleted e2e-worker2's " << worker2_cidr;

@@ -218,7 +218,8 @@ TEST_F(NestedNodeTest, ANestedBerthdRunsAPodPulledThroughTheHostsLoopbackRegistr
 TEST_F(NestedNodeTest, APodsTrafficOutOfTheNodeCarriesTheNodesAddress) {
   // Should the masquerade be missing, the host's answer to a nested pod's address
   // must stop here rather than follow the default route off the machine.
-  ASSERT_EQ(RunProcess({"/usr/bin/ip", "route", "add", "unreachable", kNestedSubnet}, {})->exit_code, 0);
+  auto guarded = RunProcess({"/usr/bin/ip", "route", "replace", "unreachable", kNestedSubnet}, {});
+  ASSERT_TRUE(guarded.ok() && guarded->exit_code == 0) << (guarded.ok() ? guarded->err : guarded.status().ToString());
   std::string node = StartNode();
   ASSERT_FALSE(node.empty());
   ASSERT_TRUE(WaitForNodeLog("berthd is ready"));
