@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     std::thread([credentials = *credentials, policy] {
       node::RouteTable table;
       std::atomic<bool> stop{false};
-      node::WatchNodes(credentials, policy, [&](const node::NodeRoutes& routes) { table.Sync(routes); }, stop);
+      node::WatchNodes(credentials, policy, table, stop);
     }).detach();
   }
   int code = node::Supervisor(*config).Run();

@@ -51,7 +51,7 @@ YAML::Node Named(const YAML::Node& list, const std::string& name, const char* fi
 struct Stream {
   std::string pending;
   const RoutePolicy* policy;
-  const std::function<void(const NodeRoutes&)>* apply;
+  RouteTable* table;
   const std::atomic<bool>* stop;
 };
 
@@ -61,18 +61,35 @@ size_t OnData(char* data, size_t size, size_t count, void* opaque) {
   size_t end;
   while ((end = stream->pending.find('\n')) != std::string::npos) {
     if (auto routes = RoutesFromWatchEvent(absl::string_view(stream->pending).substr(0, end), *stream->policy)) {
-      (*stream->apply)(*routes);
+      stream->table->Sync(*routes);
     }
     stream->pending.erase(0, end + 1);
   }
   return stream->stop->load() ? 0 : size * count;  // 0 ends the transfer
 }
 
-// One watch, from its first event (every node, as ADDED) until the server ends it.
-Status WatchOnce(const ApiCredentials& credentials, Stream& stream) {
-  // The server ends a watch after timeoutSeconds; it is then started again.
+// Every node as the server has them now, given to the table whole (routes of nodes
+// gone since are removed); the list's version, to watch from.
+StatusOr<std::string> ListOnce(const ApiCredentials& credentials, const RoutePolicy& policy, RouteTable& table) {
+  ASSIGN_OR_RETURN(CurlRequest request, CurlRequest::Create("GET", credentials.server + "/api/v1/nodes"));
+  request.UseTls(credentials.ca_pem, credentials.client_cert_pem, credentials.client_key_pem);
+  curl_easy_setopt(request.handle(), CURLOPT_TIMEOUT, 30L);
+  std::string body;
+  request.CollectBody(&body);
+  ASSIGN_OR_RETURN(long status, request.Perform());
+  if (status != 200) return absl::UnavailableError(absl::StrCat("list nodes: HTTP ", status));
+  ASSIGN_OR_RETURN(NodeList list, RoutesFromNodeList(body, policy));
+  table.Resync(list.nodes);
+  return list.resource_version;
+}
+
+// One watch from the list's version, until the server ends it.
+Status WatchOnce(const ApiCredentials& credentials, const std::string& resource_version, Stream& stream) {
+  // The server ends a watch after timeoutSeconds; it is then listed and started again.
   ASSIGN_OR_RETURN(CurlRequest request,
-                   CurlRequest::Create("GET", credentials.server + "/api/v1/nodes?watch=1&timeoutSeconds=600"));
+                   CurlRequest::Create("GET", absl::StrCat(credentials.server,
+                                                           "/api/v1/nodes?watch=1&timeoutSeconds=600&resourceVersion=",
+                                                           resource_version)));
   request.UseTls(credentials.ca_pem, credentials.client_cert_pem, credentials.client_key_pem);
   CURL* c = request.handle();
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -111,32 +128,33 @@ StatusOr<ApiCredentials> ReadKubeconfig(const std::string& path) {
   }
 }
 
-std::optional<NodeRoutes> RoutesFromWatchEvent(absl::string_view line, const RoutePolicy& policy) {
-  auto event = nlohmann::json::parse(line, nullptr, false);
-  // The API server's word is checked as any peer's: a field of the wrong type is
-  // skipped, never thrown through libcurl's callback.
-  auto text = [](const nlohmann::json& json, const char* pointer) {
-    const nlohmann::json::json_pointer at(pointer);
-    return json.contains(at) && json.at(at).is_string() ? json.at(at).get<std::string>() : std::string();
-  };
-  if (!event.is_object() || !event.contains("object") || !event["object"].is_object()) return std::nullopt;
-  const std::string type = text(event, "/type");
-  if (type != "ADDED" && type != "MODIFIED" && type != "DELETED") return std::nullopt;
-  const auto& node = event["object"];
-  NodeRoutes routes{.node = text(node, "/metadata/name"), .routes = {}};
+namespace {
+
+// The API server's word is checked as any peer's: a field of the wrong type is
+// skipped, never thrown through libcurl's callback.
+std::string TextAt(const nlohmann::json& json, const char* pointer) {
+  const nlohmann::json::json_pointer at(pointer);
+  return json.contains(at) && json.at(at).is_string() ? json.at(at).get<std::string>() : std::string();
+}
+
+// A Node object's routes; none for a nameless one or this node itself.
+std::optional<NodeRoutes> RoutesOfNode(const nlohmann::json& node, const RoutePolicy& policy) {
+  if (!node.is_object()) return std::nullopt;
+  NodeRoutes routes{.node = TextAt(node, "/metadata/name"), .routes = {}};
   if (routes.node.empty() || routes.node == policy.self) return std::nullopt;
-  if (type == "DELETED") return routes;
   std::vector<std::string> cidrs;
   if (node.contains("/spec/podCIDRs"_json_pointer) && node.at("/spec/podCIDRs"_json_pointer).is_array()) {
     for (const auto& cidr : node.at("/spec/podCIDRs"_json_pointer)) {
       if (cidr.is_string()) cidrs.push_back(cidr.get<std::string>());
     }
   }
-  if (cidrs.empty() && !text(node, "/spec/podCIDR").empty()) cidrs.push_back(text(node, "/spec/podCIDR"));
+  if (cidrs.empty() && !TextAt(node, "/spec/podCIDR").empty()) cidrs.push_back(TextAt(node, "/spec/podCIDR"));
   std::vector<std::string> addresses;
   if (node.contains("/status/addresses"_json_pointer) && node.at("/status/addresses"_json_pointer).is_array()) {
     for (const auto& address : node.at("/status/addresses"_json_pointer)) {
-      if (address.is_object() && text(address, "/type") == "InternalIP") addresses.push_back(text(address, "/address"));
+      if (address.is_object() && TextAt(address, "/type") == "InternalIP") {
+        addresses.push_back(TextAt(address, "/address"));
+      }
     }
   }
   for (const auto& cidr : cidrs) {
@@ -145,12 +163,38 @@ std::optional<NodeRoutes> RoutesFromWatchEvent(absl::string_view line, const Rou
   return routes;
 }
 
-void WatchNodes(const ApiCredentials& credentials, const RoutePolicy& policy,
-                const std::function<void(const NodeRoutes&)>& apply, const std::atomic<bool>& stop) {
-  Stream stream{.pending = {}, .policy = &policy, .apply = &apply, .stop = &stop};
+}  // namespace
+
+std::optional<NodeRoutes> RoutesFromWatchEvent(absl::string_view line, const RoutePolicy& policy) {
+  auto event = nlohmann::json::parse(line, nullptr, false);
+  if (!event.is_object() || !event.contains("object") || !event["object"].is_object()) return std::nullopt;
+  const std::string type = TextAt(event, "/type");
+  if (type != "ADDED" && type != "MODIFIED" && type != "DELETED") return std::nullopt;
+  auto routes = RoutesOfNode(event["object"], policy);
+  if (routes && type == "DELETED") routes->routes.clear();
+  return routes;
+}
+
+StatusOr<NodeList> RoutesFromNodeList(absl::string_view body, const RoutePolicy& policy) {
+  auto list = nlohmann::json::parse(body, nullptr, false);
+  if (!list.is_object() || !list.contains("items") || !list["items"].is_array()) {
+    return absl::InvalidArgumentError("the node list is not a NodeList");
+  }
+  NodeList result;
+  result.resource_version = TextAt(list, "/metadata/resourceVersion");
+  for (const auto& node : list["items"]) {
+    if (auto routes = RoutesOfNode(node, policy)) result.nodes.push_back(std::move(*routes));
+  }
+  return result;
+}
+
+void WatchNodes(const ApiCredentials& credentials, const RoutePolicy& policy, RouteTable& table,
+                const std::atomic<bool>& stop) {
+  Stream stream{.pending = {}, .policy = &policy, .table = &table, .stop = &stop};
   Status last;
   while (!stop.load()) {
-    Status status = WatchOnce(credentials, stream);
+    auto listed = ListOnce(credentials, policy, table);
+    Status status = listed.ok() ? WatchOnce(credentials, *listed, stream) : listed.status();
     // Until the API server is up every try fails alike: said once.
     if (!status.ok() && status.message() != last.message()) {
       BERTH_LOG(Info) << "node watch ended; trying again" << Kv("error", status.message());

@@ -1,5 +1,5 @@
 // Watches the API server's Node objects, as the route table needs them: each node's
-// name, pod CIDRs and InternalIPs, whenever one appears or changes. It speaks the
+// name, pod CIDRs and InternalIPs, whenever one appears, changes or goes. It speaks the
 // watch API itself (GET /api/v1/nodes?watch=1 over libcurl, with a kubeconfig's
 // client certificate) instead of running kubectl: one thread and a few hundred
 // kilobytes in every node rather than a 50 MB process.
@@ -34,9 +34,19 @@ StatusOr<ApiCredentials> ReadKubeconfig(const std::string& path);
 // malformed or mistyped events included.
 std::optional<NodeRoutes> RoutesFromWatchEvent(absl::string_view line, const RoutePolicy& policy);
 
-// Watches until stop is set, reconnecting 2 s after a watch ends or fails; each
-// node's routes are handed to apply.
-void WatchNodes(const ApiCredentials& credentials, const RoutePolicy& policy,
-                const std::function<void(const NodeRoutes&)>& apply, const std::atomic<bool>& stop);
+// Every other node's routes from a NodeList, and the list's resourceVersion (where a
+// watch takes up); INVALID_ARGUMENT for what is not a NodeList.
+struct NodeList {
+  std::string resource_version;
+  std::vector<NodeRoutes> nodes;
+};
+StatusOr<NodeList> RoutesFromNodeList(absl::string_view body, const RoutePolicy& policy);
+
+// Until stop is set: lists the nodes and hands them to the table whole (so routes of
+// nodes deleted while no watch ran go too), then watches from the list's version
+// and hands it each change; listed and watched again 2 s after a watch ends or
+// fails.
+void WatchNodes(const ApiCredentials& credentials, const RoutePolicy& policy, RouteTable& table,
+                const std::atomic<bool>& stop);
 
 }  // namespace berth::node

@@ -45,6 +45,28 @@ TEST(NodeWatchTest, ADeletedNodeHasNoRoutes) {
   EXPECT_TRUE(deleted->routes.empty());
 }
 
+TEST(NodeWatchTest, AListGivesEveryOtherNodeAndWhereToWatchFrom) {
+  auto list = RoutesFromNodeList(
+      R"({"kind":"NodeList","metadata":{"resourceVersion":"4711"},"items":[)"
+      R"({"metadata":{"name":"w1"},"spec":{"podCIDR":"10.244.1.0/24"}},)"
+      R"({"metadata":{"name":"w2"},"spec":{"podCIDR":"10.244.2.0/24"},)"
+      R"("status":{"addresses":[{"type":"InternalIP","address":"10.87.0.7"}]}},)"
+      R"({"metadata":{"name":"w3"}}, 7, {"metadata":{"name":5}}]})",
+      kPolicy);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->resource_version, "4711");
+  // w1 is this node; w3 has no CIDR yet (so no routes, and any it had go).
+  ASSERT_EQ(list->nodes.size(), 2u);
+  EXPECT_EQ(list->nodes[0].node, "w2");
+  ASSERT_EQ(list->nodes[0].routes.size(), 1u);
+  EXPECT_EQ(list->nodes[0].routes[0].via, "10.87.0.7");
+  EXPECT_EQ(list->nodes[1].node, "w3");
+  EXPECT_TRUE(list->nodes[1].routes.empty());
+  for (const char* bad : {"", "[]", R"({"items":{}})", "not json"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(RoutesFromNodeList(bad, kPolicy).status())) << bad;
+  }
+}
+
 TEST(NodeWatchTest, NothingForItselfErrorsOrNoise) {
   const char* self = R"({"type":"ADDED","object":{"metadata":{"name":"w1"},"spec":{"podCIDR":"10.244.1.0/24"},)"
                      R"("status":{"addresses":[{"type":"InternalIP","address":"10.87.0.6"}]}}})";

@@ -6,6 +6,7 @@
 #include <netlink/route/route.h>
 
 #include <memory>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -125,6 +126,17 @@ RouteChanges PlanRoutes(const std::map<std::string, NodeRoute>& current, const N
     if (!kept) changes.removed.push_back(route);
   }
   return changes;
+}
+
+void RouteTable::Resync(const std::vector<NodeRoutes>& all) {
+  std::set<std::string> listed;
+  for (const auto& node : all) listed.insert(node.node);
+  std::set<std::string> gone;
+  for (const auto& [cidr, route] : set_) {
+    if (!listed.count(route.node)) gone.insert(route.node);
+  }
+  for (const auto& node : gone) Sync({node, {}});
+  for (const auto& node : all) Sync(node);
 }
 
 void RouteTable::Sync(const NodeRoutes& wanted) {

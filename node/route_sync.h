@@ -49,6 +49,9 @@ class RouteTable {
  public:
   // Makes the node's routes in the main table what wanted says, over rtnetlink.
   void Sync(const NodeRoutes& wanted);
+  // Every node's routes: those of nodes not among them are removed (and a removal
+  // that failed before is tried again).
+  void Resync(const std::vector<NodeRoutes>& all);
 
  private:
   std::map<std::string, NodeRoute> set_;  // by CIDR: what this table set
