@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "base/file_util.h"
 #include "cluster/api_client.h"
@@ -209,6 +210,7 @@ TEST(RecordTest, ARecordReadsBackAsSavedAndOlderOnesStillRead) {
   char dir_template[] = "/tmp/berth-record-XXXXXX";
   ASSERT_NE(::mkdtemp(dir_template), nullptr);
   const std::string state = dir_template;
+  absl::Cleanup remove_state = [&state] { std::filesystem::remove_all(state); };
   ClusterRecord record;
   record.spec = {.name = "dev", .kubernetes_version = "v1.37.2", .etcd_version = "3.6.5",
                  .control_plane_name = "dev-control-plane", .control_plane_ip = "10.87.0.2", .dns_ip = "10.96.0.10",
@@ -239,7 +241,6 @@ TEST(RecordTest, ARecordReadsBackAsSavedAndOlderOnesStillRead) {
   json["image_digests"] = "not a map";
   ASSERT_TRUE(WriteFileAtomically(ClusterDir(state, "dev") + "/cluster.json", json.dump()).ok());
   EXPECT_TRUE(absl::IsDataLoss(LoadRecord(state, "dev").status()));
-  std::filesystem::remove_all(state);
 }
 
 TEST(ImageBuilderTest, TheSameFilesMakeTheSameDigests) {

@@ -97,7 +97,9 @@ class ArchiveFiles {
     int result;
     size_t count = 0;
     while ((result = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK) {
-      if (++count > kMaxEntries) return InvalidArchive(archive_path, absl::StrCat("more than ", kMaxEntries, " entries"));
+      if (++count > kMaxEntries) {
+        return InvalidArchive(archive_path, absl::StrCat("more than ", kMaxEntries, " entries"));
+      }
       const char* raw_name = archive_entry_pathname(entry);
       const char* hard = archive_entry_hardlink(entry);
       const char* soft = archive_entry_filetype(entry) == AE_IFLNK ? archive_entry_symlink(entry) : nullptr;
@@ -242,6 +244,11 @@ std::string TextAt(const Json& json, const char* key) {
   return json.is_object() && json.contains(key) && json[key].is_string() ? json[key].get<std::string>() : "";
 }
 
+// INVALID_ARGUMENT for what an image of the archive's (name) made a parser say.
+Status InvalidImage(const ArchiveFiles& files, const std::string& name, const Status& said) {
+  return InvalidArchive(files.archive_name(), absl::StrCat(name, ": ", said.message()));
+}
+
 int64_t SizeAt(const Json& json) {
   return json.is_object() && json.contains("size") && json["size"].is_number_integer() ? json["size"].get<int64_t>()
                                                                                       : -1;
@@ -302,7 +309,7 @@ StatusOr<std::shared_ptr<const ImageBlobs>> OciImage(const ArchiveFiles& files, 
   }
   manifest_blob.media_type = media_type;
   auto manifest = image::ParseManifest(manifest_blob.data);
-  if (!manifest.ok()) return InvalidArchive(files.archive_name(), absl::StrCat(name, ": ", manifest.status().message()));
+  if (!manifest.ok()) return InvalidImage(files, name, manifest.status());
   if (manifest->layers.size() > kMaxLayers) {
     return InvalidArchive(files.archive_name(), absl::StrCat(name, " has more than ", kMaxLayers, " layers"));
   }
@@ -348,12 +355,12 @@ StatusOr<std::vector<ArchiveImage>> FromOciLayout(const ArchiveFiles& files) {
     const std::string media_type = TextAt(entry, "mediaType");
     ASSIGN_OR_RETURN(Blob pointed, files.CheckedBlob(digest, SizeAt(entry), media_type, true));
     auto kind = image::ClassifyManifest(pointed.data, media_type);
-    if (!kind.ok()) return InvalidArchive(files.archive_name(), absl::StrCat(name, ": ", kind.status().message()));
+    if (!kind.ok()) return InvalidImage(files, name, kind.status());
     if (*kind == image::ManifestKind::kIndex) {
       auto entries = image::ParseIndex(pointed.data);
-      if (!entries.ok()) return InvalidArchive(files.archive_name(), absl::StrCat(name, ": ", entries.status().message()));
+      if (!entries.ok()) return InvalidImage(files, name, entries.status());
       auto chosen = image::SelectPlatform(*entries, image::HostPlatform());
-      if (!chosen.ok()) return InvalidArchive(files.archive_name(), absl::StrCat(name, ": ", chosen.status().message()));
+      if (!chosen.ok()) return InvalidImage(files, name, chosen.status());
       ASSIGN_OR_RETURN(pointed, files.CheckedBlob(chosen->digest, chosen->size, chosen->media_type, true));
     }
     ASSIGN_OR_RETURN(image.blobs, OciImage(files, name, std::move(pointed)));

@@ -47,7 +47,8 @@ class ImageArchiveTest : public ::testing::Test {
     pointer.update(entry);
     Json index = {{"schemaVersion", 2}, {"manifests", {pointer}}};
     return {t::File("oci-layout", R"({"imageLayoutVersion": "1.0.0"})"), t::File("index.json", index.dump()),
-            BlobEntry(image_.manifest.digest, image_.manifest.data), BlobEntry(image_.config.digest, image_.config.data),
+            BlobEntry(image_.manifest.digest, image_.manifest.data),
+            BlobEntry(image_.config.digest, image_.config.data),
             BlobEntry(image_.layers[0].digest, image_.layers[0].data)};
   }
 

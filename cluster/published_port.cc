@@ -17,7 +17,8 @@ namespace berth::cluster {
 StatusOr<PublishedPort> ParsePublishedPort(const std::string& text) {
   std::vector<std::string> parts = absl::StrSplit(text, ':');
   if (parts.size() != 2 && parts.size() != 3) {
-    return absl::InvalidArgumentError(absl::StrCat("published port \"", text, "\": give [ADDRESS:]HOST_PORT:NODE_PORT"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("published port \"", text, "\": give [ADDRESS:]HOST_PORT:NODE_PORT"));
   }
   PublishedPort port;
   if (parts.size() == 3) {

@@ -147,7 +147,8 @@ StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml) {
   }
   if (!root.IsMap()) return absl::InvalidArgumentError("the node config must be a map");
   try {
-    RETURN_IF_ERROR(UnknownKeys(root, {"berthd", "services", "state_dirs", "forward", "publish", "routes", "masquerade"}, ""));
+    RETURN_IF_ERROR(
+        UnknownKeys(root, {"berthd", "services", "state_dirs", "forward", "publish", "routes", "masquerade"}, ""));
     NodeConfig config;
     if (!root["berthd"]) return absl::InvalidArgumentError("berthd (its argv) is required");
     ASSIGN_OR_RETURN(config.berthd, TextList(root["berthd"], "berthd", false));
