@@ -364,8 +364,8 @@ int RunClusterCreate(const ClusterOptions& options, const std::vector<std::strin
        "[ADDRESS:]HOST_PORT:NODE_PORT: a port of the control-plane node (a NodePort Service) published on this "
        "machine at ADDRESS (127.0.0.1 unless given), as kind's extraPortMappings; repeatable")
       ("dns-upstream", po::value<std::string>()->default_value(""),
-       "where cluster DNS sends names outside the cluster: IPv4 addresses separated by commas, or none "
-       "(default: this machine's resolvers)")
+       "where cluster DNS sends names outside the cluster: IPv4 addresses, each with an optional :PORT, separated "
+       "by commas, or none (default: this machine's resolvers)")
       ("retain", "keep what was made when create fails, to look at it");
   CommandLine line;
   if (int rc = ParseCommand({"cluster create", "cluster create [--name N] [--nodes K] [--kubernetes DIR]",

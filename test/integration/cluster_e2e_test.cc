@@ -470,18 +470,20 @@ TEST_F(ClusterTest, AThreeNodeClusterRunsServesAndRejoins) {
   rolled = Kubectl({"-n", "kube-system", "rollout", "status", "deployment/metrics-server", "--timeout=120s"},
                    std::chrono::seconds(150));
   ASSERT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err;
-  RunResult top;
+  // Metrics appear after the first scrapes (a rate needs two), pods' and nodes' each
+  // in their own time: asked again until both are served.
+  RunResult top, top_nodes;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
-    // Metrics appear after the first scrapes: asked again until they are served.
     top = Kubectl({"top", "pod", "-l", "app=web", "--no-headers"});
-    if (top.exit_code == 0 && absl::StrContains(top.out, client_pod)) break;
+    top_nodes = Kubectl({"top", "node", "--no-headers"});
+    if (absl::StrContains(top.out, client_pod) && absl::StrContains(top_nodes.out, "e2e-worker2")) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   EXPECT_TRUE(absl::StrContains(top.out, client_pod))
       << top.out << top.err << Kubectl({"-n", "kube-system", "logs", "deploy/metrics-server"}).out;
-  auto top_nodes = Kubectl({"top", "node", "--no-headers"});
-  EXPECT_TRUE(absl::StrContains(top_nodes.out, "e2e-worker2")) << top_nodes.out << top_nodes.err;
+  EXPECT_TRUE(absl::StrContains(top_nodes.out, "e2e-worker2"))
+      << top_nodes.out << top_nodes.err << Kubectl({"-n", "kube-system", "logs", "deploy/metrics-server"}).out;
 
   // A worker's container removed on the host, and started again: it rejoins with its
   // state and runs new pods.
