@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
+#include "node/route_sync.h"
 #include "yaml-cpp/yaml.h"
 
 namespace berth::node {
@@ -123,17 +124,6 @@ Status ParseRoutes(const YAML::Node& map, NodeConfig& config) {
   if (routes.kubeconfig[0] != '/') return absl::InvalidArgumentError("routes.kubeconfig must be an absolute path");
   config.routes = std::move(routes);
   return absl::OkStatus();
-}
-
-// "A.B.C.D/N" with N at most 32.
-bool IsIpv4Cidr(const std::string& text) {
-  size_t slash = text.find('/');
-  if (slash == std::string::npos || slash + 1 == text.size() || text.size() - slash > 3) return false;
-  in_addr address;
-  if (::inet_pton(AF_INET, text.substr(0, slash).c_str(), &address) != 1) return false;
-  const std::string bits = text.substr(slash + 1);
-  if (bits.find_first_not_of("0123456789") != std::string::npos) return false;
-  return std::stoi(bits) <= 32;
 }
 
 }  // namespace

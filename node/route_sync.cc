@@ -52,6 +52,11 @@ bool Within(const Prefix& inner, const Prefix& outer) {
 
 }  // namespace
 
+bool IsIpv4Cidr(const std::string& text) {
+  auto prefix = ParsePrefix(text, true);
+  return prefix && prefix->family == AF_INET;
+}
+
 std::optional<NodeRoute> RouteTo(const std::string& node, const std::string& cidr,
                                  const std::vector<std::string>& addresses, const RoutePolicy& policy) {
   if (node.empty() || node == policy.self) return std::nullopt;

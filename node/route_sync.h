@@ -25,6 +25,9 @@ struct RoutePolicy {
   std::string pod_subnet = {};  // 10.244.0.0/16
 };
 
+// Whether text is an IPv4 prefix, "A.B.C.D/N" with N at most 32.
+bool IsIpv4Cidr(const std::string& text);
+
 // The route to a node's cidr through its address of the CIDR's family; none for this
 // node, for a CIDR outside the pod subnet (or not a CIDR), or without such an address.
 std::optional<NodeRoute> RouteTo(const std::string& node, const std::string& cidr,

@@ -114,8 +114,8 @@ StatusOr<std::string> PushComponent(const cluster::RegistryPusher& pusher, const
 }
 
 // The node image and the control plane's, pushed; the record learns their digests.
-Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, const std::string& berth_version) {
-  ASSIGN_OR_RETURN(cluster::RegistryPusher pusher, cluster::RegistryPusher::Create(record.registry));
+Status PushImages(const cluster::RegistryPusher& pusher, cluster::ClusterRecord& record, const std::string& work_dir,
+                  const std::string& berth_version) {
   ASSIGN_OR_RETURN(cluster::BuiltImage node, cluster::BuildImage(NodeImage(), work_dir));
   ASSIGN_OR_RETURN(std::string digest, pusher.Push("berth/node", berth_version, node));
   // By digest: the host's berthd runs this image privileged, and the registry takes
@@ -134,9 +134,8 @@ Status PushImages(cluster::ClusterRecord& record, const std::string& work_dir, c
 
 // CoreDNS's image, pushed; how the Deployment names it (by digest, as the static
 // pods name theirs).
-StatusOr<std::string> PushCoredns(const cluster::ClusterRecord& record, const DnsPlan& dns,
-                                  const std::string& work_dir) {
-  ASSIGN_OR_RETURN(cluster::RegistryPusher pusher, cluster::RegistryPusher::Create(record.registry));
+StatusOr<std::string> PushCoredns(const cluster::RegistryPusher& pusher, const cluster::ClusterRecord& record,
+                                  const DnsPlan& dns, const std::string& work_dir) {
   ASSIGN_OR_RETURN(std::string digest, PushComponent(pusher, record.kubernetes_dir, "coredns", "coredns/coredns",
                                                      dns.coredns_tag, work_dir));
   return absl::StrCat("registry.k8s.io/coredns/coredns:", dns.coredns_tag, "@", digest);
@@ -268,10 +267,10 @@ Status Create(const ClusterOptions& options, int workers, const std::string& kub
   Step(absl::StrCat("building images and pushing them to ", registry));
   std::filesystem::create_directories(cluster_dir + "/images", ec);
   if (ec) return absl::InternalError(absl::StrCat("mkdir ", cluster_dir, ": ", ec.message()));
-  RETURN_IF_ERROR(PushImages(record, cluster_dir + "/images", version.runtime_version()));
+  RETURN_IF_ERROR(PushImages(pusher, record, cluster_dir + "/images", version.runtime_version()));
   std::string coredns_image;
   if (!dns.coredns_tag.empty()) {
-    ASSIGN_OR_RETURN(coredns_image, PushCoredns(record, dns, cluster_dir + "/images"));
+    ASSIGN_OR_RETURN(coredns_image, PushCoredns(pusher, record, dns, cluster_dir + "/images"));
   }
   std::filesystem::remove_all(cluster_dir + "/images", ec);
   RETURN_IF_ERROR(nodes.Pull(record.node_image));
